@@ -1,0 +1,230 @@
+"""Reader for fastMRI single-coil knee HDF5 volumes (``singlecoil_train/``, ``singlecoil_val/``).
+
+:class:`SliceDataset` follows fastMRI's ``SliceDataset``: one sample per slice over the sorted
+``*.h5`` files of a split directory, metadata from the ISMRMRD header (encoded/recon matrix sizes
+and the phase-encode padding), and ``transform(kspace, mask, target, attrs, fname, slice_num)``.
+Unlike fastMRI it checks every file when the dataset is built and every slice when it is read,
+and raises :class:`FastMRIDataError` naming the file (and slice) instead of failing later or
+skipping data. HDF5 files are opened lazily and the handles kept per worker process.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+import h5py
+import numpy as np
+import torch
+
+ISMRMRD_NAMESPACE = "http://www.ismrm.org/ISMRMRD"
+ACQUISITIONS = {"PD": "CORPD_FBK", "PDFS": "CORPDFS_FBK"}
+
+
+class FastMRIDataError(ValueError):
+    """A fastMRI file (or one of its slices) cannot be used; the message says which and why."""
+
+
+def split_dir(data_root: str | PathLike, split: str, challenge: str = "singlecoil") -> Path:
+    """``<data_root>/<challenge>_<split>``, e.g. ``knee/singlecoil_val``; errors if missing."""
+    path = Path(data_root) / f"{challenge}_{split}"
+    if not path.is_dir():
+        raise FastMRIDataError(
+            f"{path}: no such directory; data_root must hold the fastMRI split folders "
+            f"({challenge}_train/, {challenge}_val/)"
+        )
+    return path
+
+
+def _header_value(root: ET.Element, path: Sequence[str], fname: Path) -> str:
+    query = "." + "".join(f"//ismrmrd:{name}" for name in path)
+    node = root.find(query, {"ismrmrd": ISMRMRD_NAMESPACE})
+    if node is None or node.text is None:
+        raise FastMRIDataError(f"{fname}: ismrmrd_header lacks {'/'.join(path)}")
+    return node.text
+
+
+def parse_header(header: bytes | str, fname: Path) -> dict:
+    """The fields fastMRI reads from ``ismrmrd_header``, plus the scanner model if present."""
+    try:
+        root = ET.fromstring(header)
+    except ET.ParseError as error:
+        raise FastMRIDataError(f"{fname}: ismrmrd_header is not valid XML ({error})") from None
+
+    def size(space: str) -> tuple[int, int, int]:
+        return tuple(
+            int(_header_value(root, ["encoding", space, "matrixSize", axis], fname))
+            for axis in "xyz"
+        )
+
+    encoding_size, recon_size = size("encodedSpace"), size("reconSpace")
+    limits = ["encoding", "encodingLimits", "kspace_encoding_step_1"]
+    center = int(_header_value(root, limits + ["center"], fname))
+    maximum = int(_header_value(root, limits + ["maximum"], fname))
+    padding_left = encoding_size[1] // 2 - center
+    model = root.find(".//ismrmrd:systemModel", {"ismrmrd": ISMRMRD_NAMESPACE})
+    return {
+        "encoding_size": encoding_size,
+        "recon_size": recon_size,
+        "padding_left": padding_left,
+        "padding_right": padding_left + maximum + 1,
+        "system_model": None if model is None else model.text,
+    }
+
+
+@dataclass(frozen=True)
+class VolumeInfo:
+    """What :class:`SliceDataset` learned about one file when it was built."""
+
+    fname: Path
+    num_slices: int
+    metadata: dict
+
+
+def inspect_volume(
+    fname: Path, recons_key: str | None, require_target: bool = True
+) -> VolumeInfo:
+    """Open ``fname`` and check its layout; raise :class:`FastMRIDataError` naming the fault."""
+    try:
+        handle = h5py.File(fname, "r")
+    except OSError as error:
+        raise FastMRIDataError(
+            f"{fname}: cannot be opened as HDF5 ({error}); the file is truncated, corrupt or not "
+            "an HDF5 file: download or regenerate it"
+        ) from None
+    with handle:
+        if "kspace" not in handle:
+            raise FastMRIDataError(f"{fname}: missing dataset 'kspace' (keys: {sorted(handle)})")
+        kspace = handle["kspace"]
+        if kspace.ndim != 3:
+            raise FastMRIDataError(
+                f"{fname}: 'kspace' has shape {kspace.shape}; single-coil k-space must be 3-D "
+                "(slices, H, W) (multi-coil data are not supported here)"
+            )
+        if not np.issubdtype(kspace.dtype, np.complexfloating):
+            raise FastMRIDataError(f"{fname}: 'kspace' has dtype {kspace.dtype}, not complex")
+        if "ismrmrd_header" not in handle:
+            raise FastMRIDataError(f"{fname}: missing dataset 'ismrmrd_header'")
+        metadata = parse_header(handle["ismrmrd_header"][()], fname)
+        num_slices = kspace.shape[0]
+        if recons_key is not None:
+            if recons_key in handle:
+                target = handle[recons_key]
+                if target.ndim != 3:
+                    raise FastMRIDataError(
+                        f"{fname}: '{recons_key}' has shape {target.shape}, expected 3-D "
+                        "(slices, h, w)"
+                    )
+                if target.shape[0] != num_slices:
+                    raise FastMRIDataError(
+                        f"{fname}: '{recons_key}' has {target.shape[0]} slices but 'kspace' has "
+                        f"{num_slices}"
+                    )
+            elif require_target:
+                raise FastMRIDataError(
+                    f"{fname}: missing target dataset '{recons_key}' (keys: {sorted(handle)})"
+                )
+        metadata.update(dict(handle.attrs))
+    return VolumeInfo(fname, num_slices, metadata)
+
+
+class SliceDataset(torch.utils.data.Dataset):
+    """Slices of the fastMRI single-coil volumes in one split directory.
+
+    Args:
+        root: a split directory such as ``knee/singlecoil_val`` (see :func:`split_dir`).
+        transform: ``transform(kspace, mask, target, attrs, fname, slice_num)``; without one the
+            raw tuple is returned. ``kspace`` is complex64 ``(H, W)``, ``target`` float32.
+        recons_key: target dataset, ``reconstruction_esc`` for single-coil.
+        require_target: raise if a file lacks ``recons_key`` (test files have none).
+        acquisition: keep only ``"PD"`` (``CORPD_FBK``) or ``"PDFS"`` (``CORPDFS_FBK``) volumes.
+        volume_sample_rate: keep this fraction of the volumes (drawn with ``seed``).
+        sample_rate: keep this fraction of the slices (drawn with ``seed``).
+        seed: seed of the volume/slice sub-sampling.
+    """
+
+    def __init__(
+        self,
+        root: str | PathLike,
+        transform: Callable | None = None,
+        recons_key: str = "reconstruction_esc",
+        require_target: bool = True,
+        acquisition: str | None = None,
+        volume_sample_rate: float | None = None,
+        sample_rate: float | None = None,
+        seed: int = 0,
+    ):
+        root = Path(root)
+        if not root.is_dir():
+            raise FastMRIDataError(f"{root}: no such directory")
+        if sample_rate is not None and volume_sample_rate is not None:
+            raise ValueError("give sample_rate or volume_sample_rate, not both")
+        if acquisition is not None and acquisition not in ACQUISITIONS:
+            raise ValueError(f"acquisition must be one of {sorted(ACQUISITIONS)}, not {acquisition!r}")
+        files = sorted(root.glob("*.h5"))
+        if not files:
+            raise FastMRIDataError(f"{root}: no .h5 files found")
+        self.root = root
+        self.transform = transform
+        self.recons_key = recons_key
+        rng = random.Random(seed)
+        if volume_sample_rate is not None:
+            files = sorted(rng.sample(files, max(1, round(len(files) * volume_sample_rate))))
+        self.volumes = [inspect_volume(f, recons_key, require_target) for f in files]
+        if acquisition is not None:
+            wanted = ACQUISITIONS[acquisition]
+            self.volumes = [v for v in self.volumes if v.metadata.get("acquisition") == wanted]
+        self.samples = [
+            (index, slice_num)
+            for index, volume in enumerate(self.volumes)
+            for slice_num in range(volume.num_slices)
+        ]
+        if sample_rate is not None:
+            keep = sorted(rng.sample(range(len(self.samples)), round(len(self.samples) * sample_rate)))
+            self.samples = [self.samples[i] for i in keep]
+        self._handles: dict[Path, h5py.File] = {}
+        self._pid = os.getpid()
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_handles"] = {}
+        return state
+
+    def _handle(self, fname: Path) -> h5py.File:
+        if os.getpid() != self._pid:  # a forked worker must not share the parent's handles
+            self._handles, self._pid = {}, os.getpid()
+        if fname not in self._handles:
+            self._handles[fname] = h5py.File(fname, "r")
+        return self._handles[fname]
+
+    def read_slice(self, index: int):
+        """The raw ``(kspace, mask, target, attrs, fname, slice_num)`` of sample ``index``."""
+        volume_index, slice_num = self.samples[index]
+        volume = self.volumes[volume_index]
+        try:
+            handle = self._handle(volume.fname)
+            kspace = handle["kspace"][slice_num]
+            mask = np.asarray(handle["mask"]) if "mask" in handle else None
+            target = handle[self.recons_key][slice_num] if self.recons_key in handle else None
+        except OSError as error:
+            raise FastMRIDataError(
+                f"{volume.fname} slice {slice_num}: cannot be read ({error}); the file is "
+                "truncated or corrupt: download or regenerate it"
+            ) from None
+        if not np.isfinite(kspace).all():
+            raise FastMRIDataError(
+                f"{volume.fname} slice {slice_num}: k-space contains NaN or Inf values"
+            )
+        return kspace, mask, target, dict(volume.metadata), volume.fname.name, slice_num
+
+    def __getitem__(self, index: int):
+        sample = self.read_slice(index)
+        return sample if self.transform is None else self.transform(*sample)

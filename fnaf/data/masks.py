@@ -1,0 +1,217 @@
+"""Cartesian under-sampling masks, bit-identical to fastMRI's ``fastmri.data.subsample``.
+
+The mask functions are drop-ins for fastMRI's: ``mask_func(shape, offset=None, seed=None)``
+samples columns along ``shape[-2]`` (the phase-encode width of fastMRI's ``(..., H, W, 2)``
+layout) and returns ``(mask, num_low_frequencies)`` with ``mask`` a float32 tensor shaped like
+``shape`` with ones everywhere except ``W`` at dimension -2. They draw from a legacy
+``numpy.random.RandomState`` in fastMRI's order (choose the (centre fraction, acceleration) pair,
+then the acceleration mask), round the centre width with Python's ``round`` and place the centre
+block at ``(W - n + 1) // 2``, so the same seed gives the same mask as fastMRI.
+
+For torch complex k-space ``(..., H, W)`` use :func:`apply_mask`, which calls the mask function
+with ``shape = (H, W, 2)`` and returns a mask of shape ``(1, W)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+@contextlib.contextmanager
+def temp_seed(rng: np.random.RandomState, seed) -> Iterator[None]:
+    """Reseed ``rng`` with ``seed`` inside the block and restore its state afterwards."""
+    if seed is None:
+        yield
+        return
+    state = rng.get_state()
+    rng.seed(seed)
+    try:
+        yield
+    finally:
+        rng.set_state(state)
+
+
+def volume_seed(fname: str | PathLike) -> tuple[int, ...]:
+    """fastMRI's per-volume validation seed: the code points of the file *name*.
+
+    Every slice of ``file1000000.h5`` gets ``tuple(map(ord, "file1000000.h5"))``, so validation
+    masks are deterministic and shared by the slices of a volume.
+    """
+    return tuple(map(ord, Path(fname).name))
+
+
+class MaskFunc:
+    """Base class: chooses (centre fraction, acceleration) and builds centre + acceleration masks.
+
+    Args:
+        center_fractions: fraction of low-frequency columns always kept, each in (0, 1).
+        accelerations: under-sampling factors, each > 1, paired with ``center_fractions``.
+        allow_any_combination: draw the fraction and the acceleration independently.
+        seed: seed of the mask function's own ``RandomState`` (unseeded calls use it).
+    """
+
+    def __init__(
+        self,
+        center_fractions: Sequence[float],
+        accelerations: Sequence[float],
+        allow_any_combination: bool = False,
+        seed=None,
+    ):
+        center_fractions, accelerations = list(center_fractions), list(accelerations)
+        if not center_fractions or not accelerations:
+            raise ValueError("center_fractions and accelerations must not be empty")
+        if len(center_fractions) != len(accelerations) and not allow_any_combination:
+            raise ValueError(
+                f"got {len(center_fractions)} center_fractions but {len(accelerations)} "
+                "accelerations; give one centre fraction per acceleration "
+                "(or pass allow_any_combination=True)"
+            )
+        for fraction in center_fractions:
+            if not 0 < fraction < 1:
+                raise ValueError(f"center fraction {fraction} is outside (0, 1)")
+        for acceleration in accelerations:
+            if not acceleration > 1:
+                raise ValueError(f"acceleration {acceleration} must be greater than 1")
+        self.center_fractions = center_fractions
+        self.accelerations = accelerations
+        self.allow_any_combination = allow_any_combination
+        self.rng = np.random.RandomState(seed)
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(center_fractions={self.center_fractions}, "
+            f"accelerations={self.accelerations})"
+        )
+
+    def __call__(self, shape: Sequence[int], offset: int | None = None, seed=None):
+        """Sample a mask for data of ``shape`` (at least 3-D, columns at ``shape[-2]``).
+
+        Returns:
+            ``(mask, num_low_frequencies)``; ``mask`` is float32 with shape ``(1, .., W, 1)``.
+        """
+        if len(shape) < 3:
+            raise ValueError(
+                f"shape {tuple(shape)} must have at least 3 dimensions, with the column count at "
+                "shape[-2] as in fastMRI's (..., H, W, 2) layout"
+            )
+        with temp_seed(self.rng, seed):
+            center_mask, accel_mask, num_low_frequencies = self.sample_mask(shape, offset)
+        return torch.maximum(center_mask, accel_mask), num_low_frequencies
+
+    def sample_mask(self, shape: Sequence[int], offset: int | None):
+        num_cols = shape[-2]
+        center_fraction, acceleration = self.choose_acceleration()
+        num_low_frequencies = round(num_cols * center_fraction)
+        center_mask = self.reshape_mask(self.center_mask(num_cols, num_low_frequencies), shape)
+        accel_mask = self.reshape_mask(
+            self.acceleration_mask(num_cols, acceleration, offset, num_low_frequencies), shape
+        )
+        return center_mask, accel_mask, num_low_frequencies
+
+    def choose_acceleration(self) -> tuple[float, float]:
+        if self.allow_any_combination:
+            return self.rng.choice(self.center_fractions), self.rng.choice(self.accelerations)
+        choice = self.rng.randint(len(self.center_fractions))
+        return self.center_fractions[choice], self.accelerations[choice]
+
+    @staticmethod
+    def center_mask(num_cols: int, num_low_frequencies: int) -> np.ndarray:
+        mask = np.zeros(num_cols, dtype=np.float32)
+        pad = (num_cols - num_low_frequencies + 1) // 2
+        mask[pad : pad + num_low_frequencies] = 1
+        return mask
+
+    @staticmethod
+    def reshape_mask(mask: np.ndarray, shape: Sequence[int]) -> torch.Tensor:
+        mask_shape = [1] * len(shape)
+        mask_shape[-2] = shape[-2]
+        return torch.from_numpy(mask.reshape(*mask_shape).astype(np.float32))
+
+    def acceleration_mask(
+        self, num_cols: int, acceleration: float, offset: int | None, num_low_frequencies: int
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+
+class RandomMaskFunc(MaskFunc):
+    """Columns kept independently with probability ``(W/acc - n_low) / (W - n_low)``.
+
+    One uniform draw per column (centre columns included), so the expected number of sampled
+    columns is ``W / acc``. fastMRI's ``RandomMaskFunc``.
+    """
+
+    def acceleration_mask(self, num_cols, acceleration, offset, num_low_frequencies):
+        prob = (num_cols / acceleration - num_low_frequencies) / (num_cols - num_low_frequencies)
+        return self.rng.uniform(size=num_cols) < prob
+
+
+class EquispacedMaskFractionFunc(MaskFunc):
+    """Approximately equispaced columns plus the centre, with the total kept at ``W / acc``.
+
+    The spacing is adjusted for the centre block, ``acc (n_low - W) / (n_low acc - W)``, and the
+    positions are rounded, so they are not exactly equispaced. This is fastMRI's
+    ``EquispacedMaskFractionFunc``, the behaviour of "equispaced" before September 2021 (used by
+    i-RIM and Robustness-CS).
+    """
+
+    def acceleration_mask(self, num_cols, acceleration, offset, num_low_frequencies):
+        adjusted_accel = (acceleration * (num_low_frequencies - num_cols)) / (
+            num_low_frequencies * acceleration - num_cols
+        )
+        if offset is None:
+            offset = self.rng.randint(0, high=round(adjusted_accel))
+        mask = np.zeros(num_cols, dtype=np.float32)
+        positions = np.around(np.arange(offset, num_cols - 1, adjusted_accel)).astype(np.uint)
+        mask[positions] = 1.0
+        return mask
+
+
+MASK_TYPES = {"random": RandomMaskFunc, "equispaced_fraction": EquispacedMaskFractionFunc}
+
+
+def create_mask_for_mask_type(
+    mask_type: str, center_fractions: Sequence[float], accelerations: Sequence[float], seed=None
+) -> MaskFunc:
+    """Build a mask function by fastMRI's type name (``random`` or ``equispaced_fraction``)."""
+    try:
+        mask_class = MASK_TYPES[mask_type]
+    except KeyError:
+        raise ValueError(
+            f"unknown mask type {mask_type!r}; choose one of {sorted(MASK_TYPES)}"
+        ) from None
+    return mask_class(center_fractions, accelerations, seed=seed)
+
+
+def apply_mask(
+    kspace: torch.Tensor,
+    mask_func: MaskFunc,
+    offset: int | None = None,
+    seed=None,
+    padding: tuple[int, int] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Under-sample complex k-space ``(..., H, W)`` along its columns.
+
+    Args:
+        kspace: complex tensor ``(..., H, W)``.
+        mask_func: a :class:`MaskFunc`.
+        seed: per-call seed, e.g. :func:`volume_seed` for validation.
+        padding: ``(left, right)``: zero the mask outside ``[left, right)`` (fastMRI's
+            ``padding_left``/``padding_right``).
+
+    Returns:
+        ``(masked_kspace, mask, num_low_frequencies)`` with ``mask`` float32 of shape ``(1, W)``.
+    """
+    height, width = kspace.shape[-2:]
+    mask, num_low_frequencies = mask_func((height, width, 2), offset=offset, seed=seed)
+    mask = mask[..., 0]  # (1, W, 1) -> (1, W)
+    if padding is not None:
+        mask = mask.clone()
+        mask[..., : padding[0]] = 0
+        mask[..., padding[1] :] = 0
+    return kspace * mask + 0.0, mask, num_low_frequencies

@@ -1,0 +1,258 @@
+"""The embedded knee phantom: a procedural fastMRI-format single-coil knee dataset.
+
+:func:`phantom_volume` renders one volume (k-space, targets, boxes); :func:`write_phantom`
+writes a dataset laid out like fastMRI's (``singlecoil_train/``, ``singlecoil_val/`` and the
+annotation CSVs ``singlecoil_bb_{train,val}.csv``); :func:`phantom_dataset` returns the path of a
+cached copy, generated on first use. The simulation:
+
+1. tissue label map of each coronal slice (:mod:`fnaf.data.knee_anatomy`) on the full field of
+   view (2x read-out oversampling: ``H = 2 * crop``), abnormalities drawn in;
+2. magnitude from a PD or PD-FS contrast table, textures correlated across slices, a smooth coil
+   shading; a smooth phase; the volume scaled to fastMRI's intensity range (about 1e-4);
+3. k-space = ``fft2c`` of the image plus complex Gaussian noise, zero outside the acquired
+   phase-encode columns (as in fastMRI's zero-padded knee data);
+4. ``reconstruction_esc`` = ``|centre crop (ifft2c(kspace))|`` (exactly the target a fully-sampled
+   reconstruction is scored against) and ``reconstruction_rss`` = the noise-free magnitude crop.
+
+The cache lives under ``$FNAF_CACHE`` (default ``~/.cache/fnaf``) in a folder named by a hash of
+the parameters and the generator version; it is written to a temporary folder and renamed, so an
+interrupted run leaves nothing half-written, and new parameters give a new folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from os import PathLike
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import ndimage
+
+from fnaf.data import knee_anatomy as anatomy
+from fnaf.data.annotations import LABEL_CODES, write_annotations
+from fnaf.data.fastmri_writer import ismrmrd_header, write_volume
+from fnaf.mri import center_crop, fft2c, ifft2c
+
+GENERATOR_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """k-space ``(H, W)`` with ``H = 2 * crop`` (read-out oversampling), target ``crop``^2,
+    and ``acquired`` phase-encode columns in the middle of ``W`` (the rest zero-padded)."""
+
+    name: str
+    kspace_shape: tuple[int, int]
+    crop: int
+    acquired: int
+
+    @property
+    def padding(self) -> tuple[int, int]:
+        left = (self.kspace_shape[1] - self.acquired) // 2
+        return left, left + self.acquired
+
+
+GEOMETRIES = {
+    "paper": Geometry("paper", (640, 368), 320, 340),  # fastMRI knee: 640x368 -> 320x320
+    "demo": Geometry("demo", (256, 148), 128, 136),  # the same proportions at 128x128
+    "smoke": Geometry("smoke", (64, 40), 32, 36),  # tests
+}
+
+
+def get_geometry(geometry: str | Geometry) -> Geometry:
+    if isinstance(geometry, Geometry):
+        return geometry
+    try:
+        return GEOMETRIES[geometry]
+    except KeyError:
+        raise ValueError(
+            f"unknown geometry {geometry!r}; choose one of {sorted(GEOMETRIES)}"
+        ) from None
+
+
+# Magnitude of each tissue class (knee_anatomy.TISSUES order) for PD and PD-FS.
+CONTRASTS = {
+    "CORPD_FBK": np.array([0, 0.90, 0.35, 0.80, 0.05, 0.55, 0.70, 0.07, 0.50, 0.72, 0.55, 0.75]),
+    "CORPDFS_FBK": np.array([0, 0.12, 0.30, 0.18, 0.05, 0.50, 0.95, 0.07, 0.80, 0.92, 0.75, 1.0]),
+}
+TEXTURED = {anatomy.FAT: 0.05, anatomy.MUSCLE: 0.08, anatomy.MARROW: 0.09, anatomy.EDEMA: 0.1}
+
+
+@dataclass(frozen=True)
+class PhantomConfig:
+    """What determines a phantom dataset (its cache key)."""
+
+    geometry: str = "demo"
+    train_volumes: int = 40
+    val_volumes: int = 10
+    slices: int = 8
+    noise: float = 0.015
+    lesions_per_volume: float = 2.5
+    seed: int = 0
+
+    def key(self) -> str:
+        payload = json.dumps({**asdict(self), "version": GENERATOR_VERSION}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def _smooth_noise(rng: np.random.Generator, shape, sigma) -> np.ndarray:
+    field = ndimage.gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
+    return field / (field.std() + 1e-12)
+
+
+def _volume_labels(rng: np.random.Generator, geometry: Geometry, num_slices: int,
+                   lesion_codes: list[str]):
+    grid = anatomy.Grid(*geometry.kspace_shape, geometry.crop)
+    x, y = grid.coordinates()
+    knee = anatomy.KneeParameters.draw(rng)
+    knee.lesions = anatomy.draw_lesions(knee, lesion_codes, num_slices, rng)
+    z_positions = np.linspace(-0.6, 0.6, num_slices) if num_slices > 1 else np.zeros(1)
+    labels = np.empty((num_slices, *geometry.kspace_shape), dtype=np.uint8)
+    boxes = []
+    for index, z in enumerate(z_positions):
+        labels[index], regions = anatomy.anatomy_slice(knee, z, x, y, grid.unit)
+        for lesion in knee.lesions:
+            pixels = anatomy.apply_lesion(labels[index], regions, lesion, index, x, y, knee)
+            box = anatomy.box_of(pixels, grid) if pixels.any() else None
+            if box is not None:
+                boxes.append((index, lesion.label, box))
+    return labels, boxes
+
+
+def _magnitude(rng: np.random.Generator, labels: np.ndarray, acquisition: str,
+               grid_unit: float) -> np.ndarray:
+    magnitude = CONTRASTS[acquisition][labels]
+    sigma_texture = (0.7, 2.5 / grid_unit, 2.5 / grid_unit)
+    for tissue, strength in TEXTURED.items():
+        texture = _smooth_noise(rng, labels.shape, sigma_texture)
+        magnitude = np.where(labels == tissue, magnitude * (1 + strength * texture), magnitude)
+    height, width = labels.shape[1:]
+    rows, cols = np.meshgrid(np.linspace(-1, 1, height), np.linspace(-1, 1, width), indexing="ij")
+    direction = rng.uniform(-1, 1, size=2)
+    shading = 1 + 0.25 * np.tanh(direction[0] * cols + 0.5 * direction[1] * rows)
+    return np.clip(magnitude, 0, None) * shading
+
+
+def _phase(rng: np.random.Generator, shape) -> np.ndarray:
+    num_slices, height, width = shape
+    rows, cols = np.meshgrid(np.linspace(-1, 1, height), np.linspace(-1, 1, width), indexing="ij")
+    ramp = rng.uniform(-1, 1) * rows + rng.uniform(-1, 1) * cols + rng.uniform(-np.pi, np.pi)
+    slow = _smooth_noise(rng, shape, (1.5, height / 8, width / 8))
+    return ramp[None] + 0.6 * slow
+
+
+def phantom_volume(rng: np.random.Generator, geometry: str | Geometry, num_slices: int,
+                   acquisition: str, lesion_codes: list[str], noise: float = 0.015):
+    """One volume.
+
+    Returns:
+        ``(kspace, esc, rss, boxes)``: k-space complex64 ``(S, H, W)``; ``reconstruction_esc`` and
+        ``reconstruction_rss`` float32 ``(S, crop, crop)`` in network orientation; boxes as a
+        list of ``(slice_index, label, (x0, x1, y0, y1))`` in the CSV frame.
+    """
+    geometry = get_geometry(geometry)
+    labels, boxes = _volume_labels(rng, geometry, num_slices, lesion_codes)
+    unit = anatomy.UNITS / geometry.crop
+    magnitude = _magnitude(rng, labels, acquisition, unit)
+    scale = rng.uniform(1.5e-4, 5e-4)  # fastMRI single-coil knee intensities
+    image = scale * magnitude * np.exp(1j * _phase(rng, labels.shape))
+    image = image[:, ::-1, :]  # display frame (femur on top) -> network orientation
+    kspace = fft2c(torch.from_numpy(np.ascontiguousarray(image)).to(torch.complex64)).numpy()
+    sigma = noise * scale / np.sqrt(2)
+    kspace = kspace + sigma * (rng.standard_normal(kspace.shape)
+                               + 1j * rng.standard_normal(kspace.shape))
+    left, right = geometry.padding
+    kspace[..., :left] = 0
+    kspace[..., right:] = 0
+    kspace = kspace.astype(np.complex64)
+    crop = (geometry.crop, geometry.crop)
+    esc = center_crop(ifft2c(torch.from_numpy(kspace)), crop).abs().numpy()
+    rss = np.abs(center_crop(image, crop))
+    return kspace, esc.astype(np.float32), rss.astype(np.float32), boxes
+
+
+def _split_lesion_codes(rng: np.random.Generator, num_volumes: int, rate: float):
+    """Lesion labels per volume: Poisson counts; every label at least once when the split has
+    room for all 11, the rest drawn by (flattened) real-data frequency."""
+    counts = rng.poisson(rate, size=num_volumes)
+    total = int(counts.sum())
+    codes = list(LABEL_CODES) if total >= len(LABEL_CODES) else []
+    codes += list(rng.choice(LABEL_CODES, size=total - len(codes), p=anatomy.LABEL_WEIGHTS))
+    codes = [str(code) for code in rng.permutation(codes)]
+    bounds = np.cumsum(counts)[:-1]
+    return [list(part) for part in np.split(np.array(codes, dtype=object), bounds)]
+
+
+def write_phantom(out: str | PathLike, config: PhantomConfig = PhantomConfig(),
+                  progress: bool = False) -> Path:
+    """Write the phantom dataset described by ``config`` into ``out`` (created if needed)."""
+    geometry = get_geometry(config.geometry)
+    out = Path(out)
+    rng = np.random.default_rng(config.seed)
+    for split, num_volumes, first_id in (("train", config.train_volumes, 2_000_000),
+                                         ("val", config.val_volumes, 2_100_000)):
+        split_path = out / f"singlecoil_{split}"
+        split_path.mkdir(parents=True, exist_ok=True)
+        lesion_codes = _split_lesion_codes(rng, num_volumes, config.lesions_per_volume)
+        rows = []
+        volumes = range(num_volumes)
+        if progress:
+            from tqdm.auto import tqdm
+            volumes = tqdm(volumes, desc=f"phantom {split}")
+        for number in volumes:
+            acquisition = "CORPDFS_FBK" if rng.random() < 0.5 else "CORPD_FBK"
+            kspace, esc, rss, boxes = phantom_volume(
+                rng, geometry, config.slices, acquisition, lesion_codes[number], config.noise
+            )
+            name = f"file{first_id + number}"
+            attrs = dict(max=float(esc.max()), norm=float(np.linalg.norm(esc)),
+                         acquisition=acquisition, patient_id=f"phantom-{config.seed}-{name}")
+            header = ismrmrd_header(geometry.kspace_shape, (geometry.crop, geometry.crop),
+                                    geometry.padding)
+            write_volume(split_path / f"{name}.h5", kspace,
+                         {"reconstruction_esc": esc, "reconstruction_rss": rss}, header, attrs)
+            rows += [dict(filename=name, slice=index + 1, label=label, x0=box[0], x1=box[1],
+                          y0=box[2], y1=box[3]) for index, label, box in sorted(boxes)]
+        frame = pd.DataFrame(rows, columns=["filename", "slice", "label", "x0", "x1", "y0", "y1"])
+        write_annotations(frame, out / f"singlecoil_bb_{split}.csv")
+    (out / "phantom.json").write_text(json.dumps({**asdict(config),
+                                                  "version": GENERATOR_VERSION}, indent=2))
+    return out
+
+
+def cache_dir() -> Path:
+    """Root of fnaf's on-disk cache: ``$FNAF_CACHE`` or ``~/.cache/fnaf``."""
+    return Path(os.environ.get("FNAF_CACHE", Path.home() / ".cache" / "fnaf"))
+
+
+def phantom_dataset(config: PhantomConfig = PhantomConfig(), root: str | PathLike | None = None,
+                    progress: bool = False) -> Path:
+    """Path of the phantom dataset for ``config``, generated (atomically) if not cached yet.
+
+    Args:
+        config: the dataset's parameters; any change gives a different folder.
+        root: cache root (default :func:`cache_dir`); the data go to ``root/phantom/<key>``.
+    """
+    root = Path(root) if root is not None else cache_dir()
+    target = root / "phantom" / f"{config.geometry}-{config.key()}"
+    if (target / "phantom.json").exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
+    try:
+        write_phantom(staging, config, progress=progress)
+        try:
+            os.replace(staging, target)
+        except OSError:  # another process finished first
+            if not (target / "phantom.json").exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target

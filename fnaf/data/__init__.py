@@ -1,0 +1,1 @@
+"""Data: fastMRI HDF5 reader and writer, masks, transforms, annotations, the knee phantom."""

@@ -1,0 +1,20 @@
+import h5py
+import pytest
+
+from fnaf.__main__ import main
+
+
+def test_phantom_command_writes_the_dataset(tmp_path):
+    main(["phantom", "--out", str(tmp_path), "--geometry", "paper", "--train-volumes", "1",
+          "--val-volumes", "1", "--slices", "1"])
+    for name in ("singlecoil_bb_train.csv", "singlecoil_bb_val.csv"):
+        assert (tmp_path / name).exists()
+    (val_file,) = (tmp_path / "singlecoil_val").glob("*.h5")
+    with h5py.File(val_file) as handle:
+        assert handle["kspace"].shape == (1, 640, 368)
+        assert handle["reconstruction_esc"].shape == (1, 320, 320)
+
+
+def test_phantom_command_rejects_bad_counts(tmp_path):
+    with pytest.raises(SystemExit, match="--slices must be at least 1"):
+        main(["phantom", "--out", str(tmp_path), "--slices", "0"])

@@ -1,0 +1,91 @@
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from fnaf.data.annotations import LABEL_CODES, read_annotations
+from fnaf.data.fastmri import SliceDataset, split_dir
+from fnaf.data.phantom import PhantomConfig, phantom_dataset, phantom_volume, write_phantom
+
+
+def volume(seed, geometry="smoke", codes=("BML_Med_Fem", "Med_Men")):
+    return phantom_volume(np.random.default_rng(seed), geometry, 4, "CORPDFS_FBK", list(codes))
+
+
+def test_deterministic_for_a_seed():
+    first, again, other = volume(0), volume(0), volume(1)
+    assert np.array_equal(first[0], again[0]) and first[3] == again[3]
+    assert not np.array_equal(first[0], other[0])
+
+
+def test_paper_geometry_shapes():
+    kspace, esc, rss, _ = phantom_volume(np.random.default_rng(0), "paper", 1, "CORPD_FBK", [])
+    assert kspace.shape == (1, 640, 368) and kspace.dtype == np.complex64
+    assert esc.shape == rss.shape == (1, 320, 320)
+    assert 1e-5 < esc.max() < 1e-3  # fastMRI single-coil intensity range
+
+
+def test_contrasts_differ_in_marrow_and_fluid():
+    rng_pd, rng_fs = np.random.default_rng(5), np.random.default_rng(5)
+    pd = phantom_volume(rng_pd, "demo", 1, "CORPD_FBK", [])[2]
+    fs = phantom_volume(rng_fs, "demo", 1, "CORPDFS_FBK", [])[2]
+    # same anatomy (same draws), different contrast: fat/marrow dark on PD-FS
+    assert np.corrcoef(pd.ravel(), fs.ravel())[0, 1] < 0.9
+
+
+def test_neighbouring_slices_are_continuous():
+    _, _, rss, _ = volume(2)
+    neighbours = np.corrcoef(rss[1].ravel(), rss[2].ravel())[0, 1]
+    other_volume = np.corrcoef(rss[1].ravel(), volume(3)[2][1].ravel())[0, 1]
+    assert neighbours > 0.9 and neighbours > other_volume
+
+
+def test_lesions_brighten_fat_suppressed_marrow():
+    _, _, clean, _ = volume(4, "demo", codes=())
+    _, _, lesioned, boxes = volume(4, "demo", codes=("BML_Med_Fem",))
+    assert boxes and all(label == "BML_Med_Fem" for _, label, _ in boxes)
+    index, _, (x0, x1, y0, y1) = boxes[0]
+    scale = 128 / 320
+    rows = slice(128 - int(y1 * scale), 128 - int(y0 * scale))  # back to network orientation
+    cols = slice(int(x0 * scale), int(x1 * scale))
+    assert lesioned[index, rows, cols].mean() > 1.2 * clean[index, rows, cols].mean()
+
+
+def test_dataset_layout_and_annotations(phantom_root):
+    for split, count in (("train", 3), ("val", 2)):
+        files = sorted(split_dir(phantom_root, split).glob("*.h5"))
+        assert len(files) == count
+        with h5py.File(files[0]) as handle:
+            assert {"kspace", "reconstruction_esc", "reconstruction_rss", "ismrmrd_header"} <= set(handle)
+            assert handle.attrs["acquisition"] in ("CORPD_FBK", "CORPDFS_FBK")
+            assert handle.attrs["max"] == pytest.approx(handle["reconstruction_esc"][()].max())
+        boxes = read_annotations(phantom_root / f"singlecoil_bb_{split}.csv")
+        names = {f.stem for f in files}
+        assert set(boxes.filename) <= names
+        assert boxes.slice.between(1, 4).all()
+        assert ((boxes.x0 >= 0) & (boxes.x1 <= 320) & (boxes.y0 >= 0) & (boxes.y1 <= 320)).all()
+    assert len(SliceDataset(split_dir(phantom_root, "train"))) == 12
+
+
+def test_all_labels_with_realistic_sizes(tmp_path):
+    config = PhantomConfig(geometry="demo", train_volumes=6, val_volumes=1, slices=6, seed=1)
+    boxes = read_annotations(write_phantom(tmp_path, config) / "singlecoil_bb_train.csv")
+    assert set(boxes.label) == set(LABEL_CODES)
+    area = (boxes.x1 - boxes.x0) * (boxes.y1 - boxes.y0)
+    assert area.min() >= 10 and area.max() <= 10_000  # real boxes: ~70 to ~10,000 px at 320
+    slices_per_volume = boxes.groupby("filename").slice.nunique()
+    assert (slices_per_volume < 6).any()  # lesions are absent from some slices
+
+
+def test_cache_reuses_and_separates_parameters(tmp_path):
+    config = PhantomConfig(geometry="smoke", train_volumes=1, val_volumes=1, slices=2)
+    path = phantom_dataset(config, root=tmp_path)
+    stamp = (path / "phantom.json").stat().st_mtime_ns
+    assert phantom_dataset(config, root=tmp_path) == path
+    assert (path / "phantom.json").stat().st_mtime_ns == stamp
+    assert json.loads((path / "phantom.json").read_text())["slices"] == 2
+    other = phantom_dataset(PhantomConfig(geometry="smoke", train_volumes=1, val_volumes=1,
+                                          slices=3), root=tmp_path)
+    assert other != path
+    assert not list((tmp_path / "phantom").glob(".partial-*"))

@@ -1,0 +1,40 @@
+# Two entry points (see README): `make book` and `make test`. Both create or reuse .venv.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+MATHJAX_VERSION := 3.2.2
+# One OpenMP thread per process, passive waiting: steady on these 2-core VMs (spin-waiting with
+# 2 threads stalled for seconds per step); override on the command line for bigger machines.
+OMP_NUM_THREADS ?= 1
+OMP_WAIT_POLICY ?= PASSIVE
+export OMP_NUM_THREADS OMP_WAIT_POLICY
+
+.PHONY: test book bench clean-nb clean
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	# torch pinned to the local CPU wheel; a bare `torch` requirement would pull a CUDA build
+	$(VENV)/bin/pip install --quiet torch==2.13.0 -e '.[book,test]'
+	touch $@
+
+_static/mathjax/tex-chtml.js:
+	# MathJax served with the book (no CDN): the es5 bundle of the npm package
+	rm -rf build/mathjax _static/mathjax && mkdir -p build/mathjax _static
+	cd build/mathjax && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
+	tar xzf build/mathjax/mathjax-$(MATHJAX_VERSION).tgz -C build/mathjax
+	cp -r build/mathjax/package/es5 _static/mathjax
+
+test: $(VENV)/.installed
+	$(VENV)/bin/pytest
+
+book: $(VENV)/.installed _static/mathjax/tex-chtml.js
+	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	@echo "book: $(CURDIR)/_build/html/index.html"
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/bench_data.py
+
+clean-nb: $(VENV)/.installed
+	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+
+clean:
+	rm -rf _build build _static/mathjax

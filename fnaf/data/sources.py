@@ -1,0 +1,54 @@
+"""Where an experiment's data come from: the embedded phantom by default, or a fastMRI folder.
+
+Every notebook takes ``data_root`` (``None`` = the embedded phantom, generated and cached on first
+use) and optional annotation CSV paths; :func:`data_source` turns them into one
+:class:`DataSource` so that the notebooks treat both cases alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from os import PathLike
+from pathlib import Path
+
+from fnaf.data.fastmri import FastMRIDataError, split_dir
+from fnaf.data.phantom import PhantomConfig, phantom_dataset
+
+
+@dataclass(frozen=True)
+class DataSource:
+    """A fastMRI-format knee folder and the annotation CSV of each split."""
+
+    root: Path
+    annotations: dict[str, Path]
+    is_phantom: bool
+
+    def split(self, split: str) -> Path:
+        return split_dir(self.root, split)
+
+
+def data_source(data_root: str | PathLike | None = None,
+                annotations: dict[str, str | PathLike] | None = None,
+                phantom: PhantomConfig = PhantomConfig()) -> DataSource:
+    """Resolve a notebook's data parameters.
+
+    Args:
+        data_root: a fastMRI knee folder holding ``singlecoil_train/`` and ``singlecoil_val/``;
+            ``None`` uses the embedded phantom described by ``phantom``.
+        annotations: ``{"train": csv, "val": csv}``; missing splits default to
+            ``<data_root>/singlecoil_bb_<split>.csv`` (where the phantom writes them; for real
+            fastMRI data pass the published CSVs).
+    """
+    is_phantom = data_root is None
+    root = phantom_dataset(phantom, progress=True) if is_phantom else Path(data_root)
+    if not root.is_dir():
+        raise FastMRIDataError(f"data_root {root}: no such directory")
+    paths = {split: root / f"singlecoil_bb_{split}.csv" for split in ("train", "val")}
+    paths.update({split: Path(path) for split, path in (annotations or {}).items()})
+    for split, path in paths.items():
+        if not path.exists():
+            raise FastMRIDataError(
+                f"annotation CSV for the {split} split not found at {path}; pass the published "
+                f"singlecoil_bb_{split}.csv (github.com/fcaliva/fastMRI_BB_abnormalities_annotation)"
+            )
+    return DataSource(root, paths, is_phantom)

@@ -1,0 +1,48 @@
+"""Run the notebooks through papermill with tiny parameters and check what they produced."""
+
+from pathlib import Path
+
+import pandas as pd
+import papermill
+import pytest
+
+from fnaf.data.annotations import LABEL_CODES, read_annotations
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+pytestmark = pytest.mark.notebook
+
+
+def run(name, tmp_path, **parameters):
+    results = tmp_path / "results"
+    papermill.execute_notebook(
+        str(NOTEBOOKS / name), str(tmp_path / name), parameters={**parameters,
+                                                                "results_dir": str(results)},
+        progress_bar=False, kernel_name="python3",
+    )
+    return results
+
+
+def test_data_notebook_on_the_embedded_phantom(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("00_data.ipynb", tmp_path, train_volumes=3, val_volumes=2, slices=3)
+    (phantom,) = (tmp_path / "cache" / "phantom").glob("demo-*")
+    counts = pd.read_csv(results / "label_counts.csv")
+    assert counts["label"].tolist() == list(LABEL_CODES)
+    val_boxes = read_annotations(phantom / "singlecoil_bb_val.csv")
+    assert counts["N_val"].sum() == len(val_boxes.drop_duplicates(["filename", "slice", "label"]))
+    masks = pd.read_csv(results / "masks.csv").set_index("acceleration")
+    assert masks.loc[4, "centre_columns"] == round(148 * 0.08)
+    assert masks.loc[8, "centre_columns"] == round(148 * 0.04)
+    assert masks.loc[4, "sampled_columns"] > masks.loc[8, "sampled_columns"]
+    measured = 148 / masks["sampled_columns"]
+    assert masks["measured_acceleration"].tolist() == pytest.approx(measured.tolist(), abs=1e-3)
+    assert 2.5 < masks.loc[4, "measured_acceleration"] < masks.loc[8, "measured_acceleration"]
+
+
+def test_data_notebook_on_a_given_data_root(tmp_path, phantom_root):
+    results = run("00_data.ipynb", tmp_path, data_root=str(phantom_root))
+    masks = pd.read_csv(results / "masks.csv")
+    assert masks["centre_columns"].tolist() == [round(40 * 0.08), round(40 * 0.04)]
+    counts = pd.read_csv(results / "label_counts.csv")
+    train_boxes = read_annotations(phantom_root / "singlecoil_bb_train.csv")
+    assert counts["boxes_train"].sum() == len(train_boxes)

@@ -167,14 +167,14 @@ def draw_lesions(knee: KneeParameters, label_codes: list[str], num_slices: int,
         sign = knee.side_sign(label.side)
         if label.tissue == "bone marrow":
             length = int(rng.integers(2, 7))
-            radii = (rng.uniform(8, 28), rng.uniform(6, 20))
+            radii = (rng.uniform(10, 34), rng.uniform(8, 24))
             if label.bone == "femur":
                 center = (xc + sign * rng.uniform(30, 55), yj - 12 - radii[1] * 0.8)
             else:
                 center = (xc + sign * rng.uniform(30, 60), yj + 10 + radii[1] * 0.8)
         elif label.tissue == "cartilage":
             length = int(rng.integers(1, 4))
-            radii = (rng.uniform(4, 13), 7.0)
+            radii = (rng.uniform(6, 18), 7.0)
             offset = -8 if label.bone == "femur" else 7
             center = (xc + sign * rng.uniform(25, 65), yj + offset)
         elif label.tissue == "meniscus":

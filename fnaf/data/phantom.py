@@ -40,7 +40,7 @@ from fnaf.data.annotations import LABEL_CODES, write_annotations
 from fnaf.data.fastmri_writer import ismrmrd_header, write_volume
 from fnaf.mri import center_crop, fft2c, ifft2c
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 @dataclass(frozen=True)

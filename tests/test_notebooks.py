@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import papermill
 import pytest
@@ -46,3 +47,11 @@ def test_data_notebook_on_a_given_data_root(tmp_path, phantom_root):
     counts = pd.read_csv(results / "label_counts.csv")
     train_boxes = read_annotations(phantom_root / "singlecoil_bb_train.csv")
     assert counts["boxes_train"].sum() == len(train_boxes)
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert not any(cell.outputs or cell.execution_count for cell in code), "strip outputs"
+    assert "parameters" in code[0].metadata.get("tags", []), "first code cell must be `parameters`"

@@ -132,12 +132,10 @@ def anatomy_slice(knee: KneeParameters, z: float, x: np.ndarray, y: np.ndarray,
     labels[leg] = MUSCLE
     labels[leg & (_distance_inside(leg, unit) < 11)] = FAT
     joint_band = (np.abs(x - xc) < 92 * s) & (y > yj - 45 * s) & (y < yj + 22 * s) & leg
-    joint_space = joint_band & ~bone & (_distance_inside(~femur, unit) < 10)
-    joint_space &= _distance_inside(~tibia, unit) < 10
-    labels[joint_space] = FLUID
-    cartilage_femur = (_distance_inside(~femur, unit) < 4.5) & joint_band & ~femur
-    cartilage_femur &= y > yj - 40 * s
-    cartilage_tibia = (_distance_inside(~tibia, unit) < 4.0) & joint_band & ~tibia
+    to_femur, to_tibia = _distance_inside(~femur, unit), _distance_inside(~tibia, unit)
+    labels[joint_band & ~bone & (to_femur < 10) & (to_tibia < 10)] = FLUID
+    cartilage_femur = (to_femur > 0) & (to_femur < 4.5) & joint_band & (y > yj - 40 * s)
+    cartilage_tibia = (to_tibia > 0) & (to_tibia < 4.0) & joint_band
     cartilage_tibia &= (y < yj + 18 * s) & (np.abs(x - xc) < 86 * s)
     labels[cartilage_femur | cartilage_tibia] = CARTILAGE
     menisci = np.zeros_like(bone)

@@ -9,6 +9,7 @@ from fnaf.data.annotations import (
     AnnotationIndex,
     coverage_map,
     label_counts,
+    match_volumes,
     rasterize_boxes,
     read_annotations,
     write_annotations,
@@ -119,3 +120,11 @@ def test_label_counts_unit_is_volume_slice_label(csv_path):
     assert counts.loc["Cyst", "boxes"] == 2 and counts.loc["Cyst", "N"] == 1
     assert counts.loc["Med_Men", "compartment"] == "Med Men"
     assert coverage_map(read_annotations(csv_path)).max() >= 1
+
+
+def test_match_volumes(csv_path):
+    boxes = read_annotations(csv_path)
+    matched = match_volumes(boxes, ["/data/file1002515.h5", "file9.h5"])
+    assert set(matched.filename) == {"file1002515"} and len(matched) == 4
+    with pytest.raises(AnnotationError, match="none of the 2 annotated volumes .* among the 1 volumes"):
+        match_volumes(boxes, ["file9.h5"])

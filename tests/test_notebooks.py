@@ -29,6 +29,7 @@ def test_data_notebook_on_the_embedded_phantom(tmp_path, monkeypatch):
     (phantom,) = (tmp_path / "cache" / "phantom").glob("demo-*")
     counts = pd.read_csv(results / "label_counts.csv")
     assert counts["label"].tolist() == list(LABEL_CODES)
+    assert counts["N_paper"].sum() == 157  # the paper's Table 4 N, printed beside ours
     val_boxes = read_annotations(phantom / "singlecoil_bb_val.csv")
     assert counts["N_val"].sum() == len(val_boxes.drop_duplicates(["filename", "slice", "label"]))
     masks = pd.read_csv(results / "masks.csv").set_index("acceleration")

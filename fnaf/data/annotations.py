@@ -232,3 +232,21 @@ def coverage_map(boxes: pd.DataFrame, shape: tuple[int, int] = (ANNOTATION_SIZE,
     for _, group in boxes.groupby(["filename", "slice"]):
         counts += rasterize_boxes(group, shape)[:, ::-1, :].sum(axis=0)
     return counts
+
+
+def match_volumes(boxes: pd.DataFrame, fnames) -> pd.DataFrame:
+    """The boxes whose volume is among ``fnames`` (paths or names, with or without ``.h5``).
+
+    Raises:
+        AnnotationError: the CSV has boxes but none of its volumes is in ``fnames`` (a CSV of
+            another dataset or split), naming how many volumes each side has.
+    """
+    names = {volume_name(fname) for fname in fnames}
+    matched = boxes[boxes["filename"].isin(names)]
+    if len(boxes) and matched.empty:
+        raise AnnotationError(
+            f"none of the {boxes['filename'].nunique()} annotated volumes (e.g. "
+            f"{boxes['filename'].iloc[0]}) is among the {len(names)} volumes of the data; pass "
+            "the annotation CSV that belongs to this data root and split"
+        )
+    return matched

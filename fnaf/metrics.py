@@ -60,9 +60,6 @@ def region_nmse(gt: np.ndarray, pred: np.ndarray, region: np.ndarray) -> float:
     return float(np.sum((target - pred[region]) ** 2) / np.sum(target**2))
 
 
-METRICS = {"NMSE": nmse, "PSNR": psnr, "SSIM": ssim}
-
-
 def volume_metrics(gt: np.ndarray, pred: np.ndarray, maxval: float | None = None) -> dict:
     """NMSE, PSNR and SSIM of one volume (``maxval`` is used by PSNR and SSIM)."""
     return {"NMSE": nmse(gt, pred), "PSNR": psnr(gt, pred, maxval), "SSIM": ssim(gt, pred, maxval)}

@@ -7,6 +7,9 @@ MATHJAX_VERSION := 3.2.2
 OMP_NUM_THREADS ?= 1
 OMP_WAIT_POLICY ?= PASSIVE
 export OMP_NUM_THREADS OMP_WAIT_POLICY
+# The book's data and trained runs live with the checkout (a fresh clone trains from scratch).
+FNAF_CACHE ?= $(CURDIR)/.fnaf_cache
+export FNAF_CACHE
 
 .PHONY: test book bench clean-nb clean
 
@@ -32,6 +35,8 @@ book: $(VENV)/.installed _static/mathjax/tex-chtml.js
 
 bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_data.py
+	$(PY) benchmarks/bench_train.py
+	$(PY) benchmarks/bench_irim_memory.py
 
 clean-nb: $(VENV)/.installed
 	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from fnaf.data.phantom import GEOMETRIES, PhantomConfig, write_phantom
+
+ACCELERATIONS = (4, 8)
 
 
 def _phantom(args: argparse.Namespace) -> None:
@@ -17,6 +20,89 @@ def _phantom(args: argparse.Namespace) -> None:
     )
     out = write_phantom(args.out, config, progress=True)
     print(f"wrote the phantom knee dataset to {out}")
+
+
+def _config(args: argparse.Namespace):
+    from fnaf.runs import preset
+
+    overrides = {name: getattr(args, name) for name in ("epochs", "batch_size", "seed", "data_root")
+                 if getattr(args, name) is not None}
+    try:
+        return preset(args.scale, args.model, args.accel, **overrides)
+    except ValueError as error:  # a bad configuration: say what, not a traceback
+        sys.exit(f"python -m fnaf {args.command}: {error}")
+
+
+def _train(args: argparse.Namespace) -> None:
+    from fnaf.runs import train_or_load
+    from fnaf.train import init_distributed
+
+    rank, _ = init_distributed()
+    run = train_or_load(_config(args), args.runs_dir, device=args.device,
+                        progress=not args.quiet and rank == 0,
+                        checkpoint_every=args.checkpoint_every, num_workers=args.num_workers,
+                        amp=args.amp)
+    if rank == 0:
+        print(f"finished run: {run.directory}")
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    import torch
+
+    from fnaf.data.fastmri import SliceDataset
+    from fnaf.data.fastmri_writer import write_reconstruction
+    from fnaf.evaluation import reconstruct_volumes, score_volumes
+    from fnaf.models import load_weights
+    from fnaf.pipelines import pipeline_for
+    from fnaf.runs import build_model, datasets, load_run, transforms
+    from fnaf.train import default_device
+
+    config = _config(args)
+    if args.chans is not None:
+        if config.model != "unet":
+            sys.exit("--chans sets the U-Net's width; it does not apply to --model irim")
+        config = replace(config, network=replace(config.network, chans=args.chans))
+    if args.weights is not None:
+        model = load_weights(build_model(config), args.weights)
+    else:
+        model = load_run(config, args.runs_dir).model
+    _, val = datasets(config)
+    if args.split != "val":
+        val = SliceDataset(val.root.parent / f"singlecoil_{args.split}")
+    device = torch.device(args.device) if args.device else default_device()
+    model.to(device)
+
+    def volumes():
+        for volume in reconstruct_volumes(model, pipeline_for(config.model), val,
+                                          transforms(config)[1], batch_size=args.batch_size or 8,
+                                          device=device, progress=not args.quiet):
+            if args.out is not None:
+                write_reconstruction(args.out / volume.fname, volume.reconstruction)
+            yield volume
+
+    summary = score_volumes(volumes()).summary()
+    print(f"{config.model} at {config.accel}x on {len(val.volumes)} {args.split} volumes "
+          "(mean and std across volumes, fastMRI evaluate.py rules):")
+    print(summary.to_string(float_format=lambda value: f"{value:.4f}"))
+    if args.out is not None:
+        print(f"wrote fastMRI-format predictions ('reconstruction') to {args.out}")
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--model", choices=("unet", "irim"), default="unet")
+    parser.add_argument("--accel", type=int, choices=ACCELERATIONS, default=4,
+                        help="acceleration; centre fraction 0.08 at 4x, 0.04 at 8x")
+    parser.add_argument("--scale", choices=("smoke", "demo", "paper"), default="demo",
+                        help="preset (fnaf.runs.preset); paper needs --data-root")
+    parser.add_argument("--data-root", help="fastMRI knee folder with singlecoil_train/ and "
+                        "singlecoil_val/ (default: the embedded phantom)")
+    parser.add_argument("--epochs", type=int, help="override the preset's epochs")
+    parser.add_argument("--batch-size", type=int, help="override the preset's (global) batch")
+    parser.add_argument("--seed", type=int, help="override the preset's seed")
+    parser.add_argument("--runs-dir", type=Path, help="run cache (default $FNAF_RUNS or "
+                        "~/.cache/fnaf/runs)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when present)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,13 +125,40 @@ def build_parser() -> argparse.ArgumentParser:
     phantom.add_argument("--lesions-per-volume", type=float, default=defaults.lesions_per_volume)
     phantom.add_argument("--seed", type=int, default=defaults.seed)
     phantom.set_defaults(run=_phantom)
+
+    train = commands.add_parser(
+        "train", help="train (or resume) a baseline run of the run cache",
+        description="Trains the preset's model, resuming an interrupted run; a finished run is "
+                    "loaded, not retrained. Multi-GPU: torchrun --nproc_per_node N -m fnaf train "
+                    "...; --batch-size is the global batch.")
+    _add_run_arguments(train)
+    train.add_argument("--checkpoint-every", type=int, default=0,
+                       help="also checkpoint every N steps (default: at epoch ends only)")
+    train.add_argument("--num-workers", type=int, default=0, help="data-loading workers")
+    train.add_argument("--amp", action="store_true", help="bfloat16 autocast on CUDA")
+    train.set_defaults(run=_train)
+
+    evaluate = commands.add_parser(
+        "evaluate", help="reconstruct a split, print Table 3 metrics, write predictions",
+        description="Reconstructs every volume with the run's model (or --weights), prints "
+                    "NMSE/PSNR/SSIM (mean and std across volumes) for the model and the "
+                    "zero-filled input, and with --out writes fastMRI prediction files.")
+    _add_run_arguments(evaluate)
+    evaluate.add_argument("--weights", type=Path, help="a weight file instead of the run cache "
+                          "(fastMRI state_dicts and Lightning checkpoints load)")
+    evaluate.add_argument("--chans", type=int, help="U-Net width of the --weights file (fastMRI's "
+                          "single-coil leaderboard U-Net: 256)")
+    evaluate.add_argument("--split", default="val", help="singlecoil_<split> folder (val)")
+    evaluate.add_argument("--out", type=Path, help="folder for <fname>.h5 predictions")
+    evaluate.set_defaults(run=_evaluate)
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    for name in ("train_volumes", "val_volumes", "slices"):
-        if getattr(args, name, 1) < 1:
+    for name in ("train_volumes", "val_volumes", "slices", "epochs", "batch_size"):
+        value = getattr(args, name, None)
+        if value is not None and value < 1:
             sys.exit(f"--{name.replace('_', '-')} must be at least 1")
     args.run(args)
 

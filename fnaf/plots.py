@@ -61,3 +61,40 @@ def coverage_figure(coverage: np.ndarray, title: str):
     ax.axis("off")
     figure.tight_layout()
     return figure
+
+
+def reconstruction_grid(target: np.ndarray, images: dict[str, np.ndarray], size: float = 2.6):
+    """Reconstructions ``(h, w)`` beside the target (top) and their absolute errors (bottom),
+    on one grey scale and one error scale, as the paper's Figs. 4-5."""
+    names = ["target", *images]
+    figure, axes = plt.subplots(2, len(names), figsize=(size * len(names), 2 * size),
+                                squeeze=False)
+    vmax = float(target.max())
+    errors = {name: np.abs(image - target) for name, image in images.items()}
+    error_max = max(float(error.max()) for error in errors.values())
+    for column, name in enumerate(names):
+        axes[0, column].imshow(target if name == "target" else images[name], cmap="gray",
+                               vmin=0, vmax=vmax)
+        axes[0, column].set_title(name, fontsize=9)
+        if name != "target":
+            axes[1, column].imshow(errors[name], cmap="magma", vmin=0, vmax=error_max)
+            axes[1, column].set_title(f"|{name} − target|", fontsize=8)
+    for ax in axes.flat:
+        ax.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def training_curves(histories: dict[str, list[dict]], metrics=("val_loss", "SSIM")):
+    """Validation curves per epoch (one line per run, one panel per metric)."""
+    figure, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 2.8),
+                                squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for name, history in histories.items():
+            ax.plot([entry["epoch"] for entry in history], [entry[metric] for entry in history],
+                    marker="o", markersize=3, label=name)
+        ax.set_xlabel("epoch")
+        ax.set_title(f"validation {metric}", fontsize=9)
+    axes[0, 0].legend(fontsize=8, frameon=False)
+    figure.tight_layout()
+    return figure

@@ -2,10 +2,10 @@ import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import pytest
+import torch
 
-from fnaf.data.phantom import PhantomConfig, write_phantom  # noqa: E402
+from fnaf.data.phantom import PhantomConfig, write_phantom
 
 torch.set_num_threads(1)
 

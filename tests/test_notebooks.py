@@ -50,6 +50,24 @@ def test_data_notebook_on_a_given_data_root(tmp_path, phantom_root):
     assert counts["boxes_train"].sum() == len(train_boxes)
 
 
+def test_baselines_notebook_builds_table3_beside_the_paper(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("01_baselines.ipynb", tmp_path, accel=8, model="both", scale="smoke",
+                  runs_root=str(tmp_path / "runs"))
+    table = pd.read_csv(results / "table3_baselines.csv", index_col="model")
+    assert table.index.tolist() == ["zero-filled", "U-Net", "I-RIM"]
+    assert table.loc["I-RIM", "paper SSIM"] == 0.6916  # the paper's 8x row
+    assert table.loc["U-Net", "paper NMSE"] == 0.0493
+    assert table.loc["zero-filled", ["paper NMSE", "paper PSNR", "paper SSIM"]].isna().all()
+    runs = {path.name.split("-")[0]: path for path in (tmp_path / "runs").iterdir()}
+    assert sorted(runs) == ["irim", "unet"] and all("-8x-smoke-" in p.name for p in runs.values())
+    import json
+
+    volumes = pd.DataFrame(json.loads((runs["irim"] / "metrics.json").read_text())["volumes"])
+    assert table.loc["I-RIM", "SSIM"] == pytest.approx(volumes["SSIM"].mean())
+    assert table.loc["I-RIM", "SSIM std"] == pytest.approx(volumes["SSIM"].std(ddof=1))
+
+
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     notebook = nbformat.read(path, as_version=4)

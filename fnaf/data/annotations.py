@@ -185,7 +185,7 @@ def _pixel_span(start: float, stop: float, size: int) -> slice:
 def volume_name(fname: str | PathLike) -> str:
     """The CSV's volume key: the file name without ``.h5`` (``file1000196``)."""
     name = Path(fname).name
-    return name[:-3] if name.endswith(".h5") else name
+    return name.removesuffix(".h5")
 
 
 class AnnotationIndex:

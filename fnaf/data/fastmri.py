@@ -84,6 +84,7 @@ class VolumeInfo:
     fname: Path
     num_slices: int
     metadata: dict
+    kspace_shape: tuple[int, int]
 
 
 def inspect_volume(
@@ -111,7 +112,7 @@ def inspect_volume(
         if "ismrmrd_header" not in handle:
             raise FastMRIDataError(f"{fname}: missing dataset 'ismrmrd_header'")
         metadata = parse_header(handle["ismrmrd_header"][()], fname)
-        num_slices = kspace.shape[0]
+        num_slices, kspace_shape = kspace.shape[0], tuple(kspace.shape[1:])
         if recons_key is not None:
             if recons_key in handle:
                 target = handle[recons_key]
@@ -130,7 +131,7 @@ def inspect_volume(
                     f"{fname}: missing target dataset '{recons_key}' (keys: {sorted(handle)})"
                 )
         metadata.update(dict(handle.attrs))
-    return VolumeInfo(fname, num_slices, metadata)
+    return VolumeInfo(fname, num_slices, metadata, kspace_shape)
 
 
 class SliceDataset(torch.utils.data.Dataset):

@@ -4,18 +4,18 @@ A file holds ``kspace`` complex64 ``(S, H, W)``, the targets (``reconstruction_e
 ``reconstruction_rss``) float32 ``(S, h, w)``, an ``ismrmrd_header`` XML with the fields fastMRI's
 ``SliceDataset`` reads, and the attributes ``max``, ``norm``, ``acquisition``, ``patient_id``.
 Files are written to a temporary name and moved into place, so a reader never sees half a file.
+:func:`write_reconstruction` writes prediction files in fastMRI's submission layout.
 """
 
 from __future__ import annotations
 
-import os
 from os import PathLike
-from pathlib import Path
 
 import h5py
 import numpy as np
 
 from fnaf.data.fastmri import ISMRMRD_NAMESPACE
+from fnaf.io import atomic_path
 
 
 def ismrmrd_header(encoded: tuple[int, int], recon: tuple[int, int], padding: tuple[int, int],
@@ -48,13 +48,17 @@ def ismrmrd_header(encoded: tuple[int, int], recon: tuple[int, int], padding: tu
 
 def write_volume(path: str | PathLike, kspace: np.ndarray, targets: dict[str, np.ndarray],
                  header: bytes, attrs: dict) -> None:
-    """Write one volume atomically (``path.tmp`` then ``os.replace``)."""
-    path = Path(path)
-    partial = path.with_name(path.name + ".tmp")
-    with h5py.File(partial, "w") as handle:
+    """Write one volume atomically (a temporary file, then ``os.replace``)."""
+    with atomic_path(path) as partial, h5py.File(partial, "w") as handle:
         handle.create_dataset("kspace", data=kspace.astype(np.complex64))
         for key, target in targets.items():
             handle.create_dataset(key, data=target.astype(np.float32))
         handle.create_dataset("ismrmrd_header", data=np.bytes_(header))
         handle.attrs.update(attrs)
-    os.replace(partial, path)
+
+
+def write_reconstruction(path: str | PathLike, reconstruction: np.ndarray) -> None:
+    """Write a prediction file as fastMRI's ``save_reconstructions``: dataset
+    ``reconstruction`` float32 ``(S, h, w)``, the layout ``fastmri/evaluate.py`` reads."""
+    with atomic_path(path) as partial, h5py.File(partial, "w") as handle:
+        handle.create_dataset("reconstruction", data=np.asarray(reconstruction, np.float32))

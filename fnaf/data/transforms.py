@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from fnaf.data.masks import MaskFunc, apply_mask, volume_seed
-from fnaf.mri import center_crop, ifft2c
+from fnaf.mri import center_crop, fft2c, ifft2c
 
 NORM_EPS = 1e-11
 CLAMP = 6.0
@@ -63,6 +63,78 @@ def unet_target(target: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> 
     return normalize(target, mean, std, NORM_EPS).clamp(-CLAMP, CLAMP)
 
 
+class KneeSlice(NamedTuple):
+    """One slice as the training engine and the attacks see it (collates into a batch).
+
+    ``kspace`` the fully-sampled complex k-space ``(H, W)``; ``mask`` the sampling mask ``(1, W)``
+    float; ``target`` the magnitude target ``(h, w)``; ``max_value`` the volume maximum
+    (``attrs["max"]``); ``acquisition`` (``CORPD_FBK``/``CORPDFS_FBK``) and ``system_model`` (the
+    scanner, ``""`` when the header lacks it) feed the I-RIM's metadata.
+    """
+
+    kspace: torch.Tensor
+    mask: torch.Tensor
+    target: torch.Tensor
+    max_value: float
+    fname: str
+    slice_num: int
+    acquisition: str
+    system_model: str
+
+
+def resize_fov(image: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
+    """Zero-pad, then centre-crop an image ``(..., H, W)`` to ``shape`` (i-RIM's training crop)."""
+    pad_h, pad_w = max(shape[0] - image.shape[-2], 0), max(shape[1] - image.shape[-1], 0)
+    padded = torch.nn.functional.pad(image, (pad_w // 2, pad_w - pad_w // 2,
+                                             pad_h // 2, pad_h - pad_h // 2))
+    return center_crop(padded, shape)
+
+
+class SliceTransform:
+    """Draw the slice's sampling mask and return a :class:`KneeSlice`.
+
+    Args:
+        mask_func: a :class:`~fnaf.data.masks.MaskFunc`; ``None`` uses the file's stored mask
+            (fastMRI test files) or samples everything.
+        use_seed: seed the mask with the file name (validation: one fixed mask per volume);
+            otherwise the mask is drawn with the ``seed`` given per call (training).
+        resolution: re-grid the k-space to this ``(H, W)`` field of view first (the i-RIM's
+            ``--train_resolution 368 368``: image-domain zero-pad/crop, then FFT); ``None`` keeps it.
+    """
+
+    def __init__(self, mask_func: MaskFunc | None = None, use_seed: bool = True,
+                 resolution: tuple[int, int] | None = None):
+        self.mask_func = mask_func
+        self.use_seed = use_seed
+        self.resolution = resolution
+
+    def __call__(self, kspace, mask, target, attrs, fname, slice_num,
+                 seed: int | None = None) -> KneeSlice:
+        kspace = torch.as_tensor(np.asarray(kspace))
+        if self.resolution is not None:
+            kspace = fft2c(resize_fov(ifft2c(kspace), self.resolution))
+        if self.mask_func is not None:
+            _, sampling_mask, _ = apply_mask(
+                kspace, self.mask_func, seed=volume_seed(fname) if self.use_seed else seed
+            )
+        elif mask is None or self.resolution is not None:
+            sampling_mask = torch.ones(1, kspace.shape[-1])
+        else:
+            sampling_mask = torch.as_tensor(np.asarray(mask), dtype=torch.float32)[None]
+        if target is None:
+            target = torch.zeros(attrs["recon_size"][0], attrs["recon_size"][1])
+        return KneeSlice(
+            kspace=kspace,
+            mask=sampling_mask.reshape(1, -1).float(),
+            target=torch.as_tensor(np.asarray(target)),
+            max_value=float(attrs.get("max", 0.0)),
+            fname=fname,
+            slice_num=slice_num,
+            acquisition=str(attrs.get("acquisition", "")),
+            system_model=attrs.get("system_model") or "",
+        )
+
+
 class UnetSample(NamedTuple):
     """One slice prepared for the U-Net, with everything the attacks need to rebuild it.
 
@@ -92,39 +164,20 @@ class UnetDataTransform:
     """
 
     def __init__(self, mask_func: MaskFunc | None = None, use_seed: bool = True):
-        self.mask_func = mask_func
-        self.use_seed = use_seed
+        self.slices = SliceTransform(mask_func, use_seed)
 
     def __call__(self, kspace, mask, target, attrs, fname, slice_num) -> UnetSample:
-        kspace = torch.as_tensor(np.asarray(kspace))
-        max_value = float(attrs.get("max", 0.0))
-        if self.mask_func is not None:
-            seed = volume_seed(fname) if self.use_seed else None
-            masked, sampling_mask, _ = apply_mask(kspace, self.mask_func, seed=seed)
-        else:
-            if mask is None:
-                sampling_mask = torch.ones(1, kspace.shape[-1])
-            else:
-                sampling_mask = torch.as_tensor(np.asarray(mask), dtype=torch.float32)[None]
-            masked = kspace * sampling_mask
-        if target is not None:
-            target = torch.as_tensor(np.asarray(target))
-            crop_size = tuple(target.shape[-2:])
-        else:
-            crop_size = (attrs["recon_size"][0], attrs["recon_size"][1])
-        image, mean, std = unet_input(ifft2c(masked), crop_size)
-        if target is None:
-            target = torch.zeros(crop_size)
-        normalized_target = unet_target(target, mean, std)
+        knee = self.slices(kspace, mask, target, attrs, fname, slice_num)
+        image, mean, std = unet_input(ifft2c(knee.kspace * knee.mask), tuple(knee.target.shape))
         return UnetSample(
             image=image,
-            target=normalized_target,
+            target=unet_target(knee.target, mean, std),
             mean=mean,
             std=std,
             fname=fname,
             slice_num=slice_num,
-            max_value=max_value,
-            kspace=kspace,
-            mask=sampling_mask,
-            target_magnitude=target,
+            max_value=knee.max_value,
+            kspace=knee.kspace,
+            mask=knee.mask,
+            target_magnitude=knee.target,
         )

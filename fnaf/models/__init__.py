@@ -1,6 +1,8 @@
 """Reconstruction models (fastMRI-compatible weights) and weight loading."""
 
 from fnaf.models.checkpoints import CheckpointError, load_weights
+from fnaf.models.irim import IRIM, load_irim_checkpoint, metadata_one_hot
 from fnaf.models.unet import UNet
 
-__all__ = ["CheckpointError", "UNet", "load_weights"]
+__all__ = ["IRIM", "CheckpointError", "UNet", "load_irim_checkpoint", "load_weights",
+           "metadata_one_hot"]

@@ -1,10 +1,10 @@
-"""Load weights from local files: plain state_dicts (fastMRI's released models) and
-Lightning-style checkpoints (``{"state_dict": {"unet.<key>": ...}}``), always with
-``torch.load(weights_only=True)``."""
+"""Load weights from local files: plain state_dicts (fastMRI's released models),
+Lightning-style checkpoints (``{"state_dict": {"unet.<key>": ...}}``) and training checkpoints
+that keep the weights under ``"model"`` (i-RIM), always with ``torch.load(weights_only=True)``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 
@@ -18,9 +18,12 @@ class CheckpointError(ValueError):
 
 def extract_state_dict(checkpoint: Mapping, model: nn.Module) -> dict:
     """The model's parameters from a loaded checkpoint: a plain state_dict, or the
-    ``state_dict`` entry of a Lightning checkpoint, with a common prefix (``unet.``,
-    ``module.``, ``model.``) stripped when the model's own keys lack it."""
+    ``state_dict`` entry of a Lightning checkpoint (or the ``model`` entry of a training
+    checkpoint), with a common prefix (``unet.``, ``module.``, ``model.``) stripped when the
+    model's own keys lack it."""
     state = checkpoint.get("state_dict", checkpoint)
+    if state is checkpoint and isinstance(checkpoint.get("model"), Mapping):
+        state = checkpoint["model"]
     wanted = set(model.state_dict())
     if set(state) == wanted:
         return dict(state)
@@ -31,8 +34,13 @@ def extract_state_dict(checkpoint: Mapping, model: nn.Module) -> dict:
     return dict(state)
 
 
-def load_weights(model: nn.Module, path: str | PathLike, map_location="cpu") -> nn.Module:
+def load_weights(model: nn.Module, path: str | PathLike, map_location="cpu",
+                 safe_globals: Sequence = ()) -> nn.Module:
     """Load a local weight file into ``model`` with ``strict=True``.
+
+    ``safe_globals``: extra globals (classes, or ``(class, "module.name")`` pairs) that
+    ``torch.load(weights_only=True)`` may build, e.g. the ``argparse.Namespace`` of a training
+    checkpoint; see ``torch.serialization.safe_globals``.
 
     Raises:
         FileNotFoundError: no file at ``path``.
@@ -42,7 +50,8 @@ def load_weights(model: nn.Module, path: str | PathLike, map_location="cpu") -> 
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such weight file (nothing is downloaded at run time)")
-    checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    with torch.serialization.safe_globals(list(safe_globals)):
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     if not isinstance(checkpoint, Mapping):
         raise CheckpointError(f"{path}: holds a {type(checkpoint).__name__}, not a state_dict")
     state = extract_state_dict(checkpoint, model)
@@ -57,7 +66,7 @@ def load_weights(model: nn.Module, path: str | PathLike, map_location="cpu") -> 
         if unexpected:
             details.append(f"{len(unexpected)} unexpected keys (first: {unexpected[0]})")
         if mismatched:
-            key = sorted(mismatched)[0]
+            key = min(mismatched)
             details.append(f"{len(mismatched)} shape mismatches (first: {key} is "
                            f"{tuple(state[key].shape)} in the file, {tuple(expected[key].shape)} "
                            "in the model)")

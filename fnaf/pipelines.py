@@ -1,0 +1,95 @@
+"""How each model turns under-sampled k-space into a magnitude image, and its own training loss.
+
+A pipeline is the bridge between the model-agnostic batch (a collated
+:class:`~fnaf.data.transforms.KneeSlice`: full k-space, mask, magnitude target) and one model
+family. It is batched and runs on the model's device, so the training engine and the attacks share
+it: an attack builds ``batch._replace(kspace=..., target=...)`` (eq. 2-4) and calls the very same
+pipeline.
+
+* :class:`UnetPipeline` — fastMRI's U-Net: zero-filled magnitude of the central crop, per-slice
+  normalisation, the network, de-normalisation; loss L1 on the normalised images (``UnetModule``).
+* :class:`IrimPipeline` — the i-RIM: complex zero-filled image of the full field of view plus the
+  mask and the scanner/contrast one-hot, complex estimate, central crop, magnitude; loss −SSIM
+  (the i-RIM's own variant) on images divided by the volume maximum.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from fnaf.data.transforms import KneeSlice, unet_input, unet_target, unnormalize
+from fnaf.losses import IrimSSIMLoss
+from fnaf.models.irim import metadata_one_hot
+from fnaf.mri import center_crop, ifft2c
+
+
+class Reconstruction(NamedTuple):
+    """A model's output for a batch.
+
+    ``magnitude`` ``(B, h, w)`` on the target's scale (what the metrics see); ``output`` the
+    network's raw output (U-Net: normalised ``(B, h, w)``; I-RIM: complex ``(B, H, W)``);
+    ``mean``/``std`` ``(B,)`` the U-Net input statistics (``None`` for the I-RIM).
+    """
+
+    magnitude: torch.Tensor
+    output: torch.Tensor
+    mean: torch.Tensor | None = None
+    std: torch.Tensor | None = None
+
+
+class UnetPipeline:
+    """fastMRI's U-Net pipeline (``UnetDataTransform`` + ``UnetModule``), batched."""
+
+    name = "unet"
+
+    def __call__(self, model: nn.Module, batch: KneeSlice) -> Reconstruction:
+        """Reconstruct a collated batch (``kspace`` ``(B, H, W)``, ``mask`` ``(B, 1, W)``)."""
+        zero_filled = ifft2c(batch.kspace * batch.mask)
+        image, mean, std = unet_input(zero_filled, tuple(batch.target.shape[-2:]))
+        output = model(image.unsqueeze(1)).squeeze(1)
+        return Reconstruction(unnormalize(output, mean, std), output, mean, std)
+
+    def loss(self, reconstruction: Reconstruction, batch: KneeSlice) -> torch.Tensor:
+        """L1 between the output and the target normalised with the input's statistics."""
+        normalized = unet_target(batch.target, reconstruction.mean, reconstruction.std)
+        return F.l1_loss(reconstruction.output, normalized)
+
+
+class IrimPipeline:
+    """The i-RIM's single-coil pipeline (irim_fastMRI), batched."""
+
+    name = "irim"
+
+    def __init__(self):
+        self.ssim = IrimSSIMLoss()
+
+    def __call__(self, model: nn.Module, batch: KneeSlice) -> Reconstruction:
+        """Reconstruct a collated batch; the scanner/contrast one-hot comes from each slice's
+        ``system_model`` and ``acquisition``."""
+        metadata = torch.stack([
+            metadata_one_hot(system_model or None, acquisition)
+            for system_model, acquisition in zip(batch.system_model, batch.acquisition)
+        ]).to(batch.mask.device)
+        crop_size = tuple(batch.target.shape[-2:])
+        estimate = model(ifft2c(batch.kspace * batch.mask), batch.mask, metadata, crop_size)
+        return Reconstruction(center_crop(estimate, crop_size).abs(), estimate)
+
+    def loss(self, reconstruction: Reconstruction, batch: KneeSlice) -> torch.Tensor:
+        """−SSIM (i-RIM variant) of the magnitude and target, both divided by the volume max."""
+        scale = batch.max_value.to(batch.target.dtype).reshape(-1, 1, 1, 1)
+        return self.ssim(reconstruction.magnitude.unsqueeze(1) / scale,
+                         batch.target.unsqueeze(1) / scale)
+
+
+PIPELINES = {"unet": UnetPipeline, "irim": IrimPipeline}
+
+
+def pipeline_for(model_name: str):
+    """The pipeline of ``model_name`` (``"unet"`` or ``"irim"``)."""
+    if model_name not in PIPELINES:
+        raise ValueError(f"unknown model {model_name!r}; accepted: {sorted(PIPELINES)}")
+    return PIPELINES[model_name]()

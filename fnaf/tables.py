@@ -1,0 +1,52 @@
+"""The paper's tables rebuilt from this package's results, with the paper's numbers beside them."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from fnaf.evaluation import METRICS
+from fnaf.paper import paper_table
+
+#: Display names of the models, as the paper's tables write them.
+MODEL_NAMES = {"unet": "U-Net", "irim": "I-RIM"}
+
+
+def table3(per_volume: dict[str, pd.DataFrame], accel: int) -> pd.DataFrame:
+    """Table 3: NMSE, PSNR, SSIM (mean and std across volumes) per model, beside the paper.
+
+    Args:
+        per_volume: display name (``"zero-filled"``, ``"U-Net"``, ``"FNAF U-Net"``, ...) ->
+            per-volume metrics (columns ``NMSE``, ``PSNR``, ``SSIM``; one row per volume).
+        accel: 4 or 8, selecting the paper's rows.
+
+    Returns:
+        one row per model; columns ``NMSE``, ``NMSE std``, ... and ``paper NMSE``,
+        ``paper NMSE std``, ... (``NaN`` where the paper has no such row, e.g. zero-filled).
+    """
+    paper = paper_table("table3_reconstruction_quality")[f"{accel}x"]
+    rows = {}
+    for name, frame in per_volume.items():
+        row = {}
+        for metric in METRICS:
+            row[metric] = frame[metric].mean()
+            row[f"{metric} std"] = frame[metric].std(ddof=1)
+        reported = paper.get(name, {})
+        for metric in METRICS:
+            row[f"paper {metric}"] = reported.get(metric.lower(), float("nan"))
+            row[f"paper {metric} std"] = reported.get(f"{metric.lower()}_std", float("nan"))
+        rows[name] = row
+    return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def mean_std_strings(table: pd.DataFrame, digits: dict[str, int] | None = None) -> pd.DataFrame:
+    """Format ``X``/``X std`` column pairs as ``"mean ± std"`` strings for display."""
+    digits = digits or {"NMSE": 4, "PSNR": 2, "SSIM": 4}
+    shown = {}
+    for column in table.columns:
+        if column.endswith(" std"):
+            continue
+        places = digits.get(column.split()[-1], 4)
+        mean, std = table[column], table[f"{column} std"]
+        shown[column] = [("–" if pd.isna(m) else f"{m:.{places}f} ± {s:.{places}f}")
+                         for m, s in zip(mean, std)]
+    return pd.DataFrame(shown, index=table.index)

@@ -1,0 +1,275 @@
+"""One training engine for every model and objective.
+
+:func:`fit` runs epochs of shuffled, shape-homogeneous batches; each step asks the *objective* for
+a loss (``objective(model, pipeline, batch, generator) -> scalar``), so the clean losses here and
+the FNAF-robust and B-Box objectives of later chapters plug in without touching the loop. After
+every epoch the model is validated on the clean validation set (fastMRI metrics and the model's own
+loss); the best clean validation loss selects the weights that are kept.
+
+Determinism and resuming: the epoch's order comes from ``seed + epoch``, every slice's training
+mask from ``(seed, epoch, index)`` and every step's objective generator from ``(seed, step)``, so
+none depends on data-loader workers. Checkpoints (model, optimiser, scheduler, position, best
+weights, history) are written atomically every ``checkpoint_every`` steps and at each epoch's end;
+:func:`fit` on the same folder resumes from the last one and, on CPU, reaches bit-identical
+weights to an uninterrupted run.
+
+Multi-GPU/multi-node: launch with ``torchrun`` (``python -m fnaf train ...``); :func:`init_distributed`
+joins the process group, the model is wrapped in :class:`~torch.nn.parallel.DistributedDataParallel`
+and each rank takes its share of every global batch, so ``batch_size`` is the global batch and the
+result matches one process with the same batch.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from os import PathLike
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, default_collate
+from tqdm.auto import tqdm
+
+from fnaf.data.fastmri import SliceDataset
+from fnaf.data.transforms import KneeSlice, SliceTransform
+from fnaf.evaluation import METRICS, SeededSlices, evaluate, slice_shapes, to_device
+from fnaf.io import save_torch
+
+CHECKPOINT = "checkpoint.pt"
+BEST = "best.pt"
+
+
+class Objective(Protocol):
+    """A training loss: ``objective(model, pipeline, batch, generator) -> scalar tensor``.
+
+    ``generator`` is seeded per step (on the model's device) for objectives that draw random
+    perturbations; ``pipeline`` turns a batch into a reconstruction and knows the model's loss.
+    """
+
+    def __call__(self, model: nn.Module, pipeline, batch: KneeSlice,
+                 generator: torch.Generator) -> torch.Tensor: ...
+
+
+class CleanObjective:
+    """The model's own loss on the clean batch (U-Net: L1; I-RIM: −SSIM)."""
+
+    def __call__(self, model, pipeline, batch, generator):
+        return pipeline.loss(pipeline(model, batch), batch)
+
+
+def derived_seed(*keys: int) -> int:
+    """A 32-bit seed mixed from integers (``numpy.random.SeedSequence``), e.g.
+    ``(seed, epoch, index)``; valid for numpy's ``RandomState`` (fastMRI masks) and torch."""
+    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
+
+
+class ShapeBatchSampler(torch.utils.data.Sampler):
+    """Shuffled global batches of slices with equal k-space shape; each rank yields its share.
+
+    Real fastMRI volumes differ in width (368, 372, ...), so a batch holds one shape. Each epoch
+    the samples are permuted with ``seed + epoch``, grouped by shape, cut into batches of
+    ``batch_size`` (incomplete ones dropped, so every rank gets equal work) and the batches are
+    shuffled. Rank ``r`` of ``world_size`` takes items ``[r*b, (r+1)*b)`` of each batch, with
+    ``b = batch_size / world_size``. Items are ``(index, mask seed)``.
+    """
+
+    def __init__(self, shapes: list, batch_size: int, seed: int = 0, rank: int = 0,
+                 world_size: int = 1):
+        if batch_size < 1 or batch_size % world_size:
+            raise ValueError(f"batch_size {batch_size} must be a positive multiple of the "
+                             f"number of processes ({world_size})")
+        self.shapes, self.batch_size, self.seed = shapes, batch_size, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch, self.skip = 0, 0
+
+    def set_epoch(self, epoch: int, skip: int = 0) -> None:
+        """Select the epoch's order and skip its first ``skip`` batches (resuming)."""
+        self.epoch, self.skip = epoch, skip
+
+    def global_batches(self) -> list[list[int]]:
+        generator = torch.Generator().manual_seed(self.seed + self.epoch)
+        buckets = defaultdict(list)
+        for index in torch.randperm(len(self.shapes), generator=generator).tolist():
+            buckets[self.shapes[index]].append(index)
+        batches = [bucket[start:start + self.batch_size] for bucket in buckets.values()
+                   for start in range(0, len(bucket) - self.batch_size + 1, self.batch_size)]
+        order = torch.randperm(len(batches), generator=generator).tolist()
+        return [batches[i] for i in order]
+
+    def __iter__(self):
+        share = self.batch_size // self.world_size
+        for batch in self.global_batches()[self.skip:]:
+            mine = batch[self.rank * share:(self.rank + 1) * share]
+            yield [(index, derived_seed(self.seed, self.epoch, index)) for index in mine]
+
+    def __len__(self) -> int:
+        return max(len(self.global_batches()) - self.skip, 0)
+
+
+@dataclass
+class Settings:
+    """How :func:`fit` runs (not what it trains).
+
+    ``batch_size`` is the global batch; ``checkpoint_every`` in steps (0: only at epoch ends);
+    ``amp`` enables bfloat16 autocast on CUDA (ignored on CPU).
+    """
+
+    epochs: int
+    batch_size: int
+    seed: int = 0
+    checkpoint_every: int = 0
+    val_batch_size: int = 8
+    num_workers: int = 0
+    amp: bool = False
+    progress: bool = True
+
+
+@dataclass
+class FitResult:
+    """The best weights (by clean validation loss), the per-epoch history and the wall time."""
+
+    best_state: dict
+    best_epoch: int
+    history: list[dict] = field(default_factory=list)
+    steps: int = 0
+    wall_time: float = 0.0
+
+
+def default_device() -> torch.device:
+    """CUDA when present (the local rank's GPU under ``torchrun``), else CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+    return torch.device("cpu")
+
+
+def init_distributed() -> tuple[int, int]:
+    """Join the ``torchrun`` process group if there is one; return ``(rank, world_size)``.
+
+    NCCL on CUDA, gloo on CPU. Without ``torchrun`` (no ``WORLD_SIZE``) this is ``(0, 1)``.
+    """
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if torch.cuda.is_available():
+        torch.cuda.set_device(default_device())
+    dist.init_process_group(backend)
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _rank_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def _state(model: nn.Module) -> dict:
+    return {key: value.detach().cpu().clone() for key, value in model.state_dict().items()}
+
+
+def train_step(model: nn.Module, pipeline, objective: Objective, batch: KneeSlice,
+               optimizer: torch.optim.Optimizer, generator: torch.Generator,
+               autocast: bool = False) -> torch.Tensor:
+    """One optimisation step on a batch already on the model's device; returns the loss."""
+    device_type = batch.kspace.device.type
+    with torch.autocast(device_type, dtype=torch.bfloat16, enabled=autocast):
+        loss = objective(model, pipeline, batch, generator)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
+        val: SliceDataset, *, train_transform: SliceTransform, val_transform: SliceTransform,
+        optimizer: torch.optim.Optimizer, scheduler, settings: Settings,
+        checkpoint_dir: str | PathLike, device: torch.device | str | None = None) -> FitResult:
+    """Train ``model`` with ``objective`` and return the best weights by clean validation loss.
+
+    Args:
+        pipeline: :class:`~fnaf.pipelines.UnetPipeline` or :class:`~fnaf.pipelines.IrimPipeline`.
+        train, val: the slices; ``train_transform`` draws random masks (``use_seed=False``),
+            ``val_transform`` one fixed mask per volume (``use_seed=True``).
+        scheduler: stepped once per epoch (StepLR as fastMRI and i-RIM).
+        checkpoint_dir: where ``checkpoint.pt`` (resume state) and ``best.pt`` live; an
+            existing checkpoint is resumed.
+    """
+    start = time.perf_counter()
+    device = torch.device(device) if device is not None else default_device()
+    rank, world_size = _rank_world()
+    checkpoint_dir = Path(checkpoint_dir)
+    model.to(device)
+    network = model
+    if world_size > 1:
+        network = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda"
+                                          else None)
+    sampler = ShapeBatchSampler(slice_shapes(train), settings.batch_size, settings.seed, rank,
+                                world_size)
+    position = {"epoch": 0, "skip": 0, "step": 0, "best_loss": float("inf"), "best_epoch": -1,
+                "history": [], "wall_time": 0.0}
+    best_state = _state(model)
+    if (checkpoint_dir / CHECKPOINT).exists():
+        saved = torch.load(checkpoint_dir / CHECKPOINT, map_location="cpu", weights_only=True)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        torch.set_rng_state(saved["rng"])
+        position = saved["position"]
+        if (checkpoint_dir / BEST).exists():  # absent before the first validation
+            best_state = torch.load(checkpoint_dir / BEST, map_location="cpu", weights_only=True)
+    earlier_time = position["wall_time"]
+
+    def save(epoch: int, skip: int) -> None:
+        if rank != 0:
+            return
+        position.update(epoch=epoch, skip=skip,
+                        wall_time=earlier_time + time.perf_counter() - start)
+        save_torch({"model": _state(model), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(),
+                    "position": position}, checkpoint_dir / CHECKPOINT)
+
+    dataset = SeededSlices(train, train_transform)
+    autocast = settings.amp and device.type == "cuda"
+    for epoch in range(position["epoch"], settings.epochs):
+        sampler.set_epoch(epoch, position["skip"])
+        loader = DataLoader(dataset, batch_sampler=sampler, num_workers=settings.num_workers,
+                            collate_fn=default_collate, pin_memory=device.type == "cuda")
+        network.train()
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{settings.epochs}",
+                   disable=not settings.progress or rank != 0, leave=False)
+        for step_in_epoch, batch in enumerate(bar, start=position["skip"]):
+            batch = to_device(batch, device)
+            generator = torch.Generator(device).manual_seed(
+                derived_seed(settings.seed, position["step"]))
+            loss = train_step(network, pipeline, objective, batch, optimizer, generator, autocast)
+            position["step"] += 1
+            if position["step"] % 10 == 0:
+                bar.set_postfix(loss=f"{loss.item():.4g}")
+            if settings.checkpoint_every and position["step"] % settings.checkpoint_every == 0:
+                save(epoch, step_in_epoch + 1)
+        position["skip"] = 0
+        scheduler.step()
+        if rank == 0:
+            result = evaluate(model, pipeline, val, val_transform,
+                              batch_size=settings.val_batch_size, device=device,
+                              num_workers=settings.num_workers)
+            means = result.metrics[list(METRICS)].mean()
+            position["history"].append({"epoch": epoch + 1, "step": position["step"],
+                                        "val_loss": result.loss, **means.to_dict()})
+            if result.loss < position["best_loss"]:
+                position.update(best_loss=result.loss, best_epoch=epoch + 1)
+                best_state = _state(model)
+                save_torch(best_state, checkpoint_dir / BEST)
+        save(epoch + 1, 0)
+        if world_size > 1:
+            dist.barrier()
+    return FitResult(best_state, position["best_epoch"], position["history"], position["step"],
+                     earlier_time + time.perf_counter() - start)

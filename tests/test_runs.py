@@ -1,0 +1,91 @@
+"""Experiment configs, the run cache and the train/evaluate commands."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+import torch
+
+from fnaf.__main__ import main
+from fnaf.runs import load_run, preset, run_dir, train_or_load
+
+
+def test_presets_follow_the_paper_recipes():
+    unet = preset("paper", "unet", 8, data_root="/data/knee")
+    assert (unet.network.chans, unet.center_fraction, unet.epochs) == (32, 0.04, 50)
+    assert (unet.optim.name, unet.optim.lr, unet.optim.step_size) == ("rmsprop", 1e-3, 40)
+    irim = preset("paper", "irim", 4, data_root="/data/knee")
+    assert (irim.optim.name, irim.optim.lr, irim.optim.step_size) == ("adam", 1e-4, 30)
+    assert (irim.network.n_steps, irim.network.multiplicity, irim.batch_size) == (8, 4, 8)
+    assert irim.network.train_resolution == (368, 368) and irim.center_fraction == 0.08
+    assert preset("demo").key() == preset("demo").key() != preset("demo", accel=8).key()
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (dict(scale="huge"), "unknown scale 'huge'; accepted: \\['smoke', 'demo', 'paper'\\]"),
+    (dict(model="varnet"), "unknown model 'varnet'; accepted: \\['unet', 'irim'\\]"),
+    (dict(accel=6), "unknown accel 6; accepted: \\[4, 8\\]"),
+    (dict(scale="paper"), "the paper preset needs data_root"),
+])
+def test_bad_configs_name_the_value_and_what_is_accepted(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        preset(**arguments)
+
+
+def test_train_or_load_trains_once_then_loads(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    config = preset("smoke", "unet", 4, epochs=1)
+    run = train_or_load(config, tmp_path, progress=False)
+    directory = run_dir(config, tmp_path)
+    assert run.directory == directory
+    provenance = json.loads((directory / "provenance.json").read_text())
+    assert {"torch", "git_commit", "device", "wall_time_s", "fnaf"} <= set(provenance)
+    assert json.loads((directory / "config.json").read_text())["accel"] == 4
+    assert len(run.metrics["volumes"]) == 2 and len(run.metrics["history"]) == 1
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished run must be loaded, not retrained")
+
+    monkeypatch.setattr("fnaf.runs.fit", no_training)
+    again = train_or_load(config, tmp_path, progress=False)
+    for key, value in run.model.state_dict().items():
+        assert torch.equal(value, again.model.state_dict()[key])
+
+
+def test_load_run_says_how_to_train_a_missing_run(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m fnaf train"):
+        load_run(preset("smoke"), tmp_path)
+
+
+def test_train_then_evaluate_commands_write_fastmri_predictions(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    common = ["--scale", "smoke", "--epochs", "1", "--runs-dir", str(tmp_path / "runs"),
+              "--quiet"]
+    main(["train", *common])
+    main(["evaluate", *common, "--out", str(tmp_path / "predictions")])
+    printed = capsys.readouterr().out
+    assert "zero-filled" in printed and "SSIM_mean" in printed
+    files = sorted((tmp_path / "predictions").glob("*.h5"))
+    assert [f.name for f in files] == ["file2100000.h5", "file2100001.h5"]
+    with h5py.File(files[0]) as handle:
+        reconstruction = handle["reconstruction"][()]
+    assert reconstruction.shape == (4, 32, 32) and reconstruction.dtype == np.float32
+
+
+def test_evaluate_rejects_a_weight_file_of_another_architecture(tmp_path, monkeypatch):
+    from fnaf.models import CheckpointError, UNet
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    torch.save(UNet(chans=8).state_dict(), tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="does not fit UNet"):
+        main(["evaluate", "--scale", "smoke", "--weights", str(tmp_path / "other.pt"), "--quiet"])
+
+
+def test_commands_reject_bad_values(tmp_path):
+    with pytest.raises(SystemExit, match="the paper preset needs data_root"):
+        main(["train", "--scale", "paper", "--runs-dir", str(tmp_path)])
+    with pytest.raises(SystemExit):
+        main(["train", "--accel", "6"])
+    with pytest.raises(SystemExit, match="--epochs must be at least 1"):
+        main(["train", "--epochs", "0"])

@@ -1,0 +1,144 @@
+"""The training engine: batching, determinism, checkpoint/resume, model selection."""
+
+import pytest
+import torch
+
+from fnaf.data.fastmri import SliceDataset
+from fnaf.data.phantom import write_phantom
+from fnaf.models import UNet
+from fnaf.pipelines import UnetPipeline
+from fnaf.runs import preset, transforms
+from fnaf.train import CHECKPOINT, CleanObjective, Settings, ShapeBatchSampler, fit
+
+
+def test_batches_hold_one_shape_and_ranks_split_each_global_batch():
+    shapes = [(8, 6)] * 7 + [(8, 4)] * 5
+    single = ShapeBatchSampler(shapes, batch_size=4, seed=1)
+    single.set_epoch(3)
+    batches = list(single)
+    assert len(batches) == len(single) == 1 + 1  # 7 -> one full batch, 5 -> one (rest dropped)
+    for batch in batches:
+        assert len({shapes[index] for index, _ in batch}) == 1
+    ranks = [ShapeBatchSampler(shapes, batch_size=4, seed=1, rank=r, world_size=2) for r in (0, 1)]
+    for sampler in ranks:
+        sampler.set_epoch(3)
+    merged = [a + b for a, b in zip(*(list(sampler) for sampler in ranks))]
+    assert merged == batches  # same indices and the same per-slice mask seeds
+
+
+def test_sampler_order_depends_on_epoch_and_skip_resumes_it():
+    sampler = ShapeBatchSampler([(4, 4)] * 16, batch_size=2, seed=0)
+    sampler.set_epoch(0)
+    first = list(sampler)
+    sampler.set_epoch(1)
+    assert list(sampler) != first
+    sampler.set_epoch(0, skip=3)
+    assert list(sampler) == first[3:]
+
+
+def test_sampler_rejects_a_batch_that_ranks_cannot_share():
+    with pytest.raises(ValueError, match="multiple of the number of processes"):
+        ShapeBatchSampler([(4, 4)] * 8, batch_size=3, world_size=2)
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptAt:
+    """The clean objective, killed at a given call (a run stopped mid-epoch)."""
+
+    def __init__(self, call: int):
+        self.calls, self.stop = 0, call
+
+    def __call__(self, model, pipeline, batch, generator):
+        self.calls += 1
+        if self.calls == self.stop:
+            raise Interrupt
+        return CleanObjective()(model, pipeline, batch, generator)
+
+
+def _train(root, checkpoint_dir, objective, epochs=2, checkpoint_every=2):
+    torch.manual_seed(0)
+    model = UNet(chans=2, num_pool_layers=2)
+    config = preset("smoke", "unet", 4)
+    train_transform, val_transform = transforms(config)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
+    result = fit(model, UnetPipeline(), objective, SliceDataset(root / "singlecoil_train"),
+                 SliceDataset(root / "singlecoil_val"), train_transform=train_transform,
+                 val_transform=val_transform, optimizer=optimizer, scheduler=scheduler,
+                 settings=Settings(epochs=epochs, batch_size=2, seed=5,
+                                   checkpoint_every=checkpoint_every, progress=False),
+                 checkpoint_dir=checkpoint_dir, device="cpu")
+    return model, result
+
+
+def test_interrupted_run_resumes_to_the_same_weights(phantom_root, tmp_path):
+    model, result = _train(phantom_root, tmp_path / "straight", CleanObjective())
+    assert result.steps == 12 and len(result.history) == 2  # 12 slices / 2 per batch x 2 epochs
+    with pytest.raises(Interrupt):  # killed at step 9 (epoch 2); last checkpoint at step 8
+        _train(phantom_root, tmp_path / "resumed", InterruptAt(9))
+    saved = torch.load(tmp_path / "resumed" / CHECKPOINT, weights_only=True)
+    assert saved["position"]["step"] == 8 and saved["position"]["epoch"] == 1
+    resumed, resumed_result = _train(phantom_root, tmp_path / "resumed", CleanObjective())
+    assert resumed_result.steps == 12
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, resumed.state_dict()[key]), key
+    assert resumed_result.history == result.history
+    for key, value in result.best_state.items():
+        assert torch.equal(value, resumed_result.best_state[key]), key
+
+
+def test_training_selects_the_lowest_clean_validation_loss(phantom_root, tmp_path):
+    _, result = _train(phantom_root, tmp_path, CleanObjective(), epochs=3, checkpoint_every=0)
+    losses = [entry["val_loss"] for entry in result.history]
+    assert result.best_epoch == 1 + losses.index(min(losses))
+    assert {"NMSE", "PSNR", "SSIM", "val_loss", "epoch", "step"} <= set(result.history[0])
+
+
+def test_batches_of_different_kspace_widths_train(tmp_path):
+    """Real fastMRI volumes differ in width; batches never mix them."""
+    from fnaf.data.phantom import PhantomConfig
+
+    root = write_phantom(tmp_path / "a", PhantomConfig("smoke", 2, 1, 2, seed=1))
+    wide = write_phantom(tmp_path / "b", PhantomConfig("smoke", 1, 1, 2, seed=2))
+    # make the second phantom's volume one column wider and move it in
+    import h5py
+    import numpy as np
+
+    (source,) = (wide / "singlecoil_train").glob("*.h5")
+    with h5py.File(source, "r+") as handle:
+        kspace = handle["kspace"][()]
+        del handle["kspace"]
+        handle["kspace"] = np.pad(kspace, ((0, 0), (0, 0), (0, 2)))
+    source.rename(root / "singlecoil_train" / "file2999999.h5")
+    dataset = SliceDataset(root / "singlecoil_train")
+    assert len({volume.kspace_shape for volume in dataset.volumes}) == 2
+    _, result = _train(root, tmp_path / "run", CleanObjective(), epochs=1, checkpoint_every=0)
+    assert result.steps == 3  # 2 batches of the 4 narrow slices + 1 of the 2 wide ones
+
+
+def test_two_processes_with_gloo_match_one_process(tmp_path):
+    """torchrun + DistributedDataParallel (gloo, CPU): 2 ranks x 1 slice == 1 rank x 2 slices."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "FNAF_CACHE": str(tmp_path / "cache")}
+    command = ["-m", "fnaf", "train", "--scale", "smoke", "--epochs", "1", "--batch-size", "2",
+               "--quiet", "--device", "cpu"]
+    subprocess.run([sys.executable, *command, "--runs-dir", str(tmp_path / "one")],
+                   check=True, env=env, timeout=120)
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                    "--nproc_per_node", "2", *command, "--runs-dir", str(tmp_path / "two")],
+                   check=True, env=env, timeout=120)
+    (one,) = (tmp_path / "one").glob("*/model.pt")
+    (two,) = (tmp_path / "two").glob("*/model.pt")
+    assert one.parent.name == two.parent.name  # the same config, so the same run key
+    single, double = (torch.load(path, weights_only=True) for path in (one, two))
+    torch.manual_seed(0)  # the smoke preset's seed fixes the initial weights
+    initial = UNet(chans=4, num_pool_layers=2).state_dict()
+    assert not torch.equal(single["up_conv.1.1.weight"], initial["up_conv.1.1.weight"])
+    for key in single:  # equal up to float summation order (RMSprop amplifies it a little)
+        torch.testing.assert_close(double[key], single[key], rtol=1e-3, atol=1e-4)

@@ -37,7 +37,7 @@ def _train(args: argparse.Namespace) -> None:
     from fnaf.runs import train_or_load
     from fnaf.train import init_distributed
 
-    rank, _ = init_distributed()
+    rank, _ = init_distributed(args.device)
     run = train_or_load(_config(args), args.runs_dir, device=args.device,
                         progress=not args.quiet and rank == 0,
                         checkpoint_every=args.checkpoint_every, num_workers=args.num_workers,

@@ -149,19 +149,20 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
-def init_distributed() -> tuple[int, int]:
+def init_distributed(device: torch.device | str | None = None) -> tuple[int, int]:
     """Join the ``torchrun`` process group if there is one; return ``(rank, world_size)``.
 
-    NCCL on CUDA, gloo on CPU. Without ``torchrun`` (no ``WORLD_SIZE``) this is ``(0, 1)``.
+    NCCL when training on CUDA (``device``, default :func:`default_device`), gloo on CPU.
+    Without ``torchrun`` (no ``WORLD_SIZE``) this is ``(0, 1)``.
     """
     if dist.is_available() and dist.is_initialized():
         return dist.get_rank(), dist.get_world_size()
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return 0, 1
-    backend = "nccl" if torch.cuda.is_available() else "gloo"
-    if torch.cuda.is_available():
-        torch.cuda.set_device(default_device())
-    dist.init_process_group(backend)
+    device = torch.device(device) if device is not None else default_device()
+    if device.type == "cuda":
+        torch.cuda.set_device(device if device.index is not None else default_device())
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return dist.get_rank(), dist.get_world_size()
 
 
@@ -204,6 +205,8 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
     """
     start = time.perf_counter()
     device = torch.device(device) if device is not None else default_device()
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", torch.cuda.current_device())
     rank, world_size = _rank_world()
     checkpoint_dir = Path(checkpoint_dir)
     model.to(device)

@@ -194,7 +194,9 @@ class IRIM(nn.Module):
             complex ``(B, H, W)``; crop and take the magnitude for the fastMRI target.
 
         Gradients with respect to every input that requires grad (``zero_filled`` included) are
-        the same with and without ``memory_free``.
+        the same with and without ``memory_free``. The model runs in float32 even under
+        autocast: memory-free backpropagation rebuilds activations by inverting the layers, which
+        half precision would make inexact.
         """
         if not zero_filled.is_complex() or zero_filled.dim() != 3:
             raise ValueError(f"zero_filled must be a complex (B, H, W) tensor, not "
@@ -211,6 +213,13 @@ class IRIM(nn.Module):
             raise ValueError(f"mask of shape {mask_shape} does not fit images of size "
                              f"{height}x{width}")
 
+        with torch.autocast(zero_filled.device.type, enabled=False):
+            return self._reconstruct(zero_filled, mask.float(), metadata, crop_size)
+
+    def _reconstruct(self, zero_filled: torch.Tensor, mask: torch.Tensor,
+                     metadata: torch.Tensor | None, crop_size) -> torch.Tensor:
+        """:meth:`forward` on validated inputs; ``mask`` is ``(B, 1, 1 or H, W)``."""
+        batch, height, width = zero_filled.shape
         region = zero_filled if crop_size is None else center_crop(zero_filled, crop_size)
         gamma = torch.view_as_real(region).reshape(batch, -1).std(dim=1) + 1e-6
         y = (zero_filled / gamma[:, None, None]).unsqueeze(1).expand(-1, self.multiplicity, -1, -1)

@@ -201,7 +201,7 @@ class IRIM(nn.Module):
         if not zero_filled.is_complex() or zero_filled.dim() != 3:
             raise ValueError(f"zero_filled must be a complex (B, H, W) tensor, not "
                              f"{zero_filled.dtype} {tuple(zero_filled.shape)}")
-        batch, height, width = zero_filled.shape
+        height, width = zero_filled.shape[-2:]
         mask_shape = tuple(mask.shape)
         if mask.dim() == 2:
             mask = mask[:, None, None, :]

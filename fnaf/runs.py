@@ -207,7 +207,7 @@ def build_model(config: RunConfig) -> nn.Module:
 
 def datasets(config: RunConfig) -> tuple[SliceDataset, SliceDataset]:
     """The training and validation slices of the config's data (phantom or ``data_root``)."""
-    source = data_source(config.data_root, phantom=config.phantom)
+    source = data_source(config.data_root, phantom=config.phantom, require_annotations=False)
     return SliceDataset(source.split("train")), SliceDataset(source.split("val"))
 
 

@@ -89,3 +89,11 @@ def test_commands_reject_bad_values(tmp_path):
         main(["train", "--accel", "6"])
     with pytest.raises(SystemExit, match="--epochs must be at least 1"):
         main(["train", "--epochs", "0"])
+
+
+def test_a_data_root_without_split_folders_says_what_it_needs(tmp_path):
+    from fnaf.data.fastmri import FastMRIDataError
+
+    with pytest.raises(FastMRIDataError, match="must hold the fastMRI split folders"):
+        train_or_load(preset("smoke", data_root=str(tmp_path)), tmp_path / "runs",
+                      progress=False)

@@ -58,7 +58,7 @@ class InterruptAt:
         return CleanObjective()(model, pipeline, batch, generator)
 
 
-def _train(root, checkpoint_dir, objective, epochs=2, checkpoint_every=2):
+def _train(root, checkpoint_dir, objective, epochs=2, checkpoint_every=2, num_workers=0):
     torch.manual_seed(0)
     model = UNet(chans=2, num_pool_layers=2)
     config = preset("smoke", "unet", 4)
@@ -69,7 +69,8 @@ def _train(root, checkpoint_dir, objective, epochs=2, checkpoint_every=2):
                  SliceDataset(root / "singlecoil_val"), train_transform=train_transform,
                  val_transform=val_transform, optimizer=optimizer, scheduler=scheduler,
                  settings=Settings(epochs=epochs, batch_size=2, seed=5,
-                                   checkpoint_every=checkpoint_every, progress=False),
+                                   checkpoint_every=checkpoint_every, num_workers=num_workers,
+                                   progress=False),
                  checkpoint_dir=checkpoint_dir, device="cpu")
     return model, result
 
@@ -88,6 +89,14 @@ def test_interrupted_run_resumes_to_the_same_weights(phantom_root, tmp_path):
     assert resumed_result.history == result.history
     for key, value in result.best_state.items():
         assert torch.equal(value, resumed_result.best_state[key]), key
+
+
+def test_data_loading_workers_do_not_change_the_result(phantom_root, tmp_path):
+    """Each slice's training mask is seeded by the sampler, not by the worker that loads it."""
+    alone, _ = _train(phantom_root, tmp_path / "0", CleanObjective(), epochs=1)
+    workers, _ = _train(phantom_root, tmp_path / "2", CleanObjective(), epochs=1, num_workers=2)
+    for key, value in alone.state_dict().items():
+        assert torch.equal(value, workers.state_dict()[key]), key
 
 
 def test_training_selects_the_lowest_clean_validation_loss(phantom_root, tmp_path):

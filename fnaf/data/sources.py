@@ -29,7 +29,8 @@ class DataSource:
 
 def data_source(data_root: str | PathLike | None = None,
                 annotations: dict[str, str | PathLike] | None = None,
-                phantom: PhantomConfig = PhantomConfig()) -> DataSource:
+                phantom: PhantomConfig = PhantomConfig(),
+                require_annotations: bool = True) -> DataSource:
     """Resolve a notebook's data parameters.
 
     Args:
@@ -38,6 +39,7 @@ def data_source(data_root: str | PathLike | None = None,
         annotations: ``{"train": csv, "val": csv}``; missing splits default to
             ``<data_root>/singlecoil_bb_<split>.csv`` (where the phantom writes them; for real
             fastMRI data pass the published CSVs).
+        require_annotations: raise if a split's CSV is missing (training a baseline needs none).
     """
     is_phantom = data_root is None
     root = phantom_dataset(phantom, progress=True) if is_phantom else Path(data_root)
@@ -46,7 +48,7 @@ def data_source(data_root: str | PathLike | None = None,
     paths = {split: root / f"singlecoil_bb_{split}.csv" for split in ("train", "val")}
     paths.update({split: Path(path) for split, path in (annotations or {}).items()})
     for split, path in paths.items():
-        if not path.exists():
+        if require_annotations and not path.exists():
             raise FastMRIDataError(
                 f"annotation CSV for the {split} split not found at {path}; pass the published "
                 f"singlecoil_bb_{split}.csv (github.com/fcaliva/fastMRI_BB_abnormalities_annotation)"

@@ -78,3 +78,16 @@ class IrimSSIMLoss(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return -self.ssim_map(x, y).mean()
+
+
+def masked_nmse(prediction: torch.Tensor, target: torch.Tensor, region: torch.Tensor,
+                eps: float = 1e-12) -> torch.Tensor:
+    """NMSE inside a region, per slice: ``||T(x - y)||^2 / ||T(y)||^2`` (the FNAF paper's eq. 5
+    term, normalised by the *target's* energy in T).
+
+    ``prediction``, ``target`` ``(N, h, w)``; ``region`` bool ``(N, h, w)``. Returns ``(N,)``.
+    """
+    region = region.to(prediction.dtype)
+    error = ((prediction - target) * region).pow(2).sum(dim=(-2, -1))
+    energy = (target * region).pow(2).sum(dim=(-2, -1))
+    return error / energy.clamp_min(eps)

@@ -1,0 +1,225 @@
+"""Random FNAF features δ′ and their evaluation regions T (the FNAF paper, §3.2 and §3.4).
+
+A feature is a small set of connected pixels on the target grid ``(h, w)`` with an intensity per
+pixel. The paper's features have exactly 10 4-connected pixels (training: a number drawn from a
+range), lie inside the central 120×120 region of the 320×320 image, and T is the feature plus a
+border of 5 pixels. Sizes defined at 320×320 are scaled with the crop (``scaled``).
+
+Everything is batched: ``count`` features are drawn at once on the generator's device.
+
+* :func:`connected_features` — the paper's definition: exactly ``n`` distinct 4-connected pixels,
+  grown one random frontier pixel at a time inside the central region.
+* :func:`random_walk_features` — the released code's shape: a 4-connected random walk of ``n``
+  steps whose revisits overwrite (≈7.3 distinct pixels for 10 steps), clipped to a central
+  square (220×220 at 320×320 in the released U-Net code).
+* :func:`region_mask` — T: the feature dilated by a disk of radius ``border``, per slice.
+* :func:`released_region_mask` — the released code's T: the feature plus the largest connected
+  piece of its 1-pixel 4-neighbour ring, per slice (the release computed it across the batch).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+#: Geometry of the paper, defined on the 320x320 target grid.
+PAPER_CROP = 320
+PAPER_REGION = 120
+PAPER_BORDER = 5
+RELEASED_CODE_SQUARE = 220
+
+
+def scaled(size_at_320: float, crop: int) -> int:
+    """A length given at the paper's 320×320 scale, scaled to a ``crop``-pixel image."""
+    return int(round(size_at_320 * crop / PAPER_CROP))
+
+
+def central_square(shape: tuple[int, int], size: int) -> tuple[int, int]:
+    """Top-left corner ``(row, col)`` of the central ``size``×``size`` square of ``shape``."""
+    if not 0 < size <= min(shape):
+        raise ValueError(f"a central square of {size} px does not fit an image of {shape}")
+    return (shape[0] - size) // 2, (shape[1] - size) // 2
+
+
+@dataclass
+class Features:
+    """``count`` features on the target grid.
+
+    ``mask`` bool ``(count, h, w)``; ``values`` float ``(count, h, w)``, the intensity added to
+    the magnitude image (zero outside ``mask``).
+    """
+
+    mask: torch.Tensor
+    values: torch.Tensor
+
+    @property
+    def sizes(self) -> torch.Tensor:
+        """Distinct pixels per feature ``(count,)``."""
+        return self.mask.sum(dim=(-2, -1))
+
+    def centers(self) -> torch.Tensor:
+        """Centroid ``(row, col)`` of each feature, ``(count, 2)`` float."""
+        rows = torch.arange(self.mask.shape[-2], device=self.mask.device, dtype=torch.float32)
+        cols = torch.arange(self.mask.shape[-1], device=self.mask.device, dtype=torch.float32)
+        weights = self.mask.float()
+        total = weights.sum(dim=(-2, -1)).clamp_min(1)
+        return torch.stack([(weights.sum(-1) * rows).sum(-1) / total,
+                            (weights.sum(-2) * cols).sum(-1) / total], dim=-1)
+
+    def shifted(self, rows: torch.Tensor, cols: torch.Tensor) -> Features:
+        """The same shapes and values moved by integer offsets ``(count,)`` (no wrap-around:
+        callers keep the offsets inside the region)."""
+        def move(field: torch.Tensor) -> torch.Tensor:
+            return torch.stack([torch.roll(f, (int(r), int(c)), dims=(-2, -1))
+                                for f, r, c in zip(field, rows.tolist(), cols.tolist())])
+        return Features(move(self.mask), move(self.values))
+
+    def __getitem__(self, index) -> Features:
+        return Features(self.mask[index], self.values[index])
+
+
+def _draw_sizes(count: int, n_pixels: int | tuple[int, int], generator: torch.Generator,
+                limit: int) -> torch.Tensor:
+    low, high = (n_pixels, n_pixels) if isinstance(n_pixels, int) else n_pixels
+    if not 1 <= low <= high:
+        raise ValueError(f"n_pixels must be a positive size or a range (low, high) with "
+                         f"low <= high, not {n_pixels!r}")
+    if high > limit:
+        raise ValueError(f"n_pixels {high} does not fit the {limit}-pixel region; use fewer "
+                         "pixels or a larger region")
+    return torch.randint(low, high + 1, (count,), generator=generator, device=generator.device)
+
+
+def _grow4(mask: torch.Tensor) -> torch.Tensor:
+    """The 4-neighbourhood dilation of a bool ``(count, H, W)`` mask (without wrap-around)."""
+    grown = mask.clone()
+    grown[:, 1:] |= mask[:, :-1]
+    grown[:, :-1] |= mask[:, 1:]
+    grown[:, :, 1:] |= mask[:, :, :-1]
+    grown[:, :, :-1] |= mask[:, :, 1:]
+    return grown
+
+
+def _intensities(mask: torch.Tensor, generator: torch.Generator, max_values: torch.Tensor | None,
+                 value: float | None, value_range: tuple[float, float] | None) -> torch.Tensor:
+    """Per-pixel intensities: constant ``value``, uniform in ``value_range``, or uniform in
+    ``[0, max_values]`` per feature (the default: the slice's fully-sampled maximum)."""
+    given = sum(option is not None for option in (max_values, value, value_range))
+    if given != 1:
+        raise ValueError("give exactly one of max_values (uniform in [0, max] per feature), "
+                         "value (constant) or value_range (uniform in a fixed range)")
+    if value is not None:
+        return mask * float(value)
+    uniform = torch.rand(mask.shape, generator=generator, device=mask.device)
+    if value_range is not None:
+        low, high = value_range
+        return mask * (low + (high - low) * uniform)
+    return mask * uniform * max_values.reshape(-1, 1, 1).to(uniform)
+
+
+def connected_features(count: int, shape: tuple[int, int], n_pixels: int | tuple[int, int],
+                       generator: torch.Generator, *, region: int | None = None,
+                       max_values: torch.Tensor | None = None, value: float | None = None,
+                       value_range: tuple[float, float] | None = None) -> Features:
+    """Features of exactly ``n_pixels`` distinct 4-connected pixels inside the central region.
+
+    Each feature starts at a uniform random pixel of the region and grows by one pixel drawn
+    uniformly from its 4-neighbour frontier (inside the region) until it has its size.
+
+    Args:
+        count: number of features.
+        shape: the target grid ``(h, w)``.
+        n_pixels: the size, or an inclusive range ``(low, high)`` drawn uniformly per feature.
+        generator: the random source (its device is the output's device).
+        region: side of the central square (default: 120 at 320×320, scaled).
+        max_values, value, value_range: the intensities (see :func:`_intensities`).
+    """
+    side = region if region is not None else scaled(PAPER_REGION, shape[0])
+    top, left = central_square(shape, side)
+    sizes = _draw_sizes(count, n_pixels, generator, side * side)
+    device = generator.device
+    canvas = torch.zeros(count, side, side, dtype=torch.bool, device=device)
+    start = torch.randint(0, side * side, (count,), generator=generator, device=device)
+    canvas.view(count, -1)[torch.arange(count, device=device), start] = True
+    for step in range(1, int(sizes.max())):
+        frontier = _grow4(canvas) & ~canvas
+        scores = torch.rand(canvas.shape, generator=generator, device=device) * frontier
+        chosen = scores.view(count, -1).argmax(dim=1)
+        growing = torch.nonzero(sizes > step).squeeze(1)
+        canvas.view(count, -1)[growing, chosen[growing]] = True
+    mask = torch.zeros(count, *shape, dtype=torch.bool, device=device)
+    mask[:, top:top + side, left:left + side] = canvas
+    return Features(mask, _intensities(mask, generator, max_values, value, value_range))
+
+
+def random_walk_features(count: int, shape: tuple[int, int], steps: int | tuple[int, int],
+                         generator: torch.Generator, *, square: int | None = None,
+                         max_values: torch.Tensor | None = None, value: float | None = None,
+                         value_range: tuple[float, float] | None = None) -> Features:
+    """The released code's features: a random walk of ``steps`` moves (revisits overwrite).
+
+    The start is uniform in the central ``square`` (default: the released U-Net code's 220×220
+    at 320×320, scaled); each step writes a fresh intensity, then moves ±1 along a random axis
+    and is clipped to the square. Distinct pixels are at most ``steps`` (≈7.3 for 10 steps).
+    """
+    side = square if square is not None else scaled(RELEASED_CODE_SQUARE, shape[0])
+    top, left = central_square(shape, side)
+    lengths = _draw_sizes(count, steps, generator, 10**9)
+    device = generator.device
+    position = torch.stack([top + torch.randint(0, side, (count,), generator=generator,
+                                                device=device),
+                            left + torch.randint(0, side, (count,), generator=generator,
+                                                 device=device)], dim=1)
+    lower = torch.tensor([top, left], device=device)
+    upper = lower + side - 1
+    written = torch.zeros(count, *shape, dtype=torch.bool, device=device)
+    rows = torch.arange(count, device=device)
+    for step in range(int(lengths.max())):
+        active = lengths > step
+        written[rows[active], position[active, 0], position[active, 1]] = True
+        axis = torch.randint(0, 2, (count,), generator=generator, device=device)
+        sign = torch.randint(0, 2, (count,), generator=generator, device=device) * 2 - 1
+        move = torch.zeros_like(position)
+        move[rows, axis] = sign
+        position = torch.minimum(torch.maximum(position + move, lower), upper)
+    # a revisited pixel keeps one uniform draw, as the release's last overwrite does
+    return Features(written, _intensities(written, generator, max_values, value, value_range))
+
+
+def _disk(radius: int, device) -> torch.Tensor:
+    offsets = torch.arange(-radius, radius + 1, device=device, dtype=torch.float32)
+    return (offsets[:, None] ** 2 + offsets[None, :] ** 2 <= radius**2).float()
+
+
+def region_mask(feature_mask: torch.Tensor, border: int) -> torch.Tensor:
+    """T: every pixel within Euclidean distance ``border`` of the feature, per slice.
+
+    ``feature_mask`` bool ``(N, h, w)``; ``border`` in pixels (the paper's 5 at 320×320: use
+    ``scaled(PAPER_BORDER, h)``); 0 gives the feature itself.
+    """
+    if border < 0:
+        raise ValueError(f"border must be >= 0 pixels, not {border}")
+    if border == 0:
+        return feature_mask.clone()
+    kernel = _disk(border, feature_mask.device)[None, None]
+    spread = F.conv2d(feature_mask[:, None].float(), kernel, padding=border)[:, 0]
+    return spread > 0.5
+
+
+def released_region_mask(feature_mask: torch.Tensor) -> torch.Tensor:
+    """The released code's T, computed per slice: the feature plus the largest connected piece
+    (scipy's default 4-connectivity; ties all kept) of its 1-pixel 4-neighbour ring."""
+    features = feature_mask.cpu().numpy()
+    regions = np.zeros_like(features)
+    for index, feature in enumerate(features):
+        ring = ndimage.binary_dilation(feature) & ~feature
+        labels, count = ndimage.label(ring)
+        if count:
+            sizes = np.bincount(labels.ravel())[1:]
+            ring = np.isin(labels, 1 + np.flatnonzero(sizes == sizes.max()))
+        regions[index] = feature | ring
+    return torch.from_numpy(regions).to(feature_mask.device)

@@ -1,0 +1,346 @@
+"""False-negative adversarial features: perturbed samples, the attack loss, and two attacks.
+
+Perturbation (eq. 2-4). A feature δ′ (magnitudes on the target grid) is added to the
+fully-sampled complex image y in phase with it, so the fully-sampled magnitude becomes exactly
+|y| + δ′ (the paper works on magnitudes; adding in phase keeps the scan's own complex data). The
+k-space becomes F(y + δ′), so the model input is built, by the model's own pipeline and with the
+slice's own mask, from U(y + δ′) = U(y) + U(δ′); the target is y + δ′.
+
+Loss (eq. 5, evaluation: α = 0, β = 1). NMSE inside T, normalised by the target's energy in T,
+per slice. ``domain="magnitude"`` (default) compares the reconstruction with the target on the
+image's intensity scale; ``domain="normalized"`` compares them in the U-Net's mean/std-normalised
+input domain, as the released U-Net code does (for the I-RIM, which has no such domain, it equals
+the magnitude domain). Every evaluation also reports
+
+* the *control*: the same regions T on the clean slice (no feature) through the same pipeline —
+  the false-alarm level of the loss;
+* the *feature recovery error* ``||T((x′ − x) − δ′)||² / ||δ′||²`` (x, x′: reconstructions
+  without and with the feature), which has no background floor;
+* the *information preservation* distance (eq. 7-8) ``D = MSE(U(y+δ′), U(y))`` on the zero-filled
+  magnitudes of the target crop, divided by the clean zero-filled image's variance (the
+  normalised input domain of the released code), accepted when ``D > ε``.
+
+Attacks are torchattacks-style: configured once, called on a batch; they put the model in eval
+mode (and restore it), run without autograd, and return an :class:`AttackResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from fnaf.attacks.features import (
+    PAPER_BORDER,
+    Features,
+    central_square,
+    connected_features,
+    random_walk_features,
+    region_mask,
+    released_region_mask,
+    scaled,
+)
+from fnaf.data.transforms import KneeSlice, unet_target
+from fnaf.evaluation import to_device
+from fnaf.losses import masked_nmse
+from fnaf.mri import center_crop, fft2c, ifft2c
+
+DOMAINS = ("magnitude", "normalized")
+SHAPES = ("connected", "walk")
+REGION_RULES = ("paper", "released")
+
+
+def perturb(batch: KneeSlice, features: Features) -> KneeSlice:
+    """The batch with δ′ added in image space (eq. 2-4): k-space ``F(y + δ′)``, target ``|y| + δ′``.
+
+    ``features`` holds one feature per slice on the target grid ``(B, h, w)``; it is placed in
+    the central crop of the full field of view, in phase with y.
+    """
+    image = ifft2c(batch.kspace)
+    crop = tuple(batch.target.shape[-2:])
+    top, left = (image.shape[-2] - crop[0]) // 2, (image.shape[-1] - crop[1]) // 2
+    window = image[..., top:top + crop[0], left:left + crop[1]]
+    phase = torch.where(window.abs() > 0, window / window.abs().clamp_min(1e-30),
+                        torch.ones_like(window))
+    delta = torch.zeros_like(image)
+    delta[..., top:top + crop[0], left:left + crop[1]] = features.values.to(image.real) * phase
+    return batch._replace(kspace=batch.kspace + fft2c(delta),
+                          target=batch.target + features.values.to(batch.target))
+
+
+def zero_filled_magnitude(batch: KneeSlice) -> torch.Tensor:
+    """``|U(y)|`` on the target crop, ``(B, h, w)``."""
+    return center_crop(ifft2c(batch.kspace * batch.mask), tuple(batch.target.shape[-2:])).abs()
+
+
+def information_distance(clean: torch.Tensor, perturbed: torch.Tensor) -> torch.Tensor:
+    """Eq. 7: ``MSE(|U(y+δ′)|, |U(y)|)`` per slice, in units of the clean input's variance."""
+    variance = clean.var(dim=(-2, -1)).clamp_min(1e-30)
+    return (perturbed - clean).pow(2).mean(dim=(-2, -1)) / variance
+
+
+def repeat_batch(batch: KneeSlice, times: int) -> KneeSlice:
+    """Each slice repeated ``times`` times in a row (candidates of one slice are adjacent)."""
+    return KneeSlice(
+        kspace=batch.kspace.repeat_interleave(times, 0),
+        mask=batch.mask.repeat_interleave(times, 0),
+        target=batch.target.repeat_interleave(times, 0),
+        max_value=batch.max_value.repeat_interleave(times, 0),
+        fname=[name for name in batch.fname for _ in range(times)],
+        slice_num=batch.slice_num.repeat_interleave(times, 0),
+        acquisition=[value for value in batch.acquisition for _ in range(times)],
+        system_model=[value for value in batch.system_model for _ in range(times)],
+    )
+
+
+@dataclass
+class AttackResult:
+    """What an attack found, per slice of the batch (``B`` slices, ``K`` evaluations each).
+
+    ``loss`` ``(B,)`` the worst (largest) loss found and ``losses`` ``(B, K)`` all of them;
+    ``control``, ``recovery``, ``information`` ``(B,)`` at the worst candidate; ``features`` and
+    ``region`` ``(B, h, w)`` the worst feature and its T; ``adversarial`` the perturbed batch.
+    """
+
+    loss: torch.Tensor
+    losses: torch.Tensor
+    control: torch.Tensor
+    recovery: torch.Tensor
+    information: torch.Tensor
+    features: Features
+    region: torch.Tensor
+    adversarial: KneeSlice
+
+
+class FnafAttack:
+    """Shared machinery: drawing features, T, and evaluating candidates in batches.
+
+    Args:
+        model: the reconstruction network; ``pipeline``: its :mod:`fnaf.pipelines` pipeline.
+        n_pixels: feature size (the paper: 10), or a range ``(low, high)``.
+        border: T's border in pixels (default: the paper's 5 at 320×320, scaled to the crop).
+        region: side of the central square features lie in (default: 120 at 320×320, scaled).
+        shape: ``"connected"`` (the paper: exactly ``n_pixels`` 4-connected pixels) or ``"walk"``
+            (the released code's random walk of ``n_pixels`` steps in its 220-px square).
+        region_rule: ``"paper"`` (disk border) or ``"released"`` (1-px ring, largest piece).
+        domain: ``"magnitude"`` or ``"normalized"`` (see the module docstring).
+        value, value_range: constant or fixed-range intensities; by default each pixel is
+            uniform in ``[0, max]`` of its slice's fully-sampled magnitude.
+        chunk_size: candidate reconstructions per forward pass.
+        seed: seeds the attack's generator (on the model's device).
+    """
+
+    def __init__(self, model: nn.Module, pipeline, *, n_pixels: int | tuple[int, int] = 10,
+                 border: int | None = None, region: int | None = None,
+                 shape: str = "connected", region_rule: str = "paper",
+                 domain: str = "magnitude", value: float | None = None,
+                 value_range: tuple[float, float] | None = None, chunk_size: int = 64,
+                 seed: int = 0):
+        for name, choice, accepted in (("shape", shape, SHAPES), ("domain", domain, DOMAINS),
+                                       ("region_rule", region_rule, REGION_RULES)):
+            if choice not in accepted:
+                raise ValueError(f"unknown {name} {choice!r}; accepted: {list(accepted)}")
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
+        self.model, self.pipeline = model, pipeline
+        self.n_pixels, self.border, self.region = n_pixels, border, region
+        self.shape, self.region_rule, self.domain = shape, region_rule, domain
+        self.value, self.value_range = value, value_range
+        self.chunk_size = chunk_size
+        self.device = next(model.parameters()).device
+        self.generator = torch.Generator(self.device).manual_seed(seed)
+
+    def draw(self, batch: KneeSlice, per_slice: int) -> Features:
+        """``per_slice`` random features for every slice (adjacent), ``(B * per_slice, h, w)``."""
+        count = len(batch.fname) * per_slice
+        grid = tuple(batch.target.shape[-2:])
+        maxima = None
+        if self.value is None and self.value_range is None:
+            maxima = batch.target.amax(dim=(-2, -1)).repeat_interleave(per_slice)
+        draw = connected_features if self.shape == "connected" else random_walk_features
+        area = {"region": self.region} if self.shape == "connected" else {}
+        return draw(count, grid, self.n_pixels, self.generator, max_values=maxima,
+                    value=self.value, value_range=self.value_range, **area)
+
+    def regions(self, features: Features) -> torch.Tensor:
+        """T of each feature."""
+        if self.region_rule == "released":
+            return released_region_mask(features.mask)
+        border = self.border if self.border is not None else scaled(
+            PAPER_BORDER, features.mask.shape[-2])
+        return region_mask(features.mask, border)
+
+    def _compare(self, reconstruction, batch: KneeSlice, region: torch.Tensor) -> torch.Tensor:
+        if self.domain == "normalized" and reconstruction.mean is not None:
+            target = unet_target(batch.target, reconstruction.mean, reconstruction.std)
+            return masked_nmse(reconstruction.output, target, region)
+        return masked_nmse(reconstruction.magnitude, batch.target, region)
+
+    @torch.no_grad()
+    def evaluate(self, batch: KneeSlice, features: Features, per_slice: int) -> dict:
+        """Loss, control, recovery and information distance of ``per_slice`` candidates per
+        slice (``features`` ordered as :meth:`draw` returns them); each value is ``(B * per_slice,)``."""
+        clean = self.pipeline(self.model, batch)
+        clean_input = zero_filled_magnitude(batch)
+        regions = self.regions(features)
+        results = {name: [] for name in ("loss", "control", "recovery", "information")}
+        candidates = repeat_batch(batch, per_slice)
+        for start in range(0, len(candidates.fname), self.chunk_size):
+            part = slice(start, start + self.chunk_size)
+            owner = torch.arange(part.start, min(part.stop, len(candidates.fname)),
+                                 device=self.device) // per_slice
+            chunk = KneeSlice(*(field[part] for field in candidates))
+            delta = features[part]
+            attacked = perturb(chunk, delta)
+            reconstruction = self.pipeline(self.model, attacked)
+            region = regions[part]
+            results["loss"].append(self._compare(reconstruction, attacked, region))
+            results["control"].append(self._compare(_select(clean, owner), chunk, region))
+            change = reconstruction.magnitude - clean.magnitude[owner]
+            results["recovery"].append(masked_nmse(change, delta.values, region))
+            results["information"].append(information_distance(
+                clean_input[owner], zero_filled_magnitude(attacked)))
+        return {name: torch.cat(values) for name, values in results.items()}
+
+    def _result(self, batch: KneeSlice, features: Features, values: dict,
+                per_slice: int) -> AttackResult:
+        losses = values["loss"].reshape(-1, per_slice)
+        best = losses.argmax(dim=1) + torch.arange(len(losses), device=losses.device) * per_slice
+        worst = features[best]
+        return AttackResult(
+            loss=losses.amax(dim=1), losses=losses, control=values["control"][best],
+            recovery=values["recovery"][best], information=values["information"][best],
+            features=worst, region=self.regions(worst), adversarial=perturb(batch, worst))
+
+    def __call__(self, batch: KneeSlice) -> AttackResult:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self.attack(to_device(batch, self.device))
+        finally:
+            self.model.train(was_training)
+
+    def attack(self, batch: KneeSlice) -> AttackResult:
+        raise NotImplementedError
+
+
+def _select(reconstruction, index: torch.Tensor):
+    """Rows ``index`` of every tensor of a :class:`~fnaf.pipelines.Reconstruction`."""
+    return type(reconstruction)(*(None if field is None else field[index]
+                                  for field in reconstruction))
+
+
+class RandomSearch(FnafAttack):
+    """The paper's random search: ``n_candidates`` random features per slice (paper: 11), each
+    at a random location with a random shape and intensities; the worst per slice is kept."""
+
+    def __init__(self, model: nn.Module, pipeline, n_candidates: int = 11, **options):
+        if n_candidates < 1:
+            raise ValueError(f"n_candidates must be at least 1, not {n_candidates}")
+        super().__init__(model, pipeline, **options)
+        self.n_candidates = n_candidates
+
+    def attack(self, batch: KneeSlice) -> AttackResult:
+        features = self.draw(batch, self.n_candidates)
+        values = self.evaluate(batch, features, self.n_candidates)
+        return self._result(batch, features, values, self.n_candidates)
+
+
+class FiniteDifference(FnafAttack):
+    """Gradient ascent on the feature's location with central differences (eq. 6).
+
+    One random feature per slice; its shape and intensities stay fixed. Each iteration probes
+    ``p ± h/2`` along rows and columns (4 evaluations), estimates the gradient, moves the feature
+    ``step`` pixels along it (kept inside the central region) and evaluates there. With the
+    initial evaluation the budget is ``1 + 5 * iterations`` (2 iterations = 11, the random
+    search's budget); the worst evaluation per slice is kept, as in the released code.
+
+    Args:
+        iterations: ascent steps; ``h``: probe distance in pixels (default 10 at 320×320,
+            scaled); ``step``: move length in pixels (default ``h``).
+    """
+
+    def __init__(self, model: nn.Module, pipeline, iterations: int = 2, h: int | None = None,
+                 step: int | None = None, **options):
+        if options.get("shape", "connected") != "connected":
+            raise ValueError("the finite-difference attack moves a fixed connected feature; "
+                             "shape='walk' is not supported")
+        if iterations < 1:
+            raise ValueError(f"iterations must be at least 1, not {iterations}")
+        super().__init__(model, pipeline, **options)
+        self.iterations, self.h, self.step = iterations, h, step
+
+    @property
+    def budget(self) -> int:
+        return 1 + 5 * self.iterations
+
+    def _limits(self, features: Features, side: int, grid: tuple[int, int]):
+        """Allowed shifts ``(low, high)`` per axis that keep each feature inside the region."""
+        top, left = central_square(grid, side)
+        rows = features.mask.any(dim=-1)
+        cols = features.mask.any(dim=-2)
+        index_r = torch.arange(grid[0], device=rows.device)
+        index_c = torch.arange(grid[1], device=cols.device)
+        first_r = torch.where(rows, index_r, grid[0]).amin(-1)
+        last_r = torch.where(rows, index_r, -1).amax(-1)
+        first_c = torch.where(cols, index_c, grid[1]).amin(-1)
+        last_c = torch.where(cols, index_c, -1).amax(-1)
+        low = torch.stack([top - first_r, left - first_c], dim=1)
+        high = torch.stack([top + side - 1 - last_r, left + side - 1 - last_c], dim=1)
+        return low, high
+
+    def attack(self, batch: KneeSlice) -> AttackResult:
+        grid = tuple(batch.target.shape[-2:])
+        side = self.region if self.region is not None else scaled(120, grid[0])
+        h = self.h if self.h is not None else max(2, scaled(10, grid[0]))
+        step = self.step if self.step is not None else h
+        count = len(batch.fname)
+        base = self.draw(batch, 1)
+        low, high = self._limits(base, side, grid)
+        offset = torch.zeros(count, 2, dtype=torch.long, device=self.device)
+        tried_features, tried_values = [], []
+
+        def evaluate(offsets: list[torch.Tensor]) -> torch.Tensor:
+            """Loss at each offset list entry; candidates ordered slice-major."""
+            stacked = torch.stack(offsets, dim=1).clamp(low[:, None], high[:, None])
+            flat = stacked.reshape(-1, 2)
+            moved = _repeat(base, len(offsets)).shifted(flat[:, 0], flat[:, 1])
+            values = self.evaluate(batch, moved, len(offsets))
+            tried_features.append((moved, len(offsets)))
+            tried_values.append(values)
+            return values["loss"].reshape(count, len(offsets))
+
+        evaluate([offset])
+        half = h / 2
+        for _ in range(self.iterations):
+            probes = []
+            for axis in (0, 1):
+                for sign in (1, -1):
+                    probe = offset.clone()
+                    probe[:, axis] += int(round(sign * half))
+                    probes.append(probe)
+            losses = evaluate(probes)
+            gradient = torch.stack([losses[:, 0] - losses[:, 1],
+                                    losses[:, 2] - losses[:, 3]], dim=1) / h
+            norm = gradient.norm(dim=1, keepdim=True)
+            direction = torch.where(norm > 0, gradient / norm.clamp_min(1e-30),
+                                    torch.zeros_like(gradient))
+            offset = (offset + torch.round(direction * step).long()).clamp(low, high)
+            evaluate([offset])
+        features = Features(
+            torch.cat([_per_slice(f.mask, count, k) for f, k in tried_features], dim=1).flatten(0, 1),
+            torch.cat([_per_slice(f.values, count, k) for f, k in tried_features], dim=1
+                      ).flatten(0, 1))
+        values = {name: torch.cat([v[name].reshape(count, -1) for v in tried_values], dim=1
+                                  ).flatten() for name in tried_values[0]}
+        return self._result(batch, features, values, self.budget)
+
+
+def _repeat(features: Features, times: int) -> Features:
+    return Features(features.mask.repeat_interleave(times, 0),
+                    features.values.repeat_interleave(times, 0))
+
+
+def _per_slice(field: torch.Tensor, count: int, per_slice: int) -> torch.Tensor:
+    return field.reshape(count, per_slice, *field.shape[1:])

@@ -1,0 +1,247 @@
+"""FNAF features, regions T, perturbation (eq. 2-4), loss (eq. 5) and the attacks."""
+
+import numpy as np
+import pytest
+import torch
+from scipy import ndimage
+
+from fnaf.attacks import (
+    FiniteDifference,
+    RandomSearch,
+    attack_dataset,
+    connected_features,
+    perturb,
+    random_walk_features,
+    region_mask,
+    released_region_mask,
+    scaled,
+)
+from fnaf.attacks.fnaf import zero_filled_magnitude
+from fnaf.data.fastmri import SliceDataset
+from fnaf.data.masks import RandomMaskFunc
+from fnaf.data.transforms import KneeSlice, SliceTransform
+from fnaf.losses import masked_nmse
+from fnaf.models import UNet
+from fnaf.mri import center_crop, ifft2c, undersample
+from fnaf.pipelines import Reconstruction, UnetPipeline
+
+FOUR = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]])
+
+
+def generator(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_connected_features_have_exactly_n_4_connected_pixels_inside_the_region():
+    features = connected_features(300, (128, 128), 10, generator(), max_values=torch.ones(300))
+    assert features.sizes.eq(10).all()
+    side = scaled(120, 128)
+    top, left = (128 - side) // 2, (128 - side) // 2
+    outside = features.mask.clone()
+    outside[:, top:top + side, left:left + side] = False
+    assert not outside.any()
+    for mask in features.mask.numpy()[:50]:
+        assert ndimage.label(mask, structure=FOUR)[1] == 1
+    assert (features.values[~features.mask] == 0).all() and (features.values >= 0).all()
+
+
+def test_feature_sizes_from_a_range_and_seeded():
+    first = connected_features(200, (64, 64), (10, 30), generator(5), value=1.0)
+    again = connected_features(200, (64, 64), (10, 30), generator(5), value=1.0)
+    assert torch.equal(first.mask, again.mask)
+    assert first.sizes.min() >= 10 and first.sizes.max() <= 30 and len(first.sizes.unique()) > 10
+
+
+def test_feature_intensities():
+    maxima = torch.tensor([1.0, 5.0]).repeat(500)
+    features = connected_features(1000, (64, 64), 10, generator(), max_values=maxima)
+    per_feature_max = features.values.amax(dim=(-2, -1))
+    assert (per_feature_max <= maxima).all() and per_feature_max[1::2].mean() > 3
+    constant = connected_features(4, (64, 64), 10, generator(), value=0.5)
+    assert set(constant.values[constant.mask].tolist()) == {0.5}
+    ranged = connected_features(50, (64, 64), 10, generator(), value_range=(2.0, 3.0))
+    assert ranged.values[ranged.mask].min() >= 2.0 and ranged.values[ranged.mask].max() <= 3.0
+    with pytest.raises(ValueError, match="exactly one of"):
+        connected_features(4, (64, 64), 10, generator(), value=1.0, value_range=(0, 1))
+
+
+def test_features_larger_than_the_region_are_refused():
+    with pytest.raises(ValueError, match="does not fit the 144-pixel region"):
+        connected_features(2, (32, 32), 200, generator(), value=1.0)
+
+
+def test_released_random_walk_has_fewer_distinct_pixels():
+    walks = random_walk_features(2000, (320, 320), 10, generator(), value=1.0)
+    sizes = walks.sizes.float()
+    assert sizes.max() <= 10 and 6.8 < sizes.mean() < 7.8  # the reference measured 7.3
+    assert not walks.mask[:, :50].any() and not walks.mask[:, 270:].any()  # the 220-px square
+    for mask in walks.mask.numpy()[:50]:
+        assert ndimage.label(mask, structure=FOUR)[1] == 1
+
+
+def test_region_contains_the_feature_within_distance_d_per_slice():
+    features = connected_features(20, (64, 64), 10, generator(), value=1.0)
+    for border in (0, 1, 2, 5):
+        regions = region_mask(features.mask, border)
+        assert (regions >= features.mask).all()
+        for mask, region in zip(features.mask.numpy(), regions.numpy()):
+            distance = ndimage.distance_transform_edt(~mask)
+            assert np.array_equal(region, distance <= border)
+        alone = region_mask(features.mask[3:4], border)
+        assert torch.equal(alone[0], regions[3])  # no coupling across the batch
+    with pytest.raises(ValueError, match="border"):
+        region_mask(features.mask, -1)
+
+
+def test_released_region_is_the_feature_and_part_of_its_ring():
+    features = connected_features(10, (64, 64), 10, generator(), value=1.0)
+    regions = released_region_mask(features.mask)
+    for mask, region in zip(features.mask.numpy(), regions.numpy()):
+        ring = ndimage.binary_dilation(mask) & ~mask
+        assert (region >= mask).all() and (region & ~mask <= ring).all()
+        assert (region & ~mask).any()
+    assert torch.equal(released_region_mask(features.mask[2:3])[0], regions[2])
+
+
+def _batch(root, count=4):
+    slices = SliceDataset(root / "singlecoil_val")
+    transform = SliceTransform(RandomMaskFunc([0.08], [4]), use_seed=True)
+    items = [transform(*slices.read_slice(i)) for i in range(count)]
+    return KneeSlice(
+        kspace=torch.stack([item.kspace for item in items]),
+        mask=torch.stack([item.mask for item in items]),
+        target=torch.stack([item.target for item in items]),
+        max_value=torch.tensor([item.max_value for item in items]),
+        fname=[item.fname for item in items],
+        slice_num=torch.tensor([item.slice_num for item in items]),
+        acquisition=[item.acquisition for item in items],
+        system_model=[item.system_model for item in items],
+    )
+
+
+def test_perturbation_is_linear_and_adds_the_feature_to_the_magnitude(phantom_root):
+    batch = _batch(phantom_root)
+    features = connected_features(4, (32, 32), 10, generator(),
+                                  max_values=batch.target.amax(dim=(-2, -1)))
+    attacked = perturb(batch, features)
+    delta = ifft2c(attacked.kspace) - ifft2c(batch.kspace)  # delta' in the full field of view
+    assert torch.allclose(ifft2c(attacked.kspace * batch.mask),
+                          ifft2c(batch.kspace * batch.mask) + undersample(delta, batch.mask),
+                          atol=1e-5)  # U(y + d') = U(y) + U(d'), eq. 8
+    full = center_crop(ifft2c(batch.kspace), (32, 32)).abs()
+    full_attacked = center_crop(ifft2c(attacked.kspace), (32, 32)).abs()
+    assert torch.allclose(full_attacked, full + features.values, atol=1e-5)  # in phase
+    assert torch.allclose(attacked.target, batch.target + features.values)
+    outside = torch.ones_like(delta, dtype=torch.bool)
+    outside[..., 16:48, 4:36] = False  # the 32x32 crop of the 64x40 field of view
+    assert delta[outside].abs().max() < 1e-5
+
+
+def test_masked_nmse_is_normalised_by_the_target_inside_the_region():
+    target = torch.zeros(1, 4, 4)
+    target[0, 1, 1], target[0, 2, 2] = 2.0, 1.0
+    prediction = torch.zeros(1, 4, 4)
+    region = target > 0
+    assert masked_nmse(prediction, target, region).item() == pytest.approx(1.0)
+    prediction[0, 1, 1] = 2.0
+    assert masked_nmse(prediction, target, region).item() == pytest.approx(1 / 5)
+
+
+class FullySampled(torch.nn.Module):
+    """An oracle 'model': the fully-sampled magnitude, ignoring the mask."""
+
+    def __init__(self):
+        super().__init__()
+        self.dummy = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, image):
+        return image
+
+
+class OraclePipeline:
+    def __call__(self, model, batch):
+        magnitude = center_crop(ifft2c(batch.kspace), tuple(batch.target.shape[-2:])).abs()
+        return Reconstruction(magnitude, magnitude)
+
+    def loss(self, reconstruction, batch):
+        return (reconstruction.magnitude - batch.target).abs().mean()
+
+
+def test_a_perfect_reconstruction_is_not_attacked(phantom_root):
+    batch = _batch(phantom_root)
+    oracle = batch._replace(target=center_crop(ifft2c(batch.kspace), (32, 32)).abs())
+    result = RandomSearch(FullySampled(), OraclePipeline(), n_candidates=3, border=1)(oracle)
+    assert result.loss.max() < 1e-8 and result.control.max() < 1e-8
+    assert result.recovery.max() < 1e-8  # the feature comes back exactly
+
+
+def test_random_search_keeps_the_worst_candidate_and_restores_the_model(phantom_root):
+    torch.manual_seed(0)
+    model = UNet(chans=2, num_pool_layers=2).train()
+    attack = RandomSearch(model, UnetPipeline(), n_candidates=5, border=1, chunk_size=7, seed=3)
+    batch = _batch(phantom_root)
+    result = attack(batch)
+    assert model.training and all(p.grad is None for p in model.parameters())
+    assert result.losses.shape == (4, 5)
+    assert torch.equal(result.loss, result.losses.amax(dim=1))
+    assert (result.loss[:, None] >= result.losses).all()
+    model.eval()
+    with torch.no_grad():  # the returned adversarial batch reproduces the loss
+        again = UnetPipeline()(model, result.adversarial)
+    recomputed = masked_nmse(again.magnitude, result.adversarial.target, result.region)
+    assert torch.allclose(recomputed, result.loss, rtol=1e-4)
+    assert torch.equal(result.features.sizes, torch.full((4,), 10))
+    repeat = RandomSearch(model, UnetPipeline(), n_candidates=5, border=1, seed=3)(batch)
+    assert torch.allclose(repeat.losses, result.losses)  # seeded; chunking does not matter
+
+
+def test_attack_options_are_checked():
+    model = UNet(chans=2, num_pool_layers=2)
+    with pytest.raises(ValueError, match="n_candidates must be at least 1"):
+        RandomSearch(model, UnetPipeline(), n_candidates=0)
+    with pytest.raises(ValueError, match="unknown domain 'kspace'"):
+        RandomSearch(model, UnetPipeline(), domain="kspace")
+
+
+def test_finite_differences_spend_the_random_search_budget_inside_the_region(phantom_root):
+    torch.manual_seed(0)
+    model = UNet(chans=2, num_pool_layers=2)
+    attack = FiniteDifference(model, UnetPipeline(), iterations=2, border=1, h=2)
+    result = attack(_batch(phantom_root))
+    assert attack.budget == 11 and result.losses.shape == (4, 11)
+    assert torch.equal(result.loss, result.losses.amax(dim=1))
+    side = scaled(120, 32)
+    top = (32 - side) // 2
+    inside = torch.zeros(32, 32, dtype=torch.bool)
+    inside[top:top + side, top:top + side] = True
+    assert not (result.features.mask & ~inside).any()
+    assert torch.equal(result.features.sizes, torch.full((4,), 10))
+
+
+def test_attacking_a_validation_set_reports_table2_quantities(phantom_root):
+    torch.manual_seed(0)
+    model = UNet(chans=2, num_pool_layers=2)
+    slices = SliceDataset(phantom_root / "singlecoil_val")
+    transform = SliceTransform(RandomMaskFunc([0.08], [4]), use_seed=True)
+    report = attack_dataset(RandomSearch(model, UnetPipeline(), n_candidates=2, border=1),
+                            slices, transform, batch_size=3)
+    assert len(report.slices) == len(slices)
+    assert report.slices[["fname", "slice"]].drop_duplicates().shape[0] == len(slices)
+    summary = report.summary()
+    assert summary["attack_rate"] == pytest.approx((report.slices["loss"] > 0.25).mean())
+    assert summary["nmse"] == pytest.approx(report.slices["loss"].mean())
+    assert 0 <= summary["acceptance_rate"] <= 1 and -1 <= summary["ip_pearson_r"] <= 1
+    with pytest.raises(ValueError, match="must be positive"):
+        attack_dataset(RandomSearch(model, UnetPipeline()), slices, transform, gamma=0)
+
+
+def test_information_distance_grows_with_the_feature(phantom_root):
+    batch = _batch(phantom_root, 2)
+    weak = connected_features(2, (32, 32), 10, generator(1), value=0.01)
+    strong = weak.__class__(weak.mask, weak.values * 100)
+    clean = zero_filled_magnitude(batch)
+    from fnaf.attacks.fnaf import information_distance
+
+    small = information_distance(clean, zero_filled_magnitude(perturb(batch, weak)))
+    large = information_distance(clean, zero_filled_magnitude(perturb(batch, strong)))
+    assert (large > small).all() and (small > 0).all()

@@ -173,3 +173,15 @@ def evaluate(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceT
              **kwargs) -> Evaluation:
     """Reconstruct and score ``slices``; keyword arguments go to :func:`reconstruct_volumes`."""
     return score_volumes(reconstruct_volumes(model, pipeline, slices, transform, **kwargs))
+
+
+def collate_slices(slices: SliceDataset, transform: SliceTransform,
+                   keys: list[tuple[str, int]]) -> KneeSlice:
+    """A batch of the slices named by ``(file name, slice number)``."""
+    index = {(slices.volumes[volume].fname.name, number): position
+             for position, (volume, number) in enumerate(slices.samples)}
+    missing = [key for key in keys if key not in index]
+    if missing:
+        raise KeyError(f"slices not in {slices.root}: {missing[:3]}")
+    dataset = SeededSlices(slices, transform)
+    return default_collate([dataset[index[key]] for key in keys])

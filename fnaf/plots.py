@@ -98,3 +98,39 @@ def training_curves(histories: dict[str, list[dict]], metrics=("val_loss", "SSIM
     axes[0, 0].legend(fontsize=8, frameon=False)
     figure.tight_layout()
     return figure
+
+
+def fnaf_panels(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4):
+    """The paper's Fig. 2: for each example (a row), the zero-filled input with the feature,
+    the fully-sampled image with the feature, and the reconstruction, with T outlined.
+
+    ``rows``: title -> ``{"zero-filled": ..., "fully sampled": ..., "reconstruction": ...,
+    "region": bool mask}``, images ``(h, w)``.
+    """
+    columns = ("zero-filled", "fully sampled", "reconstruction")
+    figure, axes = plt.subplots(len(rows), len(columns), figsize=(size * len(columns),
+                                                                  size * len(rows)),
+                                squeeze=False)
+    for ax_row, (title, panels) in zip(axes, rows.items()):
+        vmax = float(panels["fully sampled"].max())
+        for ax, column in zip(ax_row, columns):
+            ax.imshow(panels[column], cmap="gray", vmin=0, vmax=vmax)
+            ax.contour(panels["region"], levels=[0.5], colors="tab:red", linewidths=0.8)
+            ax.set_title(f"{column}" if ax is not ax_row[0] else f"{title}\n{column}", fontsize=8)
+            ax.axis("off")
+    figure.tight_layout()
+    return figure
+
+
+def loss_histogram(losses: dict[str, np.ndarray], gamma: float, title: str = ""):
+    """Distribution of per-slice attack losses (one colour per run), with γ marked."""
+    frame = pd.concat([pd.DataFrame({"loss": values, "run": name})
+                       for name, values in losses.items()], ignore_index=True)
+    figure, ax = plt.subplots(figsize=(5.5, 3))
+    sns.histplot(frame, x="loss", hue="run", bins=30, element="step", ax=ax)
+    ax.axvline(gamma, color="black", linestyle="--", linewidth=1)
+    ax.text(gamma, ax.get_ylim()[1] * 0.95, f" γ = {gamma}", va="top", fontsize=8)
+    ax.set_xlabel("NMSE inside T (per slice)")
+    ax.set_title(title, fontsize=9)
+    figure.tight_layout()
+    return figure

@@ -25,15 +25,19 @@ from dataclasses import asdict, dataclass, field, replace
 from os import PathLike
 from pathlib import Path
 
+import pandas as pd
 import torch
 from torch import nn
 
+from fnaf.attacks import AttackReport, FiniteDifference, RandomSearch, attack_dataset, perturb
+from fnaf.attacks.evaluation import feature_of
+from fnaf.attacks.fnaf import zero_filled_magnitude
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import create_mask_for_mask_type
 from fnaf.data.phantom import PhantomConfig, cache_dir
 from fnaf.data.sources import data_source
 from fnaf.data.transforms import SliceTransform
-from fnaf.evaluation import evaluate
+from fnaf.evaluation import collate_slices, evaluate, to_device
 from fnaf.io import save_json, save_torch
 from fnaf.models import IRIM, UNet
 from fnaf.pipelines import pipeline_for
@@ -45,6 +49,8 @@ SCALES = ("smoke", "demo", "paper")
 #: Part of every run's key: bump it when a change to the engine, the models or the data pipeline
 #: changes what a config trains, so stale cached runs are not reused.
 TRAINING_VERSION = 1
+#: Part of every cached attack's key, bumped when the attack or what it records changes.
+ATTACK_VERSION = 2
 MODELS = ("unet", "irim")
 
 
@@ -222,6 +228,14 @@ def transforms(config: RunConfig) -> tuple[SliceTransform, SliceTransform]:
             SliceTransform(mask(), use_seed=True))
 
 
+def attack_transform(config: RunConfig) -> SliceTransform:
+    """Validation masks (one per volume) on the field of view the model is attacked in: the
+    I-RIM's training crop (the released i-RIM code attacks 368×368 images), else the full one."""
+    mask = create_mask_for_mask_type("random", [config.center_fraction], [config.accel])
+    return SliceTransform(mask, use_seed=True,
+                          resolution=getattr(config.network, "train_resolution", None))
+
+
 def _optimizer(config: RunConfig, model: nn.Module):
     optimizers = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
     check_choice("optimizer", config.optim.name, optimizers)
@@ -318,3 +332,81 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     if distributed:
         dist.barrier()
     return load_run(config, root)
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """An FNAF attack on a trained run (its hash names the cached per-slice results).
+
+    ``method``: ``"random"`` (random search, ``n_candidates`` per slice) or ``"fd"`` (finite
+    differences with the same budget: ``(n_candidates - 1) // 5`` iterations of 5 evaluations
+    after the first). Other fields as :class:`fnaf.attacks.fnaf.FnafAttack`.
+    """
+
+    method: str = "random"
+    n_candidates: int = 11
+    n_pixels: int | tuple[int, int] = 10
+    border: int | None = None
+    domain: str = "magnitude"
+    shape: str = "connected"
+    region_rule: str = "paper"
+    seed: int = 0
+
+    def key(self) -> str:
+        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
+                              "attack_version": ATTACK_VERSION}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+    def build(self, model: nn.Module, pipeline):
+        check_choice("attack method", self.method, ("random", "fd"))
+        options = dict(n_pixels=self.n_pixels, border=self.border, domain=self.domain,
+                       shape=self.shape, region_rule=self.region_rule, seed=self.seed)
+        if self.method == "random":
+            return RandomSearch(model, pipeline, n_candidates=self.n_candidates, **options)
+        if self.n_candidates < 6:
+            raise ValueError(f"the finite-difference attack needs a budget of at least 6 "
+                             f"evaluations (1 + 5 per iteration), not {self.n_candidates}")
+        return FiniteDifference(model, pipeline, iterations=(self.n_candidates - 1) // 5,
+                                **options)
+
+
+def attack_or_load(run: TrainedRun, attack: AttackConfig, *, gamma: float = 0.25,
+                   epsilon: float = 1e-4, device: torch.device | str | None = None,
+                   progress: bool = True) -> AttackReport:
+    """Attack every validation slice of ``run`` (its own data, per-volume masks, see
+    :func:`attack_transform`), or load the per-slice results cached in ``<run>/attacks/``.
+    ``gamma``/``epsilon`` only score them."""
+    path = run.directory / "attacks" / f"{attack.method}-{attack.key()}.json"
+    if path.exists():
+        saved = json.loads(path.read_text())
+        return AttackReport(pd.DataFrame(saved["slices"]), gamma, epsilon)
+    device = torch.device(device) if device is not None else default_device()
+    _, val = datasets(run.config)
+    model = run.model.to(device)
+    report = attack_dataset(attack.build(model, pipeline_for(run.config.model)), val,
+                            attack_transform(run.config), gamma=gamma, epsilon=epsilon,
+                            progress=progress)
+    save_json({"attack": asdict(attack), "slices": report.slices.to_dict("records")}, path)
+    return report
+
+
+def replay_attack(run: TrainedRun, attack: AttackConfig, row) -> dict:
+    """Rebuild one attacked slice from a cached result row (``fname``, ``slice``, ``pixels``):
+    the paper's Fig. 2 panels as arrays ``(h, w)``: ``zero-filled`` and ``fully sampled`` with
+    the feature, the model's ``reconstruction``, the clean ``reference`` reconstruction and the
+    ``region`` T."""
+    val = datasets(run.config)[1]
+    key = (row["fname"], int(row["slice"]))
+    batch = collate_slices(val, attack_transform(run.config), [key])
+    batch = to_device(batch, torch.device("cpu"))
+    features = feature_of(row["pixels"], tuple(batch.target.shape[-2:]))
+    attacked = perturb(batch, features)
+    model, pipeline = run.model.cpu().eval(), pipeline_for(run.config.model)
+    with torch.no_grad():
+        reconstruction = pipeline(model, attacked).magnitude[0]
+        reference = pipeline(model, batch).magnitude[0]
+    region = attack.build(model, pipeline).regions(features)[0]
+    return {"zero-filled": zero_filled_magnitude(attacked)[0].numpy(),
+            "fully sampled": attacked.target[0].numpy(),
+            "reconstruction": reconstruction.numpy(), "reference": reference.numpy(),
+            "region": region.numpy()}

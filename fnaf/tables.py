@@ -50,3 +50,27 @@ def mean_std_strings(table: pd.DataFrame, digits: dict[str, int] | None = None) 
         shown[column] = [("–" if pd.isna(m) else f"{m:.{places}f} ± {s:.{places}f}")
                          for m, s in zip(mean, std)]
     return pd.DataFrame(shown, index=table.index)
+
+
+def table2(summaries: dict[str, dict], accel: int) -> pd.DataFrame:
+    """Table 2: attack rate (%) and average NMSE per model, with the control run's false-alarm
+    rate and mean beside them, and the paper's values.
+
+    Args:
+        summaries: display name -> :meth:`fnaf.attacks.AttackReport.summary`.
+        accel: 4 or 8, selecting the paper's rows.
+    """
+    paper = paper_table("table2_fnaf_attack_random_search")[f"{accel}x"]
+    rows = {}
+    for name, summary in summaries.items():
+        reported = paper.get(name, {})
+        rows[name] = {
+            "attack rate (%)": 100 * summary["attack_rate"],
+            "NMSE": summary["nmse"],
+            "control rate (%)": 100 * summary["control_rate"],
+            "control NMSE": summary["control_nmse"],
+            "recovery error": summary["recovery_error"],
+            "paper attack rate (%)": reported.get("attack_rate_pct", float("nan")),
+            "paper NMSE": reported.get("nmse", float("nan")),
+        }
+    return pd.DataFrame(rows).T.rename_axis("model")

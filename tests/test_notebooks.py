@@ -68,6 +68,31 @@ def test_baselines_notebook_builds_table3_beside_the_paper(tmp_path, monkeypatch
     assert table.loc["I-RIM", "SSIM std"] == pytest.approx(volumes["SSIM"].std(ddof=1))
 
 
+def test_attacks_notebook_builds_table2_with_the_control(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("02_fnaf_attacks.ipynb", tmp_path, accel=4, model="both", scale="smoke",
+                  n_candidates=6, border=1, runs_root=str(tmp_path / "runs"))
+    table = pd.read_csv(results / "table2_baselines.csv", index_col="model")
+    assert table.index.tolist() == ["U-Net", "I-RIM"]
+    assert table.loc["U-Net", "paper attack rate (%)"] == 88.89  # the paper's 4x row
+    assert ((table["attack rate (%)"] >= 0) & (table["attack rate (%)"] <= 100)).all()
+    import json
+
+    (unet,) = (tmp_path / "runs").glob("unet-*")
+    cached = [json.loads(path.read_text()) for path in (unet / "attacks").glob("random-*.json")]
+    magnitude = next(c for c in cached if c["attack"]["domain"] == "magnitude")
+    losses = pd.DataFrame(magnitude["slices"])["loss"]
+    assert table.loc["U-Net", "NMSE"] == pytest.approx(losses.mean())
+    assert len(losses) == 8 and {"fname", "slice", "row", "col", "size", "pixels"} <= set(
+        magnitude["slices"][0])
+    methods = pd.read_csv(results / "random_search_vs_fd.csv", index_col=[0, 1])
+    assert len(methods) == 4
+    domains = pd.read_csv(results / "domains.csv", index_col=[0, 1])
+    assert domains.index.get_level_values(1).tolist() == ["magnitude", "normalized"]
+    ip = pd.read_csv(results / "information_preservation.csv", index_col=0)
+    assert ip["paper r"].tolist() == [-0.14, -0.14] and ip["r (MSE vs loss)"].between(-1, 1).all()
+
+
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     notebook = nbformat.read(path, as_version=4)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pandas as pd
+import torch
 from scipy import stats
 from torch.utils.data import DataLoader, default_collate
 from tqdm.auto import tqdm
 
+from fnaf.attacks.features import Features
 from fnaf.attacks.fnaf import FnafAttack
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
@@ -21,8 +23,10 @@ class AttackReport:
     """Per-slice results of an attack over a dataset, and the thresholds that score them.
 
     ``slices`` has one row per slice: ``fname``, ``slice``, ``loss`` (the worst found),
-    ``control`` (same region, no feature), ``recovery``, ``information`` (D of eq. 7), and the
-    worst feature's ``row``, ``col`` (centroid on the target grid) and ``size`` (pixels).
+    ``control`` (same region, no feature), ``recovery``, ``information`` (D of eq. 7, relative
+    to the input's variance), ``information_mse`` (the plain MSE), and the
+    worst feature's ``row``, ``col`` (centroid on the target grid), ``size`` (pixels) and
+    ``pixels`` (its ``[row, col, value]`` triples, to rebuild it with :func:`feature_of`).
     """
 
     slices: pd.DataFrame
@@ -32,10 +36,17 @@ class AttackReport:
     def summary(self) -> dict:
         """Attack (hit) rate = share of slices with loss > γ; average loss (Table 2's NMSE);
         the control's false-alarm rate and mean; the mean feature-recovery error; the IP
-        acceptance rate (D > ε) and the Pearson correlation of D with the loss (with p-value)."""
+        acceptance rate (D > ε) and the Pearson correlations of D (relative and plain MSE) with
+        the loss, with p-values."""
         frame = self.slices
-        correlation = stats.pearsonr(frame["information"], frame["loss"]) if len(frame) > 2 \
-            else (float("nan"), float("nan"))
+
+        def pearson(column: str) -> tuple[float, float]:
+            if len(frame) < 3:
+                return float("nan"), float("nan")
+            result = stats.pearsonr(frame[column], frame["loss"])
+            return float(result[0]), float(result[1])
+
+        relative, plain = pearson("information"), pearson("information_mse")
         return {
             "slices": len(frame),
             "attack_rate": float((frame["loss"] > self.gamma).mean()),
@@ -44,8 +55,10 @@ class AttackReport:
             "control_nmse": float(frame["control"].mean()),
             "recovery_error": float(frame["recovery"].mean()),
             "acceptance_rate": float((frame["information"] > self.epsilon).mean()),
-            "ip_pearson_r": float(correlation[0]),
-            "ip_pearson_p": float(correlation[1]),
+            "ip_pearson_r": relative[0],
+            "ip_pearson_p": relative[1],
+            "ip_mse_pearson_r": plain[0],
+            "ip_mse_pearson_p": plain[1],
         }
 
 
@@ -67,12 +80,26 @@ def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTra
         result = attack(batch)
         centers = result.features.centers().cpu()
         columns = {name: getattr(result, name).cpu().tolist()
-                   for name in ("loss", "control", "recovery", "information")}
+                   for name in ("loss", "control", "recovery", "information",
+                                "information_mse")}
         sizes = result.features.sizes.cpu().tolist()
         for i, fname in enumerate(batch.fname):
+            where = torch.nonzero(result.features.mask[i]).cpu()
+            values = result.features.values[i][result.features.mask[i]].cpu()
             rows.append({"fname": fname, "slice": int(batch.slice_num[i]),
-                         **{name: values[i] for name, values in columns.items()},
+                         **{name: column[i] for name, column in columns.items()},
                          "row": float(centers[i, 0]), "col": float(centers[i, 1]),
-                         "size": int(sizes[i])})
+                         "size": int(sizes[i]),
+                         "pixels": [[int(r), int(c), float(v)]
+                                    for (r, c), v in zip(where.tolist(), values.tolist())]})
     return AttackReport(pd.DataFrame(rows), gamma, epsilon)
+
+
+def feature_of(pixels: list, shape: tuple[int, int]) -> Features:
+    """Rebuild one stored feature (``[row, col, value]`` triples) as a batch of one."""
+    mask = torch.zeros(1, *shape, dtype=torch.bool)
+    values = torch.zeros(1, *shape)
+    for row, col, value in pixels:
+        mask[0, row, col], values[0, row, col] = True, value
+    return Features(mask, values)
 

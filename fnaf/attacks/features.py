@@ -35,7 +35,7 @@ RELEASED_CODE_SQUARE = 220
 
 def scaled(size_at_320: float, crop: int) -> int:
     """A length given at the paper's 320×320 scale, scaled to a ``crop``-pixel image."""
-    return int(round(size_at_320 * crop / PAPER_CROP))
+    return round(size_at_320 * crop / PAPER_CROP)
 
 
 def central_square(shape: tuple[int, int], size: int) -> tuple[int, int]:

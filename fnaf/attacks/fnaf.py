@@ -18,7 +18,8 @@ the magnitude domain). Every evaluation also reports
   without and with the feature), which has no background floor;
 * the *information preservation* distance (eq. 7-8) ``D = MSE(U(y+δ′), U(y))`` on the zero-filled
   magnitudes of the target crop, divided by the clean zero-filled image's variance (the
-  normalised input domain of the released code), accepted when ``D > ε``.
+  normalised input domain of the released code), accepted when ``D > ε``; and the plain MSE
+  (``information_mse``, in squared intensity units, the paper's D).
 
 Attacks are torchattacks-style: configured once, called on a batch; they put the model in eval
 mode (and restore it), run without autograd, and return an :class:`AttackResult`.
@@ -74,10 +75,12 @@ def zero_filled_magnitude(batch: KneeSlice) -> torch.Tensor:
     return center_crop(ifft2c(batch.kspace * batch.mask), tuple(batch.target.shape[-2:])).abs()
 
 
-def information_distance(clean: torch.Tensor, perturbed: torch.Tensor) -> torch.Tensor:
-    """Eq. 7: ``MSE(|U(y+δ′)|, |U(y)|)`` per slice, in units of the clean input's variance."""
-    variance = clean.var(dim=(-2, -1)).clamp_min(1e-30)
-    return (perturbed - clean).pow(2).mean(dim=(-2, -1)) / variance
+def information_distance(clean: torch.Tensor, perturbed: torch.Tensor,
+                         relative: bool = True) -> torch.Tensor:
+    """Eq. 7: ``MSE(|U(y+δ′)|, |U(y)|)`` per slice; ``relative`` divides it by the clean
+    input's variance (scale-free, so one ε fits any data)."""
+    mse = (perturbed - clean).pow(2).mean(dim=(-2, -1))
+    return mse / clean.var(dim=(-2, -1)).clamp_min(1e-30) if relative else mse
 
 
 def repeat_batch(batch: KneeSlice, times: int) -> KneeSlice:
@@ -99,7 +102,8 @@ class AttackResult:
     """What an attack found, per slice of the batch (``B`` slices, ``K`` evaluations each).
 
     ``loss`` ``(B,)`` the worst (largest) loss found and ``losses`` ``(B, K)`` all of them;
-    ``control``, ``recovery``, ``information`` ``(B,)`` at the worst candidate; ``features`` and
+    ``control``, ``recovery``, ``information``, ``information_mse`` ``(B,)`` at the worst
+    candidate; ``features`` and
     ``region`` ``(B, h, w)`` the worst feature and its T; ``adversarial`` the perturbed batch.
     """
 
@@ -108,6 +112,7 @@ class AttackResult:
     control: torch.Tensor
     recovery: torch.Tensor
     information: torch.Tensor
+    information_mse: torch.Tensor
     features: Features
     region: torch.Tensor
     adversarial: KneeSlice
@@ -184,7 +189,8 @@ class FnafAttack:
         clean = self.pipeline(self.model, batch)
         clean_input = zero_filled_magnitude(batch)
         regions = self.regions(features)
-        results = {name: [] for name in ("loss", "control", "recovery", "information")}
+        results = {name: [] for name in ("loss", "control", "recovery", "information",
+                                          "information_mse")}
         candidates = repeat_batch(batch, per_slice)
         for start in range(0, len(candidates.fname), self.chunk_size):
             part = slice(start, start + self.chunk_size)
@@ -199,8 +205,11 @@ class FnafAttack:
             results["control"].append(self._compare(_select(clean, owner), chunk, region))
             change = reconstruction.magnitude - clean.magnitude[owner]
             results["recovery"].append(masked_nmse(change, delta.values, region))
-            results["information"].append(information_distance(
-                clean_input[owner], zero_filled_magnitude(attacked)))
+            attacked_input = zero_filled_magnitude(attacked)
+            results["information"].append(information_distance(clean_input[owner],
+                                                                attacked_input))
+            results["information_mse"].append(information_distance(
+                clean_input[owner], attacked_input, relative=False))
         return {name: torch.cat(values) for name, values in results.items()}
 
     def _result(self, batch: KneeSlice, features: Features, values: dict,
@@ -211,7 +220,7 @@ class FnafAttack:
         return AttackResult(
             loss=losses.amax(dim=1), losses=losses, control=values["control"][best],
             recovery=values["recovery"][best], information=values["information"][best],
-            features=worst, region=self.regions(worst), adversarial=perturb(batch, worst))
+            information_mse=values["information_mse"][best], features=worst, region=self.regions(worst), adversarial=perturb(batch, worst))
 
     def __call__(self, batch: KneeSlice) -> AttackResult:
         was_training = self.model.training
@@ -318,7 +327,7 @@ class FiniteDifference(FnafAttack):
             for axis in (0, 1):
                 for sign in (1, -1):
                     probe = offset.clone()
-                    probe[:, axis] += int(round(sign * half))
+                    probe[:, axis] += round(sign * half)
                     probes.append(probe)
             losses = evaluate(probes)
             gradient = torch.stack([losses[:, 0] - losses[:, 1],

@@ -132,7 +132,9 @@ class FnafAttack:
         domain: ``"magnitude"`` or ``"normalized"`` (see the module docstring).
         value, value_range: constant or fixed-range intensities; by default each pixel is
             uniform in ``[0, max]`` of its slice's fully-sampled magnitude.
-        chunk_size: candidate reconstructions per forward pass.
+        chunk_size: candidate reconstructions per forward pass (default: 64 on CUDA; 8 on a
+            CPU, where larger chunks fall out of cache and run slower, measured in
+            ``benchmarks/bench_attacks.py``).
         seed: seeds the attack's generator (on the model's device).
     """
 
@@ -140,20 +142,22 @@ class FnafAttack:
                  border: int | None = None, region: int | None = None,
                  shape: str = "connected", region_rule: str = "paper",
                  domain: str = "magnitude", value: float | None = None,
-                 value_range: tuple[float, float] | None = None, chunk_size: int = 64,
+                 value_range: tuple[float, float] | None = None, chunk_size: int | None = None,
                  seed: int = 0):
         for name, choice, accepted in (("shape", shape, SHAPES), ("domain", domain, DOMAINS),
                                        ("region_rule", region_rule, REGION_RULES)):
             if choice not in accepted:
                 raise ValueError(f"unknown {name} {choice!r}; accepted: {list(accepted)}")
+        self.model, self.pipeline = model, pipeline
+        self.device = next(model.parameters()).device
+        if chunk_size is None:
+            chunk_size = 64 if self.device.type == "cuda" else 8
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
-        self.model, self.pipeline = model, pipeline
         self.n_pixels, self.border, self.region = n_pixels, border, region
         self.shape, self.region_rule, self.domain = shape, region_rule, domain
         self.value, self.value_range = value, value_range
         self.chunk_size = chunk_size
-        self.device = next(model.parameters()).device
         self.generator = torch.Generator(self.device).manual_seed(seed)
 
     def draw(self, batch: KneeSlice, per_slice: int) -> Features:

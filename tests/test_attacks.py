@@ -245,3 +245,16 @@ def test_information_distance_grows_with_the_feature(phantom_root):
     small = information_distance(clean, zero_filled_magnitude(perturb(batch, weak)))
     large = information_distance(clean, zero_filled_magnitude(perturb(batch, strong)))
     assert (large > small).all() and (small > 0).all()
+
+
+@pytest.mark.parametrize("options", [dict(shape="walk"), dict(region_rule="released"),
+                                     dict(domain="normalized"), dict(value_range=(0.0, 1.0))])
+def test_the_released_code_options_run_end_to_end(phantom_root, options):
+    torch.manual_seed(0)
+    model = UNet(chans=2, num_pool_layers=2)
+    result = RandomSearch(model, UnetPipeline(), n_candidates=3, border=1, **options)(
+        _batch(phantom_root))
+    assert result.losses.shape == (4, 3) and torch.isfinite(result.losses).all()
+    assert (result.region >= result.features.mask).all()
+    if options.get("shape") == "walk":
+        assert (result.features.sizes <= 10).all()

@@ -32,13 +32,15 @@ class Reconstruction(NamedTuple):
 
     ``magnitude`` ``(B, h, w)`` on the target's scale (what the metrics see); ``output`` the
     network's raw output (U-Net: normalised ``(B, h, w)``; I-RIM: complex ``(B, H, W)``);
-    ``mean``/``std`` ``(B,)`` the U-Net input statistics (``None`` for the I-RIM).
+    ``mean``/``std`` ``(B,)`` the U-Net input statistics (``None`` for the I-RIM);
+    ``zero_filled`` ``(B, h, w)`` the magnitude of the zero-filled input on the target crop.
     """
 
     magnitude: torch.Tensor
     output: torch.Tensor
     mean: torch.Tensor | None = None
     std: torch.Tensor | None = None
+    zero_filled: torch.Tensor | None = None
 
 
 class UnetPipeline:
@@ -49,9 +51,11 @@ class UnetPipeline:
     def __call__(self, model: nn.Module, batch: KneeSlice) -> Reconstruction:
         """Reconstruct a collated batch (``kspace`` ``(B, H, W)``, ``mask`` ``(B, 1, W)``)."""
         zero_filled = ifft2c(batch.kspace * batch.mask)
-        image, mean, std = unet_input(zero_filled, tuple(batch.target.shape[-2:]))
+        crop = tuple(batch.target.shape[-2:])
+        image, mean, std = unet_input(zero_filled, crop)
         output = model(image.unsqueeze(1)).squeeze(1)
-        return Reconstruction(unnormalize(output, mean, std), output, mean, std)
+        return Reconstruction(unnormalize(output, mean, std), output, mean, std,
+                              center_crop(zero_filled, crop).abs())
 
     def loss(self, reconstruction: Reconstruction, batch: KneeSlice) -> torch.Tensor:
         """L1 between the output and the target normalised with the input's statistics."""
@@ -75,8 +79,10 @@ class IrimPipeline:
             for system_model, acquisition in zip(batch.system_model, batch.acquisition)
         ]).to(batch.mask.device)
         crop_size = tuple(batch.target.shape[-2:])
-        estimate = model(ifft2c(batch.kspace * batch.mask), batch.mask, metadata, crop_size)
-        return Reconstruction(center_crop(estimate, crop_size).abs(), estimate)
+        zero_filled = ifft2c(batch.kspace * batch.mask)
+        estimate = model(zero_filled, batch.mask, metadata, crop_size)
+        return Reconstruction(center_crop(estimate, crop_size).abs(), estimate,
+                              zero_filled=center_crop(zero_filled, crop_size).abs())
 
     def loss(self, reconstruction: Reconstruction, batch: KneeSlice) -> torch.Tensor:
         """−SSIM (i-RIM variant) of the magnitude and target, both divided by the volume max."""

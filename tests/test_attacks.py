@@ -161,7 +161,7 @@ class FullySampled(torch.nn.Module):
 class OraclePipeline:
     def __call__(self, model, batch):
         magnitude = center_crop(ifft2c(batch.kspace), tuple(batch.target.shape[-2:])).abs()
-        return Reconstruction(magnitude, magnitude)
+        return Reconstruction(magnitude, magnitude, zero_filled=zero_filled_magnitude(batch))
 
     def loss(self, reconstruction, batch):
         return (reconstruction.magnitude - batch.target).abs().mean()

@@ -52,20 +52,27 @@ SHAPES = ("connected", "walk")
 REGION_RULES = ("paper", "released")
 
 
-def perturb(batch: KneeSlice, features: Features) -> KneeSlice:
+def image_phase(batch: KneeSlice) -> torch.Tensor:
+    """The fully-sampled image's phase ``y / |y|`` on the target crop, ``(B, h, w)`` complex."""
+    window = center_crop(ifft2c(batch.kspace), tuple(batch.target.shape[-2:]))
+    magnitude = window.abs()
+    return torch.where(magnitude > 0, window / magnitude.clamp_min(1e-30),
+                       torch.ones_like(window))
+
+
+def perturb(batch: KneeSlice, features: Features, phase: torch.Tensor | None = None) -> KneeSlice:
     """The batch with δ′ added in image space (eq. 2-4): k-space ``F(y + δ′)``, target ``|y| + δ′``.
 
     ``features`` holds one feature per slice on the target grid ``(B, h, w)``; it is placed in
-    the central crop of the full field of view, in phase with y.
+    the central crop of the full field of view, in phase with y (``phase``: :func:`image_phase`
+    of the batch, computed here if not given).
     """
-    image = ifft2c(batch.kspace)
+    phase = image_phase(batch) if phase is None else phase
+    height, width = batch.kspace.shape[-2:]
     crop = tuple(batch.target.shape[-2:])
-    top, left = (image.shape[-2] - crop[0]) // 2, (image.shape[-1] - crop[1]) // 2
-    window = image[..., top:top + crop[0], left:left + crop[1]]
-    phase = torch.where(window.abs() > 0, window / window.abs().clamp_min(1e-30),
-                        torch.ones_like(window))
-    delta = torch.zeros_like(image)
-    delta[..., top:top + crop[0], left:left + crop[1]] = features.values.to(image.real) * phase
+    top, left = (height - crop[0]) // 2, (width - crop[1]) // 2
+    delta = torch.zeros_like(batch.kspace)
+    delta[..., top:top + crop[0], left:left + crop[1]] = features.values.to(phase.real) * phase
     return batch._replace(kspace=batch.kspace + fft2c(delta),
                           target=batch.target + features.values.to(batch.target))
 
@@ -191,7 +198,7 @@ class FnafAttack:
         """Loss, control, recovery and information distance of ``per_slice`` candidates per
         slice (``features`` ordered as :meth:`draw` returns them); each value is ``(B * per_slice,)``."""
         clean = self.pipeline(self.model, batch)
-        clean_input = zero_filled_magnitude(batch)
+        phase = image_phase(batch)
         regions = self.regions(features)
         results = {name: [] for name in ("loss", "control", "recovery", "information",
                                           "information_mse")}
@@ -202,18 +209,18 @@ class FnafAttack:
                                  device=self.device) // per_slice
             chunk = KneeSlice(*(field[part] for field in candidates))
             delta = features[part]
-            attacked = perturb(chunk, delta)
+            attacked = perturb(chunk, delta, phase[owner])
             reconstruction = self.pipeline(self.model, attacked)
             region = regions[part]
             results["loss"].append(self._compare(reconstruction, attacked, region))
             results["control"].append(self._compare(_select(clean, owner), chunk, region))
             change = reconstruction.magnitude - clean.magnitude[owner]
             results["recovery"].append(masked_nmse(change, delta.values, region))
-            attacked_input = zero_filled_magnitude(attacked)
-            results["information"].append(information_distance(clean_input[owner],
-                                                                attacked_input))
+            clean_input = clean.zero_filled[owner]
+            results["information"].append(information_distance(clean_input,
+                                                                reconstruction.zero_filled))
             results["information_mse"].append(information_distance(
-                clean_input[owner], attacked_input, relative=False))
+                clean_input, reconstruction.zero_filled, relative=False))
         return {name: torch.cat(values) for name, values in results.items()}
 
     def _result(self, batch: KneeSlice, features: Features, values: dict,

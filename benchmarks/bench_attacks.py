@@ -24,9 +24,9 @@ import time
 import torch
 
 from fnaf.attacks import RandomSearch
-from fnaf.attacks.fnaf import repeat_batch
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.phantom import PhantomConfig, phantom_dataset
+from fnaf.data.transforms import repeat_slices
 from fnaf.evaluation import collate_slices, to_device
 from fnaf.pipelines import pipeline_for
 from fnaf.runs import attack_transform, build_model, preset
@@ -64,7 +64,7 @@ def bench(name: str, size: str, slices: int, candidates: int, chunk: int,
     batched = _timed(attack(chunk), device)
     looped = _timed(attack(1), device, repeats=1)
     # the reference: the bare forward passes the attack needs, in the same chunks
-    candidates_input = pipeline_input(name, repeat_batch(batch, candidates))
+    candidates_input = pipeline_input(name, repeat_slices(batch, candidates))
     total = slices * candidates
     chunks = [pipeline_input(name, batch)] + [
         tuple(part[start:start + chunk] if torch.is_tensor(part) else part

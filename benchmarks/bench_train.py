@@ -33,9 +33,10 @@ from fnaf.data.phantom import PhantomConfig, phantom_dataset
 from fnaf.data.transforms import unet_input, unet_target
 from fnaf.evaluation import SeededSlices, slice_shapes, to_device
 from fnaf.mri import center_crop, ifft2c
+from fnaf.objectives import CleanObjective
 from fnaf.pipelines import pipeline_for
 from fnaf.runs import _optimizer, build_model, preset, transforms
-from fnaf.train import CleanObjective, ShapeBatchSampler, default_device, train_step
+from fnaf.train import ShapeBatchSampler, default_device, train_step
 
 
 def _sync(device: torch.device) -> None:

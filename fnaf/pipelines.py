@@ -42,6 +42,10 @@ class Reconstruction(NamedTuple):
     std: torch.Tensor | None = None
     zero_filled: torch.Tensor | None = None
 
+    def rows(self, index: torch.Tensor) -> Reconstruction:
+        """The reconstructions of the slices ``index``."""
+        return Reconstruction(*(None if field is None else field[index] for field in self))
+
 
 class UnetPipeline:
     """fastMRI's U-Net pipeline (``UnetDataTransform`` + ``UnetModule``), batched."""

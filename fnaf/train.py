@@ -1,8 +1,8 @@
 """One training engine for every model and objective.
 
 :func:`fit` runs epochs of shuffled, shape-homogeneous batches; each step asks the *objective* for
-a loss (``objective(model, pipeline, batch, generator) -> scalar``), so the clean losses here and
-the FNAF-robust and B-Box objectives of later chapters plug in without touching the loop. After
+a loss (``objective(model, pipeline, batch, generator) -> scalar``, :mod:`fnaf.objectives`), so
+the clean, FNAF-robust and B-Box objectives plug in without touching the loop. After
 every epoch the model is validated on the clean validation set (fastMRI metrics and the model's own
 loss); the best clean validation loss selects the weights that are kept.
 
@@ -55,13 +55,6 @@ class Objective(Protocol):
 
     def __call__(self, model: nn.Module, pipeline, batch: KneeSlice,
                  generator: torch.Generator) -> torch.Tensor: ...
-
-
-class CleanObjective:
-    """The model's own loss on the clean batch (U-Net: L1; I-RIM: −SSIM)."""
-
-    def __call__(self, model, pipeline, batch, generator):
-        return pipeline.loss(pipeline(model, batch), batch)
 
 
 def derived_seed(*keys: int) -> int:

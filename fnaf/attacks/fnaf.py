@@ -42,7 +42,7 @@ from fnaf.attacks.features import (
     released_region_mask,
     scaled,
 )
-from fnaf.data.transforms import KneeSlice, unet_target
+from fnaf.data.transforms import KneeSlice, repeat_slices, unet_target
 from fnaf.evaluation import to_device
 from fnaf.losses import masked_nmse
 from fnaf.mri import center_crop, fft2c, ifft2c
@@ -90,18 +90,13 @@ def information_distance(clean: torch.Tensor, perturbed: torch.Tensor,
     return mse / clean.var(dim=(-2, -1)).clamp_min(1e-30) if relative else mse
 
 
-def repeat_batch(batch: KneeSlice, times: int) -> KneeSlice:
-    """Each slice repeated ``times`` times in a row (candidates of one slice are adjacent)."""
-    return KneeSlice(
-        kspace=batch.kspace.repeat_interleave(times, 0),
-        mask=batch.mask.repeat_interleave(times, 0),
-        target=batch.target.repeat_interleave(times, 0),
-        max_value=batch.max_value.repeat_interleave(times, 0),
-        fname=[name for name in batch.fname for _ in range(times)],
-        slice_num=batch.slice_num.repeat_interleave(times, 0),
-        acquisition=[value for value in batch.acquisition for _ in range(times)],
-        system_model=[value for value in batch.system_model for _ in range(times)],
-    )
+def region_nmse(reconstruction, batch: KneeSlice, region: torch.Tensor,
+                domain: str = "magnitude") -> torch.Tensor:
+    """Eq. 5's NMSE inside ``region`` per slice, in the given domain (module docstring)."""
+    if domain == "normalized" and reconstruction.mean is not None:
+        target = unet_target(batch.target, reconstruction.mean, reconstruction.std)
+        return masked_nmse(reconstruction.output, target, region)
+    return masked_nmse(reconstruction.magnitude, batch.target, region)
 
 
 @dataclass
@@ -187,12 +182,6 @@ class FnafAttack:
             PAPER_BORDER, features.mask.shape[-2])
         return region_mask(features.mask, border)
 
-    def _compare(self, reconstruction, batch: KneeSlice, region: torch.Tensor) -> torch.Tensor:
-        if self.domain == "normalized" and reconstruction.mean is not None:
-            target = unet_target(batch.target, reconstruction.mean, reconstruction.std)
-            return masked_nmse(reconstruction.output, target, region)
-        return masked_nmse(reconstruction.magnitude, batch.target, region)
-
     @torch.no_grad()
     def evaluate(self, batch: KneeSlice, features: Features, per_slice: int) -> dict:
         """Loss, control, recovery and information distance of ``per_slice`` candidates per
@@ -202,7 +191,7 @@ class FnafAttack:
         regions = self.regions(features)
         results = {name: [] for name in ("loss", "control", "recovery", "information",
                                           "information_mse")}
-        candidates = repeat_batch(batch, per_slice)
+        candidates = repeat_slices(batch, per_slice)
         for start in range(0, len(candidates.fname), self.chunk_size):
             part = slice(start, start + self.chunk_size)
             owner = torch.arange(part.start, min(part.stop, len(candidates.fname)),
@@ -212,8 +201,8 @@ class FnafAttack:
             attacked = perturb(chunk, delta, phase[owner])
             reconstruction = self.pipeline(self.model, attacked)
             region = regions[part]
-            results["loss"].append(self._compare(reconstruction, attacked, region))
-            results["control"].append(self._compare(_select(clean, owner), chunk, region))
+            results["loss"].append(region_nmse(reconstruction, attacked, region, self.domain))
+            results["control"].append(region_nmse(clean.rows(owner), chunk, region, self.domain))
             change = reconstruction.magnitude - clean.magnitude[owner]
             results["recovery"].append(masked_nmse(change, delta.values, region))
             clean_input = clean.zero_filled[owner]
@@ -243,12 +232,6 @@ class FnafAttack:
 
     def attack(self, batch: KneeSlice) -> AttackResult:
         raise NotImplementedError
-
-
-def _select(reconstruction, index: torch.Tensor):
-    """Rows ``index`` of every tensor of a :class:`~fnaf.pipelines.Reconstruction`."""
-    return type(reconstruction)(*(None if field is None else field[index]
-                                  for field in reconstruction))
 
 
 class RandomSearch(FnafAttack):

@@ -82,6 +82,19 @@ class KneeSlice(NamedTuple):
     system_model: str
 
 
+def select_slices(batch: KneeSlice, index: torch.Tensor) -> KneeSlice:
+    """Rows ``index`` (a 1-D integer tensor) of a collated batch."""
+    picked = index.tolist()
+    return KneeSlice(*(field[index.to(field.device)] if torch.is_tensor(field)
+                       else [field[i] for i in picked] for field in batch))
+
+
+def repeat_slices(batch: KneeSlice, times: int) -> KneeSlice:
+    """Each slice of a collated batch repeated ``times`` times in a row."""
+    index = torch.arange(len(batch.fname)).repeat_interleave(times)
+    return select_slices(batch, index)
+
+
 def resize_fov(image: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor:
     """Zero-pad, then centre-crop an image ``(..., H, W)`` to ``shape`` (i-RIM's training crop)."""
     pad_h, pad_w = max(shape[0] - image.shape[-2], 0), max(shape[1] - image.shape[-1], 0)

@@ -1,0 +1,141 @@
+"""Training objectives: what :func:`fnaf.train.fit` minimises, one call per batch.
+
+An objective is called as ``objective(model, pipeline, batch, generator) -> scalar loss``.
+
+* :class:`CleanObjective` — the model's own loss (U-Net: L1; I-RIM: −SSIM).
+* :class:`FnafObjective` — FNAF-robust training (§3.5): a share of each batch carries a random
+  feature δ′, and the loss is eq. 5, ``α·L(x, y) + β·NMSE(T(x), T(y))`` with α = 1, β = 10.
+* :class:`BoxObjective` — training with real abnormalities (§3.6): T is the slice's annotated
+  bounding boxes, one region per label; slices without boxes contribute the clean term only.
+
+Both robust objectives take one forward and one backward pass per batch: clean and perturbed
+samples go through the model together.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from fnaf.attacks.features import PAPER_BORDER, connected_features, region_mask, scaled
+from fnaf.attacks.fnaf import DOMAINS, perturb, region_nmse
+from fnaf.data.annotations import AnnotationIndex
+from fnaf.data.transforms import repeat_slices, select_slices
+
+
+class CleanObjective:
+    """The model's own loss on the clean batch (U-Net: L1; I-RIM: −SSIM)."""
+
+    def __call__(self, model, pipeline, batch, generator):
+        return pipeline.loss(pipeline(model, batch), batch)
+
+
+def _check_weights(alpha: float, beta: float, domain: str) -> None:
+    if alpha < 0 or beta < 0:
+        raise ValueError(f"the loss weights must be >= 0 (alpha={alpha}, beta={beta}); the "
+                         "paper trains with alpha=1, beta=10")
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown domain {domain!r}; accepted: {list(DOMAINS)}")
+
+
+class FnafObjective:
+    """FNAF-robust training (the paper's §3.5 and eq. 5).
+
+    Each step, ``adv_fraction`` of the batch (drawn at random) gets a fresh random feature of
+    ``n_pixels`` connected pixels (the paper: 10 for the U-Net, 10-1000 for the I-RIM); with
+    ``n_candidates > 1`` the worst of that many features is used instead (inner maximisation by
+    random search, evaluated without gradients). The whole batch then goes through the model
+    once, and the loss is ``alpha * L_model`` over all samples (the perturbed ones against
+    their perturbed targets) plus ``beta * NMSE`` inside T averaged over the perturbed samples.
+
+    Args:
+        border: T's border in pixels (default: 5 at 320×320, scaled); ``domain``: where the
+            NMSE is taken (see :mod:`fnaf.attacks.fnaf`).
+    """
+
+    def __init__(self, n_pixels: int | tuple[int, int] = 10, alpha: float = 1.0,
+                 beta: float = 10.0, adv_fraction: float = 0.5, n_candidates: int = 1,
+                 border: int | None = None, region: int | None = None,
+                 domain: str = "magnitude"):
+        _check_weights(alpha, beta, domain)
+        if not 0 <= adv_fraction <= 1:
+            raise ValueError(f"adv_fraction must be in [0, 1] (the share of each batch that "
+                             f"carries a feature), not {adv_fraction}")
+        if n_candidates < 1:
+            raise ValueError(f"n_candidates must be at least 1, not {n_candidates}")
+        self.n_pixels, self.alpha, self.beta = n_pixels, alpha, beta
+        self.adv_fraction, self.n_candidates = adv_fraction, n_candidates
+        self.border, self.region, self.domain = border, region, domain
+
+    def _features(self, batch, count: int, generator: torch.Generator):
+        maxima = batch.target.amax(dim=(-2, -1)).repeat_interleave(count // len(batch.fname))
+        return connected_features(count, tuple(batch.target.shape[-2:]), self.n_pixels,
+                                  generator, region=self.region, max_values=maxima)
+
+    def _regions(self, features) -> torch.Tensor:
+        border = self.border if self.border is not None else scaled(
+            PAPER_BORDER, features.mask.shape[-2])
+        return region_mask(features.mask, border)
+
+    def _worst(self, model, pipeline, chosen, generator):
+        """Random search: the worst of ``n_candidates`` features per slice (no gradients)."""
+        k = self.n_candidates
+        features = self._features(chosen, len(chosen.fname) * k, generator)
+        with torch.no_grad():
+            attacked = perturb(repeat_slices(chosen, k), features)
+            losses = region_nmse(pipeline(model, attacked), attacked,
+                                 self._regions(features), self.domain)
+        best = losses.reshape(-1, k).argmax(dim=1) + torch.arange(
+            len(chosen.fname), device=losses.device) * k
+        return features[best]
+
+    def __call__(self, model, pipeline, batch, generator):
+        count = len(batch.fname)
+        n_adv = round(self.adv_fraction * count)
+        if n_adv == 0:
+            return self.alpha * pipeline.loss(pipeline(model, batch), batch)
+        chosen_index = torch.randperm(count, generator=generator,
+                                      device=generator.device)[:n_adv].to(batch.kspace.device)
+        chosen = select_slices(batch, chosen_index)
+        if self.n_candidates > 1:
+            features = self._worst(model, pipeline, chosen, generator)
+        else:
+            features = self._features(chosen, n_adv, generator)
+        attacked = perturb(chosen, features)
+        mixed = batch._replace(kspace=batch.kspace.index_copy(0, chosen_index, attacked.kspace),
+                               target=batch.target.index_copy(0, chosen_index, attacked.target))
+        reconstruction = pipeline(model, mixed)
+        loss = self.alpha * pipeline.loss(reconstruction, mixed)
+        nmse = region_nmse(reconstruction.rows(chosen_index), attacked,
+                           self._regions(features), self.domain)
+        return loss + self.beta * nmse.mean()
+
+
+class BoxObjective:
+    """Training with real abnormalities (the paper's §3.6): eq. 5 with T the bounding boxes.
+
+    For every (slice, label) of the batch with annotated boxes, T is that label's box mask
+    (rasterised in network orientation on the target grid); the box term is the mean NMSE
+    over those units. Batches without boxes contribute ``alpha * L_model`` only.
+    """
+
+    def __init__(self, annotations: AnnotationIndex, alpha: float = 1.0, beta: float = 10.0,
+                 domain: str = "magnitude"):
+        _check_weights(alpha, beta, domain)
+        self.annotations, self.alpha, self.beta, self.domain = annotations, alpha, beta, domain
+
+    def __call__(self, model, pipeline, batch, generator):
+        reconstruction = pipeline(model, batch)
+        loss = self.alpha * pipeline.loss(reconstruction, batch)
+        shape = tuple(batch.target.shape[-2:])
+        masks = torch.stack([torch.from_numpy(self.annotations.masks(fname, int(number), shape))
+                             for fname, number in zip(batch.fname, batch.slice_num)])
+        present = masks.any(dim=(-2, -1))
+        if not present.any():
+            return loss
+        rows, labels = torch.nonzero(present, as_tuple=True)
+        device = batch.kspace.device
+        index = rows.to(device)
+        nmse = region_nmse(reconstruction.rows(index), select_slices(batch, index),
+                           masks[rows, labels].to(device), self.domain)
+        return loss + self.beta * nmse.mean()
+

@@ -32,6 +32,7 @@ from torch import nn
 from fnaf.attacks import AttackReport, FiniteDifference, RandomSearch, attack_dataset, perturb
 from fnaf.attacks.evaluation import feature_of
 from fnaf.attacks.fnaf import zero_filled_magnitude
+from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import create_mask_for_mask_type
 from fnaf.data.phantom import PhantomConfig, cache_dir, get_geometry
@@ -40,7 +41,6 @@ from fnaf.data.transforms import SliceTransform
 from fnaf.evaluation import collate_slices, evaluate, to_device
 from fnaf.io import save_json, save_torch
 from fnaf.models import IRIM, UNet
-from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
 from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective
 from fnaf.pipelines import pipeline_for
 from fnaf.train import Settings, default_device, fit

@@ -8,7 +8,10 @@ For each model and size this prints, as ``name: value`` lines:
 * ``bare_step_s`` — the reference: the model's forward, its loss, backward and the optimiser step
   on the same batch's precomputed input tensors;
 * ``engine_overhead`` = engine / bare (target ≤ 1.10 at the demo size);
-* ``train_slices_per_s`` and ``inference_slices_per_s`` (the pipeline under ``no_grad``).
+* ``train_slices_per_s`` and ``inference_slices_per_s`` (the pipeline under ``no_grad``);
+* ``robust_vs_clean_step`` — a step of the FNAF-robust objective (the robust preset: half the
+  batch carries a feature) over a clean step, both through the engine (target ≤ 1.3 at the
+  demo size).
 
 Sizes: ``demo`` (the demo presets on the phantom's demo geometry) and ``paper`` (the paper
 presets on phantom volumes of the paper's geometry, 640x368 -> 320x320). The paper-size I-RIM
@@ -35,7 +38,7 @@ from fnaf.evaluation import SeededSlices, slice_shapes, to_device
 from fnaf.mri import center_crop, ifft2c
 from fnaf.objectives import CleanObjective
 from fnaf.pipelines import pipeline_for
-from fnaf.runs import _optimizer, build_model, preset, transforms
+from fnaf.runs import _optimizer, build_model, preset, robust_preset, transforms
 from fnaf.train import ShapeBatchSampler, default_device, train_step
 
 
@@ -107,13 +110,19 @@ def bench(name: str, size: str, steps: int, device: torch.device, root: Path) ->
     batches = _batches(config, data_root)
     generator = torch.Generator(device).manual_seed(0)
 
-    def engine_step():
-        batch = to_device(next(batches), device)
-        train_step(model, pipeline, objective, batch, optimizer, generator)
+    def step_with(chosen):
+        def step():
+            batch = to_device(next(batches), device)
+            train_step(model, pipeline, chosen, batch, optimizer, generator)
+        return step
 
+    engine_step = step_with(objective)
     for _ in range(2):  # warm-up
         engine_step()
     engine = _median_time(engine_step, steps, device)
+    robust_objective = robust_preset(size, name, 4, "fnaf", **(
+        {"data_root": str(root)} if size == "paper" else {})).objective.build()
+    robust = _median_time(step_with(robust_objective), steps, device)
     batch = to_device(next(batches), device)
     bare = _median_time(_bare_step(name, model, pipeline, batch, optimizer), steps, device)
     model.eval()
@@ -123,6 +132,8 @@ def bench(name: str, size: str, steps: int, device: torch.device, root: Path) ->
     print(f"{label}_engine_step_s: {engine:.4f}")
     print(f"{label}_bare_step_s: {bare:.4f}")
     print(f"{label}_engine_overhead: {engine / bare:.3f}")
+    print(f"{label}_fnaf_robust_step_s: {robust:.4f}")
+    print(f"{label}_robust_vs_clean_step: {robust / engine:.3f}")
     print(f"{label}_train_slices_per_s: {config.batch_size / engine:.2f}")
     print(f"{label}_inference_slices_per_s: {config.batch_size / inference:.2f}")
 

@@ -93,6 +93,25 @@ def test_attacks_notebook_builds_table2_with_the_control(tmp_path, monkeypatch):
     assert ip["paper r"].tolist() == [-0.14, -0.14] and ip["r (MSE vs loss)"].between(-1, 1).all()
 
 
+def test_robust_training_notebook_compares_with_a_clean_fine_tune(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("03_robust_training.ipynb", tmp_path, accel=8, model="unet", scale="smoke",
+                  beta=3.0, n_candidates=6, runs_root=str(tmp_path / "runs"))
+    attacks = pd.read_csv(results / "table2.csv", index_col="model")
+    assert attacks.index.tolist() == ["U-Net", "U-Net + clean fine-tune", "FNAF U-Net"]
+    assert attacks.loc["FNAF U-Net", "paper attack rate (%)"] == 13.38  # the paper's 8x row
+    assert pd.isna(attacks.loc["U-Net + clean fine-tune", "paper NMSE"])
+    quality = pd.read_csv(results / "table3.csv", index_col="model")
+    claim = pd.read_csv(results / "claim.csv", index_col=0)
+    assert claim.loc["U-Net", "ΔSSIM (FNAF − clean fine-tune)"] == pytest.approx(
+        quality.loc["FNAF U-Net", "SSIM"] - quality.loc["U-Net + clean fine-tune", "SSIM"])
+    import json
+
+    (robust,) = (tmp_path / "runs").glob("unet-fnaf-ft-8x-smoke-*")
+    config = json.loads((robust / "config.json").read_text())
+    assert config["objective"]["beta"] == 3.0 and config["init_from"]["objective"]["name"] == "clean"
+
+
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     notebook = nbformat.read(path, as_version=4)

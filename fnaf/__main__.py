@@ -23,12 +23,20 @@ def _phantom(args: argparse.Namespace) -> None:
 
 
 def _config(args: argparse.Namespace):
-    from fnaf.runs import preset
+    """The run config: the baseline preset, or a fine-tune with ``--objective fnaf|bbox``."""
+    from fnaf.runs import preset, robust_preset
 
-    overrides = {name: getattr(args, name) for name in ("epochs", "batch_size", "seed", "data_root")
+    overrides = {name: getattr(args, name) for name in ("epochs", "batch_size", "seed")
                  if getattr(args, name) is not None}
+    data = {"data_root": args.data_root} if args.data_root is not None else {}
+    objective = {name: getattr(args, name) for name in ("beta", "adv_fraction", "n_pixels")
+                 if getattr(args, name, None) is not None}
     try:
-        return preset(args.scale, args.model, args.accel, **overrides)
+        if args.objective == "clean" and not objective:
+            return replace(preset(args.scale, args.model, args.accel, **data), **overrides)
+        config = robust_preset(args.scale, args.model, args.accel, args.objective, **data,
+                               **objective)
+        return replace(config, **overrides)
     except ValueError as error:  # a bad configuration: say what, not a traceback
         sys.exit(f"python -m fnaf {args.command}: {error}")
 
@@ -88,6 +96,20 @@ def _evaluate(args: argparse.Namespace) -> None:
         print(f"wrote fastMRI-format predictions ('reconstruction') to {args.out}")
 
 
+def _attack(args: argparse.Namespace) -> None:
+    from fnaf.runs import AttackConfig, attack_or_load, load_run
+
+    run = load_run(_config(args), args.runs_dir)
+    attack = AttackConfig(method=args.method, n_candidates=args.n_candidates,
+                          n_pixels=args.attack_pixels, border=args.border, domain=args.domain,
+                          seed=args.attack_seed)
+    report = attack_or_load(run, attack, gamma=args.gamma, epsilon=args.epsilon,
+                            device=args.device, progress=not args.quiet)
+    print(f"{run.directory.name}: {args.method} attack on {len(report.slices)} validation slices")
+    for name, value in report.summary().items():
+        print(f"  {name}: {value:.4g}")
+
+
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=("unet", "irim"), default="unet")
     parser.add_argument("--accel", type=int, choices=ACCELERATIONS, default=4,
@@ -103,6 +125,12 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         "~/.cache/fnaf/runs)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when present)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--objective", choices=("clean", "fnaf", "bbox"), default="clean",
+                        help="clean: the baseline; fnaf/bbox: a robust fine-tune of it "
+                        "(fnaf.runs.robust_preset)")
+    parser.add_argument("--beta", type=float, help="weight of the NMSE term of eq. 5")
+    parser.add_argument("--adv-fraction", type=float, help="share of each batch with a feature")
+    parser.add_argument("--n-pixels", type=int, help="training feature size (pixels)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,6 +179,24 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--split", default="val", help="singlecoil_<split> folder (val)")
     evaluate.add_argument("--out", type=Path, help="folder for <fname>.h5 predictions")
     evaluate.set_defaults(run=_evaluate)
+
+    attack = commands.add_parser(
+        "attack", help="FNAF-attack a trained run's validation set (Table 2)",
+        description="Runs (or loads from the run cache) an FNAF attack on every validation "
+                    "slice and prints the attack rate, NMSE, the control's false-alarm rate, "
+                    "the recovery error and the information-preservation check.")
+    _add_run_arguments(attack)
+    attack.add_argument("--method", choices=("random", "fd"), default="random",
+                        help="random search or finite differences (same budget)")
+    attack.add_argument("--n-candidates", type=int, default=11, help="evaluations per slice")
+    attack.add_argument("--attack-pixels", type=int, default=10, help="feature size (pixels)")
+    attack.add_argument("--border", type=int, help="T's border in pixels (default: 5 at 320, "
+                        "scaled)")
+    attack.add_argument("--domain", choices=("magnitude", "normalized"), default="magnitude")
+    attack.add_argument("--gamma", type=float, default=0.25, help="hit threshold")
+    attack.add_argument("--epsilon", type=float, default=1e-4, help="information tolerance")
+    attack.add_argument("--attack-seed", type=int, default=0)
+    attack.set_defaults(run=_attack)
     return parser
 
 

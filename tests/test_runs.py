@@ -97,3 +97,17 @@ def test_a_data_root_without_split_folders_says_what_it_needs(tmp_path):
     with pytest.raises(FastMRIDataError, match="must hold the fastMRI split folders"):
         train_or_load(preset("smoke", data_root=str(tmp_path)), tmp_path / "runs",
                       progress=False)
+
+
+def test_robust_training_and_attack_commands(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    common = ["--scale", "smoke", "--runs-dir", str(tmp_path / "runs"), "--quiet"]
+    main(["train", *common, "--objective", "fnaf", "--beta", "2"])
+    assert len(list((tmp_path / "runs").glob("unet-fnaf-ft-4x-smoke-*/model.pt"))) == 1
+    main(["attack", *common, "--objective", "fnaf", "--beta", "2", "--n-candidates", "2"])
+    printed = capsys.readouterr().out
+    assert "attack_rate" in printed and "control_rate" in printed
+    with pytest.raises(SystemExit, match="adv_fraction must be in"):
+        main(["train", *common, "--objective", "fnaf", "--adv-fraction", "2"])
+    with pytest.raises(SystemExit, match="loss weights must be >= 0"):
+        main(["train", *common, "--objective", "bbox", "--beta", "-1"])

@@ -8,7 +8,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.patches import Patch, Rectangle
 
-from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_BY_CODE, LABEL_CODES
+from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_BY_CODE, LABEL_CODES, LABELS
 
 LABEL_COLORS = dict(zip(LABEL_CODES, sns.color_palette("tab20", len(LABEL_CODES))))
 
@@ -131,6 +131,24 @@ def loss_histogram(losses: dict[str, np.ndarray], gamma: float, title: str = "")
     ax.axvline(gamma, color="black", linestyle="--", linewidth=1)
     ax.text(gamma, ax.get_ylim()[1] * 0.95, f" γ = {gamma}", va="top", fontsize=8)
     ax.set_xlabel("NMSE inside T (per slice)")
+    ax.set_title(title, fontsize=9)
+    figure.tight_layout()
+    return figure
+
+
+def box_nmse_figure(per_model: dict[str, pd.DataFrame], title: str = ""):
+    """Per-abnormality NMSE inside the boxes, one box per model and compartment (the paper's
+    Figs. 8-9); ``per_model``: model -> :func:`fnaf.boxes.box_nmse` rows."""
+    frame = pd.concat([rows.assign(model=model) for model, rows in per_model.items()],
+                      ignore_index=True)
+    order = [label.name for label in LABELS if label.name in set(frame["compartment"])]
+    figure, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(order) + 2), 3.6))
+    sns.boxplot(frame, x="compartment", y="nmse", hue="model", order=order, ax=ax,
+                fliersize=2, linewidth=0.8)
+    ax.set_xlabel("")
+    ax.set_ylabel("NMSE inside the boxes")
+    ax.tick_params(axis="x", rotation=45, labelsize=8)
+    ax.legend(fontsize=7, frameon=False, ncols=2)
     ax.set_title(title, fontsize=9)
     figure.tight_layout()
     return figure

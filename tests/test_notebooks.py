@@ -112,6 +112,27 @@ def test_robust_training_notebook_compares_with_a_clean_fine_tune(tmp_path, monk
     assert config["objective"]["beta"] == 3.0 and config["init_from"]["objective"]["name"] == "clean"
 
 
+def test_bbox_notebook_builds_table4_over_annotated_units(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("04_bbox_training.ipynb", tmp_path, accel=4, model="both", scale="smoke",
+                  n_candidates=6, runs_root=str(tmp_path / "runs"))
+    table = pd.read_csv(results / "table4.csv", index_col="compartment")
+    assert table.index[-1] == "All" and len(table) == 12
+    (phantom,) = (tmp_path / "cache" / "phantom").glob("smoke-*")
+    boxes = read_annotations(phantom / "singlecoil_bb_val.csv")
+    assert table.loc["All", "N"] == len(boxes.drop_duplicates(["filename", "slice", "label"]))
+    models = ["U-Net", "FNAF U-Net", "B-Box U-Net", "I-RIM", "FNAF I-RIM", "B-Box I-RIM"]
+    assert all(model in table.columns for model in models)
+    assert table.loc["All", "paper B-Box I-RIM"] == 0.04232
+    p_values = pd.read_csv(results / "table4_p_values.csv", index_col="compartment")
+    assert p_values.columns.tolist() == ["FNAF U-Net", "B-Box U-Net", "FNAF I-RIM",
+                                         "B-Box I-RIM"]
+    significant = table["B-Box U-Net significant"].astype(bool)
+    assert (significant == (p_values["B-Box U-Net"] <= 0.05)).all()
+    quality = pd.read_csv(results / "table3.csv", index_col="model")
+    assert "B-Box I-RIM" in quality.index
+
+
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     notebook = nbformat.read(path, as_version=4)

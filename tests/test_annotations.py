@@ -59,6 +59,7 @@ def test_unknown_label_names_the_line(tmp_path):
      ("file1,x,1,['Cyst'],[[1. 2. 3. 4.]]", "must be integers"),
      ("file1,0,1,['Cyst'],[[1. 2. 3. 4.]]", "1-based"),
      ("file1,3,1,['Cyst'],[[5. 2. 3. 4.]]", "x0 <= x1"),
+     ("file1,3,1,['Cyst'],[[300. 330. 3. 4.]]", "outside the 320x320"),
      ("file1,3,1,['Cyst']", "expected 5 fields")],
 )
 def test_malformed_rows_name_the_line(tmp_path, row, message):

@@ -99,6 +99,11 @@ def _parse_row(row: list[str], path: Path, line: int) -> list[dict]:
                 f"{where}: box {index} of {label} is [{x0}, {x1}, {y0}, {y1}], but boxes are "
                 "[x0, x1, y0, y1] with x0 <= x1 and y0 <= y1"
             )
+        if min(x0, y0) < 0 or max(x1, y1) > ANNOTATION_SIZE:
+            raise AnnotationError(
+                f"{where}: box {index} of {label} is [{x0}, {x1}, {y0}, {y1}], outside the "
+                f"{ANNOTATION_SIZE}x{ANNOTATION_SIZE} reconstruction grid the boxes are drawn on"
+            )
         boxes.append(
             dict(filename=filename, slice=slice_num, label=label, x0=x0, x1=x1, y0=y0, y1=y1,
                  line=line)

@@ -37,6 +37,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_data.py
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_irim_memory.py
+	$(PY) benchmarks/bench_attacks.py
 
 clean-nb: $(VENV)/.installed
 	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

@@ -34,6 +34,7 @@ from torch import nn
 
 from fnaf.attacks.features import (
     PAPER_BORDER,
+    PAPER_REGION,
     Features,
     central_square,
     connected_features,
@@ -295,7 +296,7 @@ class FiniteDifference(FnafAttack):
 
     def attack(self, batch: KneeSlice) -> AttackResult:
         grid = tuple(batch.target.shape[-2:])
-        side = self.region if self.region is not None else scaled(120, grid[0])
+        side = self.region if self.region is not None else scaled(PAPER_REGION, grid[0])
         h = self.h if self.h is not None else max(2, scaled(10, grid[0]))
         step = self.step if self.step is not None else h
         count = len(batch.fname)

@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.utils.data import DataLoader, default_collate
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import KneeSlice, SliceTransform

@@ -35,7 +35,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, default_collate
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import KneeSlice, SliceTransform

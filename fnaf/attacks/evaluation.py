@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 from scipy import stats
 from torch.utils.data import DataLoader, default_collate
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from fnaf.attacks.features import Features
 from fnaf.attacks.fnaf import FnafAttack

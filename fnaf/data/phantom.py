@@ -204,7 +204,7 @@ def write_phantom(out: str | PathLike, config: PhantomConfig = PhantomConfig(),
         rows = []
         volumes = range(num_volumes)
         if progress:
-            from tqdm.auto import tqdm
+            from tqdm import tqdm
             volumes = tqdm(volumes, desc=f"phantom {split}")
         for number in volumes:
             acquisition = "CORPDFS_FBK" if rng.random() < 0.5 else "CORPD_FBK"

@@ -42,7 +42,7 @@ def data_source(data_root: str | PathLike | None = None,
         require_annotations: raise if a split's CSV is missing (training a baseline needs none).
     """
     is_phantom = data_root is None
-    root = phantom_dataset(phantom, progress=True) if is_phantom else Path(data_root)
+    root = phantom_dataset(phantom) if is_phantom else Path(data_root)
     if not root.is_dir():
         raise FastMRIDataError(f"data_root {root}: no such directory")
     paths = {split: root / f"singlecoil_bb_{split}.csv" for split in ("train", "val")}

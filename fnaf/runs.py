@@ -83,7 +83,8 @@ class IrimConfig:
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """Optimiser and StepLR schedule (stepped per epoch)."""
+    """Optimiser (``"rmsprop"``, ``"adam"`` or plain ``"sgd"``) and StepLR schedule (stepped
+    per epoch)."""
 
     name: str = "rmsprop"
     lr: float = 1e-3
@@ -323,7 +324,8 @@ def attack_transform(config: RunConfig) -> SliceTransform:
 
 
 def _optimizer(config: RunConfig, model: nn.Module):
-    optimizers = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam}
+    optimizers = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam,
+                  "sgd": torch.optim.SGD}
     check_choice("optimizer", config.optim.name, optimizers)
     optimizer = optimizers[config.optim.name](model.parameters(), lr=config.optim.lr)
     return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, config.optim.step_size,

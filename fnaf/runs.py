@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import platform
 import subprocess
@@ -43,7 +44,7 @@ from fnaf.io import save_json, save_torch
 from fnaf.models import IRIM, UNet
 from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective
 from fnaf.pipelines import pipeline_for
-from fnaf.train import Settings, default_device, fit
+from fnaf.train import Settings, TrainingError, default_device, fit
 
 #: The paper's masks: random (fastMRI ``RandomMaskFunc``), centre fraction by acceleration.
 CENTER_FRACTIONS = {4: 0.08, 8: 0.04}
@@ -410,6 +411,9 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     if not distributed or dist.get_rank() == 0:
         model.load_state_dict(result.best_state)
         final = evaluate(model, pipeline_for(config.model), val, val_transform, device=device)
+        if not math.isfinite(final.loss):  # never cache weights without a finite loss
+            raise TrainingError(f"{config.name}: the selected weights give a validation loss of "
+                                f"{final.loss}; nothing is cached as finished")
         save_json({"history": result.history, "best_epoch": result.best_epoch,
                    "steps": result.steps, "val_loss": final.loss,
                    "volumes": final.metrics.to_dict("records"),

@@ -13,6 +13,10 @@ weights, history) are written atomically every ``checkpoint_every`` steps and at
 :func:`fit` on the same folder resumes from the last one and, on CPU, reaches bit-identical
 weights to an uninterrupted run.
 
+A non-finite training loss stops training with a :class:`TrainingError` naming the step and the
+slices; a run whose validation loss was never finite raises one too, so no caller can keep
+untrained or diverged weights as a finished run.
+
 Multi-GPU/multi-node: launch with ``torchrun`` (``python -m fnaf train ...``); :func:`init_distributed`
 joins the process group, the model is wrapped in :class:`~torch.nn.parallel.DistributedDataParallel`
 and each rank takes its share of every global batch, so ``batch_size`` is the global batch and the
@@ -44,6 +48,10 @@ from fnaf.io import save_torch
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
+
+
+class TrainingError(RuntimeError):
+    """Training cannot give a usable model (a non-finite loss); the message says where."""
 
 
 class Objective(Protocol):
@@ -169,6 +177,50 @@ def _state(model: nn.Module) -> dict:
     return {key: value.detach().cpu().clone() for key, value in model.state_dict().items()}
 
 
+class LossGuard:
+    """Stops training on a non-finite loss without a device sync per step.
+
+    The step losses stay on the device until :meth:`check` (every few steps, before a
+    checkpoint, at an epoch's end), which raises a :class:`TrainingError` naming the first bad
+    step and its slices; under DDP the ranks agree on the outcome, so all of them stop.
+    """
+
+    def __init__(self, checkpoint_dir: Path, world_size: int = 1):
+        self.checkpoint_dir, self.world_size = checkpoint_dir, world_size
+        self.pending: list[tuple[int, int, torch.Tensor, KneeSlice]] = []
+
+    def record(self, step: int, epoch: int, loss: torch.Tensor, batch: KneeSlice) -> None:
+        self.pending.append((step, epoch, loss, batch))
+
+    def check(self) -> float:
+        """Raise if a loss since the last check was not finite; return the latest loss."""
+        if not self.pending:
+            return float("nan")
+        losses = torch.stack([loss.float() for _, _, loss, _ in self.pending])
+        finite = torch.isfinite(losses)
+        failed = (~finite).any().float()
+        if self.world_size > 1:
+            dist.all_reduce(failed, op=dist.ReduceOp.MAX)
+        if failed.item():
+            self._fail(finite.tolist(), losses.tolist())
+        latest = losses[-1].item()
+        self.pending.clear()
+        return latest
+
+    def _fail(self, finite: list[bool], losses: list[float]):
+        if all(finite):
+            where = "on another process"
+        else:
+            step, epoch, _, batch = self.pending[finite.index(False)]
+            slices = ", ".join(f"{fname} slice {int(number)}"
+                               for fname, number in zip(batch.fname, batch.slice_num))
+            where = (f"= {losses[finite.index(False)]} at step {step} (epoch {epoch + 1}) on "
+                     f"{slices}")
+        raise TrainingError(f"the training loss is not finite {where}; lower the learning rate "
+                            f"or check the data. The last checkpoint in {self.checkpoint_dir} "
+                            "(before the failure) is kept; nothing is cached as finished.")
+
+
 def train_step(model: nn.Module, pipeline, objective: Objective, batch: KneeSlice,
                optimizer: torch.optim.Optimizer, generator: torch.Generator,
                autocast: bool = False) -> torch.Tensor:
@@ -233,6 +285,7 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
                     "position": position}, checkpoint_dir / CHECKPOINT)
 
     dataset = SeededSlices(train, train_transform)
+    guard = LossGuard(checkpoint_dir, world_size)
     autocast = settings.amp and device.type == "cuda"
     for epoch in range(position["epoch"], settings.epochs):
         sampler.set_epoch(epoch, position["skip"])
@@ -247,10 +300,13 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
                 derived_seed(settings.seed, position["step"]))
             loss = train_step(network, pipeline, objective, batch, optimizer, generator, autocast)
             position["step"] += 1
+            guard.record(position["step"], epoch, loss, batch)
             if position["step"] % 10 == 0:
-                bar.set_postfix(loss=f"{loss.item():.4g}")
+                bar.set_postfix(loss=f"{guard.check():.4g}")
             if settings.checkpoint_every and position["step"] % settings.checkpoint_every == 0:
+                guard.check()  # never checkpoint diverged weights
                 save(epoch, step_in_epoch + 1)
+        guard.check()
         position["skip"] = 0
         scheduler.step()
         if rank == 0:
@@ -267,5 +323,14 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
         save(epoch + 1, 0)
         if world_size > 1:
             dist.barrier()
+    if world_size > 1:  # only rank 0 validates; every rank must agree on the outcome
+        shared = [position["best_epoch"], position["history"]]
+        dist.broadcast_object_list(shared, src=0)
+        position["best_epoch"], position["history"] = shared
+    if position["best_epoch"] < 1:
+        losses = [entry["val_loss"] for entry in position["history"]]
+        raise TrainingError(f"no epoch gave a finite validation loss (per epoch: {losses}); the "
+                            "run has no usable weights. Check the validation data and the "
+                            "learning rate.")
     return FitResult(best_state, position["best_epoch"], position["history"], position["step"],
                      earlier_time + time.perf_counter() - start)

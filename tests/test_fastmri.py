@@ -106,8 +106,43 @@ def test_nan_kspace_names_file_and_slice(tmp_path):
     write_fake(tmp_path / "file6.h5", kspace=kspace)
     dataset = SliceDataset(tmp_path)
     dataset[0]
-    with pytest.raises(FastMRIDataError, match="file6.h5 slice 1: k-space contains NaN"):
+    with pytest.raises(FastMRIDataError, match="file6.h5 slice 1: 'kspace' contains NaN"):
         dataset[1]
+
+
+def test_nan_target_names_file_and_slice(tmp_path):
+    path = write_fake(tmp_path / "file8.h5")
+    with h5py.File(path, "a") as handle:
+        handle["reconstruction_esc"][1, 2, 2] = np.nan
+    dataset = SliceDataset(tmp_path)
+    dataset[0]
+    with pytest.raises(FastMRIDataError,
+                       match="file8.h5 slice 1: 'reconstruction_esc' contains NaN or Inf"):
+        dataset[1]
+
+
+def test_double_precision_files_read_as_fastmri_dtypes(tmp_path):
+    path = write_fake(tmp_path / "file9.h5")
+    with h5py.File(path, "a") as handle:
+        kspace, target = handle["kspace"][()], handle["reconstruction_esc"][()]
+        del handle["kspace"], handle["reconstruction_esc"]
+        handle["kspace"] = kspace.astype(np.complex128)
+        handle["reconstruction_esc"] = target.astype(np.float64)
+    kspace, _, target, *_ = SliceDataset(tmp_path)[0]
+    assert (kspace.dtype, target.dtype) == (np.complex64, np.float32)
+
+
+def test_header_field_that_is_not_a_number(tmp_path):
+    path = write_fake(tmp_path / "file10.h5")
+    with h5py.File(path, "a") as handle:
+        header = handle["ismrmrd_header"][()]
+        start = header.index(b"<center>") + len(b"<center>")
+        header = header[:start] + b"abc" + header[header.index(b"</center>"):]
+        del handle["ismrmrd_header"]
+        handle["ismrmrd_header"] = np.bytes_(header)
+    with pytest.raises(FastMRIDataError, match="file10.h5: ismrmrd_header field .*center is "
+                                               "'abc', not an integer"):
+        SliceDataset(tmp_path)
 
 
 def test_header_missing_field(tmp_path):

@@ -9,7 +9,7 @@ from fnaf.models import UNet
 from fnaf.objectives import CleanObjective
 from fnaf.pipelines import UnetPipeline
 from fnaf.runs import preset, transforms
-from fnaf.train import CHECKPOINT, Settings, ShapeBatchSampler, fit
+from fnaf.train import CHECKPOINT, Settings, ShapeBatchSampler, TrainingError, fit
 
 
 def test_batches_hold_one_shape_and_ranks_split_each_global_batch():
@@ -74,6 +74,42 @@ def _train(root, checkpoint_dir, objective, epochs=2, checkpoint_every=2, num_wo
                                    progress=False),
                  checkpoint_dir=checkpoint_dir, device="cpu")
     return model, result
+
+
+class NanAt(InterruptAt):
+    """The clean objective, with a NaN loss from a given call on (a diverging run)."""
+
+    def __call__(self, model, pipeline, batch, generator):
+        loss = CleanObjective()(model, pipeline, batch, generator)
+        self.calls += 1
+        return loss * float("nan") if self.calls >= self.stop else loss
+
+
+def test_a_non_finite_training_loss_stops_training_before_a_checkpoint(phantom_root, tmp_path):
+    with pytest.raises(TrainingError, match=r"not finite = nan at step 3 \(epoch 1\) on "
+                                            r"file\d+\.h5 slice \d, file\d+\.h5 slice \d"):
+        _train(phantom_root, tmp_path, NanAt(3), checkpoint_every=4)
+    assert not (tmp_path / CHECKPOINT).exists()  # step 4's checkpoint would hold NaN weights
+
+
+def test_a_run_without_a_finite_validation_loss_is_an_error(phantom_root, tmp_path):
+    config = preset("smoke", "unet", 4)
+    train_transform, val_transform = transforms(config)
+
+    def nan_targets(*sample, seed=None):
+        sliced = val_transform(*sample, seed=seed)
+        return sliced._replace(target=sliced.target * float("nan"))
+
+    model = UNet(chans=2, num_pool_layers=2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)
+    with pytest.raises(TrainingError, match="no epoch gave a finite validation loss"):
+        fit(model, UnetPipeline(), CleanObjective(),
+            SliceDataset(phantom_root / "singlecoil_train"),
+            SliceDataset(phantom_root / "singlecoil_val"), train_transform=train_transform,
+            val_transform=nan_targets, optimizer=optimizer, scheduler=scheduler,
+            settings=Settings(epochs=1, batch_size=2, progress=False), checkpoint_dir=tmp_path,
+            device="cpu")
 
 
 def test_interrupted_run_resumes_to_the_same_weights(phantom_root, tmp_path):

@@ -49,6 +49,15 @@ def _header_value(root: ET.Element, path: Sequence[str], fname: Path) -> str:
     return node.text
 
 
+def _header_int(root: ET.Element, path: Sequence[str], fname: Path) -> int:
+    text = _header_value(root, path, fname)
+    try:
+        return int(text)
+    except ValueError:
+        raise FastMRIDataError(f"{fname}: ismrmrd_header field {'/'.join(path)} is {text!r}, "
+                               "not an integer; the header is corrupt") from None
+
+
 def parse_header(header: bytes | str, fname: Path) -> dict:
     """The fields fastMRI reads from ``ismrmrd_header``, plus the scanner model if present."""
     try:
@@ -58,14 +67,14 @@ def parse_header(header: bytes | str, fname: Path) -> dict:
 
     def size(space: str) -> tuple[int, int, int]:
         return tuple(
-            int(_header_value(root, ["encoding", space, "matrixSize", axis], fname))
+            _header_int(root, ["encoding", space, "matrixSize", axis], fname)
             for axis in "xyz"
         )
 
     encoding_size, recon_size = size("encodedSpace"), size("reconSpace")
     limits = ["encoding", "encodingLimits", "kspace_encoding_step_1"]
-    center = int(_header_value(root, limits + ["center"], fname))
-    maximum = int(_header_value(root, limits + ["maximum"], fname))
+    center = _header_int(root, limits + ["center"], fname)
+    maximum = _header_int(root, limits + ["maximum"], fname)
     padding_left = encoding_size[1] // 2 - center
     model = root.find(".//ismrmrd:systemModel", {"ismrmrd": ISMRMRD_NAMESPACE})
     return {
@@ -207,7 +216,9 @@ class SliceDataset(torch.utils.data.Dataset):
         return self._handles[fname]
 
     def read_slice(self, index: int):
-        """The raw ``(kspace, mask, target, attrs, fname, slice_num)`` of sample ``index``."""
+        """The raw ``(kspace, mask, target, attrs, fname, slice_num)`` of sample ``index``:
+        k-space as complex64 and the target as float32 (fastMRI's dtypes; complex128 or float64
+        files are converted), both checked to be finite."""
         volume_index, slice_num = self.samples[index]
         volume = self.volumes[volume_index]
         try:
@@ -220,10 +231,14 @@ class SliceDataset(torch.utils.data.Dataset):
                 f"{volume.fname} slice {slice_num}: cannot be read ({error}); the file is "
                 "truncated or corrupt: download or regenerate it"
             ) from None
-        if not np.isfinite(kspace).all():
-            raise FastMRIDataError(
-                f"{volume.fname} slice {slice_num}: k-space contains NaN or Inf values"
-            )
+        for name, values in (("kspace", kspace), (self.recons_key, target)):
+            if values is not None and not np.isfinite(values).all():
+                raise FastMRIDataError(
+                    f"{volume.fname} slice {slice_num}: '{name}' contains NaN or Inf values; "
+                    "the file is corrupt: download or regenerate it"
+                )
+        kspace = kspace.astype(np.complex64, copy=False)  # fastMRI's dtypes, whatever the file's
+        target = None if target is None else target.astype(np.float32, copy=False)
         return kspace, mask, target, dict(volume.metadata), volume.fname.name, slice_num
 
     def __getitem__(self, index: int):

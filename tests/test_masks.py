@@ -63,11 +63,28 @@ def test_equispaced_fraction_keeps_w_over_acc_columns():
 @pytest.mark.parametrize(
     "fractions, accelerations, message",
     [([0.08], [1], "greater than 1"), ([1.2], [4], "outside"), ([0.0], [4], "outside"),
-     ([0.08, 0.04], [4], "one centre fraction per acceleration")],
+     ([0.08, 0.04], [4], "one centre fraction per acceleration"),
+     ([0.5], [4], "center fraction 0.5 at acceleration 4 keeps 50% .* below 0.25"),
+     ([0.25], [4], "center fraction 0.25 at acceleration 4 keeps 25%")],
 )
-def test_invalid_arguments_raise(fractions, accelerations, message):
+@pytest.mark.parametrize("mask_type", [RandomMaskFunc, EquispacedMaskFractionFunc])
+def test_invalid_arguments_raise(mask_type, fractions, accelerations, message):
     with pytest.raises(ValueError, match=message):
-        RandomMaskFunc(fractions, accelerations)
+        mask_type(fractions, accelerations)
+
+
+def test_impossible_pairs_are_refused_for_any_combination():
+    with pytest.raises(ValueError, match="center fraction 0.2 at acceleration 8"):
+        RandomMaskFunc([0.04, 0.2], [4, 8], allow_any_combination=True)
+
+
+@pytest.mark.parametrize("mask_type", [RandomMaskFunc, EquispacedMaskFractionFunc])
+def test_a_too_narrow_image_is_refused_with_its_width(mask_type):
+    """round(8 x 0.24) = 2 centre columns, and 8 / 4 = 2 columns in all: the random mask's
+    probability would be 0/0 and the equispaced spacing would divide by zero."""
+    mask_type([0.24], [4])((1, 368, 2), seed=SEED)
+    with pytest.raises(ValueError, match="8 columns at centre fraction 0.24 give 2 centre"):
+        mask_type([0.24], [4])((1, 8, 2), seed=SEED)
 
 
 def test_shape_must_be_three_dimensional():

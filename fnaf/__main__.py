@@ -60,12 +60,15 @@ def _evaluate(args: argparse.Namespace) -> None:
     from fnaf.data.fastmri import SliceDataset
     from fnaf.data.fastmri_writer import write_reconstruction
     from fnaf.evaluation import reconstruct_volumes, score_volumes
+    from fnaf.io import ensure_writable
     from fnaf.models import load_weights
     from fnaf.pipelines import pipeline_for
     from fnaf.runs import build_model, datasets, load_run, transforms
     from fnaf.train import default_device
 
     config = _config(args)
+    if args.out is not None:
+        ensure_writable(args.out, "pass a writable folder as --out")
     if args.chans is not None:
         if config.model != "unet":
             sys.exit("--chans sets the U-Net's width; it does not apply to --model irim")

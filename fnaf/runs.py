@@ -40,7 +40,7 @@ from fnaf.data.phantom import PhantomConfig, cache_dir, get_geometry
 from fnaf.data.sources import data_source
 from fnaf.data.transforms import SliceTransform
 from fnaf.evaluation import collate_slices, evaluate, to_device
-from fnaf.io import save_json, save_torch
+from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
 from fnaf.models import IRIM, UNet
 from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective
 from fnaf.pipelines import pipeline_for
@@ -270,6 +270,10 @@ def robust_preset(scale: str = "demo", model: str = "unet", accel: int = 4,
                    optim=replace(baseline.optim, step_size=drop), init_from=baseline)
 
 
+UNWRITABLE_RUNS = ("point $FNAF_RUNS (or --runs-dir, or the notebooks' runs_root) at a "
+                   "writable folder")
+
+
 def runs_dir() -> Path:
     """Root of the run cache: ``$FNAF_RUNS``, else ``<cache_dir()>/runs``."""
     return Path(os.environ.get("FNAF_RUNS", cache_dir() / "runs"))
@@ -366,10 +370,10 @@ def load_run(config: RunConfig, root: str | PathLike | None = None) -> TrainedRu
     if not (directory / "model.pt").exists():
         raise FileNotFoundError(f"no finished run for {config.name} in {directory.parent}; "
                                 "train it with fnaf.runs.train_or_load or `python -m fnaf train`")
+    retrain = f"delete {directory} and run again to retrain it"
     model = build_model(config)
-    model.load_state_dict(torch.load(directory / "model.pt", map_location="cpu",
-                                     weights_only=True))
-    metrics, origin = (json.loads((directory / name).read_text())
+    model.load_state_dict(load_torch(directory / "model.pt", retrain))
+    metrics, origin = (load_json(directory / name, retrain)
                        for name in ("metrics.json", "provenance.json"))
     return TrainedRun(config, directory, model.eval(), metrics, origin)
 
@@ -388,6 +392,7 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
         return load_run(config, root)
     import torch.distributed as dist
 
+    ensure_writable(directory, UNWRITABLE_RUNS)
     device = torch.device(device) if device is not None else default_device()
     torch.manual_seed(config.seed)  # the initial weights are part of the run
     model = build_model(config)
@@ -470,8 +475,9 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, *, gamma: float = 0.25
     ``gamma``/``epsilon`` only score them."""
     path = run.directory / "attacks" / f"{attack.method}-{attack.key()}.json"
     if path.exists():
-        saved = json.loads(path.read_text())
+        saved = load_json(path, f"delete {path} to attack again")
         return AttackReport(pd.DataFrame(saved["slices"]), gamma, epsilon)
+    ensure_writable(path.parent, UNWRITABLE_RUNS)
     device = torch.device(device) if device is not None else default_device()
     _, val = datasets(run.config)
     model = run.model.to(device)

@@ -44,7 +44,7 @@ from tqdm import tqdm
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import KneeSlice, SliceTransform
 from fnaf.evaluation import METRICS, SeededSlices, evaluate, slice_shapes, to_device
-from fnaf.io import save_torch
+from fnaf.io import load_torch, save_torch
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
@@ -265,14 +265,15 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
                 "history": [], "wall_time": 0.0}
     best_state = _state(model)
     if (checkpoint_dir / CHECKPOINT).exists():
-        saved = torch.load(checkpoint_dir / CHECKPOINT, map_location="cpu", weights_only=True)
+        restart = f"delete {checkpoint_dir} to restart the run from its first step"
+        saved = load_torch(checkpoint_dir / CHECKPOINT, restart)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
         torch.set_rng_state(saved["rng"])
         position = saved["position"]
         if (checkpoint_dir / BEST).exists():  # absent before the first validation
-            best_state = torch.load(checkpoint_dir / BEST, map_location="cpu", weights_only=True)
+            best_state = load_torch(checkpoint_dir / BEST, restart)
     earlier_time = position["wall_time"]
 
     def save(epoch: int, skip: int) -> None:

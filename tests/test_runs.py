@@ -111,3 +111,66 @@ def test_robust_training_and_attack_commands(tmp_path, monkeypatch, capsys):
         main(["train", *common, "--objective", "fnaf", "--adv-fraction", "2"])
     with pytest.raises(SystemExit, match="loss weights must be >= 0"):
         main(["train", *common, "--objective", "bbox", "--beta", "-1"])
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """A finished smoke run in its own run cache: ``(config, runs root)``."""
+    root = tmp_path_factory.mktemp("runs")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("FNAF_CACHE", str(root / "cache"))
+        config = preset("smoke", "unet", 4, epochs=1)
+        train_or_load(config, root, progress=False)
+    return config, root
+
+
+@pytest.mark.parametrize("name", ["model.pt", "metrics.json", "provenance.json"])
+def test_a_damaged_run_file_says_to_delete_the_run(finished_run, tmp_path, name):
+    import shutil
+
+    from fnaf.io import DamagedFileError
+
+    config, root = finished_run
+    shutil.copytree(run_dir(config, root), run_dir(config, tmp_path))
+    damaged = run_dir(config, tmp_path) / name
+    damaged.write_bytes(damaged.read_bytes()[:20])
+    with pytest.raises(DamagedFileError, match=f"{name}: cannot be read .* delete "
+                                               f".*{config.name} and run again to retrain it"):
+        load_run(config, tmp_path)
+
+
+def test_a_damaged_resume_checkpoint_says_how_to_restart(tmp_path, monkeypatch):
+    from fnaf.io import DamagedFileError
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    config = preset("smoke", "unet", 4, epochs=1)
+    checkpoint = run_dir(config, tmp_path) / "checkpoint" / "checkpoint.pt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"")
+    with pytest.raises(DamagedFileError, match="checkpoint.pt: cannot be read .* to restart"):
+        train_or_load(config, tmp_path, progress=False)
+
+
+def test_an_unwritable_run_cache_is_found_before_training(tmp_path, monkeypatch):
+    from fnaf.io import NotWritableError
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("fnaf.runs.fit", lambda *a, **k: pytest.fail("trained anyway"))
+    (tmp_path / "runs").write_text("a file where the cache should be")
+    with pytest.raises(NotWritableError, match="FNAF_RUNS"):
+        train_or_load(preset("smoke", "unet", 4), tmp_path / "runs", progress=False)
+
+
+def test_an_unwritable_attack_cache_is_found_before_attacking(finished_run, tmp_path,
+                                                              monkeypatch):
+    import shutil
+
+    from fnaf.io import NotWritableError
+    from fnaf.runs import AttackConfig, attack_or_load
+
+    config, root = finished_run
+    shutil.copytree(run_dir(config, root), run_dir(config, tmp_path))
+    (run_dir(config, tmp_path) / "attacks").write_text("a file where the cache should be")
+    monkeypatch.setattr("fnaf.runs.attack_dataset", lambda *a, **k: pytest.fail("attacked"))
+    with pytest.raises(NotWritableError, match="attacks: results cannot be written"):
+        attack_or_load(load_run(config, tmp_path), AttackConfig(n_candidates=2), progress=False)

@@ -59,3 +59,12 @@ def test_mismatched_checkpoint_names_the_problem(tmp_path):
         load_weights(UNet(chans=4, num_pool_layers=2), tmp_path / "deeper.pt")
     with pytest.raises(FileNotFoundError, match="no such weight file"):
         load_weights(UNet(), tmp_path / "missing.pt")
+
+
+def test_a_truncated_weight_file_names_the_file_and_the_fix(tmp_path):
+    from fnaf.io import DamagedFileError
+
+    torch.save(UNet(chans=4, num_pool_layers=2).state_dict(), tmp_path / "unet.pt")
+    (tmp_path / "unet.pt").write_bytes((tmp_path / "unet.pt").read_bytes()[:1000])
+    with pytest.raises(DamagedFileError, match="unet.pt: cannot be read .* copy the weight file"):
+        load_weights(UNet(chans=4, num_pool_layers=2), tmp_path / "unet.pt")

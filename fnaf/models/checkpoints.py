@@ -8,8 +8,9 @@ from collections.abc import Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 
-import torch
 from torch import nn
+
+from fnaf.io import load_torch
 
 
 class CheckpointError(ValueError):
@@ -44,14 +45,15 @@ def load_weights(model: nn.Module, path: str | PathLike, map_location="cpu",
 
     Raises:
         FileNotFoundError: no file at ``path``.
+        DamagedFileError: the file is truncated, empty or not a PyTorch file.
         CheckpointError: the file's keys or shapes do not match the model (e.g. a checkpoint of
             another architecture, or fastMRI's leaderboard U-Net, which needs ``chans=256``).
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such weight file (nothing is downloaded at run time)")
-    with torch.serialization.safe_globals(list(safe_globals)):
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    checkpoint = load_torch(path, "download or copy the weight file again", map_location,
+                            safe_globals)
     if not isinstance(checkpoint, Mapping):
         raise CheckpointError(f"{path}: holds a {type(checkpoint).__name__}, not a state_dict")
     state = extract_state_dict(checkpoint, model)

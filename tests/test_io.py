@@ -1,0 +1,66 @@
+"""Atomic writes, damaged files named with their fix, and the writability check."""
+
+import pytest
+import torch
+
+from fnaf.io import (
+    DamagedFileError,
+    NotWritableError,
+    ensure_writable,
+    load_json,
+    load_torch,
+    save_json,
+    save_torch,
+)
+
+
+def test_round_trips(tmp_path):
+    save_torch({"w": torch.arange(3)}, tmp_path / "a" / "w.pt")
+    assert torch.equal(load_torch(tmp_path / "a" / "w.pt", "fix")["w"], torch.arange(3))
+    save_json({"x": 1}, tmp_path / "m.json")
+    assert load_json(tmp_path / "m.json", "fix") == {"x": 1}
+    assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind
+
+
+class Unprintable:
+    def __str__(self):
+        raise RuntimeError("interrupted mid-write")
+
+
+def test_a_failed_write_leaves_nothing(tmp_path):
+    save_json({"x": 1}, tmp_path / "m.json")
+    with pytest.raises(RuntimeError, match="interrupted"):
+        save_json({"x": Unprintable()}, tmp_path / "m.json")
+    assert [path.name for path in tmp_path.iterdir()] == ["m.json"]  # the old file, no temp
+    assert load_json(tmp_path / "m.json", "fix") == {"x": 1}
+
+
+@pytest.mark.parametrize("content", [b"", b"hello world", "truncated"])
+def test_damaged_torch_files_name_the_path_and_the_fix(tmp_path, content):
+    path = tmp_path / "model.pt"
+    if content == "truncated":
+        save_torch({"w": torch.ones(1000)}, path)
+        content = path.read_bytes()[:500]
+    path.write_bytes(content)
+    with pytest.raises(DamagedFileError, match=f"{path}: cannot be read .* delete it"):
+        load_torch(path, "delete it")
+
+
+def test_a_missing_file_is_not_called_damaged(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_torch(tmp_path / "absent.pt", "fix")
+
+
+@pytest.mark.parametrize("content", ["", "{", "[1,"])
+def test_damaged_json_names_the_path_and_the_fix(tmp_path, content):
+    (tmp_path / "metrics.json").write_text(content)
+    with pytest.raises(DamagedFileError, match="metrics.json: cannot be read .* retrain"):
+        load_json(tmp_path / "metrics.json", "retrain")
+
+
+def test_a_folder_that_cannot_be_written_is_found_before_any_work(tmp_path):
+    assert ensure_writable(tmp_path / "new" / "runs", "fix") == tmp_path / "new" / "runs"
+    (tmp_path / "occupied").write_text("a file where the folder should be")
+    with pytest.raises(NotWritableError,
+                       match="occupied/runs: results cannot be written .* use another"):
+        ensure_writable(tmp_path / "occupied" / "runs", "use another")

@@ -100,12 +100,17 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _attack(args: argparse.Namespace) -> None:
+    from fnaf.attacks.evaluation import check_thresholds
     from fnaf.runs import AttackConfig, attack_or_load, load_run
 
+    try:  # every setting checked before a cached run or attack is looked up
+        attack = AttackConfig(method=args.method, n_candidates=args.n_candidates,
+                              n_pixels=args.attack_pixels, border=args.border,
+                              domain=args.domain, seed=args.attack_seed)
+        check_thresholds(args.gamma, args.epsilon)
+    except ValueError as error:
+        sys.exit(f"python -m fnaf attack: {error}")
     run = load_run(_config(args), args.runs_dir)
-    attack = AttackConfig(method=args.method, n_candidates=args.n_candidates,
-                          n_pixels=args.attack_pixels, border=args.border, domain=args.domain,
-                          seed=args.attack_seed)
     report = attack_or_load(run, attack, gamma=args.gamma, epsilon=args.epsilon,
                             device=args.device, progress=not args.quiet)
     print(f"{run.directory.name}: {args.method} attack on {len(report.slices)} validation slices")

@@ -31,8 +31,8 @@ import torch
 from torch import nn
 
 from fnaf.attacks import AttackReport, FiniteDifference, RandomSearch, attack_dataset, perturb
-from fnaf.attacks.evaluation import feature_of
-from fnaf.attacks.fnaf import zero_filled_magnitude
+from fnaf.attacks.evaluation import check_thresholds, feature_of
+from fnaf.attacks.fnaf import check_options, zero_filled_magnitude
 from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import create_mask_for_mask_type
@@ -449,20 +449,26 @@ class AttackConfig:
     region_rule: str = "paper"
     seed: int = 0
 
+    def __post_init__(self):  # validated here, before any training or cache lookup
+        check_choice("attack method", self.method, ("random", "fd"))
+        minimum = 1 if self.method == "random" else 6
+        if not isinstance(self.n_candidates, int) or self.n_candidates < minimum:
+            raise ValueError(f"the {self.method} attack needs n_candidates >= {minimum} "
+                             f"(finite differences: 1 + 5 per iteration), not "
+                             f"{self.n_candidates!r}")
+        check_options(n_pixels=self.n_pixels, border=self.border, shape=self.shape,
+                      region_rule=self.region_rule, domain=self.domain)
+
     def key(self) -> str:
         payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
                               "attack_version": ATTACK_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def build(self, model: nn.Module, pipeline):
-        check_choice("attack method", self.method, ("random", "fd"))
         options = dict(n_pixels=self.n_pixels, border=self.border, domain=self.domain,
                        shape=self.shape, region_rule=self.region_rule, seed=self.seed)
         if self.method == "random":
             return RandomSearch(model, pipeline, n_candidates=self.n_candidates, **options)
-        if self.n_candidates < 6:
-            raise ValueError(f"the finite-difference attack needs a budget of at least 6 "
-                             f"evaluations (1 + 5 per iteration), not {self.n_candidates}")
         return FiniteDifference(model, pipeline, iterations=(self.n_candidates - 1) // 5,
                                 **options)
 
@@ -472,7 +478,8 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, *, gamma: float = 0.25
                    progress: bool = True) -> AttackReport:
     """Attack every validation slice of ``run`` (its own data, per-volume masks, see
     :func:`attack_transform`), or load the per-slice results cached in ``<run>/attacks/``.
-    ``gamma``/``epsilon`` only score them."""
+    ``gamma``/``epsilon`` only score them (validated first, whether cached or not)."""
+    check_thresholds(gamma, epsilon)
     path = run.directory / "attacks" / f"{attack.method}-{attack.key()}.json"
     if path.exists():
         saved = load_json(path, f"delete {path} to attack again")

@@ -231,7 +231,7 @@ def test_attacking_a_validation_set_reports_table2_quantities(phantom_root):
     assert summary["attack_rate"] == pytest.approx((report.slices["loss"] > 0.25).mean())
     assert summary["nmse"] == pytest.approx(report.slices["loss"].mean())
     assert 0 <= summary["acceptance_rate"] <= 1 and -1 <= summary["ip_pearson_r"] <= 1
-    with pytest.raises(ValueError, match="must be positive"):
+    with pytest.raises(ValueError, match="gamma must be a positive number"):
         attack_dataset(RandomSearch(model, UnetPipeline()), slices, transform, gamma=0)
 
 

@@ -139,3 +139,17 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert not any(cell.outputs or cell.execution_count for cell in code), "strip outputs"
     assert "parameters" in code[0].metadata.get("tags", []), "first code cell must be `parameters`"
+
+
+@pytest.mark.parametrize("name, parameters, message", [
+    ("02_fnaf_attacks.ipynb", {"gamma": -1.0}, "gamma must be a positive number"),
+    ("02_fnaf_attacks.ipynb", {"n_candidates": 0}, "n_candidates >= 1"),
+    ("03_robust_training.ipynb", {"n_candidates": 0}, "n_candidates >= 1"),
+    ("04_bbox_training.ipynb", {"gamma": 0.0}, "gamma must be a positive number"),
+])
+def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, name, parameters,
+                                                         message):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    with pytest.raises(papermill.PapermillExecutionError, match=message):
+        run(name, tmp_path, scale="smoke", runs_root=str(tmp_path / "runs"), **parameters)
+    assert not (tmp_path / "runs").exists()  # nothing was trained

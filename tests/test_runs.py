@@ -174,3 +174,42 @@ def test_an_unwritable_attack_cache_is_found_before_attacking(finished_run, tmp_
     monkeypatch.setattr("fnaf.runs.attack_dataset", lambda *a, **k: pytest.fail("attacked"))
     with pytest.raises(NotWritableError, match="attacks: results cannot be written"):
         attack_or_load(load_run(config, tmp_path), AttackConfig(n_candidates=2), progress=False)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"method": "pgd"}, "unknown attack method 'pgd'"),
+    ({"n_candidates": 0}, "random attack needs n_candidates >= 1"),
+    ({"method": "fd", "n_candidates": 5}, "fd attack needs n_candidates >= 6"),
+    ({"n_pixels": 0}, "n_pixels must be a positive size"),
+    ({"n_pixels": (20, 10)}, "n_pixels must be a positive size"),
+    ({"border": -1}, "border must be None"),
+    ({"domain": "image"}, "unknown domain 'image'"),
+    ({"shape": "blob"}, "unknown shape 'blob'"),
+])
+def test_attack_settings_are_validated_when_configured(options, message):
+    from fnaf.runs import AttackConfig
+
+    with pytest.raises(ValueError, match=message):
+        AttackConfig(**options)
+
+
+def test_thresholds_are_validated_before_a_cached_attack_is_read(finished_run):
+    from fnaf.runs import AttackConfig, attack_or_load
+
+    config, root = finished_run
+    run, attack = load_run(config, root), AttackConfig(n_candidates=2)
+    attack_or_load(run, attack, progress=False)  # now cached
+    for thresholds in ({"gamma": -1}, {"epsilon": 0}):
+        with pytest.raises(ValueError, match="must be a positive number"):
+            attack_or_load(run, attack, progress=False, **thresholds)
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--gamma", "-1"], "gamma must be a positive number"),
+    (["--n-candidates", "0"], "n_candidates >= 1"),
+    (["--method", "fd", "--n-candidates", "5"], "n_candidates >= 6"),
+])
+def test_attack_command_checks_its_settings_before_looking_anything_up(tmp_path, arguments,
+                                                                       message):
+    with pytest.raises(SystemExit, match=message):  # not "no finished run"
+        main(["attack", "--scale", "smoke", "--runs-dir", str(tmp_path), *arguments])

@@ -18,6 +18,15 @@ from fnaf.data.transforms import SliceTransform
 from fnaf.evaluation import SeededSlices, validation_batches
 
 
+def check_thresholds(gamma: float | None = None, epsilon: float | None = None) -> None:
+    """γ (the hit threshold) and ε (the information tolerance), where given, must be positive
+    numbers."""
+    for name, value in (("gamma", gamma), ("epsilon", epsilon)):
+        if value is not None and not (isinstance(value, (int, float)) and value > 0):
+            raise ValueError(f"{name} must be a positive number, not {value!r} (the paper: "
+                             "gamma 0.25; epsilon a small tolerance such as 1e-4)")
+
+
 @dataclass
 class AttackReport:
     """Per-slice results of an attack over a dataset, and the thresholds that score them.
@@ -32,6 +41,9 @@ class AttackReport:
     slices: pd.DataFrame
     gamma: float
     epsilon: float
+
+    def __post_init__(self):
+        check_thresholds(self.gamma, self.epsilon)
 
     def summary(self) -> dict:
         """Attack (hit) rate = share of slices with loss > γ; average loss (Table 2's NMSE);
@@ -70,8 +82,7 @@ def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTra
     ``transform`` draws the masks (validation: one seeded mask per volume). ``gamma`` is the hit
     threshold on the loss (the paper: 0.25), ``epsilon`` the information-preservation tolerance.
     """
-    if gamma <= 0 or epsilon <= 0:
-        raise ValueError(f"gamma ({gamma}) and epsilon ({epsilon}) must be positive")
+    check_thresholds(gamma, epsilon)
     loader = DataLoader(SeededSlices(slices, transform),
                         batch_sampler=validation_batches(slices, batch_size),
                         num_workers=num_workers, collate_fn=default_collate)

@@ -82,12 +82,20 @@ class Features:
         return Features(self.mask[index], self.values[index])
 
 
-def _draw_sizes(count: int, n_pixels: int | tuple[int, int], generator: torch.Generator,
-                limit: int) -> torch.Tensor:
-    low, high = (n_pixels, n_pixels) if isinstance(n_pixels, int) else n_pixels
-    if not 1 <= low <= high:
+def size_range(n_pixels: int | tuple[int, int]) -> tuple[int, int]:
+    """``(low, high)`` of a feature size given as one size or a range; ``ValueError`` if it is
+    not a positive integer or an ordered pair of them."""
+    low, high = (n_pixels, n_pixels) if isinstance(n_pixels, int) else tuple(n_pixels)
+    if not all(isinstance(size, int) and not isinstance(size, bool) for size in (low, high)) \
+            or not 1 <= low <= high:
         raise ValueError(f"n_pixels must be a positive size or a range (low, high) with "
                          f"low <= high, not {n_pixels!r}")
+    return low, high
+
+
+def _draw_sizes(count: int, n_pixels: int | tuple[int, int], generator: torch.Generator,
+                limit: int) -> torch.Tensor:
+    low, high = size_range(n_pixels)
     if high > limit:
         raise ValueError(f"n_pixels {high} does not fit the {limit}-pixel region; use fewer "
                          "pixels or a larger region")

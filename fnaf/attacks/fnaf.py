@@ -42,6 +42,7 @@ from fnaf.attacks.features import (
     region_mask,
     released_region_mask,
     scaled,
+    size_range,
 )
 from fnaf.data.transforms import KneeSlice, repeat_slices, unet_target
 from fnaf.evaluation import to_device
@@ -121,6 +122,20 @@ class AttackResult:
     adversarial: KneeSlice
 
 
+def check_options(*, n_pixels: int | tuple[int, int], border: int | None, shape: str,
+                  region_rule: str, domain: str) -> None:
+    """Validate an attack's settings before any work (:class:`FnafAttack` and the cached
+    attack configs call it); ``ValueError`` names the bad one and what is accepted."""
+    size_range(n_pixels)
+    if border is not None and (not isinstance(border, int) or border < 0):
+        raise ValueError(f"border must be None (the paper's, scaled) or >= 0 pixels, "
+                         f"not {border!r}")
+    for name, choice, accepted in (("shape", shape, SHAPES), ("domain", domain, DOMAINS),
+                                   ("region_rule", region_rule, REGION_RULES)):
+        if choice not in accepted:
+            raise ValueError(f"unknown {name} {choice!r}; accepted: {list(accepted)}")
+
+
 class FnafAttack:
     """Shared machinery: drawing features, T, and evaluating candidates in batches.
 
@@ -147,10 +162,8 @@ class FnafAttack:
                  domain: str = "magnitude", value: float | None = None,
                  value_range: tuple[float, float] | None = None, chunk_size: int | None = None,
                  seed: int = 0):
-        for name, choice, accepted in (("shape", shape, SHAPES), ("domain", domain, DOMAINS),
-                                       ("region_rule", region_rule, REGION_RULES)):
-            if choice not in accepted:
-                raise ValueError(f"unknown {name} {choice!r}; accepted: {list(accepted)}")
+        check_options(n_pixels=n_pixels, border=border, shape=shape, region_rule=region_rule,
+                      domain=domain)
         self.model, self.pipeline = model, pipeline
         self.device = next(model.parameters()).device
         if chunk_size is None:

@@ -28,6 +28,8 @@ def _config(args: argparse.Namespace):
 
     overrides = {name: getattr(args, name) for name in ("epochs", "batch_size", "seed")
                  if getattr(args, name) is not None}
+    if getattr(args, "amp", False):
+        overrides["amp"] = True
     data = {"data_root": args.data_root} if args.data_root is not None else {}
     objective = {name: getattr(args, name) for name in ("beta", "adv_fraction", "n_pixels")
                  if getattr(args, name, None) is not None}
@@ -48,8 +50,7 @@ def _train(args: argparse.Namespace) -> None:
     rank, _ = init_distributed(args.device)
     run = train_or_load(_config(args), args.runs_dir, device=args.device,
                         progress=not args.quiet and rank == 0,
-                        checkpoint_every=args.checkpoint_every, num_workers=args.num_workers,
-                        amp=args.amp)
+                        checkpoint_every=args.checkpoint_every, num_workers=args.num_workers)
     if rank == 0:
         print(f"finished run: {run.directory}")
 
@@ -171,7 +172,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--checkpoint-every", type=int, default=0,
                        help="also checkpoint every N steps (default: at epoch ends only)")
     train.add_argument("--num-workers", type=int, default=0, help="data-loading workers")
-    train.add_argument("--amp", action="store_true", help="bfloat16 autocast on CUDA")
+    train.add_argument("--amp", action="store_true", help="bfloat16 autocast on CUDA (a "
+                       "different run from fp32: part of the run's key)")
     train.set_defaults(run=_train)
 
     evaluate = commands.add_parser(

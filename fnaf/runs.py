@@ -37,7 +37,7 @@ from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotatio
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import create_mask_for_mask_type
 from fnaf.data.phantom import PhantomConfig, cache_dir, get_geometry
-from fnaf.data.sources import data_source
+from fnaf.data.sources import data_fingerprint, data_source
 from fnaf.data.transforms import SliceTransform
 from fnaf.evaluation import collate_slices, evaluate, to_device
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
@@ -134,6 +134,13 @@ class RunConfig:
 
     ``data_root=None`` uses the embedded phantom described by ``phantom``. ``init_from``
     fine-tunes from another run's weights (the robust objectives start from the baselines).
+    ``amp`` trains with bfloat16 autocast on CUDA (ignored on CPU).
+
+    The key covers every field, the engine's :data:`TRAINING_VERSION` and, for a ``data_root``,
+    the data's identity (:func:`~fnaf.data.sources.data_fingerprint`: the HDF5 files' names,
+    sizes and modification times, and for B-Box runs the training annotation CSV's content),
+    so replacing a volume or editing the boxes trains a new run instead of serving the old one.
+    The phantom is identified by ``phantom`` (it is generated deterministically from it).
     """
 
     model: str
@@ -148,6 +155,7 @@ class RunConfig:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     init_from: RunConfig | None = None
     seed: int = 0
+    amp: bool = False
 
     def __post_init__(self):
         check_choice("model", self.model, MODELS)
@@ -166,9 +174,17 @@ class RunConfig:
         return CENTER_FRACTIONS[self.accel]
 
     def key(self) -> str:
-        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION}, sort_keys=True,
-                             default=str)
+        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
+                              "data": self.data_identity()}, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+    def data_identity(self) -> str | None:
+        """The fingerprint of ``data_root`` (``None`` for the phantom), see the class doc."""
+        if self.data_root is None:
+            return None
+        csvs = [Path(self.data_root) / "singlecoil_bb_train.csv"] \
+            if self.objective.name == "bbox" else []
+        return data_fingerprint(self.data_root, csvs)
 
     @property
     def name(self) -> str:
@@ -380,8 +396,7 @@ def load_run(config: RunConfig, root: str | PathLike | None = None) -> TrainedRu
 
 def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
                   device: torch.device | str | None = None, progress: bool = True,
-                  checkpoint_every: int = 0, num_workers: int = 0,
-                  amp: bool = False) -> TrainedRun:
+                  checkpoint_every: int = 0, num_workers: int = 0) -> TrainedRun:
     """Return the trained model of ``config``, training it (and ``init_from``) only if needed.
 
     An interrupted run resumes from its checkpoint. Under ``torchrun`` every rank trains and
@@ -411,7 +426,8 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
                  checkpoint_dir=directory / "checkpoint",
                  settings=Settings(epochs=config.epochs, batch_size=config.batch_size,
                                    seed=config.seed, checkpoint_every=checkpoint_every,
-                                   num_workers=num_workers, amp=amp, progress=progress))
+                                   num_workers=num_workers, amp=config.amp,
+                                   progress=progress))
     distributed = dist.is_available() and dist.is_initialized()
     if not distributed or dist.get_rank() == 0:
         model.load_state_dict(result.best_state)
@@ -424,7 +440,8 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
                    "volumes": final.metrics.to_dict("records"),
                    "zero_filled": final.zero_filled.to_dict("records")},
                   directory / "metrics.json")
-        save_json(provenance(device, result.wall_time), directory / "provenance.json")
+        save_json({**provenance(device, result.wall_time), "data": config.data_identity()},
+                  directory / "provenance.json")
         save_torch(result.best_state, directory / "model.pt")
     if distributed:
         dist.barrier()

@@ -1,6 +1,8 @@
 """Experiment configs, the run cache and the train/evaluate commands."""
 
 import json
+from dataclasses import replace
+from pathlib import Path
 
 import h5py
 import numpy as np
@@ -8,7 +10,7 @@ import pytest
 import torch
 
 from fnaf.__main__ import main
-from fnaf.runs import load_run, preset, run_dir, train_or_load
+from fnaf.runs import ObjectiveConfig, load_run, preset, run_dir, train_or_load
 
 
 def test_presets_follow_the_paper_recipes():
@@ -213,3 +215,43 @@ def test_attack_command_checks_its_settings_before_looking_anything_up(tmp_path,
                                                                        message):
     with pytest.raises(SystemExit, match=message):  # not "no finished run"
         main(["attack", "--scale", "smoke", "--runs-dir", str(tmp_path), *arguments])
+
+
+def _copy_phantom(phantom_root, destination):
+    import shutil
+
+    return Path(shutil.copytree(phantom_root, destination))
+
+
+def test_run_keys_follow_the_data_not_the_path(phantom_root, tmp_path):
+    import os
+
+    root = _copy_phantom(phantom_root, tmp_path / "knee")
+    clean = preset("smoke", data_root=str(root))
+    bbox = replace(clean, objective=ObjectiveConfig("bbox"))
+    keys = clean.key(), bbox.key()
+    assert keys == (clean.key(), bbox.key())  # stable while nothing changes
+    from fnaf.data.annotations import read_annotations, write_annotations
+
+    csv = root / "singlecoil_bb_train.csv"
+    boxes = read_annotations(csv)
+    boxes.loc[0, "x1"] += 1  # one box edited
+    write_annotations(boxes, csv)
+    assert clean.key() == keys[0] and bbox.key() != keys[1]  # boxes matter to B-Box runs only
+    volume = sorted((root / "singlecoil_val").glob("*.h5"))[0]
+    os.utime(volume, ns=(0, volume.stat().st_mtime_ns + 1))  # a volume replaced in place
+    assert clean.key() != keys[0]
+    assert preset("smoke").key() == preset("smoke").key()  # the phantom: keyed by its config
+
+
+def test_a_nan_target_trains_nothing_and_caches_nothing(phantom_root, tmp_path):
+    from fnaf.data.fastmri import FastMRIDataError
+
+    root = _copy_phantom(phantom_root, tmp_path / "knee")
+    volume = sorted((root / "singlecoil_val").glob("*.h5"))[0]
+    with h5py.File(volume, "r+") as handle:
+        handle["reconstruction_esc"][1, 3, 3] = np.nan
+    config = preset("smoke", data_root=str(root), epochs=1)
+    with pytest.raises(FastMRIDataError, match=f"{volume.name} slice 1: 'reconstruction_esc'"):
+        train_or_load(config, tmp_path / "runs", progress=False)
+    assert not list((tmp_path / "runs").rglob("model.pt"))

@@ -7,6 +7,8 @@ use) and optional annotation CSV paths; :func:`data_source` turns them into one
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -54,3 +56,25 @@ def data_source(data_root: str | PathLike | None = None,
                 f"singlecoil_bb_{split}.csv (github.com/fcaliva/fastMRI_BB_abnormalities_annotation)"
             )
     return DataSource(root, paths, is_phantom)
+
+
+def data_fingerprint(data_root: str | PathLike, csvs: Iterable[str | PathLike] = (),
+                     splits: Iterable[str] = ("train", "val")) -> str:
+    """A cheap identity of a fastMRI folder, for cache keys: the name, size and modification
+    time (ns) of every ``.h5`` file of each split, and the SHA-256 of each CSV in ``csvs``.
+
+    Replacing, adding or editing a volume, or editing a CSV, changes it; copying the folder
+    without keeping modification times (``cp`` without ``-p``) changes it too, which costs a
+    retraining, never a stale result. Raises :class:`FastMRIDataError` for a missing split.
+    """
+    digest = hashlib.sha256()
+    for split in splits:
+        for path in sorted(split_dir(data_root, split).glob("*.h5")):
+            status = path.stat()
+            digest.update(f"{split}/{path.name}:{status.st_size}:{status.st_mtime_ns}\n".encode())
+    for csv in csvs:
+        path = Path(csv)
+        if not path.is_file():
+            raise FastMRIDataError(f"annotation CSV {path} not found")
+        digest.update(f"{path.name}:".encode() + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()[:16]

@@ -18,7 +18,10 @@ def _phantom(args: argparse.Namespace) -> None:
         slices=args.slices, noise=args.noise, lesions_per_volume=args.lesions_per_volume,
         seed=args.seed,
     )
-    out = write_phantom(args.out, config, progress=True)
+    try:
+        out = write_phantom(args.out, config, progress=True, force=args.force)
+    except FileExistsError as error:
+        sys.exit(f"python -m fnaf phantom: {error}")
     print(f"wrote the phantom knee dataset to {out}")
 
 
@@ -151,7 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Writes DIR/singlecoil_train, DIR/singlecoil_val and the annotation CSVs "
                     "DIR/singlecoil_bb_train.csv, DIR/singlecoil_bb_val.csv.",
     )
-    phantom.add_argument("--out", type=Path, required=True, help="output directory")
+    phantom.add_argument("--out", type=Path, required=True,
+                         help="output directory: new or empty (written atomically)")
+    phantom.add_argument("--force", action="store_true",
+                         help="replace a non-empty --out once the new dataset is complete")
     phantom.add_argument("--geometry", choices=sorted(GEOMETRIES), default=defaults.geometry,
                          help="paper: 640x368 k-space, 320x320 targets; demo: 256x148 -> 128x128")
     phantom.add_argument("--train-volumes", type=int, default=defaults.train_volumes)

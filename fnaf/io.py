@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +37,66 @@ def atomic_path(path: str | PathLike) -> Iterator[Path]:
         os.replace(partial, path)
     except BaseException:
         partial.unlink(missing_ok=True)
+        raise
+
+
+def _partial_prefix() -> str:
+    return f".partial-{socket.gethostname()}-{os.getpid()}-"
+
+
+def _is_running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def remove_stale_partials(parent: str | PathLike) -> list[Path]:
+    """Delete the staging folders in ``parent`` that :func:`atomic_directory` left behind in
+    processes of this host that no longer run (killed with ``kill -9``, or the machine lost
+    power); return what was removed. Other hosts' folders are left alone."""
+    removed = []
+    host = f".partial-{socket.gethostname()}-"
+    for path in Path(parent).glob(f"{host}*"):
+        pid = path.name[len(host):].split("-", 1)[0]
+        if pid.isdigit() and not _is_running(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+@contextmanager
+def atomic_directory(path: str | PathLike, *, force: bool = False) -> Iterator[Path]:
+    """Yield an empty staging folder beside ``path``; on success it becomes ``path``, on an
+    exception it is deleted, so ``path`` never holds half a result.
+
+    A non-empty ``path`` is refused (``FileExistsError``) unless ``force``, which replaces it
+    once the new one is complete. Stale staging folders of killed processes are removed first
+    (:func:`remove_stale_partials`).
+    """
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise FileExistsError(f"{path} is a file, not a folder; choose another folder")
+    if not force and path.is_dir() and any(path.iterdir()):
+        raise FileExistsError(f"{path} is not empty; choose an empty or new folder, or replace "
+                              "it (--force / force=True)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(path.parent)
+    staging = Path(tempfile.mkdtemp(prefix=_partial_prefix(), dir=path.parent))
+    try:
+        yield staging
+        if force and path.is_dir():
+            old = Path(tempfile.mkdtemp(prefix=_partial_prefix(), dir=path.parent))
+            os.replace(path, old / path.name)
+            os.replace(staging, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, path)  # fails if another process filled ``path`` meanwhile
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
         raise
 
 

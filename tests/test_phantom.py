@@ -89,3 +89,36 @@ def test_cache_reuses_and_separates_parameters(tmp_path):
                                           slices=3), root=tmp_path)
     assert other != path
     assert not list((tmp_path / "phantom").glob(".partial-*"))
+
+
+def test_an_interrupted_write_leaves_no_dataset(tmp_path, monkeypatch):
+    import fnaf.data.phantom as phantom
+
+    calls = []
+
+    def dies_on_the_second_volume(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return render(*args, **kwargs)
+
+    render = phantom.phantom_volume
+    monkeypatch.setattr(phantom, "phantom_volume", dies_on_the_second_volume)
+    with pytest.raises(KeyboardInterrupt):
+        write_phantom(tmp_path / "knee", PhantomConfig("smoke", 2, 1, 1))
+    assert list(tmp_path.iterdir()) == []  # neither the folder nor its staging copy
+
+
+def test_staging_folders_of_killed_runs_are_removed(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / "phantom" / f".partial-{socket.gethostname()}-{dead}-abc"
+    other_host = tmp_path / "phantom" / f".partial-elsewhere-{dead}-abc"
+    for folder in (stale, other_host):
+        (folder / "singlecoil_train").mkdir(parents=True)
+    phantom_dataset(PhantomConfig("smoke", 1, 1, 1), root=tmp_path)
+    assert not stale.exists() and other_host.exists()

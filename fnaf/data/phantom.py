@@ -15,8 +15,9 @@ cached copy, generated on first use. The simulation:
    reconstruction is scored against) and ``reconstruction_rss`` = the noise-free magnitude crop.
 
 The cache lives under ``$FNAF_CACHE`` (default ``~/.cache/fnaf``) in a folder named by a hash of
-the parameters and the generator version; it is written to a temporary folder and renamed, so an
-interrupted run leaves nothing half-written, and new parameters give a new folder.
+the parameters and the generator version; it is written to a staging folder and renamed, so an
+interrupted run leaves nothing half-written (a killed run's staging folder is removed by the next
+run), and new parameters give a new folder.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from os import PathLike
 from pathlib import Path
@@ -38,6 +37,7 @@ from scipy import ndimage
 from fnaf.data import knee_anatomy as anatomy
 from fnaf.data.annotations import LABEL_CODES, write_annotations
 from fnaf.data.fastmri_writer import ismrmrd_header, write_volume
+from fnaf.io import atomic_directory
 from fnaf.mri import center_crop, fft2c, ifft2c
 
 GENERATOR_VERSION = 2
@@ -191,10 +191,20 @@ def _split_lesion_codes(rng: np.random.Generator, num_volumes: int, rate: float)
 
 
 def write_phantom(out: str | PathLike, config: PhantomConfig = PhantomConfig(),
-                  progress: bool = False) -> Path:
-    """Write the phantom dataset described by ``config`` into ``out`` (created if needed)."""
+                  progress: bool = False, force: bool = False) -> Path:
+    """Write the phantom dataset described by ``config`` as the folder ``out``, atomically.
+
+    The dataset is built in a staging folder beside ``out`` and renamed into place when
+    complete, so an interrupted run leaves no partial dataset. A non-empty ``out`` is refused
+    (``FileExistsError``) unless ``force``, which replaces it.
+    """
+    with atomic_directory(out, force=force) as staging:
+        _write_files(staging, config, progress)
+    return Path(out)
+
+
+def _write_files(out: Path, config: PhantomConfig, progress: bool) -> None:
     geometry = get_geometry(config.geometry)
-    out = Path(out)
     rng = np.random.default_rng(config.seed)
     for split, num_volumes, first_id in (("train", config.train_volumes, 2_000_000),
                                          ("val", config.val_volumes, 2_100_000)):
@@ -224,7 +234,6 @@ def write_phantom(out: str | PathLike, config: PhantomConfig = PhantomConfig(),
         write_annotations(frame, out / f"singlecoil_bb_{split}.csv")
     (out / "phantom.json").write_text(json.dumps({**asdict(config),
                                                   "version": GENERATOR_VERSION}, indent=2))
-    return out
 
 
 def cache_dir() -> Path:
@@ -244,15 +253,9 @@ def phantom_dataset(config: PhantomConfig = PhantomConfig(), root: str | PathLik
     target = root / "phantom" / f"{config.geometry}-{config.key()}"
     if (target / "phantom.json").exists():
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".partial-", dir=target.parent))
     try:
-        write_phantom(staging, config, progress=progress)
-        try:
-            os.replace(staging, target)
-        except OSError:  # another process finished first
-            if not (target / "phantom.json").exists():
-                raise
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        write_phantom(target, config, progress=progress)
+    except OSError:  # another process finished first
+        if not (target / "phantom.json").exists():
+            raise
     return target

@@ -22,12 +22,12 @@ def test_phantom_command_rejects_bad_counts(tmp_path):
 
 def test_phantom_command_refuses_a_non_empty_folder_unless_forced(tmp_path):
     arguments = ["phantom", "--out", str(tmp_path / "knee"), "--geometry", "smoke",
-                 "--train-volumes", "1", "--val-volumes", "1", "--slices", "1"]
-    main(arguments)
+                 "--val-volumes", "1", "--slices", "1", "--train-volumes"]
+    main([*arguments, "1"])
     before = sorted(path.name for path in (tmp_path / "knee" / "singlecoil_train").iterdir())
     with pytest.raises(SystemExit, match="knee is not empty; .*--force"):
-        main([*arguments[:-1], "2"])
-    main([*arguments[:-3], "2", "--slices", "2", "--force"])
+        main([*arguments, "2"])
+    main([*arguments, "2", "--force"])
     after = sorted(path.name for path in (tmp_path / "knee" / "singlecoil_train").iterdir())
     assert len(after) == 2 and len(before) == 1  # replaced, not merged
     assert [path.name for path in tmp_path.iterdir()] == ["knee"]  # no staging folder left

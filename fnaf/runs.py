@@ -321,7 +321,7 @@ def objective_for(config: RunConfig, train: SliceDataset):
     if config.objective.name == "bbox":
         source = data_source(config.data_root, phantom=config.phantom)
         boxes = read_annotations(source.annotations["train"])
-        annotations = AnnotationIndex(match_volumes(boxes, [v.fname for v in train.volumes]))
+        annotations = AnnotationIndex(match_volumes(boxes, train.volumes))
     return config.objective.build(annotations)
 
 

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +9,7 @@ from fnaf.data.annotations import (
     LABELS,
     AnnotationError,
     AnnotationIndex,
+    AnnotationWarning,
     coverage_map,
     label_counts,
     match_volumes,
@@ -60,7 +63,10 @@ def test_unknown_label_names_the_line(tmp_path):
      ("file1,0,1,['Cyst'],[[1. 2. 3. 4.]]", "1-based"),
      ("file1,3,1,['Cyst'],[[5. 2. 3. 4.]]", "x0 <= x1"),
      ("file1,3,1,['Cyst'],[[300. 330. 3. 4.]]", "outside the 320x320"),
-     ("file1,3,1,['Cyst']", "expected 5 fields")],
+     ("file1,3,1,['Cyst']", "expected 5 fields"),
+     ("file1,3,2,['Cyst' 'Cyst'],\"[[1. 2. 3.]\n [4. 5. 6. 7. 8.]]\"",
+      r"coordinate rows hold \[3, 5\] numbers; each box is one row of 4"),
+     ("file1,3,2,['Cyst' 'Cyst'],[[1. 2. 3. 4. 5. 6. 7. 8.]]", "numBBs is 2 .* 1 coordinate rows")],
 )
 def test_malformed_rows_name_the_line(tmp_path, row, message):
     path = tmp_path / "bad.csv"
@@ -123,9 +129,28 @@ def test_label_counts_unit_is_volume_slice_label(csv_path):
     assert coverage_map(read_annotations(csv_path)).max() >= 1
 
 
-def test_match_volumes(csv_path):
+class Volume:
+    def __init__(self, fname, num_slices=40):
+        self.fname, self.num_slices = fname, num_slices
+
+
+def test_match_volumes_counts_what_it_leaves_out(csv_path):
     boxes = read_annotations(csv_path)
-    matched = match_volumes(boxes, ["/data/file1002515.h5", "file9.h5"])
+    with pytest.warns(AnnotationWarning, match=r"bb.csv: 1 of 5 boxes \(1 of 2 annotated "
+                                                r"volumes, e.g. file1000196\) are of volumes not"):
+        matched = match_volumes(boxes, [Volume("/data/file1002515.h5"), Volume("file9.h5")])
     assert set(matched.filename) == {"file1002515"} and len(matched) == 4
-    with pytest.raises(AnnotationError, match="none of the 2 annotated volumes .* among the 1 volumes"):
-        match_volumes(boxes, ["file9.h5"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # everything matched: silent
+        match_volumes(boxes, [Volume("file1002515.h5"), Volume("file1000196.h5")])
+    with pytest.raises(AnnotationError, match="none of the 2 annotated volumes of .*bb.csv .* "
+                                              "among the 1 volumes"):
+        match_volumes(boxes, [Volume("file9.h5")])
+
+
+def test_a_box_beyond_its_volume_names_the_line(csv_path):
+    boxes = read_annotations(csv_path)
+    with pytest.raises(AnnotationError, match=r"bb.csv, line 3: slice 18 of file1002515 "
+                                              r"\(1-based\), but the volume has 17 slices"):
+        match_volumes(boxes, [Volume("file1002515.h5", 17), Volume("file1000196.h5")])
+    match_volumes(boxes, [Volume("file1002515.h5", 19), Volume("file1000196.h5")])  # fits

@@ -18,6 +18,7 @@ import csv
 import os
 import re
 import tempfile
+import warnings
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
@@ -60,11 +61,16 @@ LABEL_BY_CODE = {label.code: label for label in LABELS}
 LABEL_INDEX = {code: index for index, code in enumerate(LABEL_CODES)}
 
 _LABEL_TOKEN = re.compile(r"'([^']*)'")
+_INNERMOST_BRACKETS = re.compile(r"\[([^\[\]]*)\]")
 _NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 
 class AnnotationError(ValueError):
     """A malformed annotation file; the message names the file and line."""
+
+
+class AnnotationWarning(UserWarning):
+    """Annotations left out because their volumes are not in the data (the message counts)."""
 
 
 def _parse_row(row: list[str], path: Path, line: int) -> list[dict]:
@@ -81,11 +87,17 @@ def _parse_row(row: list[str], path: Path, line: int) -> list[dict]:
     if slice_num < 1:
         raise AnnotationError(f"{where}: slice {slice_num} must be >= 1 (slices are 1-based)")
     labels = _LABEL_TOKEN.findall(labels_text)
-    coords = [float(value) for value in _NUMBER.findall(coords_text)]
-    if len(labels) != count or len(coords) != 4 * count:
+    rows = [[float(value) for value in _NUMBER.findall(text)]
+            for text in _INNERMOST_BRACKETS.findall(coords_text)]
+    if len(labels) != count or len(rows) != count:
         raise AnnotationError(
             f"{where}: numBBs is {count} but the row has {len(labels)} labels and "
-            f"{len(coords)} coordinates (4 per box expected)"
+            f"{len(rows)} coordinate rows [x0 x1 y0 y1]"
+        )
+    if any(len(row) != 4 for row in rows):
+        raise AnnotationError(
+            f"{where}: coordinate rows hold {[len(row) for row in rows]} numbers; each box is "
+            "one row of 4, [x0 x1 y0 y1]"
         )
     boxes = []
     for index, label in enumerate(labels):
@@ -93,7 +105,7 @@ def _parse_row(row: list[str], path: Path, line: int) -> list[dict]:
             raise AnnotationError(
                 f"{where}: unknown label {label!r}; known labels are {', '.join(LABEL_CODES)}"
             )
-        x0, x1, y0, y1 = coords[4 * index : 4 * index + 4]
+        x0, x1, y0, y1 = rows[index]
         if not (x0 <= x1 and y0 <= y1):
             raise AnnotationError(
                 f"{where}: box {index} of {label} is [{x0}, {x1}, {y0}, {y1}], but boxes are "
@@ -131,8 +143,10 @@ def read_annotations(path: str | PathLike) -> pd.DataFrame:
                 boxes.extend(_parse_row(row, path, start))
             start = reader.line_num + 1
     frame = pd.DataFrame(boxes, columns=COLUMNS)
-    return frame.astype({"slice": int, "line": int, "x0": float, "x1": float, "y0": float,
-                         "y1": float})
+    frame = frame.astype({"slice": int, "line": int, "x0": float, "x1": float, "y0": float,
+                          "y1": float})
+    frame.attrs["path"] = str(path)  # named by the errors of match_volumes
+    return frame
 
 
 def _format_row(group: pd.DataFrame) -> list[str]:
@@ -239,19 +253,40 @@ def coverage_map(boxes: pd.DataFrame, shape: tuple[int, int] = (ANNOTATION_SIZE,
     return counts
 
 
-def match_volumes(boxes: pd.DataFrame, fnames) -> pd.DataFrame:
-    """The boxes whose volume is among ``fnames`` (paths or names, with or without ``.h5``).
+def match_volumes(boxes: pd.DataFrame, volumes) -> pd.DataFrame:
+    """The boxes of the volumes in ``volumes`` (a :class:`~fnaf.data.fastmri.SliceDataset`'s
+    ``volumes``: objects with ``fname`` and ``num_slices``).
+
+    Boxes of volumes not in the data are dropped with an :class:`AnnotationWarning` that says
+    how many (a CSV of the whole dataset used with a subset of its volumes).
 
     Raises:
-        AnnotationError: the CSV has boxes but none of its volumes is in ``fnames`` (a CSV of
-            another dataset or split), naming how many volumes each side has.
+        AnnotationError: the CSV has boxes but none of its volumes is in the data (a CSV of
+            another dataset or split), or a box names a slice beyond its volume's depth (file
+            and line named).
     """
-    names = {volume_name(fname) for fname in fnames}
-    matched = boxes[boxes["filename"].isin(names)]
+    depth = {volume_name(volume.fname): volume.num_slices for volume in volumes}
+    source = boxes.attrs.get("path", "the annotation CSV")
+    matched = boxes[boxes["filename"].isin(depth)]
     if len(boxes) and matched.empty:
         raise AnnotationError(
-            f"none of the {boxes['filename'].nunique()} annotated volumes (e.g. "
-            f"{boxes['filename'].iloc[0]}) is among the {len(names)} volumes of the data; pass "
+            f"none of the {boxes['filename'].nunique()} annotated volumes of {source} (e.g. "
+            f"{boxes['filename'].iloc[0]}) is among the {len(depth)} volumes of the data; pass "
             "the annotation CSV that belongs to this data root and split"
         )
+    beyond = matched[matched["slice"] > matched["filename"].map(depth)]
+    if len(beyond):
+        box = beyond.iloc[0]
+        raise AnnotationError(
+            f"{source}, line {box['line']}: slice {box['slice']} of {box['filename']} (1-based), "
+            f"but the volume has {depth[box['filename']]} slices ({len(beyond)} such boxes); "
+            "the CSV does not belong to these files"
+        )
+    dropped = boxes[~boxes["filename"].isin(depth)]
+    if len(dropped):
+        warnings.warn(
+            f"{source}: {len(dropped)} of {len(boxes)} boxes ({dropped['filename'].nunique()} of "
+            f"{boxes['filename'].nunique()} annotated volumes, e.g. "
+            f"{dropped['filename'].iloc[0]}) are of volumes not in the data and are left out",
+            AnnotationWarning, stacklevel=2)
     return matched

@@ -31,7 +31,7 @@ def atomic_path(path: str | PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success move it to ``path``, else delete it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")  # per process: ranks never clash
+    partial = path.with_name(_partial_prefix() + path.name)  # per process: ranks never clash
     try:
         yield partial
         os.replace(partial, path)
@@ -55,15 +55,19 @@ def _is_running(pid: int) -> bool:
 
 
 def remove_stale_partials(parent: str | PathLike) -> list[Path]:
-    """Delete the staging folders in ``parent`` that :func:`atomic_directory` left behind in
-    processes of this host that no longer run (killed with ``kill -9``, or the machine lost
-    power); return what was removed. Other hosts' folders are left alone."""
+    """Delete the temporary files and staging folders in ``parent`` that :func:`atomic_path`
+    and :func:`atomic_directory` left behind in processes of this host that no longer run
+    (killed with ``kill -9``, or the machine lost power); return what was removed. Other
+    hosts' are left alone."""
     removed = []
     host = f".partial-{socket.gethostname()}-"
     for path in Path(parent).glob(f"{host}*"):
         pid = path.name[len(host):].split("-", 1)[0]
         if pid.isdigit() and not _is_running(int(pid)):
-            shutil.rmtree(path, ignore_errors=True)
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
             removed.append(path)
     return removed
 

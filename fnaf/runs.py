@@ -82,6 +82,9 @@ class IrimConfig:
     memory_free: bool = True
 
 
+OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+
 @dataclass(frozen=True)
 class OptimConfig:
     """Optimiser (``"rmsprop"``, ``"adam"`` or plain ``"sgd"``) and StepLR schedule (stepped
@@ -91,6 +94,12 @@ class OptimConfig:
     lr: float = 1e-3
     step_size: int = 40
     gamma: float = 0.1
+
+    def __post_init__(self):
+        check_choice("optimizer", self.name, OPTIMIZERS)
+        if not (self.lr > 0 and self.step_size >= 1 and 0 < self.gamma <= 1):
+            raise ValueError(f"the optimiser needs lr > 0, step_size >= 1 and 0 < gamma <= 1, "
+                             f"not lr={self.lr}, step_size={self.step_size}, gamma={self.gamma}")
 
 
 OBJECTIVES = ("clean", "fnaf", "bbox")
@@ -345,10 +354,7 @@ def attack_transform(config: RunConfig) -> SliceTransform:
 
 
 def _optimizer(config: RunConfig, model: nn.Module):
-    optimizers = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam,
-                  "sgd": torch.optim.SGD}
-    check_choice("optimizer", config.optim.name, optimizers)
-    optimizer = optimizers[config.optim.name](model.parameters(), lr=config.optim.lr)
+    optimizer = OPTIMIZERS[config.optim.name](model.parameters(), lr=config.optim.lr)
     return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, config.optim.step_size,
                                                       config.optim.gamma)
 

@@ -44,7 +44,7 @@ from tqdm import tqdm
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import KneeSlice, SliceTransform
 from fnaf.evaluation import METRICS, SeededSlices, evaluate, slice_shapes, to_device
-from fnaf.io import load_torch, save_torch
+from fnaf.io import load_torch, remove_stale_partials, save_torch
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
@@ -254,6 +254,8 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
         device = torch.device("cuda", torch.cuda.current_device())
     rank, world_size = _rank_world()
     checkpoint_dir = Path(checkpoint_dir)
+    if rank == 0 and checkpoint_dir.is_dir():
+        remove_stale_partials(checkpoint_dir)  # half-written checkpoints of a killed run
     model.to(device)
     network = model
     if world_size > 1:

@@ -1,5 +1,7 @@
 """Atomic writes, damaged files named with their fix, and the writability check."""
 
+import os
+
 import pytest
 import torch
 
@@ -9,6 +11,7 @@ from fnaf.io import (
     ensure_writable,
     load_json,
     load_torch,
+    remove_stale_partials,
     save_json,
     save_torch,
 )
@@ -19,7 +22,7 @@ def test_round_trips(tmp_path):
     assert torch.equal(load_torch(tmp_path / "a" / "w.pt", "fix")["w"], torch.arange(3))
     save_json({"x": 1}, tmp_path / "m.json")
     assert load_json(tmp_path / "m.json", "fix") == {"x": 1}
-    assert not list(tmp_path.rglob("*.tmp"))  # no temporary file left behind
+    assert not list(tmp_path.rglob(".partial-*"))  # no temporary file left behind
 
 
 class Unprintable:
@@ -56,6 +59,22 @@ def test_damaged_json_names_the_path_and_the_fix(tmp_path, content):
     (tmp_path / "metrics.json").write_text(content)
     with pytest.raises(DamagedFileError, match="metrics.json: cannot be read .* retrain"):
         load_json(tmp_path / "metrics.json", "retrain")
+
+
+def test_temporary_files_of_killed_writers_are_removed_and_live_ones_kept(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    host = socket.gethostname()
+    stale = tmp_path / f".partial-{host}-{dead}-checkpoint.pt"
+    live = tmp_path / f".partial-{host}-{os.getpid()}-checkpoint.pt"
+    for path in (stale, live):
+        path.write_bytes(b"half a checkpoint")
+    assert remove_stale_partials(tmp_path) == [stale]
+    assert live.exists() and not stale.exists()
 
 
 def test_a_folder_that_cannot_be_written_is_found_before_any_work(tmp_path):

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from fnaf.__main__ import main
-from fnaf.runs import ObjectiveConfig, load_run, preset, run_dir, train_or_load
+from fnaf.data.phantom import PhantomConfig
+from fnaf.runs import ObjectiveConfig, OptimConfig, load_run, preset, run_dir, train_or_load
 
 
 def test_presets_follow_the_paper_recipes():
@@ -255,3 +256,16 @@ def test_a_nan_target_trains_nothing_and_caches_nothing(phantom_root, tmp_path):
     with pytest.raises(FastMRIDataError, match=f"{volume.name} slice 1: 'reconstruction_esc'"):
         train_or_load(config, tmp_path / "runs", progress=False)
     assert not list((tmp_path / "runs").rglob("model.pt"))
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: OptimConfig("adagrad"), "unknown optimizer 'adagrad'"),
+    (lambda: OptimConfig(lr=0), "lr > 0"),
+    (lambda: OptimConfig(gamma=0), "0 < gamma <= 1"),
+    (lambda: PhantomConfig(train_volumes=0), "train_volumes must be an integer >= 1"),
+    (lambda: PhantomConfig(geometry="huge"), "unknown geometry 'huge'"),
+    (lambda: PhantomConfig(noise=-0.1), "noise must be >= 0"),
+])
+def test_optimiser_and_phantom_settings_are_validated_when_configured(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()

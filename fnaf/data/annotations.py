@@ -15,9 +15,7 @@ matches the released classifier patches best), scaled when the crop is not 320.
 from __future__ import annotations
 
 import csv
-import os
 import re
-import tempfile
 import warnings
 from dataclasses import dataclass
 from os import PathLike
@@ -25,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from fnaf.io import atomic_path
 
 HEADER = ["filename", "slice", "numBBs", "labels", "coords"]
 ANNOTATION_SIZE = 320  # boxes are given on the 320x320 reconstruction_esc grid
@@ -167,15 +167,11 @@ def write_annotations(boxes: pd.DataFrame, path: str | PathLike) -> None:
     Boxes of a (filename, slice) pair are grouped into one row, in order of first appearance.
     The file is written atomically.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", newline="", dir=path.parent, delete=False,
-                                     suffix=".tmp") as handle:
+    with atomic_path(path) as partial, open(partial, "w", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(HEADER)
         for _, group in boxes.groupby(["filename", "slice"], sort=False):
             writer.writerow(_format_row(group))
-    os.replace(handle.name, path)
 
 
 def rasterize_boxes(boxes: pd.DataFrame, shape: tuple[int, int] = (ANNOTATION_SIZE,) * 2):

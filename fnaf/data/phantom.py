@@ -97,6 +97,16 @@ class PhantomConfig:
     lesions_per_volume: float = 2.5
     seed: int = 0
 
+    def __post_init__(self):  # validated before any generation or cache lookup
+        get_geometry(self.geometry)
+        for name in ("train_volumes", "val_volumes", "slices"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise ValueError(f"phantom {name} must be an integer >= 1, not "
+                                 f"{getattr(self, name)!r}")
+        for name in ("noise", "lesions_per_volume"):
+            if not getattr(self, name) >= 0:
+                raise ValueError(f"phantom {name} must be >= 0, not {getattr(self, name)!r}")
+
     def key(self) -> str:
         payload = json.dumps({**asdict(self), "version": GENERATOR_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]

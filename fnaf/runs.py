@@ -400,6 +400,20 @@ def load_run(config: RunConfig, root: str | PathLike | None = None) -> TrainedRu
     return TrainedRun(config, directory, model.eval(), metrics, origin)
 
 
+def _check_ranks_agree(config: RunConfig) -> None:
+    """Under ``torchrun``, every process must name the same run: the key includes the data's
+    fingerprint, so nodes with differently copied data would otherwise disagree."""
+    import torch.distributed as dist
+
+    names = [None] * dist.get_world_size()
+    dist.all_gather_object(names, config.name)
+    if len(set(names)) > 1:
+        raise ValueError(f"the processes name different runs ({sorted(set(names))}): their "
+                         "data differ (file names, sizes or modification times). Give every "
+                         "node the same files: a shared filesystem, or copies that keep "
+                         "modification times (rsync -t, cp -p)")
+
+
 def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
                   device: torch.device | str | None = None, progress: bool = True,
                   checkpoint_every: int = 0, num_workers: int = 0) -> TrainedRun:
@@ -408,11 +422,13 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     An interrupted run resumes from its checkpoint. Under ``torchrun`` every rank trains and
     rank 0 writes the results.
     """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        _check_ranks_agree(config)
     directory = run_dir(config, root)
     if (directory / "model.pt").exists():
         return load_run(config, root)
-    import torch.distributed as dist
-
     ensure_writable(directory, UNWRITABLE_RUNS)
     device = torch.device(device) if device is not None else default_device()
     torch.manual_seed(config.seed)  # the initial weights are part of the run

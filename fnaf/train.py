@@ -187,10 +187,13 @@ class LossGuard:
 
     def __init__(self, checkpoint_dir: Path, world_size: int = 1):
         self.checkpoint_dir, self.world_size = checkpoint_dir, world_size
-        self.pending: list[tuple[int, int, torch.Tensor, KneeSlice]] = []
+        self.pending: list[tuple[int, int, torch.Tensor, str]] = []
 
     def record(self, step: int, epoch: int, loss: torch.Tensor, batch: KneeSlice) -> None:
-        self.pending.append((step, epoch, loss, batch))
+        """Keep the step's loss (on its device) and the names of its slices (on the host)."""
+        slices = ", ".join(f"{fname} slice {int(number)}"
+                           for fname, number in zip(batch.fname, batch.slice_num))
+        self.pending.append((step, epoch, loss.detach(), slices))
 
     def check(self) -> float:
         """Raise if a loss since the last check was not finite; return the latest loss."""
@@ -211,9 +214,7 @@ class LossGuard:
         if all(finite):
             where = "on another process"
         else:
-            step, epoch, _, batch = self.pending[finite.index(False)]
-            slices = ", ".join(f"{fname} slice {int(number)}"
-                               for fname, number in zip(batch.fname, batch.slice_num))
+            step, epoch, _, slices = self.pending[finite.index(False)]
             where = (f"= {losses[finite.index(False)]} at step {step} (epoch {epoch + 1}) on "
                      f"{slices}")
         raise TrainingError(f"the training loss is not finite {where}; lower the learning rate "

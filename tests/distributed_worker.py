@@ -1,7 +1,8 @@
 """Trains the smoke U-Net with plain SGD through ``fnaf.runs.train_or_load``; run by
 ``tests/test_train.py`` as one process and under ``torchrun`` as two.
 
-Usage: ``python tests/distributed_worker.py RUNS_DIR`` (``FNAF_CACHE`` holds the phantom).
+Usage: ``python tests/distributed_worker.py RUNS_DIR [DATA_ROOT_OF_RANK_0 DATA_ROOT_OF_RANK_1]``
+(``FNAF_CACHE`` holds the phantom; data roots per rank emulate nodes with their own copies).
 """
 
 import sys
@@ -22,6 +23,7 @@ CONFIG = replace(SMOKE, epochs=1, batch_size=2, phantom=replace(SMOKE.phantom, t
 
 if __name__ == "__main__":
     rank, _ = init_distributed("cpu")
-    run = train_or_load(CONFIG, sys.argv[1], device="cpu", progress=False)
+    config = CONFIG if len(sys.argv) < 3 else replace(CONFIG, data_root=sys.argv[2 + rank])
+    run = train_or_load(config, sys.argv[1], device="cpu", progress=False)
     if rank == 0:
         print(run.directory)

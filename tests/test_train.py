@@ -195,3 +195,27 @@ def test_two_processes_with_gloo_average_the_gradient_of_one_process(tmp_path):
     assert update > 1e-4  # the runs trained
     for key in single:
         torch.testing.assert_close(double[key], single[key], rtol=0, atol=1e-3 * update)
+
+
+def test_processes_that_see_different_data_refuse_to_train(phantom_root, tmp_path):
+    """Nodes with their own copies of the data must agree on the run (its key hashes the data's
+    modification times): a copy without them is refused by every process, not trained."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    copies = [tmp_path / "node0", tmp_path / "node1"]
+    shutil.copytree(phantom_root, copies[0])
+    shutil.copytree(phantom_root, copies[1])
+    volume = next((copies[1] / "singlecoil_val").glob("*.h5"))
+    os.utime(volume, ns=(0, volume.stat().st_mtime_ns + 10**9))
+    worker = Path(__file__).with_name("distributed_worker.py")
+    result = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                             "--nproc_per_node", "2", str(worker), str(tmp_path / "runs"),
+                             *map(str, copies)], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert result.returncode != 0
+    assert "the processes name different runs" in result.stderr
+    assert not list((tmp_path / "runs").rglob("model.pt"))

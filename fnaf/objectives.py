@@ -14,6 +14,8 @@ samples go through the model together.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from fnaf.attacks.features import PAPER_BORDER, connected_features, region_mask, scaled
@@ -37,10 +39,29 @@ def _check_weights(alpha: float, beta: float, domain: str) -> None:
         raise ValueError(f"unknown domain {domain!r}; accepted: {list(DOMAINS)}")
 
 
+def adversarial_rows(count: int, fraction: float, generator: torch.Generator) -> torch.Tensor:
+    """Which of ``count`` slices get a feature: ``fraction * count`` of them, drawn at random.
+
+    A non-integer ``fraction * count`` is rounded up with probability equal to its fractional
+    part (stochastic rounding), so the expected share is ``fraction`` at every batch size; at
+    batch 1 each slice is perturbed with probability ``fraction``, where plain rounding gave
+    ``round(0.5) = 0`` perturbed slices for ever. An integer ``fraction * count`` draws nothing
+    extra. Returns the rows as a 1-D integer tensor on the generator's device.
+    """
+    expected = fraction * count
+    n_adv = math.floor(expected)
+    if expected > n_adv:
+        draw = torch.rand((), generator=generator, device=generator.device)
+        n_adv += int(draw.item() < expected - n_adv)
+    return torch.randperm(count, generator=generator, device=generator.device)[:n_adv]
+
+
 class FnafObjective:
     """FNAF-robust training (the paper's §3.5 and eq. 5).
 
-    Each step, ``adv_fraction`` of the batch (drawn at random) gets a fresh random feature of
+    Each step, a share ``adv_fraction`` of the batch (drawn at random; see
+    :func:`adversarial_rows`, exact in expectation at any batch size, batch 1 included) gets a
+    fresh random feature of
     ``n_pixels`` connected pixels (the paper: 10 for the U-Net, 10-1000 for the I-RIM); with
     ``n_candidates > 1`` the worst of that many features is used instead (inner maximisation by
     random search, evaluated without gradients). The whole batch then goes through the model
@@ -89,12 +110,11 @@ class FnafObjective:
         return features[best]
 
     def __call__(self, model, pipeline, batch, generator):
-        count = len(batch.fname)
-        n_adv = round(self.adv_fraction * count)
+        chosen_index = adversarial_rows(len(batch.fname), self.adv_fraction, generator)
+        n_adv = len(chosen_index)
         if n_adv == 0:
             return self.alpha * pipeline.loss(pipeline(model, batch), batch)
-        chosen_index = torch.randperm(count, generator=generator,
-                                      device=generator.device)[:n_adv].to(batch.kspace.device)
+        chosen_index = chosen_index.to(batch.kspace.device)
         chosen = select_slices(batch, chosen_index)
         if self.n_candidates > 1:
             features = self._worst(model, pipeline, chosen, generator)

@@ -9,7 +9,7 @@ from fnaf.data.masks import RandomMaskFunc
 from fnaf.data.transforms import SliceTransform
 from fnaf.evaluation import collate_slices
 from fnaf.models import UNet
-from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective
+from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective, adversarial_rows
 from fnaf.pipelines import UnetPipeline
 from fnaf.runs import ObjectiveConfig, robust_preset, train_or_load
 
@@ -50,6 +50,41 @@ def test_fnaf_objective_adds_the_region_term_and_trains(phantom_root):
     worst = FnafObjective(adv_fraction=0.5, n_candidates=3, border=1)(model, pipeline, batch,
                                                                       _generator(1))
     assert torch.isfinite(worst)
+
+
+def test_adversarial_share_is_exact_in_expectation_at_any_batch_size():
+    generator = _generator(7)
+    at_batch_1 = [len(adversarial_rows(1, 0.5, generator)) for _ in range(400)]
+    assert set(at_batch_1) == {0, 1} and 160 <= sum(at_batch_1) <= 240  # 200 +- 4 sigma
+    at_batch_4 = [len(adversarial_rows(4, 0.3, generator)) for _ in range(400)]
+    assert set(at_batch_4) == {1, 2} and 400 <= sum(at_batch_4) <= 560  # 480 +- 4.4 sigma
+    rows = adversarial_rows(4, 0.5, generator)
+    assert len(rows) == 2 and len(set(rows.tolist())) == 2  # integer share: always exact
+    assert len(adversarial_rows(3, 0.0, generator)) == 0
+    assert len(adversarial_rows(3, 1.0, generator)) == 3
+
+
+def test_fnaf_objective_perturbs_slices_at_batch_1(phantom_root):
+    """The paper preset trains the U-Net at batch 1; round(0.5 x 1) = 0 perturbed it never."""
+    model, pipeline = _model(), UnetPipeline()
+    batch = _batch(phantom_root)
+    one = batch._replace(**{name: getattr(batch, name)[:1] for name in batch._fields})
+    clean = CleanObjective()(model, pipeline, one, _generator()).item()
+    robust = FnafObjective(beta=10.0, adv_fraction=0.5, border=1)
+    losses = [robust(model, pipeline, one, _generator(seed)).item() for seed in range(12)]
+    perturbed = [loss for loss in losses if loss != clean]
+    assert 0 < len(perturbed) < 12 and all(loss > clean for loss in perturbed)
+
+
+def test_box_objective_uses_the_boxes_of_a_single_slice(phantom_root):
+    boxes = read_annotations(phantom_root / "singlecoil_bb_train.csv")
+    first = boxes.iloc[0]
+    key = (f"{first['filename']}.h5", int(first["slice"]) - 1)
+    model, pipeline, batch = _model(), UnetPipeline(), _batch(phantom_root, keys=[key])
+    clean = CleanObjective()(model, pipeline, batch, _generator())
+    with_boxes = BoxObjective(AnnotationIndex(boxes), beta=10.0)(model, pipeline, batch,
+                                                                 _generator())
+    assert with_boxes > clean  # batch 1 carries its box term
 
 
 @pytest.mark.parametrize("options, message", [
@@ -109,3 +144,34 @@ def test_box_training_with_a_csv_of_other_volumes_says_so(tmp_path, monkeypatch,
     config = robust_preset("smoke", "unet", 4, "bbox", data_root=str(root))
     with pytest.raises(AnnotationError, match="none of the 1 annotated volumes"):
         train_or_load(config, tmp_path / "runs", progress=False)
+
+
+def test_paper_preset_fnaf_fine_tune_sees_features_at_its_batch_of_1(tmp_path, monkeypatch):
+    """A dry run of the paper preset's FNAF U-Net (batch 1, chans 32, 320x320 images of a
+    paper-geometry phantom): a few engine steps, counting the slices that carry a feature."""
+    import fnaf.objectives
+    from fnaf.data.phantom import PhantomConfig, write_phantom
+    from fnaf.runs import build_model, datasets, transforms
+    from fnaf.train import Settings, fit
+
+    root = write_phantom(tmp_path / "knee", PhantomConfig("paper", 1, 1, 6, seed=1))
+    config = robust_preset("paper", "unet", 4, "fnaf", data_root=str(root))
+    assert config.batch_size == 1 and config.objective.adv_fraction == 0.5
+    perturbed = []
+
+    def counting(batch, features):
+        perturbed.append(len(batch.fname))
+        return perturb(batch, features)
+
+    perturb = fnaf.objectives.perturb
+    monkeypatch.setattr(fnaf.objectives, "perturb", counting)
+    model = build_model(config)
+    train, val = datasets(config)
+    train_transform, val_transform = transforms(config)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=config.optim.lr)
+    fit(model, UnetPipeline(), config.objective.build(), train, val,
+        train_transform=train_transform, val_transform=val_transform, optimizer=optimizer,
+        scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 1),
+        settings=Settings(epochs=1, batch_size=config.batch_size, progress=False),
+        checkpoint_dir=tmp_path / "run", device="cpu")
+    assert 0 < sum(perturbed) < 6  # 6 steps of 1 slice, each perturbed with probability 1/2

@@ -74,3 +74,40 @@ def table2(summaries: dict[str, dict], accel: int) -> pd.DataFrame:
             "paper NMSE": reported.get("nmse", float("nan")),
         }
     return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def interval_strings(table: pd.DataFrame, columns: list[str], places: int = 4) -> pd.DataFrame:
+    """``"mean [low, high]"`` strings of the ``X``/``X low``/``X high`` columns, ``–`` where the
+    mean is missing and the mean alone where the interval is."""
+    def shown(mean, low, high) -> str:
+        if pd.isna(mean):
+            return "–"
+        if pd.isna(low):
+            return f"{mean:.{places}f}"
+        return f"{mean:.{places}f} [{low:.{places}f}, {high:.{places}f}]"
+
+    return pd.DataFrame({column: [shown(*values) for values in zip(
+        table[column], table[f"{column} low"], table[f"{column} high"])] for column in columns},
+        index=table.index)
+
+
+def table4_view(table: pd.DataFrame, robust: list[str], places: int = 4):
+    """Table 4 for reading: ``N``, each model's mean NMSE with its 95 % interval, each robust
+    model's direction against its baseline (bold where the paired test is significant), and
+    the paper's ``N`` and means beside them."""
+    models = [column[:-4] for column in table.columns
+              if column.endswith(" low") and f"paper {column[:-4]}" in table.columns]
+    shown = interval_strings(table, models, places)
+    for model in robust:
+        shown[model] = [text if direction == "equal" or text == "–" else f"{text} {direction}"
+                        for text, direction in zip(shown[model], table[f"{model} direction"])]
+    paper = table[["paper N", *(f"paper {model}" for model in models)]]
+    view = pd.concat([table[["N"]], shown, paper.map(lambda v: "–" if pd.isna(v) else f"{v:g}")],
+                     axis=1)
+
+    def bold(column: pd.Series) -> list[str]:
+        flags = table.get(f"{column.name} significant")
+        return ["font-weight: bold" if flags is not None and flag else "" for flag in
+                (flags if flags is not None else [False] * len(column))]
+
+    return view.style.apply(bold, subset=robust)

@@ -44,23 +44,47 @@ def test_prediction_files_are_scored_like_a_run(phantom_root, tmp_path):
         list(prediction_volumes(tmp_path / "empty", phantom_root / "singlecoil_val"))
 
 
-def test_table4_means_counts_and_rank_sum_tests():
+def _units(rng, per_compartment=12):
+    """Hand-made box rows: 2 compartments x ``per_compartment`` units over 4 volumes."""
+    return pd.DataFrame([{"fname": f"file{unit % 4}.h5", "slice": unit, "label": code,
+                          "compartment": name, "nmse": rng.uniform(0.05, 0.1)}
+                         for code, name in (("Med_Men", "Med Men"), ("Cyst", "Cyst"))
+                         for unit in range(per_compartment)])
+
+
+def test_table4_means_intervals_and_paired_tests():
     rng = np.random.default_rng(0)
-    rows = [{"compartment": name, "nmse": value} for name in ("Med Men", "Cyst")
-            for value in rng.uniform(0.05, 0.1, 12)]
-    baseline = pd.DataFrame(rows)
-    better = baseline.assign(nmse=np.where(baseline["compartment"] == "Med Men",
-                                           baseline["nmse"] / 3, baseline["nmse"]))
-    table, p_values = table4({"U-Net": baseline, "FNAF U-Net": better},
-                             {"FNAF U-Net": "U-Net"}, accel=4)
+    baseline = _units(rng)
+    men = baseline["compartment"] == "Med Men"
+    better = baseline.assign(nmse=np.where(men, baseline["nmse"] / 3, baseline["nmse"]))
+    table, tests = table4({"U-Net": baseline, "FNAF U-Net": better.sample(frac=1, random_state=1)},
+                          {"FNAF U-Net": "U-Net"}, accel=4)  # row order does not matter
     assert table.index.tolist() == list(COMPARTMENTS)
     assert table.loc["Med Men", "N"] == 12 and table.loc["All", "N"] == 24
     assert table.loc["Cyst", "N"] == 12 and table.loc["BML Med Fem", "N"] == 0
-    assert table.loc["Med Men", "FNAF U-Net"] == pytest.approx(
-        baseline[baseline["compartment"] == "Med Men"]["nmse"].mean() / 3)
-    men = baseline["compartment"] == "Med Men"
-    expected = stats.ranksums(better[men]["nmse"], baseline[men]["nmse"]).pvalue
-    assert p_values.loc["Med Men", "FNAF U-Net"] == pytest.approx(expected)
+    assert table.loc["Med Men", "FNAF U-Net"] == pytest.approx(baseline[men]["nmse"].mean() / 3)
+    assert (table.loc["Med Men", "FNAF U-Net low"] < table.loc["Med Men", "FNAF U-Net"]
+            < table.loc["Med Men", "FNAF U-Net high"])
+    paired = stats.wilcoxon(better[men]["nmse"], baseline[men]["nmse"]).pvalue
+    assert tests.loc["Med Men", "FNAF U-Net p"] == pytest.approx(paired)
+    assert tests.loc["Med Men", "FNAF U-Net p rank-sum"] == pytest.approx(
+        stats.ranksums(better[men]["nmse"], baseline[men]["nmse"]).pvalue)
     assert table.loc["Med Men", "FNAF U-Net significant"]
+    assert table.loc["Med Men", "FNAF U-Net direction"] == "lower"
+    assert table.loc["Cyst", "FNAF U-Net direction"] == "equal"
     assert not table.loc["Cyst", "FNAF U-Net significant"]  # identical values: p = 1
+    assert np.isnan(tests.loc["BML Med Fem", "FNAF U-Net p"])  # no units: not tested
     assert table.loc["Med Men", "paper N"] == 11 and table.loc["Med Men", "paper U-Net"] == 0.04902
+
+
+def test_table4_does_not_test_small_compartments_and_needs_the_same_units():
+    rng = np.random.default_rng(1)
+    baseline = _units(rng, per_compartment=3)
+    worse = baseline.assign(nmse=baseline["nmse"] * 2)
+    table, tests = table4({"U-Net": baseline, "B-Box U-Net": worse}, {"B-Box U-Net": "U-Net"},
+                          accel=8)
+    assert np.isnan(tests.loc["Med Men", "B-Box U-Net p"])  # 3 units: shown, not tested
+    assert table.loc["Med Men", "B-Box U-Net direction"] == "higher"
+    assert table.loc["All", "B-Box U-Net significant"]  # 6 units, all worse: p = 1/32
+    with pytest.raises(ValueError, match="other .volume, slice, label. units"):
+        table4({"U-Net": baseline, "B-Box U-Net": worse.iloc[1:]}, {"B-Box U-Net": "U-Net"}, 8)

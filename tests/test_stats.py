@@ -1,0 +1,55 @@
+"""Intervals and paired tests against scipy on hand-made data."""
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from fnaf.stats import MIN_PAIRED_UNITS, cluster_bootstrap_mean, paired_test, wilson_interval
+
+
+def test_wilson_interval_matches_the_closed_form():
+    successes, trials, z = 7, 80, stats.norm.ppf(0.975)
+    rate = successes / trials
+    centre = (rate + z**2 / (2 * trials)) / (1 + z**2 / trials)
+    half = z / (1 + z**2 / trials) * np.sqrt(rate * (1 - rate) / trials + z**2 / (4 * trials**2))
+    assert wilson_interval(successes, trials) == pytest.approx((centre - half, centre + half))
+    low, high = wilson_interval(0, 80)
+    assert low == 0 and 0 < high < 0.05  # a zero rate still has an upper bound
+    assert np.isnan(wilson_interval(0, 0)).all()
+
+
+def test_cluster_bootstrap_resamples_volumes_not_slices():
+    rng = np.random.default_rng(1)
+    volume_effect = np.repeat(rng.normal(0, 1, 10), 8)  # slices of a volume move together
+    values = volume_effect + rng.normal(0, 0.1, 80)
+    volumes = np.repeat(np.arange(10), 8)
+    mean, low, high = cluster_bootstrap_mean(values, volumes, seed=3)
+    assert mean == pytest.approx(values.mean()) and low < mean < high
+    naive = cluster_bootstrap_mean(values, np.arange(80), seed=3)  # as if slices were independent
+    assert (high - low) > 2 * (naive[2] - naive[1])  # clustering widens the interval
+    assert cluster_bootstrap_mean(values, volumes, seed=3) == (mean, low, high)  # seeded
+    assert np.isnan(cluster_bootstrap_mean(values, np.zeros(80), seed=3)[1])  # one volume
+
+
+def test_paired_test_is_scipy_signed_rank_with_direction():
+    rng = np.random.default_rng(2)
+    reference = rng.uniform(0.05, 0.1, 12)
+    model = reference * rng.uniform(0.5, 0.9, 12)  # lower on every unit
+    comparison = paired_test(model, reference)
+    assert comparison.p_signed_rank == pytest.approx(stats.wilcoxon(model, reference).pvalue)
+    assert comparison.p_signed_rank == pytest.approx(2 / 2**12)  # exact: all 12 below
+    assert comparison.p_rank_sum == pytest.approx(stats.ranksums(model, reference).pvalue)
+    assert comparison.direction == "lower" and comparison.significant()
+    assert paired_test(reference, model).direction == "higher"
+    same = paired_test(reference, reference)
+    assert same.p_signed_rank == 1 and same.direction == "equal" and not same.significant()
+
+
+def test_too_few_units_are_shown_but_not_tested():
+    few = paired_test(np.arange(MIN_PAIRED_UNITS - 1), np.arange(MIN_PAIRED_UNITS - 1) + 1.0)
+    assert few.n == MIN_PAIRED_UNITS - 1 and few.direction == "lower"
+    assert np.isnan(few.p_signed_rank) and not few.significant()
+    # complete separation of 3 units gave the rank-sum's normal approximation p = 0.0495
+    assert stats.ranksums([1, 2, 3], [4, 5, 6]).pvalue < 0.05
+    with pytest.raises(ValueError, match="same shape"):
+        paired_test([1, 2], [1, 2, 3])

@@ -53,8 +53,9 @@ SCALES = ("smoke", "demo", "paper")
 #: changes what a config trains, so stale cached runs are not reused. 2: the FNAF share of a
 #: batch is exact in expectation (at batch 1 the paper preset perturbed nothing before).
 TRAINING_VERSION = 2
-#: Part of every cached attack's key, bumped when the attack or what it records changes.
-ATTACK_VERSION = 2
+#: Part of every cached attack's key, bumped when the attack or what it records changes
+#: (3: every candidate's control and the slice's contrast are recorded).
+ATTACK_VERSION = 3
 MODELS = ("unet", "irim")
 
 

@@ -7,6 +7,7 @@ interval, and paired units get paired tests (scipy.stats does the statistics).
 * :func:`paired_test` — two models scored on the same units: the two-sided Wilcoxon
   signed-rank test (exact for small ``N``), with the direction of the difference; the paper's
   unpaired rank-sum test beside it.
+* :func:`mcnemar_exact` — two models' hits on the same slices (attack rates).
 """
 
 from __future__ import annotations
@@ -98,3 +99,19 @@ def paired_test(model, reference) -> PairedComparison:
     signed_rank = 1.0 if not difference.any() else float(stats.wilcoxon(model, reference).pvalue)
     rank_sum = float(stats.ranksums(model, reference).pvalue)
     return PairedComparison(n, median, signed_rank, rank_sum)
+
+
+def mcnemar_exact(model, reference) -> tuple[int, int, float]:
+    """Exact McNemar test of two models' hits (booleans) on the same units.
+
+    Returns ``(only_model, only_reference, p)``: the discordant counts and the two-sided
+    binomial p-value of ``only_model`` among the discordant units (1 when there are none).
+    """
+    model, reference = (np.asarray(side, dtype=bool) for side in (model, reference))
+    if model.shape != reference.shape:
+        raise ValueError(f"paired hits must have the same shape, not {model.shape} and "
+                         f"{reference.shape}")
+    only_model, only_reference = int((model & ~reference).sum()), int((reference & ~model).sum())
+    discordant = only_model + only_reference
+    p = stats.binomtest(only_model, discordant).pvalue if discordant else 1.0
+    return only_model, only_reference, float(p)

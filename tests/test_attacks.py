@@ -1,11 +1,13 @@
 """FNAF features, regions T, perturbation (eq. 2-4), loss (eq. 5) and the attacks."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scipy import ndimage
 
 from fnaf.attacks import (
+    AttackReport,
     FiniteDifference,
     RandomSearch,
     attack_dataset,
@@ -231,6 +233,20 @@ def test_attacking_a_validation_set_reports_table2_quantities(phantom_root):
     assert summary["attack_rate"] == pytest.approx((report.slices["loss"] > 0.25).mean())
     assert summary["nmse"] == pytest.approx(report.slices["loss"].mean())
     assert 0 <= summary["acceptance_rate"] <= 1 and -1 <= summary["ip_pearson_r"] <= 1
+    frame = report.slices
+    assert frame["controls"].map(len).eq(2).all() and set(frame["acquisition"]) <= {
+        "CORPD_FBK", "CORPDFS_FBK"}
+    assert (frame["control_max"] == frame["controls"].map(max)).all()
+    assert (frame["control_max"] >= frame["control"]).all()  # the worst candidate's is one of K
+    gamma = float(frame["control_max"].median())  # a threshold some controls cross
+    scored = AttackReport(frame, gamma, 1e-4).summary()
+    assert scored["control_max_rate"] == pytest.approx((frame["control_max"] > gamma).mean())
+    assert scored["control_all_rate"] == pytest.approx(
+        np.mean([c > gamma for row in frame["controls"] for c in row]))
+    assert scored["hit_with_control_rate"] == pytest.approx(
+        ((frame["loss"] > gamma) & (frame["control"] > gamma)).mean())
+    for name in ("attack_rate", "nmse", "control_max_rate", "recovery_error"):
+        assert summary[f"{name}_low"] <= summary[name] <= summary[f"{name}_high"]
     with pytest.raises(ValueError, match="gamma must be a positive number"):
         attack_dataset(RandomSearch(model, UnetPipeline()), slices, transform, gamma=0)
 
@@ -258,3 +274,18 @@ def test_the_released_code_options_run_end_to_end(phantom_root, options):
     assert (result.region >= result.features.mask).all()
     if options.get("shape") == "walk":
         assert (result.features.sizes <= 10).all()
+
+
+def test_hits_of_two_models_are_compared_slice_by_slice():
+    from fnaf.attacks.evaluation import compare_hits
+
+    def report(losses, order):
+        frame = pd.DataFrame({"fname": ["a.h5", "a.h5", "b.h5", "b.h5"], "slice": [0, 1, 0, 1],
+                              "loss": losses}).iloc[order]
+        return AttackReport(frame, 0.25, 1e-4)
+
+    robust = report([0.1, 0.1, 0.3, 0.1], [3, 2, 1, 0])  # row order does not matter
+    baseline = report([0.3, 0.3, 0.3, 0.1], [0, 1, 2, 3])
+    assert compare_hits(robust, baseline) == (0, 2, pytest.approx(0.5))
+    with pytest.raises(ValueError, match="different slices"):
+        compare_hits(AttackReport(robust.slices.iloc[1:], 0.25, 1e-4), baseline)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from fnaf.stats import MIN_PAIRED_UNITS, cluster_bootstrap_mean, paired_test, wilson_interval
+from fnaf.stats import (MIN_PAIRED_UNITS, cluster_bootstrap_mean, mcnemar_exact, paired_test,
+                        wilson_interval)
 
 
 def test_wilson_interval_matches_the_closed_form():
@@ -53,3 +54,12 @@ def test_too_few_units_are_shown_but_not_tested():
     assert stats.ranksums([1, 2, 3], [4, 5, 6]).pvalue < 0.05
     with pytest.raises(ValueError, match="same shape"):
         paired_test([1, 2], [1, 2, 3])
+
+
+def test_mcnemar_counts_discordant_slices_and_is_an_exact_binomial():
+    reference = np.array([1, 1, 1, 1, 1, 1, 1, 0, 0, 0], bool)
+    model = np.array([0, 0, 0, 0, 0, 0, 1, 0, 0, 1], bool)
+    only_model, only_reference, p = mcnemar_exact(model, reference)
+    assert (only_model, only_reference) == (1, 6)
+    assert p == pytest.approx(stats.binomtest(1, 7).pvalue) == pytest.approx(16 / 128)
+    assert mcnemar_exact(reference, reference) == (0, 0, 1.0)

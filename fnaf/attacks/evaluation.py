@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import torch
 from scipy import stats
@@ -16,6 +17,7 @@ from fnaf.attacks.fnaf import FnafAttack
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.evaluation import SeededSlices, validation_batches
+from fnaf.stats import cluster_bootstrap_mean, mcnemar_exact, wilson_interval
 
 
 def check_thresholds(gamma: float | None = None, epsilon: float | None = None) -> None:
@@ -31,9 +33,11 @@ def check_thresholds(gamma: float | None = None, epsilon: float | None = None) -
 class AttackReport:
     """Per-slice results of an attack over a dataset, and the thresholds that score them.
 
-    ``slices`` has one row per slice: ``fname``, ``slice``, ``loss`` (the worst found),
-    ``control`` (same region, no feature), ``recovery``, ``information`` (D of eq. 7, relative
-    to the input's variance), ``information_mse`` (the plain MSE), and the
+    ``slices`` has one row per slice: ``fname``, ``slice``, ``acquisition`` (contrast),
+    ``loss`` (the worst found), ``control`` (same region, no feature), ``control_max`` (the
+    largest control over all candidates' regions: the false-alarm statistic of a max over K),
+    ``controls`` (every candidate's control), ``recovery``, ``information`` (D of eq. 7,
+    relative to the input's variance), ``information_mse`` (the plain MSE), and the
     worst feature's ``row``, ``col`` (centroid on the target grid), ``size`` (pixels) and
     ``pixels`` (its ``[row, col, value]`` triples, to rebuild it with :func:`feature_of`).
     """
@@ -45,12 +49,32 @@ class AttackReport:
     def __post_init__(self):
         check_thresholds(self.gamma, self.epsilon)
 
-    def summary(self) -> dict:
-        """Attack (hit) rate = share of slices with loss > γ; average loss (Table 2's NMSE);
-        the control's false-alarm rate and mean; the mean feature-recovery error; the IP
-        acceptance rate (D > ε) and the Pearson correlations of D (relative and plain MSE) with
-        the loss, with p-values."""
+    def summary(self, seed: int = 0) -> dict:
+        """Table 2's quantities with 95 % intervals (``<name>_low``, ``<name>_high``; Wilson for
+        rates, a bootstrap over volumes for means, seeded by ``seed``):
+
+        * ``attack_rate``: share of slices with loss > γ (the paper's hit); ``nmse``: the mean
+          worst loss;
+        * ``control_rate``: the control at the worst candidate > γ; ``control_max_rate``: the
+          largest control over the same K regions > γ, the false-alarm rate of the attack's own
+          statistic; ``control_all_rate``: the share of all (slice, candidate) controls > γ;
+        * ``hit_with_control_rate``: hits whose control also exceeds γ (the loss alone does
+          not show that the feature was lost there); ``control_nmse``, ``recovery_error``;
+        * ``acceptance_rate`` (D > ε) and the Pearson correlations of D (relative and plain
+          MSE) with the loss, with p-values.
+        """
         frame = self.slices
+        volumes = frame["fname"]
+
+        def rate(name: str, hits) -> dict:
+            hits = np.asarray(hits, dtype=bool)
+            low, high = wilson_interval(int(hits.sum()), hits.size)
+            return {name: float(hits.mean()) if hits.size else float("nan"),
+                    f"{name}_low": low, f"{name}_high": high}
+
+        def mean(name: str, column: str) -> dict:
+            value, low, high = cluster_bootstrap_mean(frame[column], volumes, seed=seed)
+            return {name: value, f"{name}_low": low, f"{name}_high": high}
 
         def pearson(column: str) -> tuple[float, float]:
             if len(frame) < 3:
@@ -59,19 +83,38 @@ class AttackReport:
             return float(result[0]), float(result[1])
 
         relative, plain = pearson("information"), pearson("information_mse")
+        hits, controls = frame["loss"] > self.gamma, frame["control"] > self.gamma
         return {
             "slices": len(frame),
-            "attack_rate": float((frame["loss"] > self.gamma).mean()),
-            "nmse": float(frame["loss"].mean()),
-            "control_rate": float((frame["control"] > self.gamma).mean()),
-            "control_nmse": float(frame["control"].mean()),
-            "recovery_error": float(frame["recovery"].mean()),
-            "acceptance_rate": float((frame["information"] > self.epsilon).mean()),
+            **rate("attack_rate", hits),
+            **mean("nmse", "loss"),
+            **rate("control_rate", controls),
+            **rate("control_max_rate", frame["control_max"] > self.gamma),
+            **rate("control_all_rate", np.concatenate([np.asarray(c) > self.gamma
+                                                        for c in frame["controls"]])),
+            **rate("hit_with_control_rate", hits & controls),
+            **mean("control_nmse", "control"),
+            **mean("recovery_error", "recovery"),
+            **rate("acceptance_rate", frame["information"] > self.epsilon),
             "ip_pearson_r": relative[0],
             "ip_pearson_p": relative[1],
             "ip_mse_pearson_r": plain[0],
             "ip_mse_pearson_p": plain[1],
         }
+
+
+def compare_hits(report: AttackReport, reference: AttackReport) -> tuple[int, int, float]:
+    """Hits (loss > γ) of two models attacked on the same slices (with the same seed, so with
+    the same candidate features), compared by the exact McNemar test: ``(only report's hits,
+    only reference's hits, p)``."""
+    def hits(of: AttackReport) -> pd.Series:
+        return (of.slices.set_index(["fname", "slice"])["loss"] > of.gamma).sort_index()
+
+    mine, theirs = hits(report), hits(reference)
+    if not mine.index.equals(theirs.index):
+        raise ValueError("the two reports cover different slices; attack the same validation "
+                         "set with both models")
+    return mcnemar_exact(mine.to_numpy(), theirs.to_numpy())
 
 
 def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTransform, *,
@@ -93,11 +136,14 @@ def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTra
         columns = {name: getattr(result, name).cpu().tolist()
                    for name in ("loss", "control", "recovery", "information",
                                 "information_mse")}
+        columns["control_max"] = result.controls.amax(dim=1).cpu().tolist()
+        columns["controls"] = result.controls.cpu().tolist()
         sizes = result.features.sizes.cpu().tolist()
         for i, fname in enumerate(batch.fname):
             where = torch.nonzero(result.features.mask[i]).cpu()
             values = result.features.values[i][result.features.mask[i]].cpu()
             rows.append({"fname": fname, "slice": int(batch.slice_num[i]),
+                         "acquisition": batch.acquisition[i],
                          **{name: column[i] for name, column in columns.items()},
                          "row": float(centers[i, 0]), "col": float(centers[i, 1]),
                          "size": int(sizes[i]),

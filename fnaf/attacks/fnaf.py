@@ -107,13 +107,16 @@ class AttackResult:
 
     ``loss`` ``(B,)`` the worst (largest) loss found and ``losses`` ``(B, K)`` all of them;
     ``control``, ``recovery``, ``information``, ``information_mse`` ``(B,)`` at the worst
-    candidate; ``features`` and
+    candidate; ``controls`` ``(B, K)`` the control (the clean slice scored in each candidate's
+    T) of every candidate, so ``controls.amax(1)`` is the false-alarm statistic read the same
+    way as the attack (the max over the same K regions); ``features`` and
     ``region`` ``(B, h, w)`` the worst feature and its T; ``adversarial`` the perturbed batch.
     """
 
     loss: torch.Tensor
     losses: torch.Tensor
     control: torch.Tensor
+    controls: torch.Tensor
     recovery: torch.Tensor
     information: torch.Tensor
     information_mse: torch.Tensor
@@ -233,8 +236,10 @@ class FnafAttack:
         worst = features[best]
         return AttackResult(
             loss=losses.amax(dim=1), losses=losses, control=values["control"][best],
+            controls=values["control"].reshape(-1, per_slice),
             recovery=values["recovery"][best], information=values["information"][best],
-            information_mse=values["information_mse"][best], features=worst, region=self.regions(worst), adversarial=perturb(batch, worst))
+            information_mse=values["information_mse"][best], features=worst,
+            region=self.regions(worst), adversarial=perturb(batch, worst))
 
     def __call__(self, batch: KneeSlice) -> AttackResult:
         was_training = self.model.training

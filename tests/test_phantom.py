@@ -122,3 +122,23 @@ def test_staging_folders_of_killed_runs_are_removed(tmp_path):
         (folder / "singlecoil_train").mkdir(parents=True)
     phantom_dataset(PhantomConfig("smoke", 1, 1, 1), root=tmp_path)
     assert not stale.exists() and other_host.exists()
+
+
+def test_every_label_is_drawn_the_minimum_number_of_times():
+    from collections import Counter
+
+    from fnaf.data.phantom import _split_lesion_codes
+
+    codes = _split_lesion_codes(np.random.default_rng(0), 10, 7.0, per_label=3)
+    counts = Counter(code for volume in codes for code in volume)
+    assert len(codes) == 10 and min(counts[code] for code in LABEL_CODES) >= 3
+
+
+def test_the_validation_split_carries_enough_units_for_table4(tmp_path):
+    """Demo geometry and validation settings: about as many (volume, slice, label) units as
+    the published validation CSV (157), at least 5 in every compartment."""
+    from fnaf.data.annotations import label_counts
+
+    root = write_phantom(tmp_path / "knee", PhantomConfig(train_volumes=1, val_volumes=10))
+    counts = label_counts(read_annotations(root / "singlecoil_bb_val.csv"))
+    assert counts["N"].sum() >= 150 and counts["N"].min() >= 5

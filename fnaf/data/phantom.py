@@ -40,7 +40,7 @@ from fnaf.data.fastmri_writer import ismrmrd_header, write_volume
 from fnaf.io import atomic_directory
 from fnaf.mri import center_crop, fft2c, ifft2c
 
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,13 @@ TEXTURED = {anatomy.FAT: 0.05, anatomy.MUSCLE: 0.08, anatomy.MARROW: 0.09, anato
 
 @dataclass(frozen=True)
 class PhantomConfig:
-    """What determines a phantom dataset (its cache key)."""
+    """What determines a phantom dataset (its cache key).
+
+    The validation split carries more lesions (``val_lesions_per_volume``, each of the 11
+    labels at least ``val_lesions_per_label`` times) than the training split, so that Table 4
+    has enough (volume, slice, label) units per compartment for a paired test: the demo's 10
+    validation volumes hold about as many units as the published validation CSV (157).
+    """
 
     geometry: str = "demo"
     train_volumes: int = 40
@@ -95,6 +101,8 @@ class PhantomConfig:
     slices: int = 8
     noise: float = 0.015
     lesions_per_volume: float = 2.5
+    val_lesions_per_volume: float = 7.0
+    val_lesions_per_label: int = 3
     seed: int = 0
 
     def __post_init__(self):  # validated before any generation or cache lookup
@@ -103,7 +111,8 @@ class PhantomConfig:
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"phantom {name} must be an integer >= 1, not "
                                  f"{getattr(self, name)!r}")
-        for name in ("noise", "lesions_per_volume"):
+        for name in ("noise", "lesions_per_volume", "val_lesions_per_volume",
+                     "val_lesions_per_label"):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"phantom {name} must be >= 0, not {getattr(self, name)!r}")
 
@@ -188,12 +197,14 @@ def phantom_volume(rng: np.random.Generator, geometry: str | Geometry, num_slice
     return kspace, esc.astype(np.float32), rss.astype(np.float32), boxes
 
 
-def _split_lesion_codes(rng: np.random.Generator, num_volumes: int, rate: float):
-    """Lesion labels per volume: Poisson counts; every label at least once when the split has
-    room for all 11, the rest drawn by (flattened) real-data frequency."""
+def _split_lesion_codes(rng: np.random.Generator, num_volumes: int, rate: float,
+                        per_label: int = 1):
+    """Lesion labels per volume: Poisson counts; every label at least ``per_label`` times when
+    the split has room for all of them, the rest drawn by (flattened) real-data frequency."""
     counts = rng.poisson(rate, size=num_volumes)
     total = int(counts.sum())
-    codes = list(LABEL_CODES) if total >= len(LABEL_CODES) else []
+    forced = per_label * len(LABEL_CODES)
+    codes = list(LABEL_CODES) * per_label if total >= forced else []
     codes += list(rng.choice(LABEL_CODES, size=total - len(codes), p=anatomy.LABEL_WEIGHTS))
     codes = [str(code) for code in rng.permutation(codes)]
     bounds = np.cumsum(counts)[:-1]
@@ -220,7 +231,9 @@ def _write_files(out: Path, config: PhantomConfig, progress: bool) -> None:
                                          ("val", config.val_volumes, 2_100_000)):
         split_path = out / f"singlecoil_{split}"
         split_path.mkdir(parents=True, exist_ok=True)
-        lesion_codes = _split_lesion_codes(rng, num_volumes, config.lesions_per_volume)
+        rate, per_label = ((config.lesions_per_volume, 1) if split == "train" else
+                           (config.val_lesions_per_volume, config.val_lesions_per_label))
+        lesion_codes = _split_lesion_codes(rng, num_volumes, rate, per_label)
         rows = []
         volumes = range(num_volumes)
         if progress:

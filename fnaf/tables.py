@@ -62,6 +62,8 @@ TABLE2_COLUMNS = (
     ("hits with control (%)", "hit_with_control_rate", 100),
     ("control NMSE", "control_nmse", 1),
     ("recovery error", "recovery_error", 1),
+    ("feature lost (%)", "lost_rate", 100),
+    ("complete loss above γ (%)", "ceiling_rate", 100),
 )
 
 
@@ -92,7 +94,8 @@ def table2(summaries: dict[str, dict], accel: int) -> pd.DataFrame:
 def table2_view(table: pd.DataFrame) -> pd.DataFrame:
     """Table 2 for reading: the hit and control rates and the means with their 95 %
     intervals, beside the paper's attack rate and NMSE."""
-    rates = ["attack rate (%)", "control rate, max over K (%)", "hits with control (%)"]
+    rates = ["attack rate (%)", "control rate, max over K (%)", "hits with control (%)",
+             "feature lost (%)"]
     shown = pd.concat([interval_strings(table, rates, places=1),
                        interval_strings(table, ["NMSE", "recovery error"], places=3)], axis=1)
     paper = table[["paper attack rate (%)", "paper NMSE"]].map(

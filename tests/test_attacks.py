@@ -289,3 +289,46 @@ def test_hits_of_two_models_are_compared_slice_by_slice():
     assert compare_hits(robust, baseline) == (0, 2, pytest.approx(0.5))
     with pytest.raises(ValueError, match="different slices"):
         compare_hits(AttackReport(robust.slices.iloc[1:], 0.25, 1e-4), baseline)
+
+
+def test_the_ceiling_is_the_loss_of_a_reconstruction_that_drops_the_feature(phantom_root):
+    """A 'model' that returns the clean target whatever its input loses every feature: its
+    loss equals the ceiling and its recovery error is 1."""
+    batch = _batch(phantom_root, 4)
+
+    class Oracle(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.weight = torch.nn.Parameter(torch.zeros(()))
+
+    def clean_target(model, attacked):
+        return Reconstruction(batch.target, batch.target, zero_filled=zero_filled_magnitude(
+            attacked))
+
+    attack = RandomSearch(Oracle(), clean_target, n_candidates=1, border=1)
+    features = attack.draw(batch, 1)
+    values = attack.evaluate(batch, features, 1)
+    assert torch.allclose(values["loss"], values["ceiling"], rtol=1e-5)
+    assert torch.allclose(values["recovery"], torch.ones(4), atol=1e-5)
+    expected = masked_nmse(batch.target, batch.target + features.values,
+                           attack.regions(features))
+    assert torch.allclose(values["ceiling"], expected)
+
+
+def test_lost_and_ceiling_rates_and_the_contrast_split():
+    from fnaf.attacks.evaluation import LOST_RECOVERY_ERROR, by_contrast
+
+    frame = pd.DataFrame({
+        "fname": ["a.h5", "a.h5", "b.h5", "b.h5"], "slice": [0, 1, 0, 1],
+        "acquisition": ["CORPD_FBK", "CORPD_FBK", "CORPDFS_FBK", "CORPDFS_FBK"],
+        "loss": [0.1, 0.2, 0.3, 0.1], "ceiling": [0.15, 0.2, 0.4, 0.3],
+        "recovery": [0.9, 0.2, 0.8, 0.1], "control": [0.0] * 4, "control_max": [0.0] * 4,
+        "controls": [[0.0]] * 4, "information": [1.0, 2.0, 3.0, 5.0],
+        "information_mse": [1.0, 3.0, 2.0, 5.0]})
+    summary = AttackReport(frame, 0.25, 1e-4).summary()
+    assert LOST_RECOVERY_ERROR == 0.5
+    assert summary["lost_rate"] == 0.5 and summary["ceiling_rate"] == 0.5
+    parts = by_contrast(AttackReport(frame, 0.25, 1e-4))
+    assert sorted(parts) == ["PD", "PD-FS"]
+    assert parts["PD"].summary()["attack_rate"] == 0  # PD: the ceiling stays below gamma
+    assert parts["PD"].summary()["lost_rate"] == 0.5  # yet one of its two features is lost

@@ -85,6 +85,10 @@ def test_attacks_notebook_builds_table2_with_the_control(tmp_path, monkeypatch):
     assert table.loc["U-Net", "NMSE"] == pytest.approx(losses.mean())
     assert len(losses) == 8 and {"fname", "slice", "row", "col", "size", "pixels"} <= set(
         magnitude["slices"][0])
+    contrasts = pd.read_csv(results / "table2_by_contrast.csv", index_col="model")
+    per_model = contrasts["slices"].groupby(contrasts.index.str.split(",").str[0]).sum()
+    assert per_model.to_dict() == {"I-RIM": 8, "U-Net": 8}  # every slice in one contrast
+    assert {"complete loss above γ (%)", "feature lost (%) low"} <= set(contrasts.columns)
     methods = pd.read_csv(results / "random_search_vs_fd.csv", index_col=[0, 1])
     assert len(methods) == 4
     domains = pd.read_csv(results / "domains.csv", index_col=[0, 1])

@@ -29,6 +29,12 @@ def check_thresholds(gamma: float | None = None, epsilon: float | None = None) -
                              "gamma 0.25; epsilon a small tolerance such as 1e-4)")
 
 
+#: A feature counts as lost when the reconstruction's response to it misses more than half of
+#: its energy inside T (recovery error ``‖Δx − δ′‖²_T / ‖δ′‖²_T > 0.5``; 1 = not reconstructed
+#: at all). Unlike the paper's loss, it is normalised by the feature, not by the tissue around it.
+LOST_RECOVERY_ERROR = 0.5
+
+
 @dataclass
 class AttackReport:
     """Per-slice results of an attack over a dataset, and the thresholds that score them.
@@ -36,8 +42,9 @@ class AttackReport:
     ``slices`` has one row per slice: ``fname``, ``slice``, ``acquisition`` (contrast),
     ``loss`` (the worst found), ``control`` (same region, no feature), ``control_max`` (the
     largest control over all candidates' regions: the false-alarm statistic of a max over K),
-    ``controls`` (every candidate's control), ``recovery``, ``information`` (D of eq. 7,
-    relative to the input's variance), ``information_mse`` (the plain MSE), and the
+    ``controls`` (every candidate's control), ``ceiling`` (the loss of losing the feature
+    completely, see :class:`~fnaf.attacks.fnaf.AttackResult`), ``recovery``, ``information``
+    (D of eq. 7, relative to the input's variance), ``information_mse`` (the plain MSE), and the
     worst feature's ``row``, ``col`` (centroid on the target grid), ``size`` (pixels) and
     ``pixels`` (its ``[row, col, value]`` triples, to rebuild it with :func:`feature_of`).
     """
@@ -60,6 +67,9 @@ class AttackReport:
           statistic; ``control_all_rate``: the share of all (slice, candidate) controls > γ;
         * ``hit_with_control_rate``: hits whose control also exceeds γ (the loss alone does
           not show that the feature was lost there); ``control_nmse``, ``recovery_error``;
+        * ``ceiling_rate``: slices whose complete-loss NMSE exceeds γ, the only ones where the
+          paper's hit is possible; ``lost_rate``: slices whose recovery error exceeds
+          :data:`LOST_RECOVERY_ERROR`, a hit free of that contrast ceiling;
         * ``acceptance_rate`` (D > ε) and the Pearson correlations of D (relative and plain
           MSE) with the loss, with p-values.
         """
@@ -95,12 +105,21 @@ class AttackReport:
             **rate("hit_with_control_rate", hits & controls),
             **mean("control_nmse", "control"),
             **mean("recovery_error", "recovery"),
+            **rate("ceiling_rate", frame["ceiling"] > self.gamma),
+            **rate("lost_rate", frame["recovery"] > LOST_RECOVERY_ERROR),
             **rate("acceptance_rate", frame["information"] > self.epsilon),
             "ip_pearson_r": relative[0],
             "ip_pearson_p": relative[1],
             "ip_mse_pearson_r": plain[0],
             "ip_mse_pearson_p": plain[1],
         }
+
+
+def by_contrast(report: AttackReport) -> dict[str, AttackReport]:
+    """The report split by the slices' contrast (``"PD"``, ``"PD-FS"``)."""
+    names = {"CORPD_FBK": "PD", "CORPDFS_FBK": "PD-FS"}
+    return {names.get(acquisition, acquisition): AttackReport(part, report.gamma, report.epsilon)
+            for acquisition, part in report.slices.groupby("acquisition")}
 
 
 def compare_hits(report: AttackReport, reference: AttackReport) -> tuple[int, int, float]:
@@ -134,7 +153,7 @@ def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTra
         result = attack(batch)
         centers = result.features.centers().cpu()
         columns = {name: getattr(result, name).cpu().tolist()
-                   for name in ("loss", "control", "recovery", "information",
+                   for name in ("loss", "control", "ceiling", "recovery", "information",
                                 "information_mse")}
         columns["control_max"] = result.controls.amax(dim=1).cpu().tolist()
         columns["controls"] = result.controls.cpu().tolist()

@@ -109,7 +109,10 @@ class AttackResult:
     ``control``, ``recovery``, ``information``, ``information_mse`` ``(B,)`` at the worst
     candidate; ``controls`` ``(B, K)`` the control (the clean slice scored in each candidate's
     T) of every candidate, so ``controls.amax(1)`` is the false-alarm statistic read the same
-    way as the attack (the max over the same K regions); ``features`` and
+    way as the attack (the max over the same K regions); ``ceiling`` ``(B,)`` the loss of a
+    reconstruction that is perfect but for the feature, which it loses completely
+    (``‖δ′‖²_T / ‖y + δ′‖²_T`` on the magnitude scale): a loss above γ is only possible where
+    it exceeds γ, which depends on the tissue's contrast around T; ``features`` and
     ``region`` ``(B, h, w)`` the worst feature and its T; ``adversarial`` the perturbed batch.
     """
 
@@ -117,6 +120,7 @@ class AttackResult:
     losses: torch.Tensor
     control: torch.Tensor
     controls: torch.Tensor
+    ceiling: torch.Tensor
     recovery: torch.Tensor
     information: torch.Tensor
     information_mse: torch.Tensor
@@ -206,8 +210,8 @@ class FnafAttack:
         clean = self.pipeline(self.model, batch)
         phase = image_phase(batch)
         regions = self.regions(features)
-        results = {name: [] for name in ("loss", "control", "recovery", "information",
-                                          "information_mse")}
+        results = {name: [] for name in ("loss", "control", "ceiling", "recovery",
+                                          "information", "information_mse")}
         candidates = repeat_slices(batch, per_slice)
         for start in range(0, len(candidates.fname), self.chunk_size):
             part = slice(start, start + self.chunk_size)
@@ -220,6 +224,7 @@ class FnafAttack:
             region = regions[part]
             results["loss"].append(region_nmse(reconstruction, attacked, region, self.domain))
             results["control"].append(region_nmse(clean.rows(owner), chunk, region, self.domain))
+            results["ceiling"].append(masked_nmse(chunk.target, attacked.target, region))
             change = reconstruction.magnitude - clean.magnitude[owner]
             results["recovery"].append(masked_nmse(change, delta.values, region))
             clean_input = clean.zero_filled[owner]
@@ -236,7 +241,7 @@ class FnafAttack:
         worst = features[best]
         return AttackResult(
             loss=losses.amax(dim=1), losses=losses, control=values["control"][best],
-            controls=values["control"].reshape(-1, per_slice),
+            controls=values["control"].reshape(-1, per_slice), ceiling=values["ceiling"][best],
             recovery=values["recovery"][best], information=values["information"][best],
             information_mse=values["information_mse"][best], features=worst,
             region=self.regions(worst), adversarial=perturb(batch, worst))

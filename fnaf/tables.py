@@ -38,17 +38,26 @@ def table3(per_volume: dict[str, pd.DataFrame], accel: int) -> pd.DataFrame:
     return pd.DataFrame(rows).T.rename_axis("model")
 
 
-def mean_std_strings(table: pd.DataFrame, digits: dict[str, int] | None = None) -> pd.DataFrame:
-    """Format ``X``/``X std`` column pairs as ``"mean ± std"`` strings for display."""
+def mean_std_strings(table: pd.DataFrame, digits: dict[str, int] | None = None,
+                     spread: float = 2.0) -> pd.DataFrame:
+    """Format ``X``/``X std`` column pairs as ``"mean ± spread·std"`` strings for display.
+
+    The default ``spread = 2`` is fastMRI ``evaluate.py``'s convention (mean ± 2 sample standard
+    deviations across volumes), which the paper's Table 3 most likely follows; the columns say
+    which (``NMSE (± 2σ)``). The paper's own columns (``paper …``) are shown as printed.
+    """
     digits = digits or {"NMSE": 4, "PSNR": 2, "SSIM": 4}
     shown = {}
     for column in table.columns:
         if column.endswith(" std"):
             continue
         places = digits.get(column.split()[-1], 4)
+        factor, label = ((1.0, "± as printed") if column.startswith("paper ")
+                         else (spread, f"± {spread:g}σ"))
         mean, std = table[column], table[f"{column} std"]
-        shown[column] = [("–" if pd.isna(m) else f"{m:.{places}f} ± {s:.{places}f}")
-                         for m, s in zip(mean, std)]
+        shown[f"{column} ({label})"] = [
+            "–" if pd.isna(m) else f"{m:.{places}f} ± {factor * s:.{places}f}"
+            for m, s in zip(mean, std)]
     return pd.DataFrame(shown, index=table.index)
 
 

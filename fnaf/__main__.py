@@ -34,15 +34,18 @@ def _config(args: argparse.Namespace):
     if getattr(args, "amp", False):
         overrides["amp"] = True
     data = {"data_root": args.data_root} if args.data_root is not None else {}
+    released = {"init_weights": str(args.init_weights)} if args.init_weights else {}
     objective = {name: getattr(args, name) for name in ("beta", "adv_fraction", "n_pixels")
                  if getattr(args, name, None) is not None}
     try:
         if args.objective == "clean" and not objective:
-            return replace(preset(args.scale, args.model, args.accel, **data), **overrides)
+            weights = {**released, "epochs": 0} if released else {}
+            return replace(preset(args.scale, args.model, args.accel, **data, **weights),
+                           **overrides)
         config = robust_preset(args.scale, args.model, args.accel, args.objective, **data,
-                               **objective)
+                               **released, **objective)
         return replace(config, **overrides)
-    except ValueError as error:  # a bad configuration: say what, not a traceback
+    except (ValueError, FileNotFoundError) as error:  # a bad configuration: say what
         sys.exit(f"python -m fnaf {args.command}: {error}")
 
 
@@ -130,6 +133,10 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         help="preset (fnaf.runs.preset); paper needs --data-root")
     parser.add_argument("--data-root", help="fastMRI knee folder with singlecoil_train/ and "
                         "singlecoil_val/ (default: the embedded phantom)")
+    parser.add_argument("--init-weights", type=Path, help="start from this weight file (a "
+                        "fastMRI U-Net state_dict or an official i-RIM checkpoint) instead of "
+                        "training the baseline: alone, the run is the file's model; with "
+                        "--objective, the robust fine-tune starts from it (the paper's I-RIM)")
     parser.add_argument("--epochs", type=int, help="override the preset's epochs")
     parser.add_argument("--batch-size", type=int, help="override the preset's (global) batch")
     parser.add_argument("--seed", type=int, help="override the preset's seed")

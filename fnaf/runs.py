@@ -41,10 +41,10 @@ from fnaf.data.sources import data_fingerprint, data_source
 from fnaf.data.transforms import SliceTransform
 from fnaf.evaluation import collate_slices, evaluate, to_device
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
-from fnaf.models import IRIM, UNet
+from fnaf.models import IRIM, UNet, load_irim_checkpoint, load_weights
 from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective
 from fnaf.pipelines import pipeline_for
-from fnaf.train import Settings, TrainingError, default_device, fit
+from fnaf.train import FitResult, Settings, TrainingError, default_device, fit
 
 #: The paper's masks: random (fastMRI ``RandomMaskFunc``), centre fraction by acceleration.
 CENTER_FRACTIONS = {4: 0.08, 8: 0.04}
@@ -145,7 +145,10 @@ class RunConfig:
 
     ``data_root=None`` uses the embedded phantom described by ``phantom``. ``init_from``
     fine-tunes from another run's weights (the robust objectives start from the baselines).
-    ``amp`` trains with bfloat16 autocast on CUDA (ignored on CPU).
+    ``amp`` trains with bfloat16 autocast on CUDA (ignored on CPU). ``init_weights``: a local
+    weight file to start from instead (a fastMRI U-Net state_dict or an official i-RIM
+    checkpoint); with ``epochs=0`` the run *is* those weights, evaluated and cached like a
+    trained run — the paper fine-tuned the released i-RIM this way.
 
     The key covers every field, the engine's :data:`TRAINING_VERSION` and, for a ``data_root``,
     the data's identity (:func:`~fnaf.data.sources.data_fingerprint`: the HDF5 files' names,
@@ -167,6 +170,7 @@ class RunConfig:
     init_from: RunConfig | None = None
     seed: int = 0
     amp: bool = False
+    init_weights: str | None = None
 
     def __post_init__(self):
         check_choice("model", self.model, MODELS)
@@ -176,9 +180,15 @@ class RunConfig:
         if not isinstance(self.network, expected):
             raise TypeError(f"model {self.model!r} needs a {expected.__name__}, "
                              f"not {type(self.network).__name__}")
-        if self.epochs < 1 or self.batch_size < 1:
+        if self.epochs < (0 if self.init_weights else 1) or self.batch_size < 1:
             raise ValueError(f"epochs ({self.epochs}) and batch_size ({self.batch_size}) must be "
-                             "at least 1")
+                             "at least 1 (epochs 0 only with init_weights: the weights as given)")
+        if self.init_weights is not None:
+            if self.init_from is not None:
+                raise ValueError("give init_from (a run) or init_weights (a file), not both")
+            if not Path(self.init_weights).is_file():
+                raise FileNotFoundError(f"init_weights {self.init_weights}: no such weight file "
+                                        "(nothing is downloaded at run time)")
 
     @property
     def center_fraction(self) -> float:
@@ -186,7 +196,10 @@ class RunConfig:
 
     def key(self) -> str:
         payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
-                              "data": self.data_identity()}, sort_keys=True, default=str)
+                              "data": self.data_identity(),
+                              "init_from_key": self.init_from.key() if self.init_from else None,
+                              "init_weights_file": _file_identity(self.init_weights)},
+                             sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def data_identity(self) -> str | None:
@@ -199,8 +212,17 @@ class RunConfig:
 
     @property
     def name(self) -> str:
-        tuned = "-ft" if self.init_from is not None else ""
+        tuned = "-ft" if self.init_from is not None or self.epochs else ""
+        tuned = "-weights" + tuned if self.init_weights is not None else tuned
         return f"{self.model}-{self.objective.name}{tuned}-{self.accel}x-{self.scale}-{self.key()}"
+
+
+def _file_identity(path: str | None) -> str | None:
+    """Name, size and modification time of a weight file (``None`` for none)."""
+    if path is None:
+        return None
+    status = Path(path).stat()
+    return f"{Path(path).name}:{status.st_size}:{status.st_mtime_ns}"
 
 
 def check_choice(name: str, value, accepted) -> None:
@@ -274,7 +296,7 @@ DEMO_BETA = 0.5
 
 def robust_preset(scale: str = "demo", model: str = "unet", accel: int = 4,
                   objective: str = "fnaf", data_root: str | None = None,
-                  **objective_options) -> RunConfig:
+                  init_weights: str | None = None, **objective_options) -> RunConfig:
     """A fine-tune of the baseline ``preset(scale, model, accel)`` with ``objective``.
 
     ``"fnaf"``: the paper's FNAF-robust training (U-Net features of 10 pixels; I-RIM 10-1000,
@@ -282,9 +304,12 @@ def robust_preset(scale: str = "demo", model: str = "unet", accel: int = 4,
     ``"clean"``: the comparator, a clean fine-tune of the same length and schedule. The
     optimiser restarts from the recipe's learning rate and drops it for the last epochs.
     ``objective_options`` override :class:`ObjectiveConfig` fields (``beta``, ...).
+    ``init_weights``: the baseline is that weight file (e.g. the released i-RIM, as in the
+    paper), not a run trained from scratch.
     """
     data = {"data_root": data_root} if data_root is not None else {}
-    baseline = preset(scale, model, accel, **data)
+    released = {"init_weights": init_weights, "epochs": 0} if init_weights is not None else {}
+    baseline = preset(scale, model, accel, **data, **released)
     epochs, drop = _FINE_TUNE[scale, model]
     options: dict = {}
     if objective != "clean":
@@ -294,7 +319,8 @@ def robust_preset(scale: str = "demo", model: str = "unet", accel: int = 4,
         options["n_pixels"] = (10, max(10, round(1000 * (crop / 320) ** 2)))
     options.update(objective_options)
     return replace(baseline, objective=ObjectiveConfig(objective, **options), epochs=epochs,
-                   optim=replace(baseline.optim, step_size=drop), init_from=baseline)
+                   optim=replace(baseline.optim, step_size=drop), init_from=baseline,
+                   init_weights=None)
 
 
 UNWRITABLE_RUNS = ("point $FNAF_RUNS (or --runs-dir, or the notebooks' runs_root) at a "
@@ -438,20 +464,27 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     if config.init_from is not None:
         model.load_state_dict(train_or_load(config.init_from, root, device=device,
                                             progress=progress).model.state_dict())
+    if config.init_weights is not None:
+        load = load_irim_checkpoint if config.model == "irim" else load_weights
+        load(model, config.init_weights)
     train, val = datasets(config)
     train_transform, val_transform = transforms(config)
     optimizer, scheduler = _optimizer(config, model)
-    if progress:
+    if progress and config.epochs:
         print(f"training {config.name} on {device} ({len(train)} training slices)")
     save_json(asdict(config), directory / "config.json")
-    result = fit(model, pipeline_for(config.model), objective_for(config, train), train, val,
-                 train_transform=train_transform, val_transform=val_transform,
-                 optimizer=optimizer, scheduler=scheduler, device=device,
-                 checkpoint_dir=directory / "checkpoint",
-                 settings=Settings(epochs=config.epochs, batch_size=config.batch_size,
-                                   seed=config.seed, checkpoint_every=checkpoint_every,
-                                   num_workers=num_workers, amp=config.amp,
-                                   progress=progress))
+    if config.epochs == 0:  # the given weights as they are
+        result = FitResult({key: value.detach().cpu().clone()
+                            for key, value in model.state_dict().items()}, best_epoch=0)
+    else:
+        result = fit(model, pipeline_for(config.model), objective_for(config, train), train,
+                     val, train_transform=train_transform, val_transform=val_transform,
+                     optimizer=optimizer, scheduler=scheduler, device=device,
+                     checkpoint_dir=directory / "checkpoint",
+                     settings=Settings(epochs=config.epochs, batch_size=config.batch_size,
+                                       seed=config.seed, checkpoint_every=checkpoint_every,
+                                       num_workers=num_workers, amp=config.amp,
+                                       progress=progress))
     distributed = dist.is_available() and dist.is_initialized()
     if not distributed or dist.get_rank() == 0:
         model.load_state_dict(result.best_state)

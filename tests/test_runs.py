@@ -11,7 +11,15 @@ import torch
 
 from fnaf.__main__ import main
 from fnaf.data.phantom import PhantomConfig
-from fnaf.runs import ObjectiveConfig, OptimConfig, load_run, preset, run_dir, train_or_load
+from fnaf.runs import (
+    ObjectiveConfig,
+    OptimConfig,
+    load_run,
+    preset,
+    robust_preset,
+    run_dir,
+    train_or_load,
+)
 
 
 def test_presets_follow_the_paper_recipes():
@@ -269,3 +277,53 @@ def test_a_nan_target_trains_nothing_and_caches_nothing(phantom_root, tmp_path):
 def test_optimiser_and_phantom_settings_are_validated_when_configured(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_a_weight_file_is_a_run_and_robust_fine_tunes_start_from_it(tmp_path, monkeypatch):
+    """The paper fine-tuned the released i-RIM: a run with init_weights and no epochs is the
+    file's model, evaluated and cached; robust_preset(init_weights=...) fine-tunes it."""
+    from fnaf.models import UNet
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(7)
+    released = UNet(chans=4, num_pool_layers=2).state_dict()
+    torch.save({"state_dict": {f"unet.{k}": v for k, v in released.items()}},
+               tmp_path / "released.ckpt")  # a Lightning-style checkpoint
+    weights = str(tmp_path / "released.ckpt")
+    run = train_or_load(preset("smoke", init_weights=weights, epochs=0), tmp_path / "runs",
+                        progress=False)
+    assert "-weights-" in run.directory.name and run.metrics["steps"] == 0
+    for key, value in released.items():
+        assert torch.equal(run.model.state_dict()[key], value)
+    tuned = robust_preset("smoke", "unet", 4, "fnaf", init_weights=weights)
+    assert tuned.init_from == run.config and tuned.init_weights is None
+    fine = train_or_load(tuned, tmp_path / "runs", progress=False)
+    assert fine.metrics["steps"] > 0
+    keys = run.config.key(), tuned.key()
+    import os
+
+    os.utime(weights, ns=(0, os.stat(weights).st_mtime_ns + 1))  # the file replaced
+    assert run.config.key() != keys[0] and tuned.key() != keys[1]  # both runs are new
+    with pytest.raises(FileNotFoundError, match="no such weight file"):
+        preset("smoke", init_weights=str(tmp_path / "absent.pt"), epochs=0)
+    with pytest.raises(ValueError, match="epochs 0 only with init_weights"):
+        preset("smoke", epochs=0)
+    with pytest.raises(SystemExit, match="no such weight file"):
+        main(["train", "--scale", "smoke", "--init-weights", str(tmp_path / "absent.pt")])
+
+
+def test_an_official_irim_checkpoint_is_a_run(tmp_path, monkeypatch):
+    import argparse
+
+    from fnaf.runs import build_model
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    torch.manual_seed(3)
+    released = build_model(preset("smoke", "irim")).state_dict()
+    torch.save({"epoch": 50, "args": argparse.Namespace(n_steps=2), "best_dev_loss":
+                np.float64(0.7), "model": {f"module.{k}": v for k, v in released.items()}},
+               tmp_path / "model.pt")
+    run = train_or_load(preset("smoke", "irim", init_weights=str(tmp_path / "model.pt"),
+                               epochs=0), tmp_path / "runs", progress=False)
+    for key, value in released.items():
+        assert torch.equal(run.model.state_dict()[key], value)

@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from fnaf.stats import (MIN_PAIRED_UNITS, cluster_bootstrap_mean, mcnemar_exact, paired_test,
-                        wilson_interval)
+from fnaf.stats import (
+    MIN_PAIRED_UNITS,
+    cluster_bootstrap_mean,
+    mcnemar_exact,
+    paired_test,
+    wilson_interval,
+)
 
 
 def test_wilson_interval_matches_the_closed_form():

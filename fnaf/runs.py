@@ -212,8 +212,9 @@ class RunConfig:
 
     @property
     def name(self) -> str:
-        tuned = "-ft" if self.init_from is not None or self.epochs else ""
-        tuned = "-weights" + tuned if self.init_weights is not None else tuned
+        weights = self.init_weights is not None
+        tuned = "-ft" if self.init_from is not None or (weights and self.epochs) else ""
+        tuned = "-weights" + tuned if weights else tuned
         return f"{self.model}-{self.objective.name}{tuned}-{self.accel}x-{self.scale}-{self.key()}"
 
 

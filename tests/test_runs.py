@@ -292,7 +292,8 @@ def test_a_weight_file_is_a_run_and_robust_fine_tunes_start_from_it(tmp_path, mo
     weights = str(tmp_path / "released.ckpt")
     run = train_or_load(preset("smoke", init_weights=weights, epochs=0), tmp_path / "runs",
                         progress=False)
-    assert "-weights-" in run.directory.name and run.metrics["steps"] == 0
+    assert run.directory.name.startswith("unet-clean-weights-4x-smoke-")
+    assert run.metrics["steps"] == 0
     for key, value in released.items():
         assert torch.equal(run.model.state_dict()[key], value)
     tuned = robust_preset("smoke", "unet", 4, "fnaf", init_weights=weights)

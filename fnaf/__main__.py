@@ -35,14 +35,15 @@ def _config(args: argparse.Namespace):
         overrides["amp"] = True
     data = {"data_root": args.data_root} if args.data_root is not None else {}
     released = {"init_weights": str(args.init_weights)} if args.init_weights else {}
+    accel = tuple(ACCELERATIONS) if args.mixed_masks else args.accel
     objective = {name: getattr(args, name) for name in ("beta", "adv_fraction", "n_pixels")
                  if getattr(args, name, None) is not None}
     try:
         if args.objective == "clean" and not objective:
             weights = {**released, "epochs": 0} if released else {}
-            return replace(preset(args.scale, args.model, args.accel, **data, **weights),
+            return replace(preset(args.scale, args.model, accel, **data, **weights),
                            **overrides)
-        config = robust_preset(args.scale, args.model, args.accel, args.objective, **data,
+        config = robust_preset(args.scale, args.model, accel, args.objective, **data,
                                **released, **objective)
         return replace(config, **overrides)
     except (ValueError, FileNotFoundError) as error:  # a bad configuration: say what
@@ -70,7 +71,7 @@ def _evaluate(args: argparse.Namespace) -> None:
     from fnaf.io import ensure_writable
     from fnaf.models import load_weights
     from fnaf.pipelines import pipeline_for
-    from fnaf.runs import build_model, datasets, load_run, transforms
+    from fnaf.runs import build_model, datasets, eval_transform, load_run
     from fnaf.train import default_device
 
     config = _config(args)
@@ -92,14 +93,15 @@ def _evaluate(args: argparse.Namespace) -> None:
 
     def volumes():
         for volume in reconstruct_volumes(model, pipeline_for(config.model), val,
-                                          transforms(config)[1], batch_size=args.batch_size or 8,
+                                          eval_transform(config, args.accel),
+                                          batch_size=args.batch_size or 8,
                                           device=device, progress=not args.quiet):
             if args.out is not None:
                 write_reconstruction(args.out / volume.fname, volume.reconstruction)
             yield volume
 
     summary = score_volumes(volumes()).summary()
-    print(f"{config.model} at {config.accel}x on {len(val.volumes)} {args.split} volumes "
+    print(f"{config.model} at {args.accel}x on {len(val.volumes)} {args.split} volumes "
           "(mean and std across volumes, fastMRI evaluate.py rules):")
     print(summary.to_string(float_format=lambda value: f"{value:.4f}"))
     if args.out is not None:
@@ -118,7 +120,7 @@ def _attack(args: argparse.Namespace) -> None:
     except ValueError as error:
         sys.exit(f"python -m fnaf attack: {error}")
     run = load_run(_config(args), args.runs_dir)
-    report = attack_or_load(run, attack, gamma=args.gamma, epsilon=args.epsilon,
+    report = attack_or_load(run, attack, args.accel, gamma=args.gamma, epsilon=args.epsilon,
                             device=args.device, progress=not args.quiet)
     print(f"{run.directory.name}: {args.method} attack on {len(report.slices)} validation slices")
     for name, value in report.summary().items():
@@ -128,7 +130,11 @@ def _attack(args: argparse.Namespace) -> None:
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=("unet", "irim"), default="unet")
     parser.add_argument("--accel", type=int, choices=ACCELERATIONS, default=4,
-                        help="acceleration; centre fraction 0.08 at 4x, 0.04 at 8x")
+                        help="acceleration (trained at, unless --mixed-masks; evaluated and "
+                        "attacked at); centre fraction 0.08 at 4x, 0.04 at 8x")
+    parser.add_argument("--mixed-masks", action="store_true",
+                        help="the run trains on 4x and 8x masks (one drawn per slice, "
+                        "fastMRI's default); --accel then says where to evaluate or attack")
     parser.add_argument("--scale", choices=("smoke", "demo", "paper"), default="demo",
                         help="preset (fnaf.runs.preset); paper needs --data-root")
     parser.add_argument("--data-root", help="fastMRI knee folder with singlecoil_train/ and "

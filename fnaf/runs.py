@@ -39,7 +39,7 @@ from fnaf.data.masks import create_mask_for_mask_type
 from fnaf.data.phantom import PhantomConfig, cache_dir, get_geometry
 from fnaf.data.sources import data_fingerprint, data_source
 from fnaf.data.transforms import SliceTransform
-from fnaf.evaluation import collate_slices, evaluate, to_device
+from fnaf.evaluation import Evaluation, collate_slices, evaluate, to_device
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
 from fnaf.models import IRIM, UNet, load_irim_checkpoint, load_weights
 from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective
@@ -143,6 +143,9 @@ class ObjectiveConfig:
 class RunConfig:
     """Everything that determines a trained model (its hash is the run's cache key).
 
+    ``accel``: the training acceleration, or several (``(4, 8)``): one drawn per slice with its
+    centre fraction, as fastMRI's ``MaskFunc`` does (fastMRI's and the released FNAF code's
+    default); such a model is evaluated and attacked at each acceleration separately.
     ``data_root=None`` uses the embedded phantom described by ``phantom``. ``init_from``
     fine-tunes from another run's weights (the robust objectives start from the baselines).
     ``amp`` trains with bfloat16 autocast on CUDA (ignored on CPU). ``init_weights``: a local
@@ -158,7 +161,7 @@ class RunConfig:
     """
 
     model: str
-    accel: int
+    accel: int | tuple[int, ...]
     scale: str
     network: UnetConfig | IrimConfig
     optim: OptimConfig
@@ -174,7 +177,12 @@ class RunConfig:
 
     def __post_init__(self):
         check_choice("model", self.model, MODELS)
-        check_choice("accel", self.accel, sorted(CENTER_FRACTIONS))
+        if isinstance(self.accel, (list, tuple)):  # JSON gives lists; the key sees a tuple
+            object.__setattr__(self, "accel", tuple(self.accel))
+        for accel in self.accels:
+            check_choice("accel", accel, sorted(CENTER_FRACTIONS))
+        if not self.accels or len(set(self.accels)) != len(self.accels):
+            raise ValueError(f"accel must be one acceleration or distinct ones, not {self.accel}")
         check_choice("scale", self.scale, SCALES)
         expected = UnetConfig if self.model == "unet" else IrimConfig
         if not isinstance(self.network, expected):
@@ -191,8 +199,19 @@ class RunConfig:
                                         "(nothing is downloaded at run time)")
 
     @property
-    def center_fraction(self) -> float:
-        return CENTER_FRACTIONS[self.accel]
+    def accels(self) -> tuple[int, ...]:
+        """The training acceleration(s) as a tuple."""
+        return self.accel if isinstance(self.accel, tuple) else (self.accel,)
+
+    def evaluation_accel(self, accel: int | None = None) -> int:
+        """The acceleration to evaluate or attack at: ``accel``, or the run's only one."""
+        if accel is None:
+            if len(self.accels) > 1:
+                raise ValueError(f"{self.model} was trained on {self.accels} masks: name the "
+                                 "acceleration to evaluate it at (accel=4 or accel=8)")
+            return self.accels[0]
+        check_choice("accel", accel, sorted(CENTER_FRACTIONS))
+        return accel
 
     def key(self) -> str:
         payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
@@ -215,7 +234,8 @@ class RunConfig:
         weights = self.init_weights is not None
         tuned = "-ft" if self.init_from is not None or (weights and self.epochs) else ""
         tuned = "-weights" + tuned if weights else tuned
-        return f"{self.model}-{self.objective.name}{tuned}-{self.accel}x-{self.scale}-{self.key()}"
+        accel = "-".join(map(str, self.accels))
+        return f"{self.model}-{self.objective.name}{tuned}-{accel}x-{self.scale}-{self.key()}"
 
 
 def _file_identity(path: str | None) -> str | None:
@@ -230,6 +250,26 @@ def check_choice(name: str, value, accepted) -> None:
     """Raise a ``ValueError`` naming ``value`` and the accepted ones."""
     if value not in accepted:
         raise ValueError(f"unknown {name} {value!r}; accepted: {list(accepted)}")
+
+
+MASKS = ("mixed", "separate")
+
+
+def evaluation_accels(accel: int | str) -> tuple[int, ...]:
+    """The accelerations a notebook's ``accel`` parameter names: ``4``, ``8`` or ``"both"``."""
+    if accel == "both":
+        return tuple(sorted(CENTER_FRACTIONS))
+    check_choice("accel", accel, [*sorted(CENTER_FRACTIONS), "both"])
+    return (accel,)
+
+
+def training_accel(accel: int, masks: str = "mixed") -> int | tuple[int, ...]:
+    """The training acceleration(s) of the model evaluated at ``accel``: ``"mixed"`` — one
+    model trained on 4x and 8x masks serves both (fastMRI's and the released FNAF code's
+    default); ``"separate"`` — a model per acceleration."""
+    check_choice("masks", masks, MASKS)
+    check_choice("accel", accel, sorted(CENTER_FRACTIONS))
+    return tuple(sorted(CENTER_FRACTIONS)) if masks == "mixed" else accel
 
 
 SMOKE_PHANTOM = PhantomConfig(geometry="smoke", train_volumes=3, val_volumes=2, slices=4, seed=3)
@@ -248,8 +288,10 @@ _NETWORKS = {
 _OPTIM = {"unet": OptimConfig("rmsprop", 1e-3, 40, 0.1), "irim": OptimConfig("adam", 1e-4, 30, 0.1)}
 
 
-def preset(scale: str = "demo", model: str = "unet", accel: int = 4, **overrides) -> RunConfig:
-    """The clean baseline config of ``model`` at ``accel`` for a scale.
+def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...] = 4,
+           **overrides) -> RunConfig:
+    """The clean baseline config of ``model`` trained at ``accel`` (one, or ``(4, 8)``: mixed
+    masks) for a scale.
 
     * ``smoke`` — tests: 3+2 phantom volumes at 32x32, tiny networks, 2 epochs (seconds).
     * ``demo`` — the default: the embedded phantom (40+10 volumes x 8 slices, 128x128), U-Net
@@ -295,7 +337,7 @@ _FINE_TUNE = {("smoke", "unet"): (1, 1), ("smoke", "irim"): (1, 1),
 DEMO_BETA = 0.5
 
 
-def robust_preset(scale: str = "demo", model: str = "unet", accel: int = 4,
+def robust_preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...] = 4,
                   objective: str = "fnaf", data_root: str | None = None,
                   init_weights: str | None = None, **objective_options) -> RunConfig:
     """A fine-tune of the baseline ``preset(scale, model, accel)`` with ``objective``.
@@ -363,22 +405,29 @@ def objective_for(config: RunConfig, train: SliceDataset):
     return config.objective.build(annotations)
 
 
+def mask_function(accels: tuple[int, ...]):
+    """fastMRI's random mask at ``accels`` (one drawn per call), the paper's centre fractions."""
+    return create_mask_for_mask_type("random", [CENTER_FRACTIONS[a] for a in accels],
+                                     list(accels))
+
+
 def transforms(config: RunConfig) -> tuple[SliceTransform, SliceTransform]:
     """Training (random mask per slice, i-RIM training crop) and validation (one seeded mask
-    per volume) transforms."""
-    def mask():
-        return create_mask_for_mask_type("random", [config.center_fraction], [config.accel])
-
+    per volume, at the training accelerations: what selects the epoch) transforms."""
     resolution = getattr(config.network, "train_resolution", None)
-    return (SliceTransform(mask(), use_seed=False, resolution=resolution),
-            SliceTransform(mask(), use_seed=True))
+    return (SliceTransform(mask_function(config.accels), use_seed=False, resolution=resolution),
+            SliceTransform(mask_function(config.accels), use_seed=True))
 
 
-def attack_transform(config: RunConfig) -> SliceTransform:
-    """Validation masks (one per volume) on the field of view the model is attacked in: the
-    I-RIM's training crop (the released i-RIM code attacks 368×368 images), else the full one."""
-    mask = create_mask_for_mask_type("random", [config.center_fraction], [config.accel])
-    return SliceTransform(mask, use_seed=True,
+def eval_transform(config: RunConfig, accel: int | None = None) -> SliceTransform:
+    """Validation masks (one seeded mask per volume, fastMRI's rule) at one acceleration."""
+    return SliceTransform(mask_function((config.evaluation_accel(accel),)), use_seed=True)
+
+
+def attack_transform(config: RunConfig, accel: int | None = None) -> SliceTransform:
+    """:func:`eval_transform` on the field of view the model is attacked in: the I-RIM's
+    training crop (the released i-RIM code attacks 368×368 images), else the full one."""
+    return SliceTransform(mask_function((config.evaluation_accel(accel),)), use_seed=True,
                           resolution=getattr(config.network, "train_resolution", None))
 
 
@@ -548,14 +597,37 @@ class AttackConfig:
                                 **options)
 
 
-def attack_or_load(run: TrainedRun, attack: AttackConfig, *, gamma: float = 0.25,
-                   epsilon: float = 1e-4, device: torch.device | str | None = None,
-                   progress: bool = True) -> AttackReport:
-    """Attack every validation slice of ``run`` (its own data, per-volume masks, see
-    :func:`attack_transform`), or load the per-slice results cached in ``<run>/attacks/``.
-    ``gamma``/``epsilon`` only score them (validated first, whether cached or not)."""
+def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
+                     device: torch.device | str | None = None) -> Evaluation:
+    """Table 3's per-volume metrics of ``run`` (and of the zero-filled input) on its validation
+    split at ``accel`` (fastMRI's seeded masks, one per volume), or those cached in
+    ``<run>/evaluations/``. ``accel`` may be omitted for a run trained at one acceleration."""
+    accel = run.config.evaluation_accel(accel)
+    path = run.directory / "evaluations" / f"{accel}x.json"
+    if path.exists():
+        saved = load_json(path, f"delete {path} to evaluate again")
+        return Evaluation(pd.DataFrame(saved["volumes"]), pd.DataFrame(saved["zero_filled"]),
+                          saved["loss"])
+    ensure_writable(path.parent, UNWRITABLE_RUNS)
+    device = torch.device(device) if device is not None else default_device()
+    result = evaluate(run.model.to(device), pipeline_for(run.config.model),
+                      datasets(run.config)[1], eval_transform(run.config, accel), device=device)
+    save_json({"accel": accel, "loss": result.loss,
+               "volumes": result.metrics.to_dict("records"),
+               "zero_filled": result.zero_filled.to_dict("records")}, path)
+    return result
+
+
+def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = None, *,
+                   gamma: float = 0.25, epsilon: float = 1e-4,
+                   device: torch.device | str | None = None, progress: bool = True) -> AttackReport:
+    """Attack every validation slice of ``run`` at ``accel`` (its own data, per-volume masks,
+    see :func:`attack_transform`; omit ``accel`` for a run trained at one acceleration), or load
+    the per-slice results cached in ``<run>/attacks/``. ``gamma``/``epsilon`` only score them
+    (validated first, whether cached or not)."""
     check_thresholds(gamma, epsilon)
-    path = run.directory / "attacks" / f"{attack.method}-{attack.key()}.json"
+    accel = run.config.evaluation_accel(accel)
+    path = run.directory / "attacks" / f"{attack.method}-{accel}x-{attack.key()}.json"
     if path.exists():
         saved = load_json(path, f"delete {path} to attack again")
         return AttackReport(pd.DataFrame(saved["slices"]), gamma, epsilon)
@@ -564,20 +636,22 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, *, gamma: float = 0.25
     _, val = datasets(run.config)
     model = run.model.to(device)
     report = attack_dataset(attack.build(model, pipeline_for(run.config.model)), val,
-                            attack_transform(run.config), gamma=gamma, epsilon=epsilon,
+                            attack_transform(run.config, accel), gamma=gamma, epsilon=epsilon,
                             progress=progress)
-    save_json({"attack": asdict(attack), "slices": report.slices.to_dict("records")}, path)
+    save_json({"attack": asdict(attack), "accel": accel,
+               "slices": report.slices.to_dict("records")}, path)
     return report
 
 
-def replay_attack(run: TrainedRun, attack: AttackConfig, row) -> dict:
-    """Rebuild one attacked slice from a cached result row (``fname``, ``slice``, ``pixels``):
+def replay_attack(run: TrainedRun, attack: AttackConfig, row, accel: int | None = None) -> dict:
+    """Rebuild one attacked slice at ``accel`` from a cached result row (``fname``, ``slice``,
+    ``pixels``):
     the paper's Fig. 2 panels as arrays ``(h, w)``: ``zero-filled`` and ``fully sampled`` with
     the feature, the model's ``reconstruction``, the clean ``reference`` reconstruction and the
     ``region`` T."""
     val = datasets(run.config)[1]
     key = (row["fname"], int(row["slice"]))
-    batch = collate_slices(val, attack_transform(run.config), [key])
+    batch = collate_slices(val, attack_transform(run.config, accel), [key])
     batch = to_device(batch, torch.device("cpu"))
     features = feature_of(row["pixels"], tuple(batch.target.shape[-2:]))
     attacked = perturb(batch, features)

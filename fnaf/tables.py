@@ -38,6 +38,29 @@ def table3(per_volume: dict[str, pd.DataFrame], accel: int) -> pd.DataFrame:
     return pd.DataFrame(rows).T.rename_axis("model")
 
 
+def by_acceleration(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
+    """One table from per-acceleration tables, the acceleration (``"4×"``) as the outer row
+    level ``AF``, as the paper stacks its tables."""
+    return pd.concat({f"{accel}×": table for accel, table in tables.items()}, names=["AF"])
+
+
+def versus_zero_filled(table: pd.DataFrame) -> pd.DataFrame:
+    """Whether each model's mean beats the zero-filled input's at the same acceleration (lower
+    NMSE, higher PSNR and SSIM), for a :func:`table3` or :func:`by_acceleration` table."""
+    rows = {}
+    for key, row in table.iterrows():
+        *outer, model = key if isinstance(key, tuple) else (key,)
+        if model == "zero-filled":
+            continue
+        zero = table.loc[(*outer, "zero-filled")] if outer else table.loc["zero-filled"]
+        rows[key] = {"lower NMSE": row["NMSE"] < zero["NMSE"],
+                     "higher PSNR": row["PSNR"] > zero["PSNR"],
+                     "higher SSIM": row["SSIM"] > zero["SSIM"]}
+    result = pd.DataFrame(rows).T
+    result.index.names = table.index.names
+    return result
+
+
 def mean_std_strings(table: pd.DataFrame, digits: dict[str, int] | None = None,
                      spread: float = 2.0) -> pd.DataFrame:
     """Format ``X``/``X std`` column pairs as ``"mean ± spread·std"`` strings for display.

@@ -52,91 +52,116 @@ def test_data_notebook_on_a_given_data_root(tmp_path, phantom_root):
 
 def test_baselines_notebook_builds_table3_beside_the_paper(tmp_path, monkeypatch):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
-    results = run("01_baselines.ipynb", tmp_path, accel=8, model="both", scale="smoke",
+    results = run("01_baselines.ipynb", tmp_path, model="both", scale="smoke",
                   runs_root=str(tmp_path / "runs"))
-    table = pd.read_csv(results / "table3_baselines.csv", index_col="model")
-    assert table.index.tolist() == ["zero-filled", "U-Net", "I-RIM"]
-    assert table.loc["I-RIM", "paper SSIM"] == 0.6916  # the paper's 8x row
-    assert table.loc["U-Net", "paper NMSE"] == 0.0493
-    assert table.loc["zero-filled", ["paper NMSE", "paper PSNR", "paper SSIM"]].isna().all()
+    table = pd.read_csv(results / "table3_baselines.csv", index_col=["AF", "model"])
+    assert table.index.tolist() == [(af, model) for af in ("4×", "8×")
+                                    for model in ("zero-filled", "U-Net", "I-RIM")]
+    assert table.loc[("8×", "I-RIM"), "paper SSIM"] == 0.6916  # the paper's 8x row
+    assert table.loc[("4×", "U-Net"), "paper NMSE"] == 0.0345
+    assert table.xs("zero-filled", level="model")[["paper NMSE", "paper SSIM"]].isna().all().all()
+    # one model per architecture, trained on mixed masks, serves both accelerations
     runs = {path.name.split("-")[0]: path for path in (tmp_path / "runs").iterdir()}
-    assert sorted(runs) == ["irim", "unet"] and all("-8x-smoke-" in p.name for p in runs.values())
+    assert sorted(runs) == ["irim", "unet"] and all("-4-8x-smoke-" in p.name for p in runs.values())
     import json
 
-    volumes = pd.DataFrame(json.loads((runs["irim"] / "metrics.json").read_text())["volumes"])
-    assert table.loc["I-RIM", "SSIM"] == pytest.approx(volumes["SSIM"].mean())
-    assert table.loc["I-RIM", "SSIM std"] == pytest.approx(volumes["SSIM"].std(ddof=1))
+    volumes = pd.DataFrame(json.loads((runs["irim"] / "evaluations" / "8x.json").read_text())
+                           ["volumes"])
+    assert table.loc[("8×", "I-RIM"), "SSIM"] == pytest.approx(volumes["SSIM"].mean())
+    assert table.loc[("8×", "I-RIM"), "SSIM std"] == pytest.approx(volumes["SSIM"].std(ddof=1))
+    zero = table.xs("zero-filled", level="model")
+    assert zero.loc["8×", "NMSE"] > zero.loc["4×", "NMSE"]  # fewer samples at 8x
+
+
+def test_baselines_notebook_trains_a_model_per_acceleration_when_asked(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("01_baselines.ipynb", tmp_path, accel=8, masks="separate", model="unet",
+                  scale="smoke", runs_root=str(tmp_path / "runs"))
+    table = pd.read_csv(results / "table3_baselines.csv", index_col=["AF", "model"])
+    assert table.index.tolist() == [("8×", "zero-filled"), ("8×", "U-Net")]
+    assert [p.name.split("-")[2] for p in (tmp_path / "runs").iterdir()] == ["8x"]
 
 
 def test_attacks_notebook_builds_table2_with_the_control(tmp_path, monkeypatch):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
-    results = run("02_fnaf_attacks.ipynb", tmp_path, accel=4, model="both", scale="smoke",
+    results = run("02_fnaf_attacks.ipynb", tmp_path, model="both", scale="smoke",
                   n_candidates=6, border=1, runs_root=str(tmp_path / "runs"))
-    table = pd.read_csv(results / "table2_baselines.csv", index_col="model")
-    assert table.index.tolist() == ["U-Net", "I-RIM"]
-    assert table.loc["U-Net", "paper attack rate (%)"] == 88.89  # the paper's 4x row
+    table = pd.read_csv(results / "table2_baselines.csv", index_col=["AF", "model"])
+    assert table.index.tolist() == [(af, model) for af in ("4×", "8×")
+                                    for model in ("U-Net", "I-RIM")]
+    assert table.loc[("4×", "U-Net"), "paper attack rate (%)"] == 88.89  # the paper's 4x row
+    assert table.loc[("8×", "U-Net"), "paper attack rate (%)"] == 92.96
     assert ((table["attack rate (%)"] >= 0) & (table["attack rate (%)"] <= 100)).all()
     import json
 
     (unet,) = (tmp_path / "runs").glob("unet-*")
-    cached = [json.loads(path.read_text()) for path in (unet / "attacks").glob("random-*.json")]
+    cached = [json.loads(path.read_text()) for path in (unet / "attacks").glob("random-4x-*.json")]
     magnitude = next(c for c in cached if c["attack"]["domain"] == "magnitude")
     losses = pd.DataFrame(magnitude["slices"])["loss"]
-    assert table.loc["U-Net", "NMSE"] == pytest.approx(losses.mean())
+    assert magnitude["accel"] == 4
+    assert table.loc[("4×", "U-Net"), "NMSE"] == pytest.approx(losses.mean())
     assert len(losses) == 8 and {"fname", "slice", "row", "col", "size", "pixels"} <= set(
         magnitude["slices"][0])
-    contrasts = pd.read_csv(results / "table2_by_contrast.csv", index_col="model")
-    per_model = contrasts["slices"].groupby(contrasts.index.str.split(",").str[0]).sum()
-    assert per_model.to_dict() == {"I-RIM": 8, "U-Net": 8}  # every slice in one contrast
+    contrasts = pd.read_csv(results / "table2_by_contrast.csv", index_col=["AF", "model"])
+    per_model = contrasts["slices"].groupby(
+        [contrasts.index.get_level_values(0),
+         contrasts.index.get_level_values(1).str.split(",").str[0]]).sum()
+    assert (per_model == 8).all() and len(per_model) == 4  # every slice in one contrast
     assert {"complete loss above γ (%)", "feature lost (%) low"} <= set(contrasts.columns)
     methods = pd.read_csv(results / "random_search_vs_fd.csv", index_col=[0, 1])
-    assert len(methods) == 4
+    assert len(methods) == 4 and methods.index[0][0] == "U-Net 8x"  # at the last acceleration
     domains = pd.read_csv(results / "domains.csv", index_col=[0, 1])
     assert domains.index.get_level_values(1).tolist() == ["magnitude", "normalized"]
     ip = pd.read_csv(results / "information_preservation.csv", index_col=0)
-    assert ip["paper r"].tolist() == [-0.14, -0.14] and ip["r (MSE vs loss)"].between(-1, 1).all()
+    assert (ip["paper r"] == -0.14).all() and len(ip) == 4
+    assert ip["r (MSE vs loss)"].between(-1, 1).all()
 
 
 def test_robust_training_notebook_compares_with_a_clean_fine_tune(tmp_path, monkeypatch):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     results = run("03_robust_training.ipynb", tmp_path, accel=8, model="unet", scale="smoke",
                   beta=3.0, n_candidates=6, runs_root=str(tmp_path / "runs"))
-    attacks = pd.read_csv(results / "table2.csv", index_col="model")
-    assert attacks.index.tolist() == ["U-Net", "U-Net + clean fine-tune", "FNAF U-Net"]
-    assert attacks.loc["FNAF U-Net", "paper attack rate (%)"] == 13.38  # the paper's 8x row
-    assert pd.isna(attacks.loc["U-Net + clean fine-tune", "paper NMSE"])
-    quality = pd.read_csv(results / "table3.csv", index_col="model")
-    claim = pd.read_csv(results / "claim.csv", index_col=0)
-    assert claim.loc["U-Net", "ΔSSIM (FNAF − clean fine-tune)"] == pytest.approx(
-        quality.loc["FNAF U-Net", "SSIM"] - quality.loc["U-Net + clean fine-tune", "SSIM"])
+    attacks = pd.read_csv(results / "table2.csv", index_col=["AF", "model"])
+    assert attacks.index.tolist() == [("8×", "U-Net"), ("8×", "U-Net + clean fine-tune"),
+                                      ("8×", "FNAF U-Net")]
+    assert attacks.loc[("8×", "FNAF U-Net"), "paper attack rate (%)"] == 13.38  # paper's 8x row
+    assert pd.isna(attacks.loc[("8×", "U-Net + clean fine-tune"), "paper NMSE"])
+    quality = pd.read_csv(results / "table3.csv", index_col=["AF", "model"])
+    claim = pd.read_csv(results / "claim.csv", index_col=[0, 1])
+    assert claim.loc[("U-Net", "8×"), "ΔSSIM (FNAF − clean fine-tune)"] == pytest.approx(
+        quality.loc[("8×", "FNAF U-Net"), "SSIM"]
+        - quality.loc[("8×", "U-Net + clean fine-tune"), "SSIM"])
     import json
 
-    (robust,) = (tmp_path / "runs").glob("unet-fnaf-ft-8x-smoke-*")
+    (robust,) = (tmp_path / "runs").glob("unet-fnaf-ft-4-8x-smoke-*")  # mixed masks
     config = json.loads((robust / "config.json").read_text())
     assert config["objective"]["beta"] == 3.0 and config["init_from"]["objective"]["name"] == "clean"
+    assert [path.name for path in (robust / "evaluations").iterdir()] == ["8x.json"]
 
 
 def test_bbox_notebook_builds_table4_over_annotated_units(tmp_path, monkeypatch):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
-    results = run("04_bbox_training.ipynb", tmp_path, accel=4, model="both", scale="smoke",
+    results = run("04_bbox_training.ipynb", tmp_path, model="both", scale="smoke",
                   n_candidates=6, runs_root=str(tmp_path / "runs"))
-    table = pd.read_csv(results / "table4.csv", index_col="compartment")
+    table = pd.read_csv(results / "table4.csv", index_col=["AF", "compartment"])
+    assert table.index.get_level_values("AF").unique().tolist() == ["4×", "8×"]
+    table = table.loc["8×"]
     assert table.index[-1] == "All" and len(table) == 12
     (phantom,) = (tmp_path / "cache" / "phantom").glob("smoke-*")
     boxes = read_annotations(phantom / "singlecoil_bb_val.csv")
     assert table.loc["All", "N"] == len(boxes.drop_duplicates(["filename", "slice", "label"]))
     models = ["U-Net", "FNAF U-Net", "B-Box U-Net", "I-RIM", "FNAF I-RIM", "B-Box I-RIM"]
     assert all(model in table.columns for model in models)
-    assert table.loc["All", "paper B-Box I-RIM"] == 0.04232
-    tests = pd.read_csv(results / "table4_tests.csv", index_col="compartment")
+    assert table.loc["All", "paper B-Box I-RIM"] == 0.06417  # the paper's 8x value
+    tests = pd.read_csv(results / "table4_tests.csv", index_col=["AF", "compartment"]).loc["8×"]
     robust = ["FNAF U-Net", "B-Box U-Net", "FNAF I-RIM", "B-Box I-RIM"]
     assert tests.columns.tolist() == [f"{m} p{kind}" for m in robust for kind in ("", " rank-sum")]
     significant = table["B-Box U-Net significant"].astype(bool)
     assert (significant == (tests["B-Box U-Net p"] <= 0.05)).all()  # NaN (untested): False
     assert set(table["B-Box U-Net direction"]) <= {"lower", "higher", "equal"}
     assert ((table["U-Net low"] <= table["U-Net"]) | table["U-Net low"].isna()).all()
-    quality = pd.read_csv(results / "table3.csv", index_col="model")
-    assert "B-Box I-RIM" in quality.index
+    quality = pd.read_csv(results / "table3.csv", index_col=["AF", "model"])
+    assert ("8×", "B-Box I-RIM") in quality.index
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)

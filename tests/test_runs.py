@@ -6,6 +6,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -24,12 +25,12 @@ from fnaf.runs import (
 
 def test_presets_follow_the_paper_recipes():
     unet = preset("paper", "unet", 8, data_root="/data/knee")
-    assert (unet.network.chans, unet.center_fraction, unet.epochs) == (32, 0.04, 50)
+    assert (unet.network.chans, unet.accels, unet.epochs) == (32, (8,), 50)
     assert (unet.optim.name, unet.optim.lr, unet.optim.step_size) == ("rmsprop", 1e-3, 40)
     irim = preset("paper", "irim", 4, data_root="/data/knee")
     assert (irim.optim.name, irim.optim.lr, irim.optim.step_size) == ("adam", 1e-4, 30)
     assert (irim.network.n_steps, irim.network.multiplicity, irim.batch_size) == (8, 4, 8)
-    assert irim.network.train_resolution == (368, 368) and irim.center_fraction == 0.08
+    assert irim.network.train_resolution == (368, 368) and irim.accels == (4,)
     assert preset("demo").key() == preset("demo").key() != preset("demo", accel=8).key()
 
 
@@ -37,6 +38,9 @@ def test_presets_follow_the_paper_recipes():
     (dict(scale="huge"), "unknown scale 'huge'; accepted: \\['smoke', 'demo', 'paper'\\]"),
     (dict(model="varnet"), "unknown model 'varnet'; accepted: \\['unet', 'irim'\\]"),
     (dict(accel=6), "unknown accel 6; accepted: \\[4, 8\\]"),
+    (dict(accel=(4, 6)), "unknown accel 6; accepted: \\[4, 8\\]"),
+    (dict(accel=(4, 4)), "distinct"),
+    (dict(accel=()), "distinct"),
     (dict(scale="paper"), "the paper preset needs data_root"),
 ])
 def test_bad_configs_name_the_value_and_what_is_accepted(arguments, message):
@@ -64,6 +68,32 @@ def test_train_or_load_trains_once_then_loads(tmp_path, monkeypatch):
         assert torch.equal(value, again.model.state_dict()[key])
 
 
+def test_a_mixed_mask_run_is_evaluated_and_attacked_at_each_acceleration(tmp_path, monkeypatch):
+    from fnaf.runs import AttackConfig, attack_or_load, evaluate_or_load, transforms
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    config = preset("smoke", "unet", [4, 8], epochs=1)  # a list, as read back from JSON
+    assert config.accel == (4, 8) and config.name.startswith("unet-clean-4-8x-smoke-")
+    assert config.key() != preset("smoke", "unet", 4, epochs=1).key()
+    training_masks = transforms(config)[0].mask_func
+    assert (training_masks.accelerations, training_masks.center_fractions) == ([4, 8],
+                                                                               [0.08, 0.04])
+    run = train_or_load(config, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="name the acceleration"):
+        evaluate_or_load(run)
+    quality = {accel: evaluate_or_load(run, accel, device="cpu") for accel in (4, 8)}
+    # fewer samples, worse zero-filled input: the masks really are 4x and 8x
+    assert (quality[8].zero_filled["NMSE"] > quality[4].zero_filled["NMSE"]).all()
+    assert sorted(p.name for p in (run.directory / "evaluations").iterdir()) == ["4x.json",
+                                                                                  "8x.json"]
+    again = evaluate_or_load(run, 8)  # read back from the cache
+    pd.testing.assert_frame_equal(again.metrics, quality[8].metrics, check_like=True)
+    attack = AttackConfig(n_candidates=2)
+    for accel in (4, 8):
+        attack_or_load(run, attack, accel, progress=False, device="cpu")
+    assert len(list((run.directory / "attacks").glob("random-*x-*.json"))) == 2
+
+
 def test_load_run_says_how_to_train_a_missing_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="python -m fnaf train"):
         load_run(preset("smoke"), tmp_path)
@@ -82,6 +112,20 @@ def test_train_then_evaluate_commands_write_fastmri_predictions(tmp_path, monkey
     with h5py.File(files[0]) as handle:
         reconstruction = handle["reconstruction"][()]
     assert reconstruction.shape == (4, 32, 32) and reconstruction.dtype == np.float32
+
+
+def test_commands_train_on_mixed_masks_and_evaluate_at_one_acceleration(tmp_path, monkeypatch,
+                                                                        capsys):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    common = ["--scale", "smoke", "--epochs", "1", "--runs-dir", str(tmp_path / "runs"),
+              "--quiet", "--mixed-masks"]
+    main(["train", *common])
+    (run,) = (tmp_path / "runs").iterdir()
+    assert "-4-8x-smoke-" in run.name
+    main(["evaluate", *common, "--accel", "8"])
+    main(["attack", *common, "--accel", "8", "--n-candidates", "2"])
+    assert "unet at 8x on 2 val volumes" in capsys.readouterr().out
+    assert [path.name.split("-")[1] for path in (run / "attacks").iterdir()] == ["8x"]
 
 
 def test_evaluate_rejects_a_weight_file_of_another_architecture(tmp_path, monkeypatch):

@@ -6,6 +6,7 @@ import pandas as pd
 
 from fnaf.evaluation import METRICS
 from fnaf.paper import paper_table
+from fnaf.stats import paired_test
 
 #: Display names of the models, as the paper's tables write them.
 MODEL_NAMES = {"unet": "U-Net", "irim": "I-RIM"}
@@ -44,21 +45,36 @@ def by_acceleration(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat({f"{accel}×": table for accel, table in tables.items()}, names=["AF"])
 
 
-def versus_zero_filled(table: pd.DataFrame) -> pd.DataFrame:
-    """Whether each model's mean beats the zero-filled input's at the same acceleration (lower
-    NMSE, higher PSNR and SSIM), for a :func:`table3` or :func:`by_acceleration` table."""
+#: Per metric: the direction in which a model beats the zero-filled input.
+BETTER = {"NMSE": "lower", "PSNR": "higher", "SSIM": "higher"}
+
+
+def versus_zero_filled(per_volume: dict[str, pd.DataFrame], alpha: float = 0.05) -> pd.DataFrame:
+    """Whether each model beats the zero-filled input, volume by volume: per metric the mean
+    paired difference (model − zero-filled), the two-sided signed-rank p over the volumes, and
+    ``beats`` — the better direction with p ≤ ``alpha``.
+
+    Args:
+        per_volume: as :func:`table3`, with a ``"zero-filled"`` entry (the same volumes).
+    """
+    zero = per_volume["zero-filled"].sort_values("fname")
     rows = {}
-    for key, row in table.iterrows():
-        *outer, model = key if isinstance(key, tuple) else (key,)
-        if model == "zero-filled":
+    for name, frame in per_volume.items():
+        if name == "zero-filled":
             continue
-        zero = table.loc[(*outer, "zero-filled")] if outer else table.loc["zero-filled"]
-        rows[key] = {"lower NMSE": row["NMSE"] < zero["NMSE"],
-                     "higher PSNR": row["PSNR"] > zero["PSNR"],
-                     "higher SSIM": row["SSIM"] > zero["SSIM"]}
-    result = pd.DataFrame(rows).T
-    result.index.names = table.index.names
-    return result
+        frame = frame.sort_values("fname")
+        if frame["fname"].tolist() != zero["fname"].tolist():
+            raise ValueError(f"{name} is scored on other volumes than the zero-filled input")
+        row = {}
+        for metric, better in BETTER.items():
+            comparison = paired_test(frame[metric], zero[metric])
+            row[f"{metric} difference"] = float((frame[metric].to_numpy()
+                                                 - zero[metric].to_numpy()).mean())
+            row[f"{metric} p"] = comparison.p_signed_rank
+            row[f"{metric} beats"] = (comparison.direction == better
+                                      and comparison.significant(alpha))
+        rows[name] = row
+    return pd.DataFrame(rows).T.rename_axis("model")
 
 
 def mean_std_strings(table: pd.DataFrame, digits: dict[str, int] | None = None,

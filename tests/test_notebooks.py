@@ -71,6 +71,11 @@ def test_baselines_notebook_builds_table3_beside_the_paper(tmp_path, monkeypatch
     assert table.loc[("8×", "I-RIM"), "SSIM std"] == pytest.approx(volumes["SSIM"].std(ddof=1))
     zero = table.xs("zero-filled", level="model")
     assert zero.loc["8×", "NMSE"] > zero.loc["4×", "NMSE"]  # fewer samples at 8x
+    beats = pd.read_csv(results / "versus_zero_filled.csv", index_col=["AF", "model"])
+    assert beats.index.tolist() == [(af, m) for af in ("4×", "8×") for m in ("U-Net", "I-RIM")]
+    assert beats.loc[("8×", "I-RIM"), "NMSE difference"] == pytest.approx(
+        (volumes["NMSE"] - pd.DataFrame(json.loads((runs["irim"] / "evaluations" / "8x.json")
+                                                   .read_text())["zero_filled"])["NMSE"]).mean())
 
 
 def test_baselines_notebook_trains_a_model_per_acceleration_when_asked(tmp_path, monkeypatch):

@@ -1,0 +1,50 @@
+"""The paper's tables as this package builds them: per-acceleration stacking, the paired
+comparison with the zero-filled input, and the display strings."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from fnaf.tables import by_acceleration, mean_std_strings, table3, versus_zero_filled
+
+
+def volumes(nmse, psnr, ssim, names=None):
+    names = names or [f"file{i}.h5" for i in range(len(nmse))]
+    return pd.DataFrame({"fname": names, "NMSE": nmse, "PSNR": psnr, "SSIM": ssim})
+
+
+def test_a_model_beats_zero_filled_only_when_the_paired_test_says_so():
+    rng = np.random.default_rng(0)
+    zero = volumes(rng.uniform(0.05, 0.1, 8), rng.uniform(20, 25, 8), rng.uniform(0.5, 0.6, 8))
+    better = volumes(zero["NMSE"] * 0.8, zero["PSNR"] + 1, zero["SSIM"] + 0.05)
+    # the same mean improvement carried by one volume, the others worse: no claim
+    mixed = volumes(zero["NMSE"] + [-0.2, *[0.001] * 7], zero["PSNR"] - 0.1, zero["SSIM"])
+    result = versus_zero_filled({"zero-filled": zero, "good": better, "mixed": mixed})
+    assert result.loc["good", ["NMSE beats", "PSNR beats", "SSIM beats"]].all()
+    assert result.loc["good", "NMSE p"] == pytest.approx(
+        stats.wilcoxon(better["NMSE"], zero["NMSE"]).pvalue)
+    assert result.loc["good", "NMSE difference"] == pytest.approx(
+        (better["NMSE"] - zero["NMSE"]).mean())
+    assert not result.loc["mixed", ["NMSE beats", "PSNR beats", "SSIM beats"]].any()
+
+
+def test_volumes_are_paired_by_name_and_must_match():
+    zero = volumes([0.1, 0.2, 0.3, 0.4, 0.5, 0.6], [20] * 6, [0.5] * 6)
+    shuffled = zero.iloc[::-1].assign(NMSE=lambda f: f["NMSE"] * 0.9)
+    assert versus_zero_filled({"zero-filled": zero, "m": shuffled}).loc["m", "NMSE beats"]
+    other = zero.assign(fname=[f"other{i}.h5" for i in range(6)])
+    with pytest.raises(ValueError, match="other volumes"):
+        versus_zero_filled({"zero-filled": zero, "m": other})
+
+
+def test_tables_stack_by_acceleration_with_the_papers_rows():
+    frame = volumes([0.1, 0.2], [20, 22], [0.5, 0.6])
+    table = by_acceleration({a: table3({"zero-filled": frame, "U-Net": frame}, a)
+                             for a in (4, 8)})
+    assert table.index.names == ["AF", "model"]
+    assert table.loc[("8×", "U-Net"), "paper SSIM"] == 0.6548
+    assert table.loc[("4×", "U-Net"), "NMSE std"] == pytest.approx(np.std([0.1, 0.2], ddof=1))
+    shown = mean_std_strings(table)
+    assert shown.loc[("4×", "U-Net"), "NMSE (± 2σ)"] == "0.1500 ± 0.1414"
+    assert shown.loc[("4×", "zero-filled"), "paper NMSE (± as printed)"] == "–"

@@ -40,8 +40,7 @@ def _config(args: argparse.Namespace):
                  if getattr(args, name, None) is not None}
     try:
         if args.objective == "clean" and not objective:
-            weights = {**released, "epochs": 0} if released else {}
-            return replace(preset(args.scale, args.model, accel, **data, **weights),
+            return replace(preset(args.scale, args.model, accel, **data, **released),
                            **overrides)
         config = robust_preset(args.scale, args.model, accel, args.objective, **data,
                                **released, **objective)

@@ -82,6 +82,7 @@ class IrimConfig:
     multiplicity: int = 4
     train_resolution: tuple[int, int] | None = (368, 368)
     memory_free: bool = True
+    residual_output: bool = False
 
 
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -301,7 +302,9 @@ def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...
       required), U-Net chans 32 (RMSprop 1e-3, StepLR 40, 50 epochs, fastMRI) and the i-RIM
       single-coil preset (Adam 1e-4, StepLR 30, 50 epochs, batch 8, 368x368 training crop).
 
-    ``overrides`` replace fields (e.g. ``epochs=2``, ``data_root="/data/knee"``).
+    ``overrides`` replace fields (e.g. ``epochs=2``, ``data_root="/data/knee"``);
+    ``init_weights`` (a weight file, e.g. the released i-RIM) makes the file the baseline:
+    ``epochs=0`` unless given.
     """
     check_choice("scale", scale, SCALES)
     check_choice("model", model, MODELS)
@@ -318,6 +321,8 @@ def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...
                                   lr=1e-3 if model == "unet" else 5e-3))
     else:
         base = dict(epochs=50, batch_size=1 if model == "unet" else 8, optim=optim)
+    if overrides.get("init_weights") is not None:
+        base["epochs"] = 0  # the weight file is the baseline (unless epochs are given)
     config = RunConfig(model=model, accel=accel, scale=scale, network=_NETWORKS[scale, model],
                        **{**base, **overrides})
     if config.scale == "paper" and config.data_root is None:
@@ -351,7 +356,7 @@ def robust_preset(scale: str = "demo", model: str = "unet", accel: int | tuple[i
     paper), not a run trained from scratch.
     """
     data = {"data_root": data_root} if data_root is not None else {}
-    released = {"init_weights": init_weights, "epochs": 0} if init_weights is not None else {}
+    released = {"init_weights": init_weights} if init_weights is not None else {}
     baseline = preset(scale, model, accel, **data, **released)
     epochs, drop = _FINE_TUNE[scale, model]
     options: dict = {}

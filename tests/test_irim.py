@@ -189,6 +189,26 @@ def test_initial_state_layout():
     torch.testing.assert_close(state[:, 12:], metadata[:, :, None, None].expand(-1, -1, 20, 18))
 
 
+def test_residual_output_passes_an_idle_machine_its_input():
+    """With every coupling network and the output function silenced, the state's image
+    channels stay the (rescaled) zero-filled input: the residual head returns the input, the
+    release's parametric head returns zeros. Both have the release's weight layout."""
+    zero_filled, mask, metadata = tiny_inputs()
+    outputs = {}
+    for residual in (False, True):
+        torch.manual_seed(0)
+        model = IRIM(**TINY, residual_output=residual).eval()
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                if name.endswith("l3.weight_g"):
+                    parameter.zero_()
+            outputs[residual] = model(zero_filled, mask, metadata)
+        keys = list(model.state_dict())
+    torch.testing.assert_close(outputs[True], zero_filled, rtol=1e-5, atol=1e-6)
+    assert outputs[False].abs().max() == 0
+    assert keys == list(IRIM(**TINY).state_dict())
+
+
 def test_metadata_one_hot_order_and_errors():
     assert SCANNER_CONTRASTS[0] == "fs_1_5T_Aera" and SCANNER_CONTRASTS[-1] == "non_fs_3T_Skyra"
     cases = [("Aera", "CORPDFS_FBK", 0), ("Aera", "CORPD_FBK", 1),

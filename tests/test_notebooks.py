@@ -87,6 +87,30 @@ def test_baselines_notebook_trains_a_model_per_acceleration_when_asked(tmp_path,
     assert [p.name.split("-")[2] for p in (tmp_path / "runs").iterdir()] == ["8x"]
 
 
+def test_a_released_irim_checkpoint_is_the_irim_baseline_and_starts_its_fine_tunes(
+        tmp_path, monkeypatch):
+    import argparse
+
+    import numpy as np
+    import torch
+
+    from fnaf.runs import build_model, preset
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    released = build_model(preset("smoke", "irim")).state_dict()
+    torch.save({"epoch": 50, "args": argparse.Namespace(n_steps=2), "best_dev_loss":
+                np.float64(0.7), "model": {f"module.{k}": v for k, v in released.items()}},
+               tmp_path / "model.pt")
+    run("03_robust_training.ipynb", tmp_path, model="irim", scale="smoke", accel=4,
+        n_candidates=6, irim_weights=str(tmp_path / "model.pt"), runs_root=str(tmp_path / "runs"))
+    names = sorted(path.name.split("-4-8x-")[0] for path in (tmp_path / "runs").iterdir())
+    # the file is the baseline (no training); the fine-tunes start from it
+    assert names == ["irim-clean-ft", "irim-clean-weights", "irim-fnaf-ft"]
+    (baseline,) = (tmp_path / "runs").glob("irim-clean-weights-*")
+    assert torch.equal(torch.load(baseline / "model.pt")["output_function.l1.weight_v"],
+                       released["output_function.l1.weight_v"])
+
+
 def test_attacks_notebook_builds_table2_with_the_control(tmp_path, monkeypatch):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     results = run("02_fnaf_attacks.ipynb", tmp_path, model="both", scale="smoke",

@@ -11,7 +11,8 @@ Data flow of :meth:`IRIM.forward` (complex zero-filled image ``y``, mask ``M``):
    channels, the scanner/contrast one-hot in the last ``n_metadata`` channels.
 3. Recurrence: a data-consistency update (adds ``F^H M F eta - y`` to the next
    ``2 * multiplicity`` channels), then ``n_steps`` times: own :class:`InvertibleUnet`, update.
-4. ``output_function`` (64 -> 2 channels: real, imaginary) and ``x gamma``.
+4. ``output_function`` (64 -> 2 channels: real, imaginary), plus the state's first image copy
+   with ``residual_output`` (an option of this package), and ``x gamma``.
 """
 
 from __future__ import annotations
@@ -124,6 +125,10 @@ class IRIM(nn.Module):
         n_householder: Householder reflections per 1x1 rotation.
         n_metadata: one-hot metadata channels at the end of the state (8 in the release).
         memory_free: train with invert-to-learn (no stored activations) instead of autograd.
+        residual_output: add the state's first image copy (the machine's own estimate, which
+            starts as the zero-filled input) to ``output_function``'s result, so an untrained
+            machine passes its input through; off (the release) the output function alone
+            maps the state to the image. The weights are the same either way.
 
     Module tree (identical ``state_dict`` keys to the release, minus DataParallel's
     ``module.``): ``model`` is the memory-free wrapper (the release's
@@ -136,7 +141,8 @@ class IRIM(nn.Module):
     def __init__(self, n_steps: int = 8, n_hidden: int = 64,
                  n_network_hidden: Sequence[int] = PAPER_NETWORK_HIDDEN,
                  dilations: Sequence[int] = PAPER_DILATIONS, multiplicity: int = 4,
-                 n_householder: int = 3, n_metadata: int = 8, memory_free: bool = True):
+                 n_householder: int = 3, n_metadata: int = 8, memory_free: bool = True,
+                 residual_output: bool = False):
         super().__init__()
         for name, value, least in [("n_steps", n_steps, 1), ("multiplicity", multiplicity, 1),
                                    ("n_householder", n_householder, 1),
@@ -154,6 +160,7 @@ class IRIM(nn.Module):
                              f"gradient ({2 * multiplicity}) and metadata ({n_metadata}) "
                              f"channels; it must be at least {needed}")
         self.n_hidden, self.multiplicity, self.n_metadata = n_hidden, multiplicity, n_metadata
+        self.residual_output = residual_output
         cells = [InvertibleUnet([n_hidden] * len(dilations), n_network_hidden, dilations,
                                 n_householder) for _ in range(n_steps)]
         self.model = MemoryFreeInvertible(IRIMRecurrence(cells, 2 * multiplicity), memory_free)
@@ -237,6 +244,8 @@ class IRIM(nn.Module):
         state = self.model(torch.cat(parts, dim=1), y, mask.to(eta.dtype))
 
         estimate = self.output_function(state)
+        if self.residual_output:  # channels 0 and multiplicity: the first copy's real, imaginary
+            estimate = estimate + state[:, [0, self.multiplicity]]
         return torch.complex(estimate[:, 0], estimate[:, 1]) * gamma[:, None, None]
 
 

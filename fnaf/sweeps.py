@@ -1,0 +1,98 @@
+"""Choosing the robust objectives' β by measurement (the demo cannot use the paper's β = 10).
+
+:func:`beta_sweep` fine-tunes one baseline with each objective and β, and measures every
+fine-tune against the clean fine-tune of equal length at each acceleration, on the same units:
+the SSIM change (paired over validation volumes), the attack rate (random search; Wilson
+interval, exact McNemar test) and the mean NMSE inside the annotated boxes (Table 4's "All";
+paired signed-rank test). :func:`select_beta` applies the book's rule to that table.
+``tools/beta_sweep.py`` runs it for the demo and writes ``book/data/beta_sweep_<model>.csv``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from fnaf.attacks.evaluation import compare_hits
+from fnaf.boxes import box_nmse
+from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
+from fnaf.data.sources import data_source
+from fnaf.evaluation import reconstruct_volumes
+from fnaf.pipelines import pipeline_for
+from fnaf.runs import (AttackConfig, RunConfig, attack_or_load, datasets, eval_transform,
+                       evaluate_or_load, robust_preset, train_or_load)
+from fnaf.stats import paired_test
+
+#: What each objective is chosen for: FNAF the attack rate, B-Box the error inside the boxes.
+CRITERIA = {"fnaf": "attack rate (%)", "bbox": "box NMSE"}
+
+
+def _measure(config: RunConfig, attack: AttackConfig, runs_root) -> dict[int, dict]:
+    run = train_or_load(config, runs_root, progress=False)
+    val = datasets(config)[1]
+    source = data_source(config.data_root, phantom=config.phantom)
+    boxes = AnnotationIndex(match_volumes(read_annotations(source.annotations["val"]),
+                                          val.volumes))
+    measured = {}
+    for accel in config.accels:
+        volumes = reconstruct_volumes(run.model, pipeline_for(config.model), val,
+                                      eval_transform(config, accel))
+        measured[accel] = {
+            "quality": evaluate_or_load(run, accel).metrics.sort_values("fname"),
+            "attack": attack_or_load(run, attack, accel, progress=False),
+            "boxes": box_nmse(volumes, boxes).sort_values(["fname", "slice", "label"])}
+    return measured
+
+
+def _compare(measured: dict, clean: dict) -> dict:
+    summary = measured["attack"].summary()
+    _, _, p_hits = compare_hits(measured["attack"], clean["attack"])
+    quality, reference = measured["quality"]["SSIM"], clean["quality"]["SSIM"]
+    boxes, reference_boxes = measured["boxes"]["nmse"], clean["boxes"]["nmse"]
+    return {"SSIM": quality.mean(), "ΔSSIM": quality.mean() - reference.mean(),
+            "ΔSSIM p": paired_test(quality, reference).p_signed_rank,
+            "attack rate (%)": 100 * summary["attack_rate"],
+            "attack rate low": 100 * summary["attack_rate_low"],
+            "attack rate high": 100 * summary["attack_rate_high"], "McNemar p": p_hits,
+            "box NMSE": boxes.mean(), "Δbox NMSE": boxes.mean() - reference_boxes.mean(),
+            "box p": paired_test(boxes, reference_boxes).p_signed_rank}
+
+
+def beta_sweep(betas: Sequence[float], objectives: Sequence[str] = ("fnaf", "bbox"), *,
+               scale: str = "demo", model: str = "unet", accel=(4, 8), data_root=None,
+               attack: AttackConfig = AttackConfig(), runs_root=None,
+               progress: bool = True) -> pd.DataFrame:
+    """One row per (objective, β, acceleration), the clean fine-tune's rows first (β NaN).
+
+    Every fine-tune is :func:`fnaf.runs.robust_preset` ``(scale, model, accel, objective,
+    data_root, beta=β)``, measured at each of its accelerations.
+    """
+    def fine_tune(objective: str, **options) -> RunConfig:
+        return robust_preset(scale, model, accel, objective, data_root, **options)
+
+    reference = _measure(fine_tune("clean"), attack, runs_root)
+    rows = [{"objective": "clean", "beta": float("nan"), "accel": accel,
+             **_compare(measured, measured)} for accel, measured in reference.items()]
+    for objective in objectives:
+        for beta in betas:
+            measured = _measure(fine_tune(objective, beta=beta), attack, runs_root)
+            rows += [{"objective": objective, "beta": beta, "accel": accel,
+                      **_compare(result, reference[accel])} for accel, result in measured.items()]
+            if progress:
+                print(pd.DataFrame(rows[-len(measured):]).round(4).to_string(), flush=True)
+    return pd.DataFrame(rows)
+
+
+def select_beta(sweep: pd.DataFrame, objective: str, max_ssim_drop: float = 0.01) -> float:
+    """The book's rule: among the β whose SSIM stays within ``max_ssim_drop`` of the clean
+    fine-tune's at every acceleration (the paper's claim is a change below 0.01), the one with
+    the lowest criterion (:data:`CRITERIA`) averaged over the accelerations; the smallest such
+    β on ties. ``ValueError`` if no β keeps the SSIM."""
+    rows = sweep[sweep["objective"] == objective]
+    kept = rows.groupby("beta").filter(lambda group: (group["ΔSSIM"] >= -max_ssim_drop).all())
+    if kept.empty:
+        raise ValueError(f"no {objective} β keeps the SSIM within {max_ssim_drop} of the clean "
+                         f"fine-tune (swept: {sorted(rows['beta'].unique())})")
+    score = kept.groupby("beta")[CRITERIA[objective]].mean()
+    return float(score[score == score.min()].index.min())

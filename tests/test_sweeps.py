@@ -1,0 +1,44 @@
+"""The β sweep measures every fine-tune against the clean one; the rule picks from the table."""
+
+import pandas as pd
+import pytest
+
+from fnaf.runs import AttackConfig
+from fnaf.sweeps import beta_sweep, select_beta
+
+
+def test_a_sweep_compares_each_fine_tune_with_the_clean_one(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    table = beta_sweep([2.0], scale="smoke", attack=AttackConfig(n_candidates=2, border=1),
+                       runs_root=tmp_path / "runs", progress=False)
+    assert table[["objective", "accel"]].values.tolist() == [
+        ["clean", 4], ["clean", 8], ["fnaf", 4], ["fnaf", 8], ["bbox", 4], ["bbox", 8]]
+    clean = table[table["objective"] == "clean"]
+    assert (clean["ΔSSIM"] == 0).all() and (clean["Δbox NMSE"] == 0).all()
+    robust = table[table["objective"] != "clean"].set_index(["objective", "accel"])
+    reference = clean.set_index("accel")
+    for (objective, accel), row in robust.iterrows():
+        assert row["ΔSSIM"] == pytest.approx(row["SSIM"] - reference.loc[accel, "SSIM"])
+        assert row["attack rate low"] <= row["attack rate (%)"] <= row["attack rate high"]
+    # one run per objective and β, trained on both accelerations' masks
+    assert len(list((tmp_path / "runs").glob("unet-*-ft-4-8x-smoke-*"))) == 3
+
+
+def sweep(rows):
+    return pd.DataFrame(rows, columns=["objective", "beta", "accel", "ΔSSIM", "attack rate (%)",
+                                       "box NMSE"])
+
+
+def test_the_rule_picks_the_best_beta_that_keeps_the_image_quality():
+    table = sweep([
+        ["fnaf", 0.3, 4, -0.002, 20.0, 0.1], ["fnaf", 0.3, 8, -0.004, 30.0, 0.1],
+        ["fnaf", 1.0, 4, -0.008, 5.0, 0.1], ["fnaf", 1.0, 8, -0.009, 10.0, 0.1],
+        ["fnaf", 3.0, 4, -0.005, 0.0, 0.1], ["fnaf", 3.0, 8, -0.030, 0.0, 0.1],  # SSIM lost
+        ["bbox", 0.3, 4, 0.0, 50.0, 0.20], ["bbox", 0.3, 8, 0.0, 50.0, 0.30],
+        ["bbox", 1.0, 4, 0.0, 50.0, 0.25], ["bbox", 1.0, 8, 0.0, 50.0, 0.25],
+    ])
+    assert select_beta(table, "fnaf") == 1.0
+    assert select_beta(table, "bbox") == 0.3  # a tie on the mean: the smaller β
+    assert select_beta(table, "fnaf", max_ssim_drop=0.05) == 3.0
+    with pytest.raises(ValueError, match="no fnaf β keeps the SSIM within 0.001"):
+        select_beta(table, "fnaf", max_ssim_drop=0.001)

@@ -1,0 +1,38 @@
+"""Measure the demo's β (run by hand): ``fnaf.sweeps.beta_sweep`` on the demo preset, written
+to ``book/data/beta_sweep_<model>.csv`` with the commit it was measured at; the robust-training
+chapters show the table and apply ``fnaf.sweeps.select_beta`` to it.
+
+Usage: ``python tools/beta_sweep.py --model unet --betas 0.1 0.3 0.5 1 3 10`` (about 1.5 min per
+β and objective for the U-Net on 2 CPU cores; runs go to the run cache, so the book reuses the
+one it needs when ``FNAF_CACHE`` points at the book's cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+from pathlib import Path
+
+from fnaf.io import atomic_path
+from fnaf.sweeps import beta_sweep
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", choices=("unet", "irim"), default="unet")
+    parser.add_argument("--betas", type=float, nargs="+", default=[0.1, 0.3, 0.5, 1, 3, 10])
+    parser.add_argument("--objectives", nargs="+", default=["fnaf", "bbox"])
+    parser.add_argument("--out", type=Path,
+                        default=Path(__file__).resolve().parents[1] / "book" / "data")
+    args = parser.parse_args()
+    table = beta_sweep(args.betas, args.objectives, model=args.model)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    path = args.out / f"beta_sweep_{args.model}.csv"
+    with atomic_path(path) as partial:
+        table.assign(model=args.model, git_commit=commit).to_csv(partial, index=False)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -19,18 +19,20 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install --quiet torch==2.13.0 -e '.[book,test]'
 	touch $@
 
-_static/mathjax/tex-chtml.js:
-	# MathJax served with the book (no CDN): the es5 bundle of the npm package
-	rm -rf build/mathjax _static/mathjax && mkdir -p build/mathjax _static
+# MathJax served with the book (no CDN): the es5 bundle of the npm package, in _assets/ (not
+# _static/: Jupyter Book links every .js file under _static/ into every page)
+_assets/mathjax/tex-chtml.js:
+	rm -rf build/mathjax _assets/mathjax && mkdir -p build/mathjax _assets
 	cd build/mathjax && npm pack --silent mathjax@$(MATHJAX_VERSION) >/dev/null
 	tar xzf build/mathjax/mathjax-$(MATHJAX_VERSION).tgz -C build/mathjax
-	cp -r build/mathjax/package/es5 _static/mathjax
+	cp -r build/mathjax/package/es5 _assets/mathjax
 
 test: $(VENV)/.installed
 	$(VENV)/bin/pytest
 
-book: $(VENV)/.installed _static/mathjax/tex-chtml.js
+book: $(VENV)/.installed _assets/mathjax/tex-chtml.js
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
+	$(PY) tools/check_html.py _build/html
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
 bench: $(VENV)/.installed
@@ -43,4 +45,4 @@ clean-nb: $(VENV)/.installed
 	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
 
 clean:
-	rm -rf _build build _static/mathjax
+	rm -rf _build build _assets/mathjax

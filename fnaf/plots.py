@@ -136,6 +136,35 @@ def loss_histogram(losses: dict[str, np.ndarray], gamma: float, title: str = "")
     return figure
 
 
+def ceiling_figure(slices: dict[str, pd.DataFrame], gamma: float):
+    """Each slice's attack loss against its ceiling (the loss of losing the feature entirely
+    over a perfect background), by contrast, one panel per run. Hits lie above the dashed γ;
+    a slice left of the dotted γ cannot be a hit however badly the feature is lost.
+
+    Args:
+        slices: run name -> :attr:`fnaf.attacks.AttackReport.slices` (``loss``, ``ceiling``,
+            ``acquisition``).
+    """
+    contrasts = {"CORPD_FBK": "PD", "CORPDFS_FBK": "PD-FS"}
+    figure, axes = plt.subplots(1, len(slices), figsize=(3.1 * len(slices), 3.0), sharey=True,
+                                squeeze=False)
+    for ax, (name, frame) in zip(axes[0], slices.items()):
+        shown = frame.assign(contrast=frame["acquisition"].map(contrasts).fillna(
+            frame["acquisition"]))
+        sns.scatterplot(shown, x="ceiling", y="loss", hue="contrast", s=12, ax=ax,
+                        hue_order=sorted(shown["contrast"].unique()))
+        ax.axhline(gamma, color="black", linestyle="--", linewidth=0.8)
+        ax.axvline(gamma, color="black", linestyle=":", linewidth=0.8)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("ceiling: complete-loss NMSE")
+        ax.set_ylabel("attack loss (NMSE inside T)")
+        ax.set_title(name, fontsize=10)
+        ax.legend(fontsize=8, frameon=False, title=None)
+    figure.tight_layout()
+    return figure
+
+
 def box_nmse_figure(per_model: dict[str, pd.DataFrame], title: str = ""):
     """Per-abnormality NMSE inside the boxes, one box per model and compartment (the paper's
     Figs. 8-9); ``per_model``: model -> :func:`fnaf.boxes.box_nmse` rows."""

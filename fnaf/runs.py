@@ -543,14 +543,17 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     distributed = dist.is_available() and dist.is_initialized()
     if not distributed or dist.get_rank() == 0:
         model.load_state_dict(result.best_state)
-        final = evaluate(model, pipeline_for(config.model), val, val_transform, device=device)
-        if not math.isfinite(final.loss):  # never cache weights without a finite loss
+        validation = result.best_validation  # the selected epoch's own validation pass
+        if validation is None:  # the given weights as they are: validate them now
+            final = evaluate(model, pipeline_for(config.model), val, val_transform, device=device)
+            validation = {"loss": final.loss, "volumes": final.metrics.to_dict("records"),
+                          "zero_filled": final.zero_filled.to_dict("records")}
+        if not math.isfinite(validation["loss"]):  # never cache weights without a finite loss
             raise TrainingError(f"{config.name}: the selected weights give a validation loss of "
-                                f"{final.loss}; nothing is cached as finished")
+                                f"{validation['loss']}; nothing is cached as finished")
         save_json({"history": result.history, "best_epoch": result.best_epoch,
-                   "steps": result.steps, "val_loss": final.loss,
-                   "volumes": final.metrics.to_dict("records"),
-                   "zero_filled": final.zero_filled.to_dict("records")},
+                   "steps": result.steps, "val_loss": validation["loss"],
+                   "volumes": validation["volumes"], "zero_filled": validation["zero_filled"]},
                   directory / "metrics.json")
         save_json({**provenance(device, result.wall_time), "data": config.data_identity()},
                   directory / "provenance.json")

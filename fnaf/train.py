@@ -134,13 +134,16 @@ class Settings:
 
 @dataclass
 class FitResult:
-    """The best weights (by clean validation loss), the per-epoch history and the wall time."""
+    """The best weights (by clean validation loss), the per-epoch history, the wall time and
+    the best epoch's validation (``{"loss", "volumes", "zero_filled"}``, the per-volume metrics
+    as records; ``None`` on ranks other than 0)."""
 
     best_state: dict
     best_epoch: int
     history: list[dict] = field(default_factory=list)
     steps: int = 0
     wall_time: float = 0.0
+    best_validation: dict | None = None
 
 
 def default_device() -> torch.device:
@@ -321,7 +324,9 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
             position["history"].append({"epoch": epoch + 1, "step": position["step"],
                                         "val_loss": result.loss, **means.to_dict()})
             if result.loss < position["best_loss"]:
-                position.update(best_loss=result.loss, best_epoch=epoch + 1)
+                position.update(best_loss=result.loss, best_epoch=epoch + 1, best_validation={
+                    "loss": result.loss, "volumes": result.metrics.to_dict("records"),
+                    "zero_filled": result.zero_filled.to_dict("records")})
                 best_state = _state(model)
                 save_torch(best_state, checkpoint_dir / BEST)
         save(epoch + 1, 0)
@@ -337,4 +342,4 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
                             "run has no usable weights. Check the validation data and the "
                             "learning rate.")
     return FitResult(best_state, position["best_epoch"], position["history"], position["step"],
-                     earlier_time + time.perf_counter() - start)
+                     earlier_time + time.perf_counter() - start, position.get("best_validation"))

@@ -94,6 +94,18 @@ def test_a_mixed_mask_run_is_evaluated_and_attacked_at_each_acceleration(tmp_pat
     assert len(list((run.directory / "attacks").glob("random-*x-*.json"))) == 2
 
 
+def test_a_trained_run_keeps_its_selected_epochs_validation(tmp_path, monkeypatch):
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("the selected epoch was validated already")
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("fnaf.runs.evaluate", no_second_pass)
+    run = train_or_load(preset("smoke", epochs=2), tmp_path, progress=False)
+    selected = run.metrics["history"][run.metrics["best_epoch"] - 1]
+    assert run.metrics["val_loss"] == selected["val_loss"]
+    assert pd.DataFrame(run.metrics["volumes"])["SSIM"].mean() == pytest.approx(selected["SSIM"])
+
+
 def test_load_run_says_how_to_train_a_missing_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="python -m fnaf train"):
         load_run(preset("smoke"), tmp_path)

@@ -28,6 +28,7 @@ _assets/mathjax/tex-chtml.js:
 	cp -r build/mathjax/package/es5 _assets/mathjax
 
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check fnaf tests tools benchmarks notebooks
 	$(VENV)/bin/pytest
 
 book: $(VENV)/.installed _assets/mathjax/tex-chtml.js

@@ -21,9 +21,9 @@ from tqdm import tqdm
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import KneeSlice, SliceTransform
 from fnaf.metrics import volume_metrics
+from fnaf.mri import center_crop, ifft2c
 
 METRICS = ("NMSE", "PSNR", "SSIM")
-from fnaf.mri import center_crop, ifft2c
 
 
 @dataclass

@@ -451,7 +451,8 @@ def provenance(device: torch.device, wall_time: float) -> dict:
                                 cwd=Path(fnaf.__file__).parent, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         commit = None
-    return {"fnaf": fnaf.__version__, "torch": torch.__version__, "python": platform.python_version(),
+    return {"fnaf": fnaf.__version__, "torch": torch.__version__,
+            "python": platform.python_version(),
             "git_commit": commit, "device": str(device), "threads": torch.get_num_threads(),
             "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
             platform.processor() or platform.machine(), "wall_time_s": round(wall_time, 1)}

@@ -20,8 +20,16 @@ from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotatio
 from fnaf.data.sources import data_source
 from fnaf.evaluation import reconstruct_volumes
 from fnaf.pipelines import pipeline_for
-from fnaf.runs import (AttackConfig, RunConfig, attack_or_load, datasets, eval_transform,
-                       evaluate_or_load, robust_preset, train_or_load)
+from fnaf.runs import (
+    AttackConfig,
+    RunConfig,
+    attack_or_load,
+    datasets,
+    eval_transform,
+    evaluate_or_load,
+    robust_preset,
+    train_or_load,
+)
 from fnaf.stats import paired_test
 
 #: What each objective is chosen for: FNAF the attack rate, B-Box the error inside the boxes.

@@ -17,8 +17,9 @@ A non-finite training loss stops training with a :class:`TrainingError` naming t
 slices; a run whose validation loss was never finite raises one too, so no caller can keep
 untrained or diverged weights as a finished run.
 
-Multi-GPU/multi-node: launch with ``torchrun`` (``python -m fnaf train ...``); :func:`init_distributed`
-joins the process group, the model is wrapped in :class:`~torch.nn.parallel.DistributedDataParallel`
+Multi-GPU/multi-node: launch with ``torchrun`` (``python -m fnaf train ...``);
+:func:`init_distributed` joins the process group, the model is wrapped in
+:class:`~torch.nn.parallel.DistributedDataParallel`
 and each rank takes its share of every global batch, so ``batch_size`` is the global batch and the
 result matches one process with the same batch.
 """

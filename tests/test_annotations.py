@@ -40,7 +40,8 @@ def test_reads_one_row_per_box(csv_path):
     assert len(boxes) == 5
     second = boxes.iloc[2]
     assert (second.filename, second.slice, second.label) == ("file1002515", 18, "BML_Med_Fem")
-    assert (second.x0, second.x1, second.y0, second.y1) == (161.74014, 247.41886, 141.46949, 186.89913)
+    assert (second.x0, second.x1, second.y0, second.y1) == (
+        161.74014, 247.41886, 141.46949, 186.89913)
     assert boxes["line"].tolist() == [2, 3, 3, 5, 5]
 
 

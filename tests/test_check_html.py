@@ -27,7 +27,8 @@ def test_a_clean_page_passes_and_bad_pages_are_named(tmp_path, capsys):
     assert check_html.main(str(tmp_path)) == 1
     printed = capsys.readouterr().out
     assert "twice.html: 2 MathJax scripts" in printed
-    assert "cdn.html: script loads https://cdn.jsdelivr.net/npm/mathjax@3 from another host" in printed
+    assert ("cdn.html: script loads https://cdn.jsdelivr.net/npm/mathjax@3 "
+            "from another host") in printed
     assert "cdn.html: link loads //fonts.example.com/a.css" in printed
     assert "good.html" not in printed
 

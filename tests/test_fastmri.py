@@ -152,5 +152,6 @@ def test_header_missing_field(tmp_path):
             b"</reconSpace>", b"</other>")
         del handle["ismrmrd_header"]
         handle["ismrmrd_header"] = np.bytes_(header)
-    with pytest.raises(FastMRIDataError, match="file7.h5: ismrmrd_header lacks encoding/reconSpace"):
+    with pytest.raises(FastMRIDataError,
+                       match="file7.h5: ismrmrd_header lacks encoding/reconSpace"):
         SliceDataset(tmp_path)

@@ -43,7 +43,8 @@ def test_ssim_loss_matches_skimage(volumes):
         per_slice = 1 - loss(x, y, data_range, reduced=False).mean(dim=(1, 2, 3))
         expected = [structural_similarity(p, g, data_range=gt.max()) for g, p in zip(gt, pred)]
         np.testing.assert_allclose(per_slice.numpy(), expected, atol=tolerance)
-        assert (1 - loss(x, y, data_range)).item() == pytest.approx(np.mean(expected), abs=tolerance)
+        assert (1 - loss(x, y, data_range)).item() == pytest.approx(
+            np.mean(expected), abs=tolerance)
 
 
 def test_region_nmse(volumes):

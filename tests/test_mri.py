@@ -42,7 +42,8 @@ def test_forward_and_adjoint_are_adjoint():
 def test_undersample_is_linear():
     y, delta = random_complex(2, 8, 6, seed=3), random_complex(2, 8, 6, seed=4)
     mask = torch.tensor([[0.0, 1, 1, 0, 1, 0]])
-    assert torch.allclose(undersample(y + delta, mask), undersample(y, mask) + undersample(delta, mask))
+    assert torch.allclose(undersample(y + delta, mask),
+                          undersample(y, mask) + undersample(delta, mask))
 
 
 def test_center_crop_offsets_for_odd_sizes():

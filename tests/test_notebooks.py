@@ -164,7 +164,8 @@ def test_robust_training_notebook_compares_with_a_clean_fine_tune(tmp_path, monk
 
     (robust,) = (tmp_path / "runs").glob("unet-fnaf-ft-4-8x-smoke-*")  # mixed masks
     config = json.loads((robust / "config.json").read_text())
-    assert config["objective"]["beta"] == 3.0 and config["init_from"]["objective"]["name"] == "clean"
+    assert (config["objective"]["beta"] == 3.0
+            and config["init_from"]["objective"]["name"] == "clean")
     assert [path.name for path in (robust / "evaluations").iterdir()] == ["8x.json"]
 
 

@@ -57,7 +57,8 @@ def test_dataset_layout_and_annotations(phantom_root):
         files = sorted(split_dir(phantom_root, split).glob("*.h5"))
         assert len(files) == count
         with h5py.File(files[0]) as handle:
-            assert {"kspace", "reconstruction_esc", "reconstruction_rss", "ismrmrd_header"} <= set(handle)
+            assert {"kspace", "reconstruction_esc", "reconstruction_rss",
+                    "ismrmrd_header"} <= set(handle)
             assert handle.attrs["acquisition"] in ("CORPD_FBK", "CORPDFS_FBK")
             assert handle.attrs["max"] == pytest.approx(handle["reconstruction_esc"][()].max())
         boxes = read_annotations(phantom_root / f"singlecoil_bb_{split}.csv")

@@ -7,7 +7,8 @@ from fnaf.data.transforms import UnetDataTransform, normalize_instance, unnormal
 
 def test_unet_transform_matches_direct_numpy_computation():
     rng = np.random.default_rng(0)
-    kspace = (rng.standard_normal((20, 14)) + 1j * rng.standard_normal((20, 14))).astype(np.complex64)
+    kspace = (rng.standard_normal((20, 14))
+              + 1j * rng.standard_normal((20, 14))).astype(np.complex64)
     target = np.abs(rng.standard_normal((8, 8))).astype(np.float32)
     mask_func = RandomMaskFunc([0.25], [2])
     sample = UnetDataTransform(mask_func)(kspace, None, target, {"max": 3.0}, "file7.h5", 2)

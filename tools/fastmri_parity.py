@@ -47,7 +47,8 @@ def compare_masks(subsample) -> tuple[int, int]:
                     fractions, accelerations, seed=5)
                 for _ in range(10):
                     checked += 1
-                    mismatched += not torch.equal(reference((1, width, 2))[0], mine((1, width, 2))[0])
+                    mismatched += not torch.equal(reference((1, width, 2))[0],
+                                                  mine((1, width, 2))[0])
     return checked, mismatched
 
 

@@ -206,7 +206,8 @@ class FnafAttack:
     @torch.no_grad()
     def evaluate(self, batch: KneeSlice, features: Features, per_slice: int) -> dict:
         """Loss, control, recovery and information distance of ``per_slice`` candidates per
-        slice (``features`` ordered as :meth:`draw` returns them); each value is ``(B * per_slice,)``."""
+        slice (``features`` ordered as :meth:`draw` returns them); each value is
+        ``(B * per_slice,)``."""
         clean = self.pipeline(self.model, batch)
         phase = image_phase(batch)
         regions = self.regions(features)
@@ -356,7 +357,8 @@ class FiniteDifference(FnafAttack):
             offset = (offset + torch.round(direction * step).long()).clamp(low, high)
             evaluate([offset])
         features = Features(
-            torch.cat([_per_slice(f.mask, count, k) for f, k in tried_features], dim=1).flatten(0, 1),
+            torch.cat([_per_slice(f.mask, count, k) for f, k in tried_features], dim=1
+                      ).flatten(0, 1),
             torch.cat([_per_slice(f.values, count, k) for f, k in tried_features], dim=1
                       ).flatten(0, 1))
         values = {name: torch.cat([v[name].reshape(count, -1) for v in tried_values], dim=1

@@ -136,7 +136,8 @@ def read_annotations(path: str | PathLike) -> pd.DataFrame:
         reader = csv.reader(handle)
         header = next(reader, None)
         if header != HEADER:
-            raise AnnotationError(f"{path}, line 1: header must be {','.join(HEADER)}, got {header}")
+            raise AnnotationError(
+                f"{path}, line 1: header must be {','.join(HEADER)}, got {header}")
         start = reader.line_num + 1
         for row in reader:
             if row:

@@ -175,7 +175,8 @@ class SliceDataset(torch.utils.data.Dataset):
         if sample_rate is not None and volume_sample_rate is not None:
             raise ValueError("give sample_rate or volume_sample_rate, not both")
         if acquisition is not None and acquisition not in ACQUISITIONS:
-            raise ValueError(f"acquisition must be one of {sorted(ACQUISITIONS)}, not {acquisition!r}")
+            raise ValueError(
+                f"acquisition must be one of {sorted(ACQUISITIONS)}, not {acquisition!r}")
         files = sorted(root.glob("*.h5"))
         if not files:
             raise FastMRIDataError(f"{root}: no .h5 files found")
@@ -195,7 +196,8 @@ class SliceDataset(torch.utils.data.Dataset):
             for slice_num in range(volume.num_slices)
         ]
         if sample_rate is not None:
-            keep = sorted(rng.sample(range(len(self.samples)), round(len(self.samples) * sample_rate)))
+            count = round(len(self.samples) * sample_rate)
+            keep = sorted(rng.sample(range(len(self.samples)), count))
             self.samples = [self.samples[i] for i in keep]
         self._handles: dict[Path, h5py.File] = {}
         self._pid = os.getpid()

@@ -53,7 +53,8 @@ def data_source(data_root: str | PathLike | None = None,
         if require_annotations and not path.exists():
             raise FastMRIDataError(
                 f"annotation CSV for the {split} split not found at {path}; pass the published "
-                f"singlecoil_bb_{split}.csv (github.com/fcaliva/fastMRI_BB_abnormalities_annotation)"
+                f"singlecoil_bb_{split}.csv "
+                "(github.com/fcaliva/fastMRI_BB_abnormalities_annotation)"
             )
     return DataSource(root, paths, is_phantom)
 

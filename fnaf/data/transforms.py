@@ -112,7 +112,8 @@ class SliceTransform:
         use_seed: seed the mask with the file name (validation: one fixed mask per volume);
             otherwise the mask is drawn with the ``seed`` given per call (training).
         resolution: re-grid the k-space to this ``(H, W)`` field of view first (the i-RIM's
-            ``--train_resolution 368 368``: image-domain zero-pad/crop, then FFT); ``None`` keeps it.
+            ``--train_resolution 368 368``: image-domain zero-pad/crop, then FFT);
+            ``None`` keeps it.
     """
 
     def __init__(self, mask_func: MaskFunc | None = None, use_seed: bool = True,

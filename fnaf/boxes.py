@@ -26,6 +26,10 @@ from fnaf.stats import cluster_bootstrap_mean, paired_test
 COMPARTMENTS = tuple(label.name for label in LABELS) + ("All",)
 
 
+#: The columns of :func:`box_nmse`.
+BOX_COLUMNS = ["fname", "slice", "label", "compartment", "nmse"]
+
+
 def box_nmse(volumes: Iterable[VolumeReconstruction], annotations: AnnotationIndex
              ) -> pd.DataFrame:
     """NMSE inside the boxes per (volume, slice, label).
@@ -44,7 +48,7 @@ def box_nmse(volumes: Iterable[VolumeReconstruction], annotations: AnnotationInd
                                  "label": label.code, "compartment": label.name,
                                  "nmse": region_nmse(target, volume.reconstruction[index],
                                                      mask)})
-    return pd.DataFrame(rows, columns=["fname", "slice", "label", "compartment", "nmse"])
+    return pd.DataFrame(rows, columns=BOX_COLUMNS)
 
 
 def prediction_volumes(predictions: str | PathLike, targets: str | PathLike,

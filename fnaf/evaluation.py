@@ -139,11 +139,13 @@ def _finish(current: dict) -> VolumeReconstruction:
 @dataclass
 class Evaluation:
     """Per-volume metrics (columns ``fname, slices, NMSE, PSNR, SSIM``) for the model and the
-    zero-filled input, and the mean model loss per slice."""
+    zero-filled input, the mean model loss per slice, and optionally the NMSE inside annotated
+    boxes (:func:`fnaf.boxes.box_nmse` rows)."""
 
     metrics: pd.DataFrame
     zero_filled: pd.DataFrame
     loss: float
+    boxes: pd.DataFrame | None = None
 
     def summary(self) -> pd.DataFrame:
         """Table 3 style: mean and std across volumes, for the model and the zero-filled input."""

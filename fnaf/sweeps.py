@@ -15,17 +15,13 @@ from collections.abc import Sequence
 import pandas as pd
 
 from fnaf.attacks.evaluation import compare_hits
-from fnaf.boxes import box_nmse
 from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
 from fnaf.data.sources import data_source
-from fnaf.evaluation import reconstruct_volumes
-from fnaf.pipelines import pipeline_for
 from fnaf.runs import (
     AttackConfig,
     RunConfig,
     attack_or_load,
     datasets,
-    eval_transform,
     evaluate_or_load,
     robust_preset,
     train_or_load,
@@ -44,12 +40,11 @@ def _measure(config: RunConfig, attack: AttackConfig, runs_root) -> dict[int, di
                                           val.volumes))
     measured = {}
     for accel in config.accels:
-        volumes = reconstruct_volumes(run.model, pipeline_for(config.model), val,
-                                      eval_transform(config, accel))
+        evaluation = evaluate_or_load(run, accel, annotations=boxes)
         measured[accel] = {
-            "quality": evaluate_or_load(run, accel).metrics.sort_values("fname"),
+            "quality": evaluation.metrics.sort_values("fname"),
             "attack": attack_or_load(run, attack, accel, progress=False),
-            "boxes": box_nmse(volumes, boxes).sort_values(["fname", "slice", "label"])}
+            "boxes": evaluation.boxes.sort_values(["fname", "slice", "label"])}
     return measured
 
 

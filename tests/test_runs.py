@@ -106,6 +106,39 @@ def test_a_trained_run_keeps_its_selected_epochs_validation(tmp_path, monkeypatc
     assert pd.DataFrame(run.metrics["volumes"])["SSIM"].mean() == pytest.approx(selected["SSIM"])
 
 
+def test_an_evaluation_scores_the_boxes_in_the_same_pass_and_caches_them(tmp_path,
+                                                                          monkeypatch):
+    from fnaf.boxes import box_nmse
+    from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
+    from fnaf.data.sources import data_source
+    from fnaf.evaluation import reconstruct_volumes
+    from fnaf.pipelines import pipeline_for
+    from fnaf.runs import datasets, eval_transform, evaluate_or_load
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    config = preset("smoke", epochs=1)
+    run = train_or_load(config, tmp_path, progress=False)
+    val = datasets(config)[1]
+    boxes = match_volumes(read_annotations(data_source(None, phantom=config.phantom)
+                                           .annotations["val"]), val.volumes)
+    index = AnnotationIndex(boxes)
+    scored = evaluate_or_load(run, annotations=index, device="cpu").boxes
+    expected = box_nmse(reconstruct_volumes(run.model, pipeline_for("unet"), val,
+                                            eval_transform(config)), index)
+    assert len(scored) == len(expected) > 0
+    pd.testing.assert_frame_equal(scored.reset_index(drop=True), expected, check_dtype=False)
+
+    def no_second_pass(*args, **kwargs):
+        raise AssertionError("cached")
+
+    monkeypatch.setattr("fnaf.runs.reconstruct_volumes", no_second_pass)
+    again = evaluate_or_load(run, annotations=AnnotationIndex(boxes.sample(frac=1, random_state=0)))
+    pd.testing.assert_frame_equal(again.boxes, scored, check_dtype=False)  # same boxes: cached
+    assert evaluate_or_load(run).boxes is None  # asked for no boxes
+    with pytest.raises(AssertionError, match="cached"):  # other boxes: a new pass
+        evaluate_or_load(run, annotations=AnnotationIndex(boxes.iloc[1:]))
+
+
 def test_load_run_says_how_to_train_a_missing_run(tmp_path):
     with pytest.raises(FileNotFoundError, match="python -m fnaf train"):
         load_run(preset("smoke"), tmp_path)

@@ -15,6 +15,7 @@ matches the released classifier patches best), scaled when the crop is not 320.
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import warnings
 from dataclasses import dataclass
@@ -221,6 +222,12 @@ class AnnotationIndex:
     def masks(self, fname: str | PathLike, slice_num: int, shape: tuple[int, int]) -> np.ndarray:
         """``(11, H, W)`` bool masks of one slice in network orientation (all False if none)."""
         return rasterize_boxes(self.boxes_for(fname, slice_num), shape)
+
+    def fingerprint(self) -> str:
+        """A hash of the boxes (what a cached box score was computed on)."""
+        columns = sorted(self.boxes.columns)
+        frame = self.boxes[columns].sort_values(columns).reset_index(drop=True)
+        return hashlib.sha256(pd.util.hash_pandas_object(frame).values.tobytes()).hexdigest()[:16]
 
 
 def label_counts(boxes: pd.DataFrame) -> pd.DataFrame:

@@ -5,12 +5,14 @@ fine-tune against the clean fine-tune of equal length at each acceleration, on t
 the SSIM change (paired over validation volumes), the attack rate (random search; Wilson
 interval, exact McNemar test) and the mean NMSE inside the annotated boxes (Table 4's "All";
 paired signed-rank test). :func:`select_beta` applies the book's rule to that table.
-``tools/beta_sweep.py`` runs it for the demo and writes ``book/data/beta_sweep_<model>.csv``.
+``tools/beta_sweep.py`` runs it for the demo and writes ``fnaf/measurements/beta_sweep_<model>.csv``
+(:func:`load_sweep`), from which the demo preset's β (:data:`fnaf.runs.DEMO_BETA`) is chosen.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -28,6 +30,8 @@ from fnaf.runs import (
 )
 from fnaf.stats import paired_test
 
+#: The committed sweeps (``tools/beta_sweep.py``).
+MEASUREMENTS = Path(__file__).resolve().parent / "measurements"
 #: What each objective is chosen for: FNAF the attack rate, B-Box the error inside the boxes.
 CRITERIA = {"fnaf": "attack rate (%)", "bbox": "box NMSE"}
 
@@ -99,3 +103,12 @@ def select_beta(sweep: pd.DataFrame, objective: str, max_ssim_drop: float = 0.01
                          f"fine-tune (swept: {sorted(rows['beta'].unique())})")
     score = kept.groupby("beta")[CRITERIA[objective]].mean()
     return float(score[score == score.min()].index.min())
+
+
+def load_sweep(model: str = "unet") -> pd.DataFrame:
+    """The committed demo sweep of ``model`` (with the ``git_commit`` it was measured at)."""
+    path = MEASUREMENTS / f"beta_sweep_{model}.csv"
+    if not path.exists():
+        raise FileNotFoundError(f"no measured sweep {path}; run "
+                                f"tools/beta_sweep.py --model {model}")
+    return pd.read_csv(path)

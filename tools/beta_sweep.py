@@ -1,6 +1,6 @@
 """Measure the demo's β (run by hand): ``fnaf.sweeps.beta_sweep`` on the demo preset, written
-to ``book/data/beta_sweep_<model>.csv`` with the commit it was measured at; the robust-training
-chapters show the table and apply ``fnaf.sweeps.select_beta`` to it.
+to ``fnaf/measurements/beta_sweep_<model>.csv`` with the commit it was measured at; the
+robust-training chapters show the table and apply ``fnaf.sweeps.select_beta`` to it.
 
 Usage: ``python tools/beta_sweep.py --model unet --betas 0.1 0.3 0.5 1 3 10`` (about 1.5 min per
 β and objective for the U-Net on 2 CPU cores; runs go to the run cache, so the book reuses the
@@ -14,7 +14,7 @@ import subprocess
 from pathlib import Path
 
 from fnaf.io import atomic_path
-from fnaf.sweeps import beta_sweep
+from fnaf.sweeps import MEASUREMENTS, beta_sweep
 
 
 def main() -> None:
@@ -22,8 +22,7 @@ def main() -> None:
     parser.add_argument("--model", choices=("unet", "irim"), default="unet")
     parser.add_argument("--betas", type=float, nargs="+", default=[0.1, 0.3, 0.5, 1, 3, 10])
     parser.add_argument("--objectives", nargs="+", default=["fnaf", "bbox"])
-    parser.add_argument("--out", type=Path,
-                        default=Path(__file__).resolve().parents[1] / "book" / "data")
+    parser.add_argument("--out", type=Path, default=MEASUREMENTS)
     args = parser.parse_args()
     table = beta_sweep(args.betas, args.objectives, model=args.model)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,

@@ -290,7 +290,8 @@ _NETWORKS = {
     ("demo", "unet"): UnetConfig(chans=8),
     ("demo", "irim"): IrimConfig(n_steps=4, n_hidden=16, n_network_hidden=(16, 32, 32, 16),
                                  dilations=(1, 2, 2, 1), multiplicity=1,
-                                 train_resolution=(128, 128), memory_free=False),
+                                 train_resolution=(128, 128), memory_free=False,
+                                 residual_output=True),
     ("paper", "unet"): UnetConfig(),
     ("paper", "irim"): IrimConfig(),
 }

@@ -196,4 +196,5 @@ def table4_view(table: pd.DataFrame, robust: list[str], places: int = 4):
         return ["font-weight: bold" if flags is not None and flag else "" for flag in
                 (flags if flags is not None else [False] * len(column))]
 
-    return view.style.apply(bold, subset=robust)
+    return view.style.apply(bold, subset=robust).set_table_attributes('class="dataframe"') \
+        .set_table_styles([{"selector": "th, td", "props": "padding: 0.25em 0.6em;"}])

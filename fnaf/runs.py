@@ -345,10 +345,10 @@ def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...
 _FINE_TUNE = {("smoke", "unet"): (1, 1), ("smoke", "irim"): (1, 1),
               ("demo", "unet"): (5, 4), ("demo", "irim"): (2, 1),
               ("paper", "unet"): (10, 8), ("paper", "irim"): (10, 8)}
-#: The demo's β for the robust objectives, chosen by measurement on the demo U-Net at 4x (5-epoch
-#: fine-tunes; SSIM against a clean fine-tune of 0.802, attack rate 12.5 %): β = 0.3: SSIM 0.800,
-#: 2.5 %; 0.5: 0.796, 0 %; 1: 0.790, 0 %; 3: 0.766; 10: 0.718. The paper preset keeps β = 10.
-DEMO_BETA = 0.5
+#: The demo's β per robust objective, chosen by :func:`fnaf.sweeps.select_beta` from the
+#: measured sweep of the demo U-Net (``fnaf/measurements/beta_sweep_unet.csv``, written by
+#: ``tools/beta_sweep.py``; a test keeps the two in agreement). The paper preset keeps β = 10.
+DEMO_BETA = {"fnaf": 0.5, "bbox": 0.5}
 
 
 def robust_preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...] = 4,
@@ -370,7 +370,7 @@ def robust_preset(scale: str = "demo", model: str = "unet", accel: int | tuple[i
     epochs, drop = _FINE_TUNE[scale, model]
     options: dict = {}
     if objective != "clean":
-        options["beta"] = DEMO_BETA if scale == "demo" else 10.0
+        options["beta"] = DEMO_BETA[objective] if scale == "demo" else 10.0
     if objective == "fnaf" and model == "irim":
         crop = 320 if scale == "paper" else get_geometry(baseline.phantom.geometry).crop
         options["n_pixels"] = (10, max(10, round(1000 * (crop / 320) ** 2)))

@@ -105,10 +105,41 @@ def select_beta(sweep: pd.DataFrame, objective: str, max_ssim_drop: float = 0.01
     return float(score[score == score.min()].index.min())
 
 
-def load_sweep(model: str = "unet") -> pd.DataFrame:
-    """The committed demo sweep of ``model`` (with the ``git_commit`` it was measured at)."""
-    path = MEASUREMENTS / f"beta_sweep_{model}.csv"
+def sweep_view(sweep: pd.DataFrame, objective: str) -> pd.DataFrame:
+    """The sweep for reading: per β (and the clean fine-tune) and acceleration, the SSIM change
+    and the objective's criterion (the attack rate with its 95 % interval, or the box NMSE)."""
+    rows = sweep[sweep["objective"].isin(["clean", objective])].copy()
+    if objective == "fnaf":
+        rows["attack rate (%)"] = [f"{rate:.1f} [{low:.1f}, {high:.1f}]" for rate, low, high in
+                                   zip(rows["attack rate (%)"], rows["attack rate low"],
+                                       rows["attack rate high"])]
+    rows["ΔSSIM"] = rows["ΔSSIM"].map(lambda value: f"{value:+.4f}")
+    rows["box NMSE"] = rows["box NMSE"].map(lambda value: f"{value:.4f}")
+    rows["beta"] = rows["beta"].map(lambda value: "–" if pd.isna(value) else f"{value:g}")
+    view = rows.pivot_table(index=["objective", "beta"], columns="accel", aggfunc="first",
+                            values=["ΔSSIM", CRITERIA[objective]], sort=False)
+    view.columns = [f"{name} {accel}×" for name, accel in view.columns]
+    return view
+
+
+def choice_sentence(sweep: pd.DataFrame, objective: str, preset_beta: float) -> str:
+    """What the rule picks from ``sweep`` for ``objective``, against the preset's β."""
+    chosen = select_beta(sweep, objective)
+    agrees = "the preset's β" if chosen == preset_beta else f"not the preset's {preset_beta:g}"
+    return (f"{objective}: the rule picks β = {chosen:g} ({agrees}); measured at commit "
+            f"{sweep['git_commit'].iloc[0]} by tools/beta_sweep.py")
+
+
+def load_measurement(name: str) -> pd.DataFrame:
+    """A committed measurement table ``fnaf/measurements/<name>.csv`` (each written by a tool
+    in ``tools/`` with the ``git_commit`` it was measured at)."""
+    path = MEASUREMENTS / f"{name}.csv"
     if not path.exists():
-        raise FileNotFoundError(f"no measured sweep {path}; run "
-                                f"tools/beta_sweep.py --model {model}")
+        raise FileNotFoundError(f"no measurement {path}; the tools/ script that writes it "
+                                "says how to run it")
     return pd.read_csv(path)
+
+
+def load_sweep(model: str = "unet") -> pd.DataFrame:
+    """The committed demo β sweep of ``model`` (``tools/beta_sweep.py``)."""
+    return load_measurement(f"beta_sweep_{model}")

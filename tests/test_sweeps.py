@@ -3,8 +3,8 @@
 import pandas as pd
 import pytest
 
-from fnaf.runs import AttackConfig
-from fnaf.sweeps import beta_sweep, select_beta
+from fnaf.runs import DEMO_BETA, AttackConfig
+from fnaf.sweeps import beta_sweep, choice_sentence, load_sweep, select_beta, sweep_view
 
 
 def test_a_sweep_compares_each_fine_tune_with_the_clean_one(tmp_path, monkeypatch):
@@ -42,3 +42,24 @@ def test_the_rule_picks_the_best_beta_that_keeps_the_image_quality():
     assert select_beta(table, "fnaf", max_ssim_drop=0.05) == 3.0
     with pytest.raises(ValueError, match="no fnaf β keeps the SSIM within 0.001"):
         select_beta(table, "fnaf", max_ssim_drop=0.001)
+
+
+def test_the_sweep_view_and_the_sentence_say_what_the_rule_picked():
+    table = sweep([
+        ["clean", float("nan"), 4, 0.0, 30.0, 0.2], ["clean", float("nan"), 8, 0.0, 40.0, 0.3],
+        ["fnaf", 0.3, 4, -0.002, 20.0, 0.1], ["fnaf", 0.3, 8, -0.004, 30.0, 0.1],
+        ["fnaf", 1.0, 4, -0.008, 5.0, 0.1], ["fnaf", 1.0, 8, -0.009, 10.0, 0.1],
+    ]).assign(**{"attack rate low": 1.0, "attack rate high": 50.0, "git_commit": "abc1234"})
+    view = sweep_view(table, "fnaf")
+    assert view.index.tolist() == [("clean", "–"), ("fnaf", "0.3"), ("fnaf", "1")]
+    assert view.loc[("fnaf", "1"), "attack rate (%) 8×"] == "10.0 [1.0, 50.0]"
+    assert view.loc[("fnaf", "0.3"), "ΔSSIM 4×"] == "-0.0020"
+    assert choice_sentence(table, "fnaf", 1.0) == (
+        "fnaf: the rule picks β = 1 (the preset's β); measured at commit abc1234 by "
+        "tools/beta_sweep.py")
+    assert "not the preset's 0.5" in choice_sentence(table, "fnaf", 0.5)
+
+
+def test_the_demo_preset_uses_the_beta_the_rule_picks_from_the_committed_sweep():
+    measured = load_sweep("unet")
+    assert {objective: select_beta(measured, objective) for objective in DEMO_BETA} == DEMO_BETA

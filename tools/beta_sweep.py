@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MEASUREMENTS)
     args = parser.parse_args()
     table = beta_sweep(args.betas, args.objectives, model=args.model)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
                             text=True).stdout.strip()
     path = args.out / f"beta_sweep_{args.model}.csv"
     with atomic_path(path) as partial:

@@ -83,7 +83,7 @@ def main() -> None:
                          "training time (s)": run.provenance["wall_time_s"],
                          "step (s)": seconds})
         print(pd.DataFrame(rows[-len(ACCELS):]).round(4).to_string(), flush=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
                             text=True).stdout.strip()
     path = MEASUREMENTS / "irim_variants.csv"
     with atomic_path(path) as partial:

@@ -34,6 +34,7 @@ test: $(VENV)/.installed
 book: $(VENV)/.installed _assets/mathjax/tex-chtml.js
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	$(PY) tools/check_html.py _build/html
+	$(PY) tools/book_times.py _build/.jupyter_cache
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
 bench: $(VENV)/.installed

@@ -1,0 +1,51 @@
+"""Print how long each book notebook took to execute, and the total against the build budget.
+
+Usage: ``python tools/book_times.py _build/.jupyter_cache [--budget-min 25]`` (``make book`` runs
+it). Reads the execution cache that Jupyter Book (myst-nb) keeps: each record holds the seconds its
+notebook ran when it was last executed, so after a warm build the times are those of the build that
+executed it (its date is printed). Exits non-zero only when the cache cannot be read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from jupyter_cache import get_cache
+
+
+def notebook_times(cache_dir: Path) -> list[tuple[str, float, str]]:
+    """(notebook file name, execution seconds, date executed) per cached notebook, by name."""
+    if not cache_dir.is_dir():
+        raise FileNotFoundError(f"{cache_dir}: no execution cache; build the book first "
+                                f"(`make book`)")
+    rows = [(Path(record.uri).name, float(record.data.get("execution_seconds", "nan")),
+             f"{record.created:%Y-%m-%d %H:%M}")
+            for record in get_cache(str(cache_dir)).list_cache_records()]
+    return sorted(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("cache_dir", type=Path)
+    parser.add_argument("--budget-min", type=float, default=25.0,
+                        help="cold-build budget of the FNAF chapters, minutes")
+    args = parser.parse_args(argv)
+    try:
+        rows = notebook_times(args.cache_dir)
+    except FileNotFoundError as error:
+        print(error, file=sys.stderr)
+        return 1
+    width = max((len(name) for name, _, _ in rows), default=8)
+    for name, seconds, executed in rows:
+        print(f"{name:<{width}}  {seconds:7.1f} s  (executed {executed})")
+    total = sum(seconds for _, seconds, _ in rows)
+    verdict = "within" if total <= 60 * args.budget_min else "OVER"
+    print(f"{'total':<{width}}  {total:7.1f} s  = {total / 60:.1f} min, {verdict} the "
+          f"{args.budget_min:g} min budget")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

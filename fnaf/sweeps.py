@@ -12,6 +12,7 @@ paired signed-rank test). :func:`select_beta` applies the book's rule to that ta
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -25,6 +26,7 @@ from fnaf.runs import (
     attack_or_load,
     datasets,
     evaluate_or_load,
+    preset,
     robust_preset,
     train_or_load,
 )
@@ -128,6 +130,49 @@ def choice_sentence(sweep: pd.DataFrame, objective: str, preset_beta: float) -> 
     agrees = "the preset's β" if chosen == preset_beta else f"not the preset's {preset_beta:g}"
     return (f"{objective}: the rule picks β = {chosen:g} ({agrees}); measured at commit "
             f"{sweep['git_commit'].iloc[0]} by tools/beta_sweep.py")
+
+
+def seed_spread(training_seeds: Sequence[int] = (0, 1, 2), attack_seeds: Sequence[int] = (0, 1, 2),
+                *, scale: str = "demo", model: str = "unet", accel=(4, 8), data_root=None,
+                attack: AttackConfig = AttackConfig(), runs_root=None) -> pd.DataFrame:
+    """How far Table 2 moves when nothing but a seed changes: the baseline trained with each of
+    ``training_seeds`` (attacked with the attack's own seed), and the first of them attacked
+    with each of ``attack_seeds`` (new random features on the same model). One row per
+    (source, seed, acceleration): the attack rate and the ceiling-free lost rate with 95 %
+    Wilson intervals, the control's false-alarm rate, the attack NMSE and the clean SSIM.
+    Different machines differ in floating-point rounding, which a training seed exceeds."""
+    rows = []
+    for source, seeds in (("training", training_seeds), ("attack", attack_seeds)):
+        for seed in seeds:
+            config = preset(scale, model, accel, data_root=data_root,
+                            seed=seed if source == "training" else training_seeds[0])
+            run = train_or_load(config, runs_root, progress=False)
+            attack_config = replace(attack, seed=seed) if source == "attack" else attack
+            for a in config.accels:
+                summary = attack_or_load(run, attack_config, a, progress=False).summary()
+                rows.append({"varied": source, "seed": seed, "accel": a,
+                             "SSIM": evaluate_or_load(run, a).metrics["SSIM"].mean(),
+                             "NMSE": summary["nmse"], **{
+                                 f"{name} {part}": 100 * summary[f"{name}{suffix}"]
+                                 for name in ("attack_rate", "lost_rate")
+                                 for part, suffix in (("(%)", ""), ("low", "_low"),
+                                                      ("high", "_high"))},
+                             "control max (%)": 100 * summary["control_max_rate"]})
+    return pd.DataFrame(rows).rename(columns=lambda name: name.replace("_", " "))
+
+
+def spread_sentence(spread: pd.DataFrame, column: str = "attack rate") -> str:
+    """Whether every seed's estimate lies inside every other seed's 95 % interval, per source
+    of variation and acceleration (the test of "the same config gives numbers inside each
+    other's intervals")."""
+    parts = []
+    for (varied, accel), group in spread.groupby(["varied", "accel"], sort=False):
+        values = group[f"{column} (%)"]
+        inside = all(((low <= values) & (values <= high)).all()
+                     for low, high in zip(group[f"{column} low"], group[f"{column} high"]))
+        parts.append(f"{accel}×, {varied} seeds: {column} {values.min():.1f}–{values.max():.1f} %,"
+                     f" {'each inside' if inside else 'not all inside'} the others' intervals")
+    return "; ".join(parts)
 
 
 def load_measurement(name: str) -> pd.DataFrame:

@@ -4,7 +4,15 @@ import pandas as pd
 import pytest
 
 from fnaf.runs import DEMO_BETA, AttackConfig
-from fnaf.sweeps import beta_sweep, choice_sentence, load_sweep, select_beta, sweep_view
+from fnaf.sweeps import (
+    beta_sweep,
+    choice_sentence,
+    load_sweep,
+    seed_spread,
+    select_beta,
+    spread_sentence,
+    sweep_view,
+)
 
 
 def test_a_sweep_compares_each_fine_tune_with_the_clean_one(tmp_path, monkeypatch):
@@ -63,3 +71,27 @@ def test_the_sweep_view_and_the_sentence_say_what_the_rule_picked():
 def test_the_demo_preset_uses_the_beta_the_rule_picks_from_the_committed_sweep():
     measured = load_sweep("unet")
     assert {objective: select_beta(measured, objective) for objective in DEMO_BETA} == DEMO_BETA
+
+
+def test_the_seed_spread_varies_the_training_seed_and_the_attack_seed_apart(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    table = seed_spread([0, 1], [0, 5], scale="smoke", accel=4, runs_root=tmp_path / "runs",
+                        attack=AttackConfig(n_candidates=2, border=1))
+    assert table[["varied", "seed", "accel"]].values.tolist() == [
+        ["training", 0, 4], ["training", 1, 4], ["attack", 0, 4], ["attack", 5, 4]]
+    assert len(list((tmp_path / "runs").glob("unet-*"))) == 2  # attack seeds reuse seed 0's run
+    by_row = table.set_index(["varied", "seed"])
+    # the same run and attack seed is the same measurement, whichever way it was reached
+    assert by_row.loc[("training", 0)].equals(by_row.loc[("attack", 0)])
+    assert by_row.loc[("attack", 0), "SSIM"] == by_row.loc[("attack", 5), "SSIM"]
+    assert (table["attack rate low"] <= table["attack rate (%)"]).all()
+
+
+def test_the_spread_sentence_says_whether_the_seeds_agree_within_their_intervals():
+    spread = pd.DataFrame({"varied": ["training"] * 2 + ["attack"] * 2, "accel": [4] * 4,
+                           "attack rate (%)": [30.0, 32.0, 30.0, 50.0],
+                           "attack rate low": [20.0, 22.0, 20.0, 40.0],
+                           "attack rate high": [40.0, 42.0, 40.0, 60.0]})
+    sentence = spread_sentence(spread)
+    assert "4×, training seeds: attack rate 30.0–32.0 %, each inside" in sentence
+    assert "4×, attack seeds: attack rate 30.0–50.0 %, not all inside" in sentence

@@ -177,6 +177,70 @@ def interval_strings(table: pd.DataFrame, columns: list[str], places: int = 4) -
         index=table.index)
 
 
+def p_string(p: float) -> str:
+    """A p-value for reading: two significant digits, ``< 1e-06`` below that, ``–`` if missing."""
+    if pd.isna(p):
+        return "–"
+    return "< 1e-06" if p < 1e-6 else f"{p:.2g}"
+
+
+def separation(first: dict, second: dict, key: str) -> str:
+    """``"above"`` where ``first``'s 95 % interval of ``key`` lies wholly above ``second``'s,
+    ``"below"`` where wholly below, else ``"overlapping"`` (summaries carry ``<key>_low`` and
+    ``<key>_high``)."""
+    if first[f"{key}_low"] > second[f"{key}_high"]:
+        return "above"
+    if first[f"{key}_high"] < second[f"{key}_low"]:
+        return "below"
+    return "overlapping"
+
+
+def attack_comparison_view(summaries: dict, places: dict[str, int] | None = None
+                           ) -> pd.DataFrame:
+    """Attack settings side by side (random search against finite differences, one NMSE domain
+    against another): per row label, the attack rate, the mean attack NMSE, the control's
+    false-alarm rate (max over K) and the control NMSE, each with its 95 % interval.
+
+    Args:
+        summaries: row label (a string or a tuple, e.g. ``("U-Net 8×", "finite differences")``)
+            -> :meth:`fnaf.attacks.AttackReport.summary`.
+    """
+    columns = {"attack rate (%)": ("attack_rate", 100, 1), "NMSE": ("nmse", 1, 3),
+               "control rate, max over K (%)": ("control_max_rate", 100, 1),
+               "control NMSE": ("control_nmse", 1, 3)}
+    places = {**{column: digits for column, (_, _, digits) in columns.items()}, **(places or {})}
+    rows = {label: {column + suffix.replace("_", " "): scale * summary[key + suffix]
+                    for column, (key, scale, _) in columns.items()
+                    for suffix in ("", "_low", "_high")}
+            for label, summary in summaries.items()}
+    table = pd.DataFrame(rows).T
+    return pd.concat([interval_strings(table, [column], places[column]) for column in columns],
+                     axis=1)
+
+
+def information_view(summaries: dict) -> pd.DataFrame:
+    """Information preservation (§3.3) per row label: the acceptance rate (D > ε, Wilson 95 %
+    interval), Pearson's r of the relative D and of the plain MSE with the attack loss (95 %
+    interval, p), and the paper's acceptance rate and r beside them."""
+    reported = paper_table("other_reported_figures")
+    rows = {}
+    for label, summary in summaries.items():
+        row = {"acceptance rate (%)" + suffix.replace("_", " "):
+               100 * summary["acceptance_rate" + suffix] for suffix in ("", "_low", "_high")}
+        for name, key in (("r, relative D", "ip_pearson"), ("r, MSE", "ip_mse_pearson")):
+            row.update({name: summary[f"{key}_r"], f"{name} low": summary[f"{key}_r_low"],
+                        f"{name} high": summary[f"{key}_r_high"],
+                        f"p ({name[3:]})": p_string(summary[f"{key}_p"])})
+        rows[label] = row
+    table = pd.DataFrame(rows).T
+    view = pd.concat([interval_strings(table, ["acceptance rate (%)"], 1),
+                      interval_strings(table, ["r, relative D"], 2), table[["p (relative D)"]],
+                      interval_strings(table, ["r, MSE"], 2), table[["p (MSE)"]]], axis=1)
+    view["paper acceptance"] = reported["information_preservation_acceptance_rate"]
+    view["paper r"] = f"{reported['ip_loss_vs_fnaf_loss_pearson_r']:g}"
+    return view
+
+
 def table4_view(table: pd.DataFrame, robust: list[str], places: int = 4):
     """Table 4 for reading: ``N``, each model's mean NMSE with its 95 % interval, each robust
     model's direction against its baseline (bold where the paired test is significant), and

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from scipy import ndimage
+from scipy import ndimage, stats
 
 from fnaf.attacks import (
     AttackReport,
@@ -233,6 +233,9 @@ def test_attacking_a_validation_set_reports_table2_quantities(phantom_root):
     assert summary["attack_rate"] == pytest.approx((report.slices["loss"] > 0.25).mean())
     assert summary["nmse"] == pytest.approx(report.slices["loss"].mean())
     assert 0 <= summary["acceptance_rate"] <= 1 and -1 <= summary["ip_pearson_r"] <= 1
+    r = stats.pearsonr(report.slices["information"], report.slices["loss"])
+    assert summary["ip_pearson_r"] == pytest.approx(r.statistic)
+    assert summary["ip_pearson_r_low"] < r.statistic < summary["ip_pearson_r_high"]
     frame = report.slices
     assert frame["controls"].map(len).eq(2).all() and set(frame["acquisition"]) <= {
         "CORPD_FBK", "CORPDFS_FBK"}

@@ -6,7 +6,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from fnaf.tables import by_acceleration, mean_std_strings, table3, versus_zero_filled
+from fnaf.tables import (
+    attack_comparison_view,
+    by_acceleration,
+    information_view,
+    mean_std_strings,
+    p_string,
+    separation,
+    table3,
+    versus_zero_filled,
+)
 
 
 def volumes(nmse, psnr, ssim, names=None):
@@ -48,3 +57,33 @@ def test_tables_stack_by_acceleration_with_the_papers_rows():
     shown = mean_std_strings(table)
     assert shown.loc[("4×", "U-Net"), "NMSE (± 2σ)"] == "0.1500 ± 0.1414"
     assert shown.loc[("4×", "zero-filled"), "paper NMSE (± as printed)"] == "–"
+
+
+def summary(rate, low, high, **extra):
+    """A hand-made attack summary: every rate and mean the same, with its interval."""
+    keys = ("attack_rate", "nmse", "control_max_rate", "control_nmse", "acceptance_rate")
+    values = {key + suffix: value for key in keys
+              for suffix, value in (("", rate), ("_low", low), ("_high", high))}
+    return {**values, **extra}
+
+
+def test_intervals_separate_only_when_they_do_not_overlap():
+    high, low, middle = summary(0.5, 0.4, 0.6), summary(0.2, 0.1, 0.3), summary(0.35, 0.25, 0.45)
+    assert separation(high, low, "attack_rate") == "above"
+    assert separation(low, high, "attack_rate") == "below"
+    assert separation(middle, low, "attack_rate") == "overlapping"
+
+
+def test_comparison_and_information_views_show_intervals_and_the_paper():
+    view = attack_comparison_view({("U-Net 8×", "random search"): summary(0.3, 0.2, 0.41)})
+    assert view.loc[("U-Net 8×", "random search"), "attack rate (%)"] == "30.0 [20.0, 41.0]"
+    assert view.loc[("U-Net 8×", "random search"), "NMSE"] == "0.300 [0.200, 0.410]"
+    correlations = {f"{name}_{part}": value for name in ("ip_pearson", "ip_mse_pearson")
+                    for part, value in (("r", -0.2), ("r_low", -0.4), ("r_high", 0.01),
+                                        ("p", 0.0))}
+    shown = information_view({"U-Net 4×": summary(0.99, 0.95, 1.0, **correlations)})
+    row = shown.loc["U-Net 4×"]
+    assert row["acceptance rate (%)"] == "99.0 [95.0, 100.0]"
+    assert row["r, relative D"] == "-0.20 [-0.40, 0.01]" and row["p (relative D)"] == "< 1e-06"
+    assert row["paper r"] == "-0.14" and row["paper acceptance"] == ">99%"
+    assert p_string(0.01234) == "0.012" and p_string(float("nan")) == "–"

@@ -70,8 +70,9 @@ class AttackReport:
         * ``ceiling_rate``: slices whose complete-loss NMSE exceeds γ, the only ones where the
           paper's hit is possible; ``lost_rate``: slices whose recovery error exceeds
           :data:`LOST_RECOVERY_ERROR`, a hit free of that contrast ceiling;
-        * ``acceptance_rate`` (D > ε) and the Pearson correlations of D (relative and plain
-          MSE) with the loss, with p-values.
+        * ``acceptance_rate`` (D > ε) and the Pearson correlations of D with the loss, with
+          p-values and 95 % intervals: ``ip_pearson_r``, ``_p``, ``_r_low``, ``_r_high`` for the
+          relative D, ``ip_mse_pearson_*`` for the plain MSE.
         """
         frame = self.slices
         volumes = frame["fname"]
@@ -86,13 +87,16 @@ class AttackReport:
             value, low, high = cluster_bootstrap_mean(frame[column], volumes, seed=seed)
             return {name: value, f"{name}_low": low, f"{name}_high": high}
 
-        def pearson(column: str) -> tuple[float, float]:
-            if len(frame) < 3:
-                return float("nan"), float("nan")
+        def pearson(name: str, column: str) -> dict:
+            """r of D with the loss over slices, its p and 95 % interval (Fisher's z; slices of
+            one volume are treated as independent)."""
+            if len(frame) < 4:
+                return {f"{name}_{part}": float("nan") for part in ("r", "p", "r_low", "r_high")}
             result = stats.pearsonr(frame[column], frame["loss"])
-            return float(result[0]), float(result[1])
+            interval = result.confidence_interval(0.95)
+            return {f"{name}_r": float(result.statistic), f"{name}_p": float(result.pvalue),
+                    f"{name}_r_low": float(interval.low), f"{name}_r_high": float(interval.high)}
 
-        relative, plain = pearson("information"), pearson("information_mse")
         hits, controls = frame["loss"] > self.gamma, frame["control"] > self.gamma
         return {
             "slices": len(frame),
@@ -108,10 +112,8 @@ class AttackReport:
             **rate("ceiling_rate", frame["ceiling"] > self.gamma),
             **rate("lost_rate", frame["recovery"] > LOST_RECOVERY_ERROR),
             **rate("acceptance_rate", frame["information"] > self.epsilon),
-            "ip_pearson_r": relative[0],
-            "ip_pearson_p": relative[1],
-            "ip_mse_pearson_r": plain[0],
-            "ip_mse_pearson_p": plain[1],
+            **pearson("ip_pearson", "information"),
+            **pearson("ip_mse_pearson", "information_mse"),
         }
 
 

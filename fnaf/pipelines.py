@@ -51,6 +51,7 @@ class UnetPipeline:
     """fastMRI's U-Net pipeline (``UnetDataTransform`` + ``UnetModule``), batched."""
 
     name = "unet"
+    loss_name = "L1 (normalised images)"
 
     def __call__(self, model: nn.Module, batch: KneeSlice) -> Reconstruction:
         """Reconstruct a collated batch (``kspace`` ``(B, H, W)``, ``mask`` ``(B, 1, W)``)."""
@@ -71,6 +72,7 @@ class IrimPipeline:
     """The i-RIM's single-coil pipeline (irim_fastMRI), batched."""
 
     name = "irim"
+    loss_name = "−SSIM (i-RIM)"
 
     def __init__(self):
         self.ssim = IrimSSIMLoss()

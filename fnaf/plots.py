@@ -63,62 +63,122 @@ def coverage_figure(coverage: np.ndarray, title: str):
     return figure
 
 
-def reconstruction_grid(target: np.ndarray, images: dict[str, np.ndarray], size: float = 2.6):
-    """Reconstructions ``(h, w)`` beside the target (top) and their absolute errors (bottom),
-    on one grey scale and one error scale, as the paper's Figs. 4-5."""
+def zoom_window(region: np.ndarray, minimum: int = 24) -> tuple[slice, slice]:
+    """Rows and columns of a square window around a small region (a bool mask ``(h, w)``):
+    three times the region's extent, at least ``minimum`` pixels, kept inside the image."""
+    rows, columns = np.nonzero(region)
+    if rows.size == 0:
+        raise ValueError("the region is empty: nothing to zoom on")
+    height, width = region.shape
+    side = min(max(minimum, 3 * (np.ptp(rows) + 1), 3 * (np.ptp(columns) + 1)), height, width)
+
+    def window(centre: float, size: int) -> slice:
+        start = int(np.clip(round(centre - side / 2), 0, size - side))
+        return slice(start, start + side)
+
+    return window(rows.mean(), height), window(columns.mean(), width)
+
+
+def outline(ax, region: np.ndarray, color: str = "tab:red") -> None:
+    """Outline a bool mask ``(h, w)`` (e.g. the attack region T) on an image axis."""
+    ax.contour(region, levels=[0.5], colors=color, linewidths=0.8)
+
+
+def zoom_inset(ax, image: np.ndarray, region: np.ndarray, vmax: float) -> None:
+    """A zoomed inset (upper right) of ``image`` around ``region``, T outlined, its window
+    marked on the main panel."""
+    rows, columns = zoom_window(region)
+    inset = ax.inset_axes([0.58, 0.58, 0.42, 0.42])
+    extent = (columns.start - 0.5, columns.stop - 0.5, rows.stop - 0.5, rows.start - 0.5)
+    inset.imshow(image[rows, columns], cmap="gray", vmin=0, vmax=vmax, extent=extent)
+    inset.contour(np.arange(columns.start, columns.stop), np.arange(rows.start, rows.stop),
+                  region[rows, columns], levels=[0.5], colors="tab:red", linewidths=0.8)
+    inset.set_xticks([])
+    inset.set_yticks([])
+    for spine in inset.spines.values():
+        spine.set_edgecolor("yellow")
+    ax.indicate_inset_zoom(inset, edgecolor="yellow")
+
+
+def reconstruction_grid(target: np.ndarray, images: dict[str, np.ndarray],
+                        region: np.ndarray | None = None, size: float = 2.6):
+    """Reconstructions ``(h, w)`` beside the target (top) and their absolute errors (middle), on
+    one grey scale and one error scale with its colour bar, as the paper's Figs. 4-5. With a
+    ``region`` (a small feature's T, bool ``(h, w)``): T outlined and a bottom row zoomed on it."""
     names = ["target", *images]
-    figure, axes = plt.subplots(2, len(names), figsize=(size * len(names), 2 * size),
-                                squeeze=False)
+    rows = 2 if region is None else 3
+    figure, axes = plt.subplots(rows, len(names), figsize=(size * len(names) + 0.8, rows * size),
+                                squeeze=False, layout="constrained")
     vmax = float(target.max())
     errors = {name: np.abs(image - target) for name, image in images.items()}
     error_max = max(float(error.max()) for error in errors.values())
+    shown = {"target": target, **images}
     for column, name in enumerate(names):
-        axes[0, column].imshow(target if name == "target" else images[name], cmap="gray",
-                               vmin=0, vmax=vmax)
-        axes[0, column].set_title(name, fontsize=9)
+        axes[0, column].imshow(shown[name], cmap="gray", vmin=0, vmax=vmax)
+        axes[0, column].set_title(name, fontsize=10)
         if name != "target":
-            axes[1, column].imshow(errors[name], cmap="magma", vmin=0, vmax=error_max)
-            axes[1, column].set_title(f"|{name} − target|", fontsize=8)
+            error_image = axes[1, column].imshow(errors[name], cmap="magma", vmin=0,
+                                                 vmax=error_max)
+            axes[1, column].set_title(f"|{name} − target|", fontsize=9)
+        if region is not None:
+            outline(axes[0, column], region)
+            window = zoom_window(region)
+            axes[2, column].imshow(shown[name][window], cmap="gray", vmin=0, vmax=vmax)
+            outline(axes[2, column], region[window])
+            axes[2, column].set_title(f"{name}, zoom on T", fontsize=9)
     for ax in axes.flat:
         ax.axis("off")
-    figure.tight_layout()
+    if images:
+        figure.colorbar(error_image, ax=axes[1, :], shrink=0.9, label="absolute error")
     return figure
 
 
-def training_curves(histories: dict[str, list[dict]], metrics=("val_loss", "SSIM")):
-    """Validation curves per epoch (one line per run, one panel per metric)."""
-    figure, axes = plt.subplots(1, len(metrics), figsize=(3.6 * len(metrics), 2.8),
-                                squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+def training_curves(histories: dict[str, list[dict]], losses: dict[str, str]):
+    """Validation curves per epoch: one panel per kind of validation loss (runs whose losses
+    differ are not drawn on one axis) and one of SSIM.
+
+    Args:
+        histories: run label -> the run's per-epoch history (``epoch``, ``val_loss``, ``SSIM``).
+        losses: run label -> the name of its loss (e.g. ``"L1 (normalised images)"``).
+    """
+    kinds = list(dict.fromkeys(losses[name] for name in histories))
+    panels = [*(("val_loss", kind) for kind in kinds), ("SSIM", "SSIM")]
+    figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.0),
+                                squeeze=False, layout="constrained")
+    for ax, (metric, kind) in zip(axes[0], panels):
         for name, history in histories.items():
+            if metric == "val_loss" and losses[name] != kind:
+                continue
             ax.plot([entry["epoch"] for entry in history], [entry[metric] for entry in history],
                     marker="o", markersize=3, label=name)
         ax.set_xlabel("epoch")
-        ax.set_title(f"validation {metric}", fontsize=9)
-    axes[0, 0].legend(fontsize=8, frameon=False)
-    figure.tight_layout()
+        ax.set_ylabel(f"validation {kind}")
+        ax.legend(fontsize=8, frameon=False)
     return figure
 
 
-def fnaf_panels(rows: dict[str, dict[str, np.ndarray]], size: float = 2.4):
+def fnaf_panels(rows: dict[str, dict[str, np.ndarray]], size: float = 2.8):
     """The paper's Fig. 2: for each example (a row), the zero-filled input with the feature,
-    the fully-sampled image with the feature, and the reconstruction, with T outlined.
+    the fully-sampled image with the feature, and the reconstruction, with T outlined and a
+    zoomed inset on it.
 
     ``rows``: title -> ``{"zero-filled": ..., "fully sampled": ..., "reconstruction": ...,
     "region": bool mask}``, images ``(h, w)``.
     """
     columns = ("zero-filled", "fully sampled", "reconstruction")
     figure, axes = plt.subplots(len(rows), len(columns), figsize=(size * len(columns),
-                                                                  size * len(rows)),
-                                squeeze=False)
+                                                                  size * len(rows) + 0.4),
+                                squeeze=False, layout="constrained")
     for ax_row, (title, panels) in zip(axes, rows.items()):
         vmax = float(panels["fully sampled"].max())
         for ax, column in zip(ax_row, columns):
             ax.imshow(panels[column], cmap="gray", vmin=0, vmax=vmax)
-            ax.contour(panels["region"], levels=[0.5], colors="tab:red", linewidths=0.8)
-            ax.set_title(f"{column}" if ax is not ax_row[0] else f"{title}\n{column}", fontsize=8)
+            outline(ax, panels["region"])
+            zoom_inset(ax, panels[column], panels["region"], vmax)
+            ax.set_title(column, fontsize=10)
             ax.axis("off")
-    figure.tight_layout()
+        ax_row[0].annotate(title, (0, 1.12), xycoords="axes fraction", fontsize=10,
+                           fontweight="bold", annotation_clip=False)
     return figure
 
 
@@ -171,13 +231,15 @@ def box_nmse_figure(per_model: dict[str, pd.DataFrame], title: str = ""):
     frame = pd.concat([rows.assign(model=model) for model, rows in per_model.items()],
                       ignore_index=True)
     order = [label.name for label in LABELS if label.name in set(frame["compartment"])]
-    figure, ax = plt.subplots(figsize=(max(6.0, 0.9 * len(order) + 2), 3.6))
+    figure, ax = plt.subplots(figsize=(9.0, 4.8), layout="constrained")
     sns.boxplot(frame, x="compartment", y="nmse", hue="model", order=order, ax=ax,
                 fliersize=2, linewidth=0.8)
     ax.set_xlabel("")
     ax.set_ylabel("NMSE inside the boxes")
-    ax.tick_params(axis="x", rotation=45, labelsize=8)
-    ax.legend(fontsize=7, frameon=False, ncols=2)
-    ax.set_title(title, fontsize=9)
-    figure.tight_layout()
+    ax.set_yscale("log")
+    ax.tick_params(axis="x", rotation=35, labelsize=10)
+    plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+    ax.legend(fontsize=9, frameon=False, ncols=3, loc="upper center",
+              bbox_to_anchor=(0.5, -0.35))
+    ax.set_title(title, fontsize=11)
     return figure

@@ -116,6 +116,18 @@ def save_json(obj, path: str | PathLike) -> None:
         partial.write_text(json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def save_tables(directory: str | PathLike | None, tables: dict) -> list[Path]:
+    """Write each ``name -> DataFrame`` as ``<directory>/<name>.csv`` (atomically; index kept)
+    and return the paths; ``directory`` None writes nothing (a notebook's ``results_dir``)."""
+    if directory is None:
+        return []
+    paths = [Path(directory) / f"{name}.csv" for name in tables]
+    for path, table in zip(paths, tables.values()):
+        with atomic_path(path) as partial:
+            table.to_csv(partial)
+    return paths
+
+
 def _damaged(path: Path, error: Exception, fix: str) -> DamagedFileError:
     reason = str(error).strip().splitlines()[0] if str(error).strip() else "no data"
     return DamagedFileError(f"{path}: cannot be read ({type(error).__name__}: {reason}); the "

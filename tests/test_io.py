@@ -1,6 +1,7 @@
 """Atomic writes, damaged files named with their fix, and the writability check."""
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -83,3 +84,19 @@ def test_a_folder_that_cannot_be_written_is_found_before_any_work(tmp_path):
     with pytest.raises(NotWritableError,
                        match="occupied/runs: results cannot be written .* use another"):
         ensure_writable(tmp_path / "occupied" / "runs", "use another")
+
+
+def test_tables_are_saved_as_csv_and_offered_as_downloads(tmp_path):
+    import pandas as pd
+
+    from fnaf.book import downloads
+    from fnaf.io import save_tables
+
+    table = pd.DataFrame({"NMSE": [0.1, 0.2]}, index=pd.Index(["U-Net", "I-RIM"], name="model"))
+    paths = save_tables(tmp_path / "results", {"table3": table})
+    assert paths == [tmp_path / "results" / "table3.csv"]
+    assert pd.read_csv(paths[0], index_col="model").equals(table)
+    assert save_tables(None, {"table3": table}) == []
+    line = downloads([Path("results/01_baselines/table3.csv")], "01_baselines").data
+    assert "{download}`table3.csv <results/01_baselines/table3.csv>`" in line
+    assert "<../_build/jupyter_execute/notebooks/01_baselines.ipynb>`" in line

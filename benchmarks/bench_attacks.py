@@ -24,10 +24,10 @@ import time
 import torch
 
 from fnaf.attacks import RandomSearch
+from fnaf.data.batches import collate_slices, to_device
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.phantom import PhantomConfig, phantom_dataset
 from fnaf.data.transforms import repeat_slices
-from fnaf.evaluation import collate_slices, to_device
 from fnaf.pipelines import pipeline_for
 from fnaf.runs import attack_transform, build_model, preset
 from fnaf.train import default_device

@@ -31,15 +31,15 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, default_collate
 
+from fnaf.data.batches import SeededSlices, ShapeBatchSampler, slice_shapes, to_device
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.phantom import PhantomConfig, phantom_dataset
 from fnaf.data.transforms import unet_input, unet_target
-from fnaf.evaluation import SeededSlices, slice_shapes, to_device
 from fnaf.mri import center_crop, ifft2c
 from fnaf.objectives import CleanObjective
 from fnaf.pipelines import pipeline_for
 from fnaf.runs import _optimizer, build_model, preset, robust_preset, transforms
-from fnaf.train import ShapeBatchSampler, default_device, train_step
+from fnaf.train import default_device, train_step
 
 
 def _sync(device: torch.device) -> None:

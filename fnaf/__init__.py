@@ -1,9 +1,14 @@
 """fnaf: adversarial robustness of deep-learning MRI reconstruction (FNAF, Calivá et al.;
 Darestani et al.) as a thin library behind a Jupyter Book."""
 
+from importlib.metadata import PackageNotFoundError, version
+
 from fnaf.mri import adjoint_op, center_crop, fft2c, forward_op, ifft2c, undersample
 
-__version__ = "0.1.0"
+try:
+    __version__ = version("fnaf")  # the one version source: pyproject.toml, via the install
+except PackageNotFoundError:  # a source tree on sys.path without an install
+    __version__ = "0+unknown"
 __all__ = [
            "__version__",
            "adjoint_op",

@@ -18,8 +18,9 @@ from torch import nn
 from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
+from fnaf.data.batches import SeededSlices, to_device, validation_batches
 from fnaf.data.fastmri import SliceDataset
-from fnaf.data.transforms import KneeSlice, SliceTransform
+from fnaf.data.transforms import SliceTransform
 from fnaf.metrics import volume_metrics
 from fnaf.mri import center_crop, ifft2c
 
@@ -41,50 +42,6 @@ class VolumeReconstruction:
     target: np.ndarray
     zero_filled: np.ndarray
     loss_sum: float
-
-
-class SeededSlices(torch.utils.data.Dataset):
-    """A :class:`SliceDataset` read through a :class:`SliceTransform`, indexed by
-    ``(index, seed)`` so that every slice's training mask is fixed by the sampler, not by the
-    worker that loads it."""
-
-    def __init__(self, slices: SliceDataset, transform: SliceTransform):
-        self.slices = slices
-        self.transform = transform
-
-    def __len__(self) -> int:
-        return len(self.slices)
-
-    def __getitem__(self, key) -> KneeSlice:
-        index, seed = key if isinstance(key, tuple) else (key, None)
-        return self.transform(*self.slices.read_slice(index), seed=seed)
-
-
-def slice_shapes(slices: SliceDataset) -> list[tuple[int, int]]:
-    """The k-space shape of every sample (batches must not mix shapes)."""
-    return [slices.volumes[volume].kspace_shape for volume, _ in slices.samples]
-
-
-def to_device(batch: KneeSlice, device: torch.device) -> KneeSlice:
-    """Move a collated batch's tensors to ``device`` (``max_value`` as float32)."""
-    return batch._replace(
-        kspace=batch.kspace.to(device, non_blocking=True),
-        mask=batch.mask.to(device, non_blocking=True),
-        target=batch.target.to(device, non_blocking=True),
-        max_value=torch.as_tensor(batch.max_value, dtype=torch.float32).to(device),
-    )
-
-
-def validation_batches(slices: SliceDataset, batch_size: int) -> list[list[int]]:
-    """Consecutive samples of equal k-space shape, in dataset order, at most ``batch_size``."""
-    shapes = slice_shapes(slices)
-    batches: list[list[int]] = []
-    for index, shape in enumerate(shapes):
-        if batches and len(batches[-1]) < batch_size and shapes[batches[-1][0]] == shape:
-            batches[-1].append(index)
-        else:
-            batches.append([index])
-    return batches
 
 
 @torch.no_grad()
@@ -175,15 +132,3 @@ def evaluate(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceT
              **kwargs) -> Evaluation:
     """Reconstruct and score ``slices``; keyword arguments go to :func:`reconstruct_volumes`."""
     return score_volumes(reconstruct_volumes(model, pipeline, slices, transform, **kwargs))
-
-
-def collate_slices(slices: SliceDataset, transform: SliceTransform,
-                   keys: list[tuple[str, int]]) -> KneeSlice:
-    """A batch of the slices named by ``(file name, slice number)``."""
-    index = {(slices.volumes[volume].fname.name, number): position
-             for position, (volume, number) in enumerate(slices.samples)}
-    missing = [key for key in keys if key not in index]
-    if missing:
-        raise KeyError(f"slices not in {slices.root}: {missing[:3]}")
-    dataset = SeededSlices(slices, transform)
-    return default_collate([dataset[index[key]] for key in keys])

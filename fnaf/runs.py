@@ -35,19 +35,13 @@ from fnaf.attacks.evaluation import check_thresholds, feature_of
 from fnaf.attacks.fnaf import check_options, zero_filled_magnitude
 from fnaf.boxes import BOX_COLUMNS, box_nmse
 from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
+from fnaf.data.batches import collate_slices, to_device
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import create_mask_for_mask_type
 from fnaf.data.phantom import PhantomConfig, cache_dir, get_geometry
 from fnaf.data.sources import data_fingerprint, data_source
 from fnaf.data.transforms import SliceTransform
-from fnaf.evaluation import (
-    Evaluation,
-    collate_slices,
-    evaluate,
-    reconstruct_volumes,
-    score_volumes,
-    to_device,
-)
+from fnaf.evaluation import Evaluation, evaluate, reconstruct_volumes, score_volumes
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
 from fnaf.models import IRIM, UNet, load_irim_checkpoint, load_weights
 from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective

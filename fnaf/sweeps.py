@@ -175,6 +175,24 @@ def spread_sentence(spread: pd.DataFrame, column: str = "attack rate") -> str:
     return "; ".join(parts)
 
 
+def spread_view(spread: pd.DataFrame) -> pd.DataFrame:
+    """The seed spread for reading: per source of variation, seed and acceleration, the attack
+    rate and the lost rate with their 95 % intervals, the control's rate, NMSE and SSIM."""
+    def interval(name: str) -> list[str]:
+        return [f"{value:.1f} [{low:.1f}, {high:.1f}]" for value, low, high in
+                zip(spread[f"{name} (%)"], spread[f"{name} low"], spread[f"{name} high"])]
+
+    view = pd.DataFrame({"attack rate (%)": interval("attack rate"),
+                         "feature lost (%)": interval("lost rate"),
+                         "control max (%)": spread["control max (%)"].map("{:.1f}".format),
+                         "NMSE": spread["NMSE"].map("{:.3f}".format),
+                         "SSIM": spread["SSIM"].map("{:.4f}".format)})
+    view.index = pd.MultiIndex.from_arrays(
+        [spread["varied"], spread["seed"], spread["accel"].map("{}×".format)],
+        names=["varied", "seed", "AF"])
+    return view
+
+
 def load_measurement(name: str) -> pd.DataFrame:
     """A committed measurement table ``fnaf/measurements/<name>.csv`` (each written by a tool
     in ``tools/`` with the ``git_commit`` it was measured at)."""

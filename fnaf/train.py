@@ -28,13 +28,11 @@ from __future__ import annotations
 
 import os
 import time
-from collections import defaultdict
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
 from typing import Protocol
 
-import numpy as np
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -42,9 +40,10 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
+from fnaf.data.batches import SeededSlices, ShapeBatchSampler, derived_seed, slice_shapes, to_device
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import KneeSlice, SliceTransform
-from fnaf.evaluation import METRICS, SeededSlices, evaluate, slice_shapes, to_device
+from fnaf.evaluation import METRICS, evaluate
 from fnaf.io import load_torch, remove_stale_partials, save_torch
 
 CHECKPOINT = "checkpoint.pt"
@@ -64,55 +63,6 @@ class Objective(Protocol):
 
     def __call__(self, model: nn.Module, pipeline, batch: KneeSlice,
                  generator: torch.Generator) -> torch.Tensor: ...
-
-
-def derived_seed(*keys: int) -> int:
-    """A 32-bit seed mixed from integers (``numpy.random.SeedSequence``), e.g.
-    ``(seed, epoch, index)``; valid for numpy's ``RandomState`` (fastMRI masks) and torch."""
-    return int(np.random.SeedSequence(list(keys)).generate_state(1)[0])
-
-
-class ShapeBatchSampler(torch.utils.data.Sampler):
-    """Shuffled global batches of slices with equal k-space shape; each rank yields its share.
-
-    Real fastMRI volumes differ in width (368, 372, ...), so a batch holds one shape. Each epoch
-    the samples are permuted with ``seed + epoch``, grouped by shape, cut into batches of
-    ``batch_size`` (incomplete ones dropped, so every rank gets equal work) and the batches are
-    shuffled. Rank ``r`` of ``world_size`` takes items ``[r*b, (r+1)*b)`` of each batch, with
-    ``b = batch_size / world_size``. Items are ``(index, mask seed)``.
-    """
-
-    def __init__(self, shapes: list, batch_size: int, seed: int = 0, rank: int = 0,
-                 world_size: int = 1):
-        if batch_size < 1 or batch_size % world_size:
-            raise ValueError(f"batch_size {batch_size} must be a positive multiple of the "
-                             f"number of processes ({world_size})")
-        self.shapes, self.batch_size, self.seed = shapes, batch_size, seed
-        self.rank, self.world_size = rank, world_size
-        self.epoch, self.skip = 0, 0
-
-    def set_epoch(self, epoch: int, skip: int = 0) -> None:
-        """Select the epoch's order and skip its first ``skip`` batches (resuming)."""
-        self.epoch, self.skip = epoch, skip
-
-    def global_batches(self) -> list[list[int]]:
-        generator = torch.Generator().manual_seed(self.seed + self.epoch)
-        buckets = defaultdict(list)
-        for index in torch.randperm(len(self.shapes), generator=generator).tolist():
-            buckets[self.shapes[index]].append(index)
-        batches = [bucket[start:start + self.batch_size] for bucket in buckets.values()
-                   for start in range(0, len(bucket) - self.batch_size + 1, self.batch_size)]
-        order = torch.randperm(len(batches), generator=generator).tolist()
-        return [batches[i] for i in order]
-
-    def __iter__(self):
-        share = self.batch_size // self.world_size
-        for batch in self.global_batches()[self.skip:]:
-            mine = batch[self.rank * share:(self.rank + 1) * share]
-            yield [(index, derived_seed(self.seed, self.epoch, index)) for index in mine]
-
-    def __len__(self) -> int:
-        return max(len(self.global_batches()) - self.skip, 0)
 
 
 @dataclass

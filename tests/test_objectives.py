@@ -4,10 +4,10 @@ import pytest
 import torch
 
 from fnaf.data.annotations import AnnotationError, AnnotationIndex, read_annotations
+from fnaf.data.batches import collate_slices
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import RandomMaskFunc
 from fnaf.data.transforms import SliceTransform
-from fnaf.evaluation import collate_slices
 from fnaf.models import UNet
 from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective, adversarial_rows
 from fnaf.pipelines import UnetPipeline

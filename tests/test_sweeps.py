@@ -11,6 +11,7 @@ from fnaf.sweeps import (
     seed_spread,
     select_beta,
     spread_sentence,
+    spread_view,
     sweep_view,
 )
 
@@ -85,6 +86,12 @@ def test_the_seed_spread_varies_the_training_seed_and_the_attack_seed_apart(tmp_
     assert by_row.loc[("training", 0)].equals(by_row.loc[("attack", 0)])
     assert by_row.loc[("attack", 0), "SSIM"] == by_row.loc[("attack", 5), "SSIM"]
     assert (table["attack rate low"] <= table["attack rate (%)"]).all()
+    view = spread_view(table)
+    assert view.index.names == ["varied", "seed", "AF"] and view.index[0] == ("training", 0, "4×")
+    row = table.iloc[0]
+    assert view.iloc[0]["attack rate (%)"] == (f"{row['attack rate (%)']:.1f} "
+                                               f"[{row['attack rate low']:.1f}, "
+                                               f"{row['attack rate high']:.1f}]")
 
 
 def test_the_spread_sentence_says_whether_the_seeds_agree_within_their_intervals():

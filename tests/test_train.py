@@ -3,13 +3,14 @@
 import pytest
 import torch
 
+from fnaf.data.batches import ShapeBatchSampler
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.phantom import write_phantom
 from fnaf.models import UNet
 from fnaf.objectives import CleanObjective
 from fnaf.pipelines import UnetPipeline
 from fnaf.runs import preset, transforms
-from fnaf.train import CHECKPOINT, Settings, ShapeBatchSampler, TrainingError, fit
+from fnaf.train import CHECKPOINT, Settings, TrainingError, fit
 
 
 def test_batches_hold_one_shape_and_ranks_split_each_global_batch():

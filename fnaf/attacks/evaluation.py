@@ -14,9 +14,9 @@ from tqdm import tqdm
 
 from fnaf.attacks.features import Features
 from fnaf.attacks.fnaf import FnafAttack
+from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
-from fnaf.evaluation import SeededSlices, validation_batches
 from fnaf.stats import cluster_bootstrap_mean, mcnemar_exact, wilson_interval
 
 

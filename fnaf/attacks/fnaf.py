@@ -44,8 +44,8 @@ from fnaf.attacks.features import (
     scaled,
     size_range,
 )
+from fnaf.data.batches import to_device
 from fnaf.data.transforms import KneeSlice, repeat_slices, unet_target
-from fnaf.evaluation import to_device
 from fnaf.losses import masked_nmse
 from fnaf.mri import center_crop, fft2c, ifft2c
 

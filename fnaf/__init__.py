@@ -3,7 +3,7 @@ Darestani et al.) as a thin library behind a Jupyter Book."""
 
 from importlib.metadata import PackageNotFoundError, version
 
-from fnaf.mri import adjoint_op, center_crop, fft2c, forward_op, ifft2c, undersample
+from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c, rss, undersample
 
 try:
     __version__ = version("fnaf")  # the one version source: pyproject.toml, via the install
@@ -11,10 +11,10 @@ except PackageNotFoundError:  # a source tree on sys.path without an install
     __version__ = "0+unknown"
 __all__ = [
            "__version__",
-           "adjoint_op",
+           "MRIOperator",
            "center_crop",
            "fft2c",
-           "forward_op",
            "ifft2c",
+           "rss",
            "undersample",
 ]

@@ -22,7 +22,7 @@ from fnaf.data.batches import SeededSlices, to_device, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.metrics import volume_metrics
-from fnaf.mri import center_crop, ifft2c
+from fnaf.mri import MRIOperator, center_crop
 
 METRICS = ("NMSE", "PSNR", "SSIM")
 
@@ -65,7 +65,7 @@ def reconstruct_volumes(model: nn.Module, pipeline, slices: SliceDataset,
             batch = to_device(batch, device)
             reconstruction = pipeline(model, batch)
             loss = float(pipeline.loss(reconstruction, batch))
-            zero_filled = center_crop(ifft2c(batch.kspace * batch.mask),
+            zero_filled = center_crop(MRIOperator(batch.mask).A_adjoint(batch.kspace),
                                       tuple(batch.target.shape[-2:])).abs()
             for i, fname in enumerate(batch.fname):
                 if current is not None and current["fname"] != fname:

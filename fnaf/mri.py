@@ -1,4 +1,5 @@
-"""Centred orthonormal Fourier transforms, crops and the single-coil forward operator.
+"""Centred orthonormal Fourier transforms, crops and the MRI forward operator (single- and
+multi-coil).
 
 Conventions (``DESIGN.md``): complex data are torch ``complex64`` tensors; the two image axes are
 the last two dimensions, ``(..., H, W)``, where ``H`` is the read-out (frequency-encode) axis and
@@ -47,22 +48,54 @@ def center_crop(x, shape: Sequence[int]):
     return x[..., top : top + height, left : left + width]
 
 
-def forward_op(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Single-coil forward operator ``A = M F``: image ``(..., H, W)`` -> masked k-space.
+def rss(coil_images: torch.Tensor, dim: int = -3) -> torch.Tensor:
+    """Root-sum-of-squares coil combination (fastMRI's ``rss``): ``(..., C, H, W)`` -> real
+    ``(..., H, W)``."""
+    return coil_images.abs().square().sum(dim).sqrt()
 
-    ``mask`` broadcasts against the k-space, e.g. ``(1, W)`` or ``(B, 1, W)``.
+
+class MRIOperator:
+    """The MRI forward model ``A = M F S`` and its adjoint, for one batch's sampling masks.
+
+    * single-coil (``sensitivities`` None): image ``(..., H, W)`` -> k-space ``(..., H, W)``,
+      ``A = M F``; ``A^H A`` is the FNAF paper's under-sampling ``U`` (eq. 4);
+    * multi-coil (``sensitivities`` ``(..., C, H, W)``, complex): image ``(..., H, W)`` ->
+      k-space ``(..., C, H, W)``, ``A x = M F (S_c x)`` per coil and
+      ``A^H y = sum_c conj(S_c) F^H (M y_c)`` (SENSE).
+
+    ``mask`` broadcasts against the k-space, e.g. ``(B, 1, W)`` (one mask per slice, columns
+    along the phase-encode axis) or ``(B, 1, 1, W)`` for coils. Like deepinv's ``physics``: ``A``,
+    ``A_adjoint`` and the zero-filled estimate ``A_adjoint(y)``; :meth:`coil_images` and
+    :func:`rss` give fastMRI's multi-coil zero-filled image.
     """
-    return fft2c(image) * mask
 
+    def __init__(self, mask: torch.Tensor, sensitivities: torch.Tensor | None = None):
+        self.mask = mask
+        self.sensitivities = sensitivities
 
-def adjoint_op(kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Adjoint ``A^H = F^H M``: k-space ``(..., H, W)`` -> zero-filled image ``(..., H, W)``."""
-    return ifft2c(kspace * mask)
+    def A(self, image: torch.Tensor) -> torch.Tensor:  # noqa: N802 (the operator's name)
+        """Masked k-space of ``image``."""
+        if self.sensitivities is not None:
+            image = self.sensitivities * image.unsqueeze(-3)
+        return fft2c(image) * self.mask
+
+    def A_adjoint(self, kspace: torch.Tensor) -> torch.Tensor:  # noqa: N802
+        """The adjoint (zero-filled, coil-combined with conjugate sensitivities) image."""
+        images = self.coil_images(kspace)
+        if self.sensitivities is None:
+            return images
+        return (self.sensitivities.conj() * images).sum(-3)
+
+    def coil_images(self, kspace: torch.Tensor) -> torch.Tensor:
+        """``F^H M y``: the zero-filled image of each coil (single-coil: the image)."""
+        return ifft2c(kspace * self.mask)
+
+    def undersample(self, image: torch.Tensor) -> torch.Tensor:
+        """``A^H A x``: for one coil the FNAF paper's ``U(y) = F^-1(M(F(y)))`` (eq. 4),
+        linear, so ``U(y + delta') = U(y) + U(delta')`` (eq. 8)."""
+        return self.A_adjoint(self.A(image))
 
 
 def undersample(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """The FNAF paper's under-sampling function ``U(y) = F^-1(M(F(y)))`` (eq. 4).
-
-    ``U`` is linear, so ``U(y + delta') = U(y) + U(delta')`` (eq. 8).
-    """
-    return adjoint_op(forward_op(image, mask), mask)
+    """The FNAF paper's under-sampling function ``U(y) = F^-1(M(F(y)))`` (eq. 4), single-coil."""
+    return MRIOperator(mask).undersample(image)

@@ -24,7 +24,7 @@ from torch import nn
 from fnaf.data.transforms import KneeSlice, unet_input, unet_target, unnormalize
 from fnaf.losses import IrimSSIMLoss
 from fnaf.models.irim import metadata_one_hot
-from fnaf.mri import center_crop, ifft2c
+from fnaf.mri import MRIOperator, center_crop
 
 
 class Reconstruction(NamedTuple):
@@ -55,7 +55,7 @@ class UnetPipeline:
 
     def __call__(self, model: nn.Module, batch: KneeSlice) -> Reconstruction:
         """Reconstruct a collated batch (``kspace`` ``(B, H, W)``, ``mask`` ``(B, 1, W)``)."""
-        zero_filled = ifft2c(batch.kspace * batch.mask)
+        zero_filled = MRIOperator(batch.mask).A_adjoint(batch.kspace)
         crop = tuple(batch.target.shape[-2:])
         image, mean, std = unet_input(zero_filled, crop)
         output = model(image.unsqueeze(1)).squeeze(1)
@@ -85,7 +85,7 @@ class IrimPipeline:
             for system_model, acquisition in zip(batch.system_model, batch.acquisition)
         ]).to(batch.mask.device)
         crop_size = tuple(batch.target.shape[-2:])
-        zero_filled = ifft2c(batch.kspace * batch.mask)
+        zero_filled = MRIOperator(batch.mask).A_adjoint(batch.kspace)
         estimate = model(zero_filled, batch.mask, metadata, crop_size)
         return Reconstruction(center_crop(estimate, crop_size).abs(), estimate,
                               zero_filled=center_crop(zero_filled, crop_size).abs())

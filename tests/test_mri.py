@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from fnaf.mri import adjoint_op, center_crop, fft2c, forward_op, ifft2c, undersample
+from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c, rss, undersample
 
 
 def random_complex(*shape, seed=0):
@@ -31,12 +31,26 @@ def test_fft2c_is_unitary(shape):
     assert torch.allclose(ifft2c(kspace), image)
 
 
-def test_forward_and_adjoint_are_adjoint():
-    image, kspace = random_complex(7, 6, seed=1), random_complex(7, 6, seed=2)
+@pytest.mark.parametrize("coils", [None, 3])
+def test_the_operator_and_its_adjoint_are_adjoint(coils):
+    """<A x, y> = <x, A^H y> for random x, y: single-coil and with coil sensitivities."""
+    image = random_complex(2, 7, 6, seed=1)
     mask = torch.tensor([[1.0, 0, 1, 1, 0, 1]])
-    lhs = torch.vdot(forward_op(image, mask).flatten(), kspace.flatten())
-    rhs = torch.vdot(image.flatten(), adjoint_op(kspace, mask).flatten())
-    assert torch.allclose(lhs, rhs)
+    sensitivities = None if coils is None else random_complex(2, coils, 7, 6, seed=5)
+    operator = MRIOperator(mask, sensitivities)
+    kspace = random_complex(*operator.A(image).shape, seed=2)
+    lhs = torch.vdot(operator.A(image).flatten(), kspace.flatten())
+    rhs = torch.vdot(image.flatten(), operator.A_adjoint(kspace).flatten())
+    assert torch.allclose(lhs, rhs, rtol=1e-5, atol=1e-5)
+    assert operator.A(image).shape == ((2, 7, 6) if coils is None else (2, coils, 7, 6))
+
+
+def test_single_coil_adjoint_is_the_zero_filled_image_and_rss_is_fastmris():
+    kspace = random_complex(2, 7, 6, seed=6)
+    mask = torch.tensor([[1.0, 0, 1, 1, 0, 1]])
+    assert torch.equal(MRIOperator(mask).A_adjoint(kspace), ifft2c(kspace * mask))
+    coil_images = random_complex(2, 3, 4, 5, seed=7)
+    assert torch.allclose(rss(coil_images), torch.sqrt((coil_images.abs() ** 2).sum(1)))
 
 
 def test_undersample_is_linear():

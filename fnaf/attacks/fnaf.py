@@ -47,7 +47,7 @@ from fnaf.attacks.features import (
 from fnaf.data.batches import to_device
 from fnaf.data.transforms import KneeSlice, repeat_slices, unet_target
 from fnaf.losses import masked_nmse
-from fnaf.mri import center_crop, fft2c, ifft2c
+from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
 
 DOMAINS = ("magnitude", "normalized")
 SHAPES = ("connected", "walk")
@@ -81,7 +81,8 @@ def perturb(batch: KneeSlice, features: Features, phase: torch.Tensor | None = N
 
 def zero_filled_magnitude(batch: KneeSlice) -> torch.Tensor:
     """``|U(y)|`` on the target crop, ``(B, h, w)``."""
-    return center_crop(ifft2c(batch.kspace * batch.mask), tuple(batch.target.shape[-2:])).abs()
+    return center_crop(MRIOperator(batch.mask).A_adjoint(batch.kspace),
+                       tuple(batch.target.shape[-2:])).abs()
 
 
 def information_distance(clean: torch.Tensor, perturbed: torch.Tensor,

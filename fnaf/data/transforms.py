@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from fnaf.data.masks import MaskFunc, apply_mask, volume_seed
-from fnaf.mri import center_crop, fft2c, ifft2c
+from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
 
 NORM_EPS = 1e-11
 CLAMP = 6.0
@@ -182,7 +182,8 @@ class UnetDataTransform:
 
     def __call__(self, kspace, mask, target, attrs, fname, slice_num) -> UnetSample:
         knee = self.slices(kspace, mask, target, attrs, fname, slice_num)
-        image, mean, std = unet_input(ifft2c(knee.kspace * knee.mask), tuple(knee.target.shape))
+        image, mean, std = unet_input(MRIOperator(knee.mask).A_adjoint(knee.kspace),
+                                      tuple(knee.target.shape))
         return UnetSample(
             image=image,
             target=unet_target(knee.target, mean, std),

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from fnaf.mri import fft2c, ifft2c
+from fnaf.mri import MRIOperator
 
 
 def _weight_norm(module: nn.Module) -> nn.Module:
@@ -226,7 +226,7 @@ class DataConsistencyUpdate(nn.Module):
             raise ValueError(f"the state has {x.shape[1]} channels; the gradient update needs "
                              f"at least {2 * n}")
         eta = real_to_complex(x[:, :n])
-        grad = complex_to_real(ifft2c(mask * fft2c(eta)) - y)
+        grad = complex_to_real(MRIOperator(mask).undersample(eta) - y)
         return torch.cat((x[:, :n], x[:, n:2 * n] + sign * grad, x[:, 2 * n:]), dim=1)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -18,10 +18,13 @@ import math
 
 import torch
 
-from fnaf.attacks.features import PAPER_BORDER, connected_features, region_mask, scaled
-from fnaf.attacks.fnaf import DOMAINS, perturb, region_nmse
+from fnaf.attacks.features import FeatureSpec
+from fnaf.attacks.fnaf import DOMAINS, check_domain, perturb, region_nmse
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.transforms import repeat_slices, select_slices
+
+#: Eq. 5's weights in the paper's training: the model's own loss and the NMSE inside T.
+PAPER_ALPHA, PAPER_BETA = 1.0, 10.0
 
 
 class CleanObjective:
@@ -34,9 +37,8 @@ class CleanObjective:
 def _check_weights(alpha: float, beta: float, domain: str) -> None:
     if alpha < 0 or beta < 0:
         raise ValueError(f"the loss weights must be >= 0 (alpha={alpha}, beta={beta}); the "
-                         "paper trains with alpha=1, beta=10")
-    if domain not in DOMAINS:
-        raise ValueError(f"unknown domain {domain!r}; accepted: {list(DOMAINS)}")
+                         f"paper trains with alpha={PAPER_ALPHA:g}, beta={PAPER_BETA:g}")
+    check_domain(domain)
 
 
 def adversarial_rows(count: int, fraction: float, generator: torch.Generator) -> torch.Tensor:
@@ -61,50 +63,35 @@ class FnafObjective:
 
     Each step, a share ``adv_fraction`` of the batch (drawn at random; see
     :func:`adversarial_rows`, exact in expectation at any batch size, batch 1 included) gets a
-    fresh random feature of
-    ``n_pixels`` connected pixels (the paper: 10 for the U-Net, 10-1000 for the I-RIM); with
+    fresh random feature drawn by ``features`` (a :class:`~fnaf.attacks.features.FeatureSpec`,
+    the attacks' own; the paper: 10 connected pixels for the U-Net, 10-1000 for the I-RIM); with
     ``n_candidates > 1`` the worst of that many features is used instead (inner maximisation by
     random search, evaluated without gradients). The whole batch then goes through the model
     once, and the loss is ``alpha * L_model`` over all samples (the perturbed ones against
-    their perturbed targets) plus ``beta * NMSE`` inside T averaged over the perturbed samples.
-
-    Args:
-        border: T's border in pixels (default: 5 at 320×320, scaled); ``domain``: where the
-            NMSE is taken (see :mod:`fnaf.attacks.fnaf`).
+    their perturbed targets) plus ``beta * NMSE`` inside T averaged over the perturbed samples,
+    taken in ``domain`` (see :mod:`fnaf.attacks.fnaf`).
     """
 
-    def __init__(self, n_pixels: int | tuple[int, int] = 10, alpha: float = 1.0,
-                 beta: float = 10.0, adv_fraction: float = 0.5, n_candidates: int = 1,
-                 border: int | None = None, region: int | None = None,
-                 domain: str = "magnitude"):
+    def __init__(self, features: FeatureSpec = FeatureSpec(), alpha: float = PAPER_ALPHA,
+                 beta: float = PAPER_BETA, adv_fraction: float = 0.5, n_candidates: int = 1,
+                 domain: str = DOMAINS[0]):
         _check_weights(alpha, beta, domain)
         if not 0 <= adv_fraction <= 1:
             raise ValueError(f"adv_fraction must be in [0, 1] (the share of each batch that "
                              f"carries a feature), not {adv_fraction}")
         if n_candidates < 1:
             raise ValueError(f"n_candidates must be at least 1, not {n_candidates}")
-        self.n_pixels, self.alpha, self.beta = n_pixels, alpha, beta
-        self.adv_fraction, self.n_candidates = adv_fraction, n_candidates
-        self.border, self.region, self.domain = border, region, domain
-
-    def _features(self, batch, count: int, generator: torch.Generator):
-        maxima = batch.target.amax(dim=(-2, -1)).repeat_interleave(count // len(batch.fname))
-        return connected_features(count, tuple(batch.target.shape[-2:]), self.n_pixels,
-                                  generator, region=self.region, max_values=maxima)
-
-    def _regions(self, features) -> torch.Tensor:
-        border = self.border if self.border is not None else scaled(
-            PAPER_BORDER, features.mask.shape[-2])
-        return region_mask(features.mask, border)
+        self.features, self.alpha, self.beta = features, alpha, beta
+        self.adv_fraction, self.n_candidates, self.domain = adv_fraction, n_candidates, domain
 
     def _worst(self, model, pipeline, chosen, generator):
         """Random search: the worst of ``n_candidates`` features per slice (no gradients)."""
         k = self.n_candidates
-        features = self._features(chosen, len(chosen.fname) * k, generator)
+        features = self.features.draw(chosen.target, k, generator)
         with torch.no_grad():
             attacked = perturb(repeat_slices(chosen, k), features)
             losses = region_nmse(pipeline(model, attacked), attacked,
-                                 self._regions(features), self.domain)
+                                 self.features.regions(features), self.domain)
         best = losses.reshape(-1, k).argmax(dim=1) + torch.arange(
             len(chosen.fname), device=losses.device) * k
         return features[best]
@@ -119,14 +106,14 @@ class FnafObjective:
         if self.n_candidates > 1:
             features = self._worst(model, pipeline, chosen, generator)
         else:
-            features = self._features(chosen, n_adv, generator)
+            features = self.features.draw(chosen.target, 1, generator)
         attacked = perturb(chosen, features)
         mixed = batch._replace(kspace=batch.kspace.index_copy(0, chosen_index, attacked.kspace),
                                target=batch.target.index_copy(0, chosen_index, attacked.target))
         reconstruction = pipeline(model, mixed)
         loss = self.alpha * pipeline.loss(reconstruction, mixed)
         nmse = region_nmse(reconstruction.rows(chosen_index), attacked,
-                           self._regions(features), self.domain)
+                           self.features.regions(features), self.domain)
         return loss + self.beta * nmse.mean()
 
 
@@ -138,8 +125,8 @@ class BoxObjective:
     over those units. Batches without boxes contribute ``alpha * L_model`` only.
     """
 
-    def __init__(self, annotations: AnnotationIndex, alpha: float = 1.0, beta: float = 10.0,
-                 domain: str = "magnitude"):
+    def __init__(self, annotations: AnnotationIndex, alpha: float = PAPER_ALPHA,
+                 beta: float = PAPER_BETA, domain: str = DOMAINS[0]):
         _check_weights(alpha, beta, domain)
         self.annotations, self.alpha, self.beta, self.domain = annotations, alpha, beta, domain
 

@@ -32,19 +32,20 @@ from torch import nn
 
 from fnaf.attacks import AttackReport, FiniteDifference, RandomSearch, attack_dataset, perturb
 from fnaf.attacks.evaluation import check_thresholds, feature_of
-from fnaf.attacks.fnaf import check_options, zero_filled_magnitude
+from fnaf.attacks.features import FeatureSpec
+from fnaf.attacks.fnaf import DOMAINS, check_domain, zero_filled_magnitude
 from fnaf.boxes import BOX_COLUMNS, box_nmse
 from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
 from fnaf.data.batches import collate_slices, to_device
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import create_mask_for_mask_type
-from fnaf.data.phantom import PhantomConfig, cache_dir, get_geometry
+from fnaf.data.phantom import PhantomConfig, cache_dir
 from fnaf.data.sources import data_fingerprint, data_source
 from fnaf.data.transforms import SliceTransform
 from fnaf.evaluation import Evaluation, evaluate, reconstruct_volumes, score_volumes
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
 from fnaf.models import IRIM, UNet, load_irim_checkpoint, load_weights
-from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective
+from fnaf.objectives import PAPER_ALPHA, PAPER_BETA, BoxObjective, CleanObjective, FnafObjective
 from fnaf.pipelines import pipeline_for
 from fnaf.train import FitResult, Settings, TrainingError, default_device, fit
 
@@ -115,18 +116,21 @@ class ObjectiveConfig:
     """What a run minimises (:mod:`fnaf.objectives`): ``"clean"`` (the model's own loss),
     ``"fnaf"`` (FNAF-robust, eq. 5) or ``"bbox"`` (eq. 5 with T = the annotated boxes).
 
-    ``alpha``, ``beta`` weigh eq. 5 (the paper: 1 and 10); ``adv_fraction``, ``n_pixels``,
-    ``n_candidates`` and ``border`` configure the FNAF features; ``domain`` the NMSE's domain.
+    ``alpha``, ``beta`` weigh eq. 5 (the paper: 1 and 10); ``adv_fraction`` and
+    ``n_candidates`` are :class:`~fnaf.objectives.FnafObjective`'s; ``n_pixels``,
+    ``area_scaled`` and ``border`` are the features' (:class:`~fnaf.attacks.features.FeatureSpec`,
+    whose defaults these are); ``domain`` is the NMSE's domain.
     """
 
     name: str = "clean"
-    alpha: float = 1.0
-    beta: float = 10.0
+    alpha: float = PAPER_ALPHA
+    beta: float = PAPER_BETA
     adv_fraction: float = 0.5
-    n_pixels: int | tuple[int, int] = 10
+    n_pixels: int | tuple[int, int] = FeatureSpec.n_pixels
+    area_scaled: bool = FeatureSpec.area_scaled
     n_candidates: int = 1
-    border: int | None = None
-    domain: str = "magnitude"
+    border: int | None = FeatureSpec.border
+    domain: str = DOMAINS[0]
 
     def __post_init__(self):
         check_choice("objective", self.name, OBJECTIVES)
@@ -138,8 +142,10 @@ class ObjectiveConfig:
             return CleanObjective()
         if self.name == "bbox":
             return BoxObjective(annotations, self.alpha, self.beta, self.domain)
-        return FnafObjective(self.n_pixels, self.alpha, self.beta, self.adv_fraction,
-                             self.n_candidates, self.border, domain=self.domain)
+        features = FeatureSpec(n_pixels=self.n_pixels, area_scaled=self.area_scaled,
+                               border=self.border)
+        return FnafObjective(features, self.alpha, self.beta, self.adv_fraction,
+                             self.n_candidates, self.domain)
 
 
 @dataclass(frozen=True)
@@ -343,6 +349,8 @@ _FINE_TUNE = {("smoke", "unet"): (1, 1), ("smoke", "irim"): (1, 1),
 #: measured sweep of the demo U-Net (``fnaf/measurements/beta_sweep_unet.csv``, written by
 #: ``tools/beta_sweep.py``; a test keeps the two in agreement). The paper preset keeps β = 10.
 DEMO_BETA = {"fnaf": 0.5, "bbox": 0.5}
+#: The paper's I-RIM feature sizes (§3.5), at 320×320; scaled with the image area when drawn.
+IRIM_FEATURE_PIXELS = (10, 1000)
 
 
 def robust_preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...] = 4,
@@ -364,10 +372,9 @@ def robust_preset(scale: str = "demo", model: str = "unet", accel: int | tuple[i
     epochs, drop = _FINE_TUNE[scale, model]
     options: dict = {}
     if objective != "clean":
-        options["beta"] = DEMO_BETA[objective] if scale == "demo" else 10.0
-    if objective == "fnaf" and model == "irim":
-        crop = 320 if scale == "paper" else get_geometry(baseline.phantom.geometry).crop
-        options["n_pixels"] = (10, max(10, round(1000 * (crop / 320) ** 2)))
+        options["beta"] = DEMO_BETA[objective] if scale == "demo" else PAPER_BETA
+    if objective == "fnaf" and model == "irim":  # scaled to the images' grid when drawn
+        options.update(n_pixels=IRIM_FEATURE_PIXELS, area_scaled=True)
     options.update(objective_options)
     return replace(baseline, objective=ObjectiveConfig(objective, **options), epochs=epochs,
                    optim=replace(baseline.optim, step_size=drop), init_from=baseline,
@@ -578,11 +585,11 @@ class AttackConfig:
 
     method: str = "random"
     n_candidates: int = 11
-    n_pixels: int | tuple[int, int] = 10
-    border: int | None = None
-    domain: str = "magnitude"
-    shape: str = "connected"
-    region_rule: str = "paper"
+    n_pixels: int | tuple[int, int] = FeatureSpec.n_pixels
+    border: int | None = FeatureSpec.border
+    domain: str = DOMAINS[0]
+    shape: str = FeatureSpec.shape
+    region_rule: str = FeatureSpec.region_rule
     seed: int = 0
 
     def __post_init__(self):  # validated here, before any training or cache lookup
@@ -592,8 +599,9 @@ class AttackConfig:
             raise ValueError(f"the {self.method} attack needs n_candidates >= {minimum} "
                              f"(finite differences: 1 + 5 per iteration), not "
                              f"{self.n_candidates!r}")
-        check_options(n_pixels=self.n_pixels, border=self.border, shape=self.shape,
-                      region_rule=self.region_rule, domain=self.domain)
+        FeatureSpec(n_pixels=self.n_pixels, border=self.border, shape=self.shape,
+                    region_rule=self.region_rule)  # validates the feature settings
+        check_domain(self.domain)
 
     def key(self) -> str:
         payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,

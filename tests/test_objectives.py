@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from fnaf.attacks.features import FeatureSpec
 from fnaf.data.annotations import AnnotationError, AnnotationIndex, read_annotations
 from fnaf.data.batches import collate_slices
 from fnaf.data.fastmri import SliceDataset
@@ -40,14 +41,15 @@ def test_fnaf_objective_without_adversarial_share_is_the_clean_loss(phantom_root
 def test_fnaf_objective_adds_the_region_term_and_trains(phantom_root):
     model, batch = _model(), _batch(phantom_root)
     pipeline = UnetPipeline()
-    without = FnafObjective(beta=0.0, adv_fraction=1.0, border=1)(model, pipeline, batch,
+    features = FeatureSpec(border=1)
+    without = FnafObjective(features, beta=0.0, adv_fraction=1.0)(model, pipeline, batch,
                                                                   _generator(4))
-    with_term = FnafObjective(beta=10.0, adv_fraction=1.0, border=1)(model, pipeline, batch,
+    with_term = FnafObjective(features, beta=10.0, adv_fraction=1.0)(model, pipeline, batch,
                                                                      _generator(4))
     assert with_term > without  # same features (same generator), plus beta * NMSE_T > 0
     with_term.backward()
     assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
-    worst = FnafObjective(adv_fraction=0.5, n_candidates=3, border=1)(model, pipeline, batch,
+    worst = FnafObjective(features, adv_fraction=0.5, n_candidates=3)(model, pipeline, batch,
                                                                       _generator(1))
     assert torch.isfinite(worst)
 
@@ -70,7 +72,7 @@ def test_fnaf_objective_perturbs_slices_at_batch_1(phantom_root):
     batch = _batch(phantom_root)
     one = batch._replace(**{name: getattr(batch, name)[:1] for name in batch._fields})
     clean = CleanObjective()(model, pipeline, one, _generator()).item()
-    robust = FnafObjective(beta=10.0, adv_fraction=0.5, border=1)
+    robust = FnafObjective(FeatureSpec(border=1), beta=10.0, adv_fraction=0.5)
     losses = [robust(model, pipeline, one, _generator(seed)).item() for seed in range(12)]
     perturbed = [loss for loss in losses if loss != clean]
     assert 0 < len(perturbed) < 12 and all(loss > clean for loss in perturbed)
@@ -126,8 +128,9 @@ def test_robust_fine_tunes_start_from_the_baseline(tmp_path, monkeypatch):
     assert "-fnaf-ft-4x-smoke-" in run.directory.name
     baseline = list((tmp_path / "runs").glob("unet-clean-4x-smoke-*"))
     assert len(baseline) == 1  # the baseline was trained first
-    irim = robust_preset("demo", "irim", 4, "fnaf")
-    assert irim.objective.n_pixels == (10, 160)  # 10-1000 at 320x320, scaled to 128x128
+    irim = robust_preset("demo", "irim", 4, "fnaf").objective.build().features
+    assert irim.n_pixels == (10, 1000) and irim.sizes((128, 128)) == (10, 160)  # area-scaled
+    assert irim.sizes((320, 320)) == (10, 1000) and irim.sizes((16, 16)) == (10, 10)
     assert robust_preset("paper", "unet", 8, "fnaf", data_root="/d").objective.beta == 10.0
 
 

@@ -231,3 +231,75 @@ def released_region_mask(feature_mask: torch.Tensor) -> torch.Tensor:
             ring = np.isin(labels, 1 + np.flatnonzero(sizes == sizes.max()))
         regions[index] = feature | ring
     return torch.from_numpy(regions).to(feature_mask.device)
+
+
+SHAPES = ("connected", "walk")
+REGION_RULES = ("paper", "released")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """How FNAF features are drawn and what their region T is: the one owner of these settings,
+    shared by the attacks (:mod:`fnaf.attacks.fnaf`) and FNAF-robust training
+    (:class:`fnaf.objectives.FnafObjective`), and stored by the run and attack configs.
+
+    Args:
+        n_pixels: feature size (the paper: 10), or a range ``(low, high)`` drawn per feature.
+        area_scaled: ``n_pixels``'s upper bound is given at 320×320 and scaled with the target
+            grid's area when drawing (never below the lower bound): the paper's I-RIM range
+            10–1000 becomes 10–160 on 128×128 images.
+        border: T's border in pixels (default: the paper's 5 at 320×320, scaled to the grid).
+        region: side of the central square features lie in (default: 120 at 320×320, scaled).
+        shape: ``"connected"`` (the paper: exactly ``n_pixels`` 4-connected pixels) or ``"walk"``
+            (the released code's random walk of ``n_pixels`` steps in its 220-px square).
+        region_rule: ``"paper"`` (disk border) or ``"released"`` (1-px ring, largest piece).
+        value, value_range: constant or fixed-range intensities; by default each pixel is
+            uniform in ``[0, max]`` of its slice's fully-sampled magnitude.
+    """
+
+    n_pixels: int | tuple[int, int] = 10
+    area_scaled: bool = False
+    border: int | None = None
+    region: int | None = None
+    shape: str = "connected"
+    region_rule: str = "paper"
+    value: float | None = None
+    value_range: tuple[float, float] | None = None
+
+    def __post_init__(self):  # validated before any work
+        size_range(self.n_pixels)
+        if self.border is not None and (not isinstance(self.border, int) or self.border < 0):
+            raise ValueError(f"border must be None (the paper's, scaled) or >= 0 pixels, "
+                             f"not {self.border!r}")
+        for name, choice, accepted in (("shape", self.shape, SHAPES),
+                                       ("region_rule", self.region_rule, REGION_RULES)):
+            if choice not in accepted:
+                raise ValueError(f"unknown {name} {choice!r}; accepted: {list(accepted)}")
+
+    def sizes(self, grid: tuple[int, int]) -> int | tuple[int, int]:
+        """The feature sizes on a target grid ``(h, w)`` (see ``area_scaled``)."""
+        if not self.area_scaled:
+            return self.n_pixels
+        low, high = size_range(self.n_pixels)
+        return low, max(low, round(high * (grid[0] / PAPER_CROP) ** 2))
+
+    def draw(self, target: torch.Tensor, per_slice: int, generator: torch.Generator) -> Features:
+        """``per_slice`` random features for each slice of ``target`` ``(B, h, w)`` (adjacent),
+        ``(B * per_slice, h, w)``; intensities relative to each slice's maximum by default."""
+        count = len(target) * per_slice
+        grid = tuple(target.shape[-2:])
+        maxima = None
+        if self.value is None and self.value_range is None:
+            maxima = target.amax(dim=(-2, -1)).repeat_interleave(per_slice)
+        draw = connected_features if self.shape == "connected" else random_walk_features
+        area = {"region": self.region} if self.shape == "connected" else {}
+        return draw(count, grid, self.sizes(grid), generator, max_values=maxima,
+                    value=self.value, value_range=self.value_range, **area)
+
+    def regions(self, features: Features) -> torch.Tensor:
+        """T of each feature, bool ``(count, h, w)``."""
+        if self.region_rule == "released":
+            return released_region_mask(features.mask)
+        border = self.border if self.border is not None else scaled(
+            PAPER_BORDER, features.mask.shape[-2])
+        return region_mask(features.mask, border)

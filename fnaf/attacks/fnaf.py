@@ -32,26 +32,14 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from fnaf.attacks.features import (
-    PAPER_BORDER,
-    PAPER_REGION,
-    Features,
-    central_square,
-    connected_features,
-    random_walk_features,
-    region_mask,
-    released_region_mask,
-    scaled,
-    size_range,
-)
+from fnaf.attacks.features import PAPER_REGION, Features, FeatureSpec, central_square, scaled
 from fnaf.data.batches import to_device
 from fnaf.data.transforms import KneeSlice, repeat_slices, unet_target
 from fnaf.losses import masked_nmse
 from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
 
+#: Where the attack loss's NMSE is taken; the first is the default.
 DOMAINS = ("magnitude", "normalized")
-SHAPES = ("connected", "walk")
-REGION_RULES = ("paper", "released")
 
 
 def image_phase(batch: KneeSlice) -> torch.Tensor:
@@ -130,18 +118,10 @@ class AttackResult:
     adversarial: KneeSlice
 
 
-def check_options(*, n_pixels: int | tuple[int, int], border: int | None, shape: str,
-                  region_rule: str, domain: str) -> None:
-    """Validate an attack's settings before any work (:class:`FnafAttack` and the cached
-    attack configs call it); ``ValueError`` names the bad one and what is accepted."""
-    size_range(n_pixels)
-    if border is not None and (not isinstance(border, int) or border < 0):
-        raise ValueError(f"border must be None (the paper's, scaled) or >= 0 pixels, "
-                         f"not {border!r}")
-    for name, choice, accepted in (("shape", shape, SHAPES), ("domain", domain, DOMAINS),
-                                   ("region_rule", region_rule, REGION_RULES)):
-        if choice not in accepted:
-            raise ValueError(f"unknown {name} {choice!r}; accepted: {list(accepted)}")
+def check_domain(domain: str) -> None:
+    """``ValueError`` naming an unknown NMSE domain and the accepted ones."""
+    if domain not in DOMAINS:
+        raise ValueError(f"unknown domain {domain!r}; accepted: {list(DOMAINS)}")
 
 
 class FnafAttack:
@@ -149,60 +129,35 @@ class FnafAttack:
 
     Args:
         model: the reconstruction network; ``pipeline``: its :mod:`fnaf.pipelines` pipeline.
-        n_pixels: feature size (the paper: 10), or a range ``(low, high)``.
-        border: T's border in pixels (default: the paper's 5 at 320×320, scaled to the crop).
-        region: side of the central square features lie in (default: 120 at 320×320, scaled).
-        shape: ``"connected"`` (the paper: exactly ``n_pixels`` 4-connected pixels) or ``"walk"``
-            (the released code's random walk of ``n_pixels`` steps in its 220-px square).
-        region_rule: ``"paper"`` (disk border) or ``"released"`` (1-px ring, largest piece).
         domain: ``"magnitude"`` or ``"normalized"`` (see the module docstring).
-        value, value_range: constant or fixed-range intensities; by default each pixel is
-            uniform in ``[0, max]`` of its slice's fully-sampled magnitude.
         chunk_size: candidate reconstructions per forward pass (default: 64 on CUDA; 8 on a
             CPU, where larger chunks fall out of cache and run slower, measured in
             ``benchmarks/bench_attacks.py``).
         seed: seeds the attack's generator (on the model's device).
+        feature_options: the features and T, :class:`~fnaf.attacks.features.FeatureSpec`'s
+            fields (``n_pixels``, ``border``, ``region``, ``shape``, ``region_rule``, ...).
     """
 
-    def __init__(self, model: nn.Module, pipeline, *, n_pixels: int | tuple[int, int] = 10,
-                 border: int | None = None, region: int | None = None,
-                 shape: str = "connected", region_rule: str = "paper",
-                 domain: str = "magnitude", value: float | None = None,
-                 value_range: tuple[float, float] | None = None, chunk_size: int | None = None,
-                 seed: int = 0):
-        check_options(n_pixels=n_pixels, border=border, shape=shape, region_rule=region_rule,
-                      domain=domain)
-        self.model, self.pipeline = model, pipeline
+    def __init__(self, model: nn.Module, pipeline, *, domain: str = DOMAINS[0],
+                 chunk_size: int | None = None, seed: int = 0, **feature_options):
+        self.features = FeatureSpec(**feature_options)
+        check_domain(domain)
+        self.model, self.pipeline, self.domain = model, pipeline, domain
         self.device = next(model.parameters()).device
         if chunk_size is None:
             chunk_size = 64 if self.device.type == "cuda" else 8
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
-        self.n_pixels, self.border, self.region = n_pixels, border, region
-        self.shape, self.region_rule, self.domain = shape, region_rule, domain
-        self.value, self.value_range = value, value_range
         self.chunk_size = chunk_size
         self.generator = torch.Generator(self.device).manual_seed(seed)
 
     def draw(self, batch: KneeSlice, per_slice: int) -> Features:
         """``per_slice`` random features for every slice (adjacent), ``(B * per_slice, h, w)``."""
-        count = len(batch.fname) * per_slice
-        grid = tuple(batch.target.shape[-2:])
-        maxima = None
-        if self.value is None and self.value_range is None:
-            maxima = batch.target.amax(dim=(-2, -1)).repeat_interleave(per_slice)
-        draw = connected_features if self.shape == "connected" else random_walk_features
-        area = {"region": self.region} if self.shape == "connected" else {}
-        return draw(count, grid, self.n_pixels, self.generator, max_values=maxima,
-                    value=self.value, value_range=self.value_range, **area)
+        return self.features.draw(batch.target, per_slice, self.generator)
 
     def regions(self, features: Features) -> torch.Tensor:
         """T of each feature."""
-        if self.region_rule == "released":
-            return released_region_mask(features.mask)
-        border = self.border if self.border is not None else scaled(
-            PAPER_BORDER, features.mask.shape[-2])
-        return region_mask(features.mask, border)
+        return self.features.regions(features)
 
     @torch.no_grad()
     def evaluate(self, batch: KneeSlice, features: Features, per_slice: int) -> dict:
@@ -292,7 +247,7 @@ class FiniteDifference(FnafAttack):
 
     def __init__(self, model: nn.Module, pipeline, iterations: int = 2, h: int | None = None,
                  step: int | None = None, **options):
-        if options.get("shape", "connected") != "connected":
+        if options.get("shape", FeatureSpec.shape) != "connected":
             raise ValueError("the finite-difference attack moves a fixed connected feature; "
                              "shape='walk' is not supported")
         if iterations < 1:
@@ -321,7 +276,8 @@ class FiniteDifference(FnafAttack):
 
     def attack(self, batch: KneeSlice) -> AttackResult:
         grid = tuple(batch.target.shape[-2:])
-        side = self.region if self.region is not None else scaled(PAPER_REGION, grid[0])
+        side = (self.features.region if self.features.region is not None
+                else scaled(PAPER_REGION, grid[0]))
         h = self.h if self.h is not None else max(2, scaled(10, grid[0]))
         step = self.step if self.step is not None else h
         count = len(batch.fname)

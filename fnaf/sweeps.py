@@ -11,6 +11,7 @@ paired signed-rank test). :func:`select_beta` applies the book's rule to that ta
 
 from __future__ import annotations
 
+import subprocess
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 from fnaf.attacks.evaluation import compare_hits
 from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
 from fnaf.data.sources import data_source
+from fnaf.io import atomic_path
 from fnaf.runs import (
     AttackConfig,
     RunConfig,
@@ -191,6 +193,17 @@ def spread_view(spread: pd.DataFrame) -> pd.DataFrame:
         [spread["varied"], spread["seed"], spread["accel"].map("{}×".format)],
         names=["varied", "seed", "AF"])
     return view
+
+
+def save_measurement(table: pd.DataFrame, name: str, directory: Path = MEASUREMENTS) -> Path:
+    """Write a tool's measurement as ``<directory>/<name>.csv`` (atomically), stamped with the
+    ``git_commit`` it was measured at (``git describe --always --dirty``: a dirty tree says so)."""
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
+                            text=True, cwd=Path(__file__).parent).stdout.strip() or "unknown"
+    path = Path(directory) / f"{name}.csv"
+    with atomic_path(path) as partial:
+        table.assign(git_commit=commit).to_csv(partial, index=False)
+    return path
 
 
 def load_measurement(name: str) -> pd.DataFrame:

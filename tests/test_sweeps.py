@@ -102,3 +102,12 @@ def test_the_spread_sentence_says_whether_the_seeds_agree_within_their_intervals
     sentence = spread_sentence(spread)
     assert "4×, training seeds: attack rate 30.0–32.0 %, each inside" in sentence
     assert "4×, attack seeds: attack rate 30.0–50.0 %, not all inside" in sentence
+
+
+def test_a_measurement_is_saved_with_the_commit_it_was_measured_at(tmp_path):
+    from fnaf.sweeps import save_measurement
+
+    path = save_measurement(pd.DataFrame({"beta": [0.5]}), "example", tmp_path)
+    saved = pd.read_csv(path)
+    assert path == tmp_path / "example.csv" and saved["beta"].tolist() == [0.5]
+    assert saved["git_commit"].iloc[0] not in ("", None)

@@ -10,11 +10,9 @@ one it needs when ``FNAF_CACHE`` points at the book's cache).
 from __future__ import annotations
 
 import argparse
-import subprocess
 from pathlib import Path
 
-from fnaf.io import atomic_path
-from fnaf.sweeps import MEASUREMENTS, beta_sweep
+from fnaf.sweeps import MEASUREMENTS, beta_sweep, save_measurement
 
 
 def main() -> None:
@@ -25,11 +23,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MEASUREMENTS)
     args = parser.parse_args()
     table = beta_sweep(args.betas, args.objectives, model=args.model)
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                            text=True).stdout.strip()
-    path = args.out / f"beta_sweep_{args.model}.csv"
-    with atomic_path(path) as partial:
-        table.assign(model=args.model, git_commit=commit).to_csv(partial, index=False)
+    path = save_measurement(table.assign(model=args.model), f"beta_sweep_{args.model}", args.out)
     print(f"wrote {path}")
 
 

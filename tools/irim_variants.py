@@ -11,16 +11,14 @@ Usage: ``python tools/irim_variants.py`` (about 25 min on 2 CPU cores; runs go t
 
 from __future__ import annotations
 
-import subprocess
 import time
 from dataclasses import replace
 
 import pandas as pd
 import torch
 
-from fnaf.io import atomic_path
 from fnaf.runs import build_model, evaluate_or_load, preset, train_or_load
-from fnaf.sweeps import MEASUREMENTS
+from fnaf.sweeps import save_measurement
 
 ACCELS = (4, 8)
 
@@ -83,11 +81,7 @@ def main() -> None:
                          "training time (s)": run.provenance["wall_time_s"],
                          "step (s)": seconds})
         print(pd.DataFrame(rows[-len(ACCELS):]).round(4).to_string(), flush=True)
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                            text=True).stdout.strip()
-    path = MEASUREMENTS / "irim_variants.csv"
-    with atomic_path(path) as partial:
-        pd.DataFrame(rows).assign(git_commit=commit).to_csv(partial, index=False)
+    path = save_measurement(pd.DataFrame(rows), "irim_variants")
     print(f"wrote {path}")
 
 

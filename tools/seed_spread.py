@@ -10,11 +10,9 @@ book's own baseline).
 from __future__ import annotations
 
 import argparse
-import subprocess
 from pathlib import Path
 
-from fnaf.io import atomic_path
-from fnaf.sweeps import MEASUREMENTS, seed_spread
+from fnaf.sweeps import MEASUREMENTS, save_measurement, seed_spread
 
 
 def main() -> None:
@@ -25,11 +23,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=MEASUREMENTS)
     args = parser.parse_args()
     table = seed_spread(args.training_seeds, args.attack_seeds, model=args.model)
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], capture_output=True,
-                            text=True).stdout.strip()
-    path = args.out / f"seed_spread_{args.model}.csv"
-    with atomic_path(path) as partial:
-        table.assign(model=args.model, git_commit=commit).to_csv(partial, index=False)
+    path = save_measurement(table.assign(model=args.model), f"seed_spread_{args.model}",
+                            args.out)
     print(table.round(3).to_string())
     print(f"wrote {path}")
 

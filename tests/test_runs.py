@@ -62,7 +62,7 @@ def test_train_or_load_trains_once_then_loads(tmp_path, monkeypatch):
     def no_training(*args, **kwargs):
         raise AssertionError("a finished run must be loaded, not retrained")
 
-    monkeypatch.setattr("fnaf.runs.fit", no_training)
+    monkeypatch.setattr("fnaf.runs.cache.fit", no_training)
     again = train_or_load(config, tmp_path, progress=False)
     for key, value in run.model.state_dict().items():
         assert torch.equal(value, again.model.state_dict()[key])
@@ -99,7 +99,7 @@ def test_a_trained_run_keeps_its_selected_epochs_validation(tmp_path, monkeypatc
         raise AssertionError("the selected epoch was validated already")
 
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("fnaf.runs.evaluate", no_second_pass)
+    monkeypatch.setattr("fnaf.runs.cache.evaluate", no_second_pass)
     run = train_or_load(preset("smoke", epochs=2), tmp_path, progress=False)
     selected = run.metrics["history"][run.metrics["best_epoch"] - 1]
     assert run.metrics["val_loss"] == selected["val_loss"]
@@ -131,7 +131,7 @@ def test_an_evaluation_scores_the_boxes_in_the_same_pass_and_caches_them(tmp_pat
     def no_second_pass(*args, **kwargs):
         raise AssertionError("cached")
 
-    monkeypatch.setattr("fnaf.runs.reconstruct_volumes", no_second_pass)
+    monkeypatch.setattr("fnaf.runs.cache.reconstruct_volumes", no_second_pass)
     again = evaluate_or_load(run, annotations=AnnotationIndex(boxes.sample(frac=1, random_state=0)))
     pd.testing.assert_frame_equal(again.boxes, scored, check_dtype=False)  # same boxes: cached
     assert evaluate_or_load(run).boxes is None  # asked for no boxes
@@ -255,7 +255,7 @@ def test_an_unwritable_run_cache_is_found_before_training(tmp_path, monkeypatch)
     from fnaf.io import NotWritableError
 
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("fnaf.runs.fit", lambda *a, **k: pytest.fail("trained anyway"))
+    monkeypatch.setattr("fnaf.runs.cache.fit", lambda *a, **k: pytest.fail("trained anyway"))
     (tmp_path / "runs").write_text("a file where the cache should be")
     with pytest.raises(NotWritableError, match="FNAF_RUNS"):
         train_or_load(preset("smoke", "unet", 4), tmp_path / "runs", progress=False)
@@ -271,7 +271,7 @@ def test_an_unwritable_attack_cache_is_found_before_attacking(finished_run, tmp_
     config, root = finished_run
     shutil.copytree(run_dir(config, root), run_dir(config, tmp_path))
     (run_dir(config, tmp_path) / "attacks").write_text("a file where the cache should be")
-    monkeypatch.setattr("fnaf.runs.attack_dataset", lambda *a, **k: pytest.fail("attacked"))
+    monkeypatch.setattr("fnaf.runs.cache.attack_dataset", lambda *a, **k: pytest.fail("attacked"))
     with pytest.raises(NotWritableError, match="attacks: results cannot be written"):
         attack_or_load(load_run(config, tmp_path), AttackConfig(n_candidates=2), progress=False)
 

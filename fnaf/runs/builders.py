@@ -1,0 +1,75 @@
+"""What a config builds: the model, the data, the masks and transforms at each acceleration, the
+objective and the optimiser."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import torch
+from torch import nn
+
+from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
+from fnaf.data.fastmri import SliceDataset
+from fnaf.data.masks import create_mask_for_mask_type
+from fnaf.data.sources import data_source
+from fnaf.data.transforms import SliceTransform
+from fnaf.models import IRIM, UNet
+from fnaf.runs.configs import CENTER_FRACTIONS, OPTIMIZERS, RunConfig
+
+
+def build_model(config: RunConfig) -> nn.Module:
+    network = asdict(config.network)
+    if config.model == "unet":
+        return UNet(**network)
+    network.pop("train_resolution")
+    return IRIM(**network)
+
+
+def datasets(config: RunConfig) -> tuple[SliceDataset, SliceDataset]:
+    """The training and validation slices of the config's data (phantom or ``data_root``)."""
+    source = data_source(config.data_root, phantom=config.phantom, require_annotations=False)
+    return SliceDataset(source.split("train")), SliceDataset(source.split("val"))
+
+
+def objective_for(config: RunConfig, train: SliceDataset):
+    """The run's objective; for ``"bbox"`` with the training split's boxes, read from
+    ``<data_root>/singlecoil_bb_train.csv`` (the phantom writes it there; for fastMRI copy the
+    published CSV there) and matched to the volumes present."""
+    annotations = None
+    if config.objective.name == "bbox":
+        source = data_source(config.data_root, phantom=config.phantom)
+        boxes = read_annotations(source.annotations["train"])
+        annotations = AnnotationIndex(match_volumes(boxes, train.volumes))
+    return config.objective.build(annotations)
+
+
+def mask_function(accels: tuple[int, ...]):
+    """fastMRI's random mask at ``accels`` (one drawn per call), the paper's centre fractions."""
+    return create_mask_for_mask_type("random", [CENTER_FRACTIONS[a] for a in accels],
+                                     list(accels))
+
+
+def transforms(config: RunConfig) -> tuple[SliceTransform, SliceTransform]:
+    """Training (random mask per slice, i-RIM training crop) and validation (one seeded mask
+    per volume, at the training accelerations: what selects the epoch) transforms."""
+    resolution = getattr(config.network, "train_resolution", None)
+    return (SliceTransform(mask_function(config.accels), use_seed=False, resolution=resolution),
+            SliceTransform(mask_function(config.accels), use_seed=True))
+
+
+def eval_transform(config: RunConfig, accel: int | None = None) -> SliceTransform:
+    """Validation masks (one seeded mask per volume, fastMRI's rule) at one acceleration."""
+    return SliceTransform(mask_function((config.evaluation_accel(accel),)), use_seed=True)
+
+
+def attack_transform(config: RunConfig, accel: int | None = None) -> SliceTransform:
+    """:func:`eval_transform` on the field of view the model is attacked in: the I-RIM's
+    training crop (the released i-RIM code attacks 368×368 images), else the full one."""
+    return SliceTransform(mask_function((config.evaluation_accel(accel),)), use_seed=True,
+                          resolution=getattr(config.network, "train_resolution", None))
+
+
+def build_optimizer(config: RunConfig, model: nn.Module):
+    optimizer = OPTIMIZERS[config.optim.name](model.parameters(), lr=config.optim.lr)
+    return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, config.optim.step_size,
+                                                      config.optim.gamma)

@@ -1,0 +1,253 @@
+"""The run cache: trained runs, and their evaluations and attacks per acceleration.
+
+A :class:`RunConfig` says everything that determines a trained model: data, model, acceleration,
+objective, optimiser and schedule. Its hash names a folder under :func:`runs_dir`
+(``$FNAF_RUNS``, default ``~/.cache/fnaf/runs``) holding
+
+* ``config.json`` — the config; ``checkpoint/`` — the engine's resumable state;
+* ``model.pt`` — the selected weights (written last: its presence means the run is finished);
+* ``metrics.json`` — per-epoch history and the final validation metrics per volume;
+* ``provenance.json`` — package versions, git commit, device, wall time.
+
+:func:`train_or_load` returns a trained model, training only when no finished run exists, so
+notebooks share work and a re-run loads instead of recomputing. How long the presets take and
+what they reproduce is documented in the book's baselines chapter.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+from dataclasses import asdict, dataclass
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+from fnaf.attacks import AttackReport, attack_dataset
+from fnaf.attacks.evaluation import check_thresholds
+from fnaf.boxes import BOX_COLUMNS, box_nmse
+from fnaf.data.annotations import AnnotationIndex
+from fnaf.data.phantom import cache_dir
+from fnaf.evaluation import Evaluation, evaluate, reconstruct_volumes, score_volumes
+from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
+from fnaf.models import load_irim_checkpoint, load_weights
+from fnaf.pipelines import pipeline_for
+from fnaf.runs.builders import (
+    attack_transform,
+    build_model,
+    build_optimizer,
+    datasets,
+    eval_transform,
+    objective_for,
+    transforms,
+)
+from fnaf.runs.configs import AttackConfig, RunConfig
+from fnaf.train import FitResult, Settings, TrainingError, default_device, fit
+
+UNWRITABLE_RUNS = ("point $FNAF_RUNS (or --runs-dir, or the notebooks' runs_root) at a "
+                   "writable folder")
+
+
+def runs_dir() -> Path:
+    """Root of the run cache: ``$FNAF_RUNS``, else ``<cache_dir()>/runs``."""
+    return Path(os.environ.get("FNAF_RUNS", cache_dir() / "runs"))
+
+
+def run_dir(config: RunConfig, root: str | PathLike | None = None) -> Path:
+    return (Path(root) if root is not None else runs_dir()) / config.name
+
+
+def provenance(device: torch.device, wall_time: float) -> dict:
+    """Package versions, git commit, device and wall time of a run."""
+    import fnaf
+
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(fnaf.__file__).parent, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {"fnaf": fnaf.__version__, "torch": torch.__version__,
+            "python": platform.python_version(),
+            "git_commit": commit, "device": str(device), "threads": torch.get_num_threads(),
+            "device_name": torch.cuda.get_device_name(device) if device.type == "cuda" else
+            platform.processor() or platform.machine(), "wall_time_s": round(wall_time, 1)}
+
+
+@dataclass
+class TrainedRun:
+    """A finished run: its config, folder, model (eval mode, on CPU), saved metrics
+    (``metrics.json``) and provenance (``provenance.json``)."""
+
+    config: RunConfig
+    directory: Path
+    model: nn.Module
+    metrics: dict
+    provenance: dict
+
+
+def load_run(config: RunConfig, root: str | PathLike | None = None) -> TrainedRun:
+    """The finished run of ``config``; ``FileNotFoundError`` if it has not been trained."""
+    directory = run_dir(config, root)
+    if not (directory / "model.pt").exists():
+        raise FileNotFoundError(f"no finished run for {config.name} in {directory.parent}; "
+                                "train it with fnaf.runs.train_or_load or `python -m fnaf train`")
+    retrain = f"delete {directory} and run again to retrain it"
+    model = build_model(config)
+    model.load_state_dict(load_torch(directory / "model.pt", retrain))
+    metrics, origin = (load_json(directory / name, retrain)
+                       for name in ("metrics.json", "provenance.json"))
+    return TrainedRun(config, directory, model.eval(), metrics, origin)
+
+
+def _check_ranks_agree(config: RunConfig) -> None:
+    """Under ``torchrun``, every process must name the same run: the key includes the data's
+    fingerprint, so nodes with differently copied data would otherwise disagree."""
+    import torch.distributed as dist
+
+    names = [None] * dist.get_world_size()
+    dist.all_gather_object(names, config.name)
+    if len(set(names)) > 1:
+        raise ValueError(f"the processes name different runs ({sorted(set(names))}): their "
+                         "data differ (file names, sizes or modification times). Give every "
+                         "node the same files: a shared filesystem, or copies that keep "
+                         "modification times (rsync -t, cp -p)")
+
+
+def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
+                  device: torch.device | str | None = None, progress: bool = True,
+                  checkpoint_every: int = 0, num_workers: int = 0) -> TrainedRun:
+    """Return the trained model of ``config``, training it (and ``init_from``) only if needed.
+
+    An interrupted run resumes from its checkpoint. Under ``torchrun`` every rank trains and
+    rank 0 writes the results.
+    """
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        _check_ranks_agree(config)
+    directory = run_dir(config, root)
+    if (directory / "model.pt").exists():
+        return load_run(config, root)
+    ensure_writable(directory, UNWRITABLE_RUNS)
+    device = torch.device(device) if device is not None else default_device()
+    torch.manual_seed(config.seed)  # the initial weights are part of the run
+    model = build_model(config)
+    if config.init_from is not None:
+        model.load_state_dict(train_or_load(config.init_from, root, device=device,
+                                            progress=progress).model.state_dict())
+    if config.init_weights is not None:
+        load = load_irim_checkpoint if config.model == "irim" else load_weights
+        load(model, config.init_weights)
+    train, val = datasets(config)
+    train_transform, val_transform = transforms(config)
+    optimizer, scheduler = build_optimizer(config, model)
+    if progress and config.epochs:
+        print(f"training {config.name} on {device} ({len(train)} training slices)")
+    save_json(asdict(config), directory / "config.json")
+    if config.epochs == 0:  # the given weights as they are
+        result = FitResult({key: value.detach().cpu().clone()
+                            for key, value in model.state_dict().items()}, best_epoch=0)
+    else:
+        result = fit(model, pipeline_for(config.model), objective_for(config, train), train,
+                     val, train_transform=train_transform, val_transform=val_transform,
+                     optimizer=optimizer, scheduler=scheduler, device=device,
+                     checkpoint_dir=directory / "checkpoint",
+                     settings=Settings(epochs=config.epochs, batch_size=config.batch_size,
+                                       seed=config.seed, checkpoint_every=checkpoint_every,
+                                       num_workers=num_workers, amp=config.amp,
+                                       progress=progress))
+    distributed = dist.is_available() and dist.is_initialized()
+    if not distributed or dist.get_rank() == 0:
+        model.load_state_dict(result.best_state)
+        validation = result.best_validation  # the selected epoch's own validation pass
+        if validation is None:  # the given weights as they are: validate them now
+            final = evaluate(model, pipeline_for(config.model), val, val_transform, device=device)
+            validation = {"loss": final.loss, "volumes": final.metrics.to_dict("records"),
+                          "zero_filled": final.zero_filled.to_dict("records")}
+        if not math.isfinite(validation["loss"]):  # never cache weights without a finite loss
+            raise TrainingError(f"{config.name}: the selected weights give a validation loss of "
+                                f"{validation['loss']}; nothing is cached as finished")
+        save_json({"history": result.history, "best_epoch": result.best_epoch,
+                   "steps": result.steps, "val_loss": validation["loss"],
+                   "volumes": validation["volumes"], "zero_filled": validation["zero_filled"]},
+                  directory / "metrics.json")
+        save_json({**provenance(device, result.wall_time), "data": config.data_identity()},
+                  directory / "provenance.json")
+        save_torch(result.best_state, directory / "model.pt")
+    if distributed:
+        dist.barrier()
+    return load_run(config, root)
+
+
+def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
+                     annotations: AnnotationIndex | None = None,
+                     device: torch.device | str | None = None) -> Evaluation:
+    """Table 3's per-volume metrics of ``run`` (and of the zero-filled input) on its validation
+    split at ``accel`` (fastMRI's seeded masks, one per volume), or those cached in
+    ``<run>/evaluations/``. ``accel`` may be omitted for a run trained at one acceleration.
+
+    With ``annotations`` (the validation split's boxes) the same pass also scores the NMSE
+    inside every box (Table 4's units, :func:`fnaf.boxes.box_nmse`), cached with the boxes'
+    fingerprint: other boxes evaluate again.
+    """
+    accel = run.config.evaluation_accel(accel)
+    path = run.directory / "evaluations" / f"{accel}x.json"
+    wanted = annotations.fingerprint() if annotations is not None else None
+    if path.exists():
+        saved = load_json(path, f"delete {path} to evaluate again")
+        boxes = saved.get("boxes")
+        if wanted is None or (boxes is not None and boxes["annotations"] == wanted):
+            return Evaluation(pd.DataFrame(saved["volumes"]), pd.DataFrame(saved["zero_filled"]),
+                              saved["loss"], None if wanted is None else
+                              pd.DataFrame(boxes["rows"], columns=BOX_COLUMNS))
+    ensure_writable(path.parent, UNWRITABLE_RUNS)
+    device = torch.device(device) if device is not None else default_device()
+    box_rows = []
+
+    def scoring_boxes(volumes):
+        for volume in volumes:
+            if annotations is not None:
+                box_rows.append(box_nmse([volume], annotations))
+            yield volume
+
+    result = score_volumes(scoring_boxes(reconstruct_volumes(
+        run.model.to(device), pipeline_for(run.config.model), datasets(run.config)[1],
+        eval_transform(run.config, accel), device=device)))
+    saved = {"accel": accel, "loss": result.loss, "volumes": result.metrics.to_dict("records"),
+             "zero_filled": result.zero_filled.to_dict("records")}
+    if annotations is not None:
+        result.boxes = pd.concat(box_rows, ignore_index=True) if box_rows else \
+            pd.DataFrame(columns=BOX_COLUMNS)
+        saved["boxes"] = {"annotations": wanted, "rows": result.boxes.to_dict("records")}
+    save_json(saved, path)
+    return result
+
+
+def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = None, *,
+                   gamma: float = 0.25, epsilon: float = 1e-4,
+                   device: torch.device | str | None = None, progress: bool = True) -> AttackReport:
+    """Attack every validation slice of ``run`` at ``accel`` (its own data, per-volume masks,
+    see :func:`attack_transform`; omit ``accel`` for a run trained at one acceleration), or load
+    the per-slice results cached in ``<run>/attacks/``. ``gamma``/``epsilon`` only score them
+    (validated first, whether cached or not)."""
+    check_thresholds(gamma, epsilon)
+    accel = run.config.evaluation_accel(accel)
+    path = run.directory / "attacks" / f"{attack.method}-{accel}x-{attack.key()}.json"
+    if path.exists():
+        saved = load_json(path, f"delete {path} to attack again")
+        return AttackReport(pd.DataFrame(saved["slices"]), gamma, epsilon)
+    ensure_writable(path.parent, UNWRITABLE_RUNS)
+    device = torch.device(device) if device is not None else default_device()
+    _, val = datasets(run.config)
+    model = run.model.to(device)
+    report = attack_dataset(attack.build(model, pipeline_for(run.config.model)), val,
+                            attack_transform(run.config, accel), gamma=gamma, epsilon=epsilon,
+                            progress=progress)
+    save_json({"attack": asdict(attack), "accel": accel,
+               "slices": report.slices.to_dict("records")}, path)
+    return report

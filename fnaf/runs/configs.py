@@ -1,0 +1,287 @@
+"""What determines a trained model and an attack on it: :class:`RunConfig` (data, model,
+acceleration, objective, optimiser, schedule; its hash is the run's cache key),
+:class:`AttackConfig` (its hash names the cached per-slice results), and the versions that are
+part of both keys."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from fnaf.attacks import FiniteDifference, RandomSearch
+from fnaf.attacks.features import FeatureSpec
+from fnaf.attacks.fnaf import DOMAINS, check_domain
+from fnaf.data.annotations import AnnotationIndex
+from fnaf.data.phantom import PhantomConfig
+from fnaf.data.sources import data_fingerprint
+from fnaf.objectives import PAPER_ALPHA, PAPER_BETA, BoxObjective, CleanObjective, FnafObjective
+
+#: The paper's masks: random (fastMRI ``RandomMaskFunc``), centre fraction by acceleration.
+CENTER_FRACTIONS = {4: 0.08, 8: 0.04}
+
+
+SCALES = ("smoke", "demo", "paper")
+
+
+#: Part of every run's key: bump it when a change to the engine, the models or the data pipeline
+#: changes what a config trains, so stale cached runs are not reused. 2: the FNAF share of a
+#: batch is exact in expectation (at batch 1 the paper preset perturbed nothing before).
+TRAINING_VERSION = 2
+
+
+#: Part of every cached attack's key, bumped when the attack or what it records changes
+#: (3: every candidate's control and the slice's contrast are recorded).
+ATTACK_VERSION = 3
+
+
+MODELS = ("unet", "irim")
+
+
+@dataclass(frozen=True)
+class UnetConfig:
+    """fastMRI U-Net size (``fnaf.models.UNet``)."""
+
+    chans: int = 32
+    num_pool_layers: int = 4
+    drop_prob: float = 0.0
+
+
+@dataclass(frozen=True)
+class IrimConfig:
+    """i-RIM size (``fnaf.models.IRIM``); ``train_resolution`` is the i-RIM's training crop of
+    the field of view (``None``: full field of view). ``memory_free`` backpropagates by
+    inverting layers (the i-RIM's O(1)-memory training); off, plain autograd gives the same
+    gradients (tested) about 1.6x faster on a CPU, where memory is not the limit."""
+
+    n_steps: int = 8
+    n_hidden: int = 64
+    n_network_hidden: tuple[int, ...] = (64, 64, 128, 128, 256, 1024, 1024, 256, 128, 128, 64, 64)
+    dilations: tuple[int, ...] = (1, 1, 2, 2, 4, 8, 8, 4, 2, 2, 1, 1)
+    multiplicity: int = 4
+    train_resolution: tuple[int, int] | None = (368, 368)
+    memory_free: bool = True
+    residual_output: bool = False
+
+
+OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    """Optimiser (``"rmsprop"``, ``"adam"`` or plain ``"sgd"``) and StepLR schedule (stepped
+    per epoch)."""
+
+    name: str = "rmsprop"
+    lr: float = 1e-3
+    step_size: int = 40
+    gamma: float = 0.1
+
+    def __post_init__(self):
+        check_choice("optimizer", self.name, OPTIMIZERS)
+        if not (self.lr > 0 and self.step_size >= 1 and 0 < self.gamma <= 1):
+            raise ValueError(f"the optimiser needs lr > 0, step_size >= 1 and 0 < gamma <= 1, "
+                             f"not lr={self.lr}, step_size={self.step_size}, gamma={self.gamma}")
+
+
+OBJECTIVES = ("clean", "fnaf", "bbox")
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    """What a run minimises (:mod:`fnaf.objectives`): ``"clean"`` (the model's own loss),
+    ``"fnaf"`` (FNAF-robust, eq. 5) or ``"bbox"`` (eq. 5 with T = the annotated boxes).
+
+    ``alpha``, ``beta`` weigh eq. 5 (the paper: 1 and 10); ``adv_fraction`` and
+    ``n_candidates`` are :class:`~fnaf.objectives.FnafObjective`'s; ``n_pixels``,
+    ``area_scaled`` and ``border`` are the features' (:class:`~fnaf.attacks.features.FeatureSpec`,
+    whose defaults these are); ``domain`` is the NMSE's domain.
+    """
+
+    name: str = "clean"
+    alpha: float = PAPER_ALPHA
+    beta: float = PAPER_BETA
+    adv_fraction: float = 0.5
+    n_pixels: int | tuple[int, int] = FeatureSpec.n_pixels
+    area_scaled: bool = FeatureSpec.area_scaled
+    n_candidates: int = 1
+    border: int | None = FeatureSpec.border
+    domain: str = DOMAINS[0]
+
+    def __post_init__(self):
+        check_choice("objective", self.name, OBJECTIVES)
+        self.build()  # the objectives validate their weights
+
+    def build(self, annotations: AnnotationIndex | None = None):
+        """The objective; ``annotations`` (the training split's boxes) for ``"bbox"``."""
+        if self.name == "clean":
+            return CleanObjective()
+        if self.name == "bbox":
+            return BoxObjective(annotations, self.alpha, self.beta, self.domain)
+        features = FeatureSpec(n_pixels=self.n_pixels, area_scaled=self.area_scaled,
+                               border=self.border)
+        return FnafObjective(features, self.alpha, self.beta, self.adv_fraction,
+                             self.n_candidates, self.domain)
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a trained model (its hash is the run's cache key).
+
+    ``accel``: the training acceleration, or several (``(4, 8)``): one drawn per slice with its
+    centre fraction, as fastMRI's ``MaskFunc`` does (fastMRI's and the released FNAF code's
+    default); such a model is evaluated and attacked at each acceleration separately.
+    ``data_root=None`` uses the embedded phantom described by ``phantom``. ``init_from``
+    fine-tunes from another run's weights (the robust objectives start from the baselines).
+    ``amp`` trains with bfloat16 autocast on CUDA (ignored on CPU). ``init_weights``: a local
+    weight file to start from instead (a fastMRI U-Net state_dict or an official i-RIM
+    checkpoint); with ``epochs=0`` the run *is* those weights, evaluated and cached like a
+    trained run — the paper fine-tuned the released i-RIM this way.
+
+    The key covers every field, the engine's :data:`TRAINING_VERSION` and, for a ``data_root``,
+    the data's identity (:func:`~fnaf.data.sources.data_fingerprint`: the HDF5 files' names,
+    sizes and modification times, and for B-Box runs the training annotation CSV's content),
+    so replacing a volume or editing the boxes trains a new run instead of serving the old one.
+    The phantom is identified by ``phantom`` (it is generated deterministically from it).
+    """
+
+    model: str
+    accel: int | tuple[int, ...]
+    scale: str
+    network: UnetConfig | IrimConfig
+    optim: OptimConfig
+    epochs: int
+    batch_size: int
+    data_root: str | None = None
+    phantom: PhantomConfig = field(default_factory=PhantomConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    init_from: RunConfig | None = None
+    seed: int = 0
+    amp: bool = False
+    init_weights: str | None = None
+
+    def __post_init__(self):
+        check_choice("model", self.model, MODELS)
+        if isinstance(self.accel, (list, tuple)):  # JSON gives lists; the key sees a tuple
+            object.__setattr__(self, "accel", tuple(self.accel))
+        for accel in self.accels:
+            check_choice("accel", accel, sorted(CENTER_FRACTIONS))
+        if not self.accels or len(set(self.accels)) != len(self.accels):
+            raise ValueError(f"accel must be one acceleration or distinct ones, not {self.accel}")
+        check_choice("scale", self.scale, SCALES)
+        expected = UnetConfig if self.model == "unet" else IrimConfig
+        if not isinstance(self.network, expected):
+            raise TypeError(f"model {self.model!r} needs a {expected.__name__}, "
+                             f"not {type(self.network).__name__}")
+        if self.epochs < (0 if self.init_weights else 1) or self.batch_size < 1:
+            raise ValueError(f"epochs ({self.epochs}) and batch_size ({self.batch_size}) must be "
+                             "at least 1 (epochs 0 only with init_weights: the weights as given)")
+        if self.init_weights is not None:
+            if self.init_from is not None:
+                raise ValueError("give init_from (a run) or init_weights (a file), not both")
+            if not Path(self.init_weights).is_file():
+                raise FileNotFoundError(f"init_weights {self.init_weights}: no such weight file "
+                                        "(nothing is downloaded at run time)")
+
+    @property
+    def accels(self) -> tuple[int, ...]:
+        """The training acceleration(s) as a tuple."""
+        return self.accel if isinstance(self.accel, tuple) else (self.accel,)
+
+    def evaluation_accel(self, accel: int | None = None) -> int:
+        """The acceleration to evaluate or attack at: ``accel``, or the run's only one."""
+        if accel is None:
+            if len(self.accels) > 1:
+                raise ValueError(f"{self.model} was trained on {self.accels} masks: name the "
+                                 "acceleration to evaluate it at (accel=4 or accel=8)")
+            return self.accels[0]
+        check_choice("accel", accel, sorted(CENTER_FRACTIONS))
+        return accel
+
+    def key(self) -> str:
+        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
+                              "data": self.data_identity(),
+                              "init_from_key": self.init_from.key() if self.init_from else None,
+                              "init_weights_file": _file_identity(self.init_weights)},
+                             sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+    def data_identity(self) -> str | None:
+        """The fingerprint of ``data_root`` (``None`` for the phantom), see the class doc."""
+        if self.data_root is None:
+            return None
+        csvs = [Path(self.data_root) / "singlecoil_bb_train.csv"] \
+            if self.objective.name == "bbox" else []
+        return data_fingerprint(self.data_root, csvs)
+
+    @property
+    def name(self) -> str:
+        weights = self.init_weights is not None
+        tuned = "-ft" if self.init_from is not None or (weights and self.epochs) else ""
+        tuned = "-weights" + tuned if weights else tuned
+        accel = "-".join(map(str, self.accels))
+        return f"{self.model}-{self.objective.name}{tuned}-{accel}x-{self.scale}-{self.key()}"
+
+
+def _file_identity(path: str | None) -> str | None:
+    """Name, size and modification time of a weight file (``None`` for none)."""
+    if path is None:
+        return None
+    status = Path(path).stat()
+    return f"{Path(path).name}:{status.st_size}:{status.st_mtime_ns}"
+
+
+def check_choice(name: str, value, accepted) -> None:
+    """Raise a ``ValueError`` naming ``value`` and the accepted ones."""
+    if value not in accepted:
+        raise ValueError(f"unknown {name} {value!r}; accepted: {list(accepted)}")
+
+
+MASKS = ("mixed", "separate")
+
+
+@dataclass(frozen=True)
+class AttackConfig:
+    """An FNAF attack on a trained run (its hash names the cached per-slice results).
+
+    ``method``: ``"random"`` (random search, ``n_candidates`` per slice) or ``"fd"`` (finite
+    differences with the same budget: ``(n_candidates - 1) // 5`` iterations of 5 evaluations
+    after the first). Other fields as :class:`fnaf.attacks.fnaf.FnafAttack`.
+    """
+
+    method: str = "random"
+    n_candidates: int = 11
+    n_pixels: int | tuple[int, int] = FeatureSpec.n_pixels
+    border: int | None = FeatureSpec.border
+    domain: str = DOMAINS[0]
+    shape: str = FeatureSpec.shape
+    region_rule: str = FeatureSpec.region_rule
+    seed: int = 0
+
+    def __post_init__(self):  # validated here, before any training or cache lookup
+        check_choice("attack method", self.method, ("random", "fd"))
+        minimum = 1 if self.method == "random" else 6
+        if not isinstance(self.n_candidates, int) or self.n_candidates < minimum:
+            raise ValueError(f"the {self.method} attack needs n_candidates >= {minimum} "
+                             f"(finite differences: 1 + 5 per iteration), not "
+                             f"{self.n_candidates!r}")
+        FeatureSpec(n_pixels=self.n_pixels, border=self.border, shape=self.shape,
+                    region_rule=self.region_rule)  # validates the feature settings
+        check_domain(self.domain)
+
+    def key(self) -> str:
+        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
+                              "attack_version": ATTACK_VERSION}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]
+
+    def build(self, model: nn.Module, pipeline):
+        options = dict(n_pixels=self.n_pixels, border=self.border, domain=self.domain,
+                       shape=self.shape, region_rule=self.region_rule, seed=self.seed)
+        if self.method == "random":
+            return RandomSearch(model, pipeline, n_candidates=self.n_candidates, **options)
+        return FiniteDifference(model, pipeline, iterations=(self.n_candidates - 1) // 5,
+                                **options)

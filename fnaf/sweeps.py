@@ -19,18 +19,16 @@ from pathlib import Path
 import pandas as pd
 
 from fnaf.attacks.evaluation import compare_hits
-from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
-from fnaf.data.sources import data_source
 from fnaf.io import atomic_path
 from fnaf.runs import (
     AttackConfig,
     RunConfig,
     attack_or_load,
-    datasets,
     evaluate_or_load,
     preset,
     robust_preset,
     train_or_load,
+    validation_boxes,
 )
 from fnaf.stats import paired_test
 
@@ -42,10 +40,7 @@ CRITERIA = {"fnaf": "attack rate (%)", "bbox": "box NMSE"}
 
 def _measure(config: RunConfig, attack: AttackConfig, runs_root) -> dict[int, dict]:
     run = train_or_load(config, runs_root, progress=False)
-    val = datasets(config)[1]
-    source = data_source(config.data_root, phantom=config.phantom)
-    boxes = AnnotationIndex(match_volumes(read_annotations(source.annotations["val"]),
-                                          val.volumes))
+    boxes = validation_boxes(config)
     measured = {}
     for accel in config.accels:
         evaluation = evaluate_or_load(run, accel, annotations=boxes)

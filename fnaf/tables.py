@@ -5,11 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from fnaf.evaluation import METRICS
+from fnaf.models import MODEL_NAMES  # noqa: F401 (the notebooks' display names)
 from fnaf.paper import paper_table
 from fnaf.stats import paired_test
-
-#: Display names of the models, as the paper's tables write them.
-MODEL_NAMES = {"unet": "U-Net", "irim": "I-RIM"}
 
 
 def table3(per_volume: dict[str, pd.DataFrame], accel: int) -> pd.DataFrame:

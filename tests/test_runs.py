@@ -417,3 +417,31 @@ def test_an_official_irim_checkpoint_is_a_run(tmp_path, monkeypatch):
                                epochs=0), tmp_path / "runs", progress=False)
     for key, value in released.items():
         assert torch.equal(run.model.state_dict()[key], value)
+
+
+def test_a_chapter_configures_every_model_variant_and_acceleration_before_any_work():
+    from fnaf.runs import chapter_configs, model_names, robust_preset
+
+    configs = chapter_configs("demo", "both", "both", "mixed", {
+        "{}": ("baseline", {}), "FNAF {}": ("fnaf", {"beta": 0.3})})
+    assert list(configs) == [(label, a) for model in ("U-Net", "I-RIM") for a in (4, 8)
+                             for label in (model, f"FNAF {model}")]
+    assert configs["FNAF U-Net", 8] == robust_preset("demo", "unet", (4, 8), "fnaf", beta=0.3)
+    assert configs["U-Net", 4] == configs["U-Net", 8]  # one mixed-mask model serves both
+    separate = chapter_configs("demo", "unet", 8, "separate", {"{}": ("baseline", {})})
+    assert separate["U-Net", 8].accels == (8,)
+    assert model_names("both") == ["unet", "irim"]
+    with pytest.raises(ValueError, match="model"):
+        model_names("varnet")
+    with pytest.raises(ValueError, match="accel"):
+        chapter_configs("demo", "unet", 6, "mixed", {"{}": ("baseline", {})})
+
+
+def test_validation_boxes_are_the_units_of_table4(tmp_path, monkeypatch):
+    from fnaf.runs import datasets, preset, validation_boxes
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    config = preset("smoke", "unet", 4)
+    boxes = validation_boxes(config)
+    volumes = {volume.fname.name for volume in datasets(config)[1].volumes}
+    assert len(boxes.boxes) > 0 and set(boxes.boxes["filename"] + ".h5") <= volumes

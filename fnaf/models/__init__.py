@@ -4,5 +4,8 @@ from fnaf.models.checkpoints import CheckpointError, load_weights
 from fnaf.models.irim import IRIM, load_irim_checkpoint, metadata_one_hot
 from fnaf.models.unet import UNet
 
-__all__ = ["IRIM", "CheckpointError", "UNet", "load_irim_checkpoint", "load_weights",
-           "metadata_one_hot"]
+#: Display names of the models, as the paper's tables write them.
+MODEL_NAMES = {"unet": "U-Net", "irim": "I-RIM"}
+
+__all__ = ["IRIM", "MODEL_NAMES", "CheckpointError", "UNet", "load_irim_checkpoint",
+           "load_weights", "metadata_one_hot"]

@@ -16,6 +16,7 @@ from fnaf.runs.builders import (
     mask_function,
     objective_for,
     transforms,
+    validation_boxes,
 )
 from fnaf.runs.cache import (
     UNWRITABLE_RUNS,
@@ -49,7 +50,9 @@ from fnaf.runs.presets import (
     DEMO_BETA,
     IRIM_FEATURE_PIXELS,
     SMOKE_PHANTOM,
+    chapter_configs,
     evaluation_accels,
+    model_names,
     preset,
     robust_preset,
     training_accel,
@@ -59,6 +62,9 @@ from fnaf.runs.replay import (
 )
 
 __all__ = [
+    "chapter_configs",
+    "model_names",
+    "validation_boxes",
     "ATTACK_VERSION",
     "AttackConfig",
     "CENTER_FRACTIONS",

@@ -43,6 +43,16 @@ def objective_for(config: RunConfig, train: SliceDataset):
     return config.objective.build(annotations)
 
 
+def validation_boxes(config: RunConfig, annotations_val: str | None = None) -> AnnotationIndex:
+    """The validation split's annotated boxes (Table 4's units), matched to the volumes present:
+    from ``annotations_val`` (a CSV path) or the data's own ``singlecoil_bb_val.csv``."""
+    source = data_source(config.data_root, {"val": annotations_val} if annotations_val else None,
+                         config.phantom)
+    val = datasets(config)[1]
+    return AnnotationIndex(match_volumes(read_annotations(source.annotations["val"]),
+                                         val.volumes))
+
+
 def mask_function(accels: tuple[int, ...]):
     """fastMRI's random mask at ``accels`` (one drawn per call), the paper's centre fractions."""
     return create_mask_for_mask_type("random", [CENTER_FRACTIONS[a] for a in accels],

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from fnaf.data.phantom import PhantomConfig
+from fnaf.models import MODEL_NAMES
 from fnaf.objectives import PAPER_BETA
 from fnaf.runs.configs import (
     CENTER_FRACTIONS,
@@ -37,6 +38,39 @@ def training_accel(accel: int, masks: str = "mixed") -> int | tuple[int, ...]:
     check_choice("masks", masks, MASKS)
     check_choice("accel", accel, sorted(CENTER_FRACTIONS))
     return tuple(sorted(CENTER_FRACTIONS)) if masks == "mixed" else accel
+
+
+def model_names(model: str) -> list[str]:
+    """The models a notebook's ``model`` parameter names: ``"unet"``, ``"irim"`` or ``"both"``."""
+    check_choice("model", model, [*MODELS, "both"])
+    return list(MODELS) if model == "both" else [model]
+
+
+def chapter_configs(scale: str, model: str, accel: int | str, masks: str,
+                    variants: dict[str, tuple[str, dict]], *, data_root: str | None = None,
+                    irim_weights: str | None = None) -> dict[tuple[str, int], RunConfig]:
+    """The runs a chapter compares, keyed by ``(display label, evaluation acceleration)``.
+
+    For each model (:func:`model_names`) and acceleration (:func:`evaluation_accels`, trained as
+    :func:`training_accel` says), one run per ``variants`` entry ``label template -> (objective,
+    options)``: the template's ``{}`` takes the model's display name; objective ``"baseline"``
+    is :func:`preset`, any other a :func:`robust_preset` fine-tune of it with ``options``.
+    ``irim_weights``: the released i-RIM as the I-RIM baseline (and its fine-tunes' start).
+    """
+    data = {"data_root": data_root} if data_root is not None else {}
+    configs = {}
+    for name in model_names(model):
+        weights = irim_weights if name == "irim" else None
+        for a in evaluation_accels(accel):
+            trained_at = training_accel(a, masks)
+            for template, (objective, options) in variants.items():
+                label = template.format(MODEL_NAMES[name])
+                configs[label, a] = (
+                    preset(scale, name, trained_at, **data, init_weights=weights, **options)
+                    if objective == "baseline" else
+                    robust_preset(scale, name, trained_at, objective, **data,
+                                  init_weights=weights, **options))
+    return configs
 
 
 SMOKE_PHANTOM = PhantomConfig(geometry="smoke", train_volumes=3, val_volumes=2, slices=4, seed=3)

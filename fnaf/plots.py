@@ -13,15 +13,19 @@ from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_BY_CODE, LABEL_CODES, L
 LABEL_COLORS = dict(zip(LABEL_CODES, sns.color_palette("tab20", len(LABEL_CODES))))
 
 
-def image_row(images: dict[str, np.ndarray], cmap: str = "gray", size: float = 3.0):
-    """One row of images ``(H, W)`` with titles; returns the figure."""
-    figure, axes = plt.subplots(1, len(images), figsize=(size * len(images), size),
-                                squeeze=False)
-    for ax, (title, image) in zip(axes[0], images.items()):
-        ax.imshow(image, cmap=cmap)
-        ax.set_title(title, fontsize=9)
+def image_row(images: dict[str, np.ndarray], cmap: str = "gray", size: float = 3.0,
+              columns: int = 3):
+    """Images ``(H, W)`` with titles, ``columns`` to a row (readable at page width); returns the
+    figure."""
+    rows = -(-len(images) // columns)
+    width = min(columns, len(images))
+    figure, axes = plt.subplots(rows, width, figsize=(size * width, size * rows),
+                                squeeze=False, layout="constrained")
+    for ax in axes.flat:
         ax.axis("off")
-    figure.tight_layout()
+    for ax, (title, image) in zip(axes.flat, images.items()):
+        ax.imshow(image, cmap=cmap)
+        ax.set_title(title, fontsize=10)
     return figure
 
 

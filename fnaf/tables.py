@@ -7,7 +7,7 @@ import pandas as pd
 from fnaf.evaluation import METRICS
 from fnaf.models import MODEL_NAMES  # noqa: F401 (the notebooks' display names)
 from fnaf.paper import paper_table
-from fnaf.stats import paired_test
+from fnaf.stats import cluster_bootstrap_mean, paired_test
 
 
 def table3(per_volume: dict[str, pd.DataFrame], accel: int) -> pd.DataFrame:
@@ -19,7 +19,8 @@ def table3(per_volume: dict[str, pd.DataFrame], accel: int) -> pd.DataFrame:
         accel: 4 or 8, selecting the paper's rows.
 
     Returns:
-        one row per model; columns ``NMSE``, ``NMSE std``, ... and ``paper NMSE``,
+        one row per model; columns ``NMSE``, ``NMSE std``, ``NMSE low``, ``NMSE high`` (the
+        mean's 95 % bootstrap interval over volumes), ... and ``paper NMSE``,
         ``paper NMSE std``, ... (``NaN`` where the paper has no such row, e.g. zero-filled).
     """
     paper = paper_table("table3_reconstruction_quality")[f"{accel}x"]
@@ -27,7 +28,8 @@ def table3(per_volume: dict[str, pd.DataFrame], accel: int) -> pd.DataFrame:
     for name, frame in per_volume.items():
         row = {}
         for metric in METRICS:
-            row[metric] = frame[metric].mean()
+            row[metric], row[f"{metric} low"], row[f"{metric} high"] = cluster_bootstrap_mean(
+                frame[metric], frame["fname"])
             row[f"{metric} std"] = frame[metric].std(ddof=1)
         reported = paper.get(name, {})
         for metric in METRICS:
@@ -35,6 +37,17 @@ def table3(per_volume: dict[str, pd.DataFrame], accel: int) -> pd.DataFrame:
             row[f"paper {metric} std"] = reported.get(f"{metric.lower()}_std", float("nan"))
         rows[name] = row
     return pd.DataFrame(rows).T.rename_axis("model")
+
+
+def quality_table(evaluations: dict) -> pd.DataFrame:
+    """Table 3 at every acceleration from evaluations keyed by ``(label, accel)``
+    (:class:`fnaf.evaluation.Evaluation`): the zero-filled input (the first label's: all share
+    the validation masks) and then each label, stacked as :func:`by_acceleration` does."""
+    accels = list(dict.fromkeys(accel for _, accel in evaluations))
+    labels = list(dict.fromkeys(label for label, _ in evaluations))
+    return by_acceleration({a: table3(
+        {"zero-filled": evaluations[labels[0], a].zero_filled,
+         **{label: evaluations[label, a].metrics for label in labels}}, a) for a in accels})
 
 
 def by_acceleration(tables: dict[int, pd.DataFrame]) -> pd.DataFrame:
@@ -77,24 +90,29 @@ def versus_zero_filled(per_volume: dict[str, pd.DataFrame], alpha: float = 0.05)
 
 def mean_std_strings(table: pd.DataFrame, digits: dict[str, int] | None = None,
                      spread: float = 2.0) -> pd.DataFrame:
-    """Format ``X``/``X std`` column pairs as ``"mean ± spread·std"`` strings for display.
+    """Format ``X``/``X std`` column pairs as ``"mean ± spread·std"`` strings for display, with
+    the mean's 95 % interval where the table has one (``"mean [low, high] ± spread·std"``).
 
     The default ``spread = 2`` is fastMRI ``evaluate.py``'s convention (mean ± 2 sample standard
     deviations across volumes), which the paper's Table 3 most likely follows; the columns say
-    which (``NMSE (± 2σ)``). The paper's own columns (``paper …``) are shown as printed.
+    which (``NMSE [95 % CI] ± 2σ``). The paper's own columns (``paper …``) are shown as printed.
     """
     digits = digits or {"NMSE": 4, "PSNR": 2, "SSIM": 4}
     shown = {}
     for column in table.columns:
-        if column.endswith(" std"):
+        if column.endswith((" std", " low", " high")):
             continue
         places = digits.get(column.split()[-1], 4)
         factor, label = ((1.0, "± as printed") if column.startswith("paper ")
                          else (spread, f"± {spread:g}σ"))
         mean, std = table[column], table[f"{column} std"]
-        shown[f"{column} ({label})"] = [
-            "–" if pd.isna(m) else f"{m:.{places}f} ± {factor * s:.{places}f}"
-            for m, s in zip(mean, std)]
+        nan = pd.Series(float("nan"), index=table.index)
+        low, high = table.get(f"{column} low", nan), table.get(f"{column} high", nan)
+        interval = [f" [{lo:.{places}f}, {hi:.{places}f}]" if not pd.isna(lo) else ""
+                    for lo, hi in zip(low, high)]
+        name = f"{column} [95 % CI] ({label})" if not low.isna().all() else f"{column} ({label})"
+        shown[name] = ["–" if pd.isna(m) else f"{m:.{places}f}{ci} ± {factor * s:.{places}f}"
+                       for m, s, ci in zip(mean, std, interval)]
     return pd.DataFrame(shown, index=table.index)
 
 

@@ -55,7 +55,9 @@ def test_tables_stack_by_acceleration_with_the_papers_rows():
     assert table.loc[("8×", "U-Net"), "paper SSIM"] == 0.6548
     assert table.loc[("4×", "U-Net"), "NMSE std"] == pytest.approx(np.std([0.1, 0.2], ddof=1))
     shown = mean_std_strings(table)
-    assert shown.loc[("4×", "U-Net"), "NMSE (± 2σ)"] == "0.1500 ± 0.1414"
+    assert table.loc[("4×", "U-Net"), "NMSE low"] <= 0.15 <= table.loc[("4×", "U-Net"), "NMSE high"]
+    # the mean, its 95 % bootstrap interval over the two volumes, and fastMRI's ± 2σ
+    assert shown.loc[("4×", "U-Net"), "NMSE [95 % CI] (± 2σ)"] == "0.1500 [0.1000, 0.2000] ± 0.1414"
     assert shown.loc[("4×", "zero-filled"), "paper NMSE (± as printed)"] == "–"
 
 
@@ -87,3 +89,18 @@ def test_comparison_and_information_views_show_intervals_and_the_paper():
     assert row["r, relative D"] == "-0.20 [-0.40, 0.01]" and row["p (relative D)"] == "< 1e-06"
     assert row["paper r"] == "-0.14" and row["paper acceptance"] == ">99%"
     assert p_string(0.01234) == "0.012" and p_string(float("nan")) == "–"
+
+
+def test_the_quality_table_takes_the_zero_filled_input_once_and_every_label_per_acceleration():
+    from fnaf.evaluation import Evaluation
+    from fnaf.tables import quality_table
+
+    zero, model = volumes([0.1, 0.2], [20, 21], [0.5, 0.6]), volumes([0.05, 0.1], [25, 26],
+                                                                      [0.7, 0.8])
+    evaluations = {(label, a): Evaluation(model, zero, 0.0) for a in (4, 8)
+                   for label in ("U-Net", "FNAF U-Net")}
+    table = quality_table(evaluations)
+    assert table.index.tolist() == [(af, name) for af in ("4×", "8×")
+                                    for name in ("zero-filled", "U-Net", "FNAF U-Net")]
+    assert table.loc[("8×", "zero-filled"), "NMSE"] == pytest.approx(0.15)
+    assert table.loc[("4×", "FNAF U-Net"), "SSIM"] == pytest.approx(0.75)

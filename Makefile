@@ -29,7 +29,7 @@ _assets/mathjax/tex-chtml.js:
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check fnaf tests tools benchmarks notebooks
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m 'slow or not slow'  # everything; a bare `pytest` skips the slow notebook runs
 
 book: $(VENV)/.installed _assets/mathjax/tex-chtml.js
 	$(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going

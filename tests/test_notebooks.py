@@ -10,7 +10,7 @@ import pytest
 from fnaf.data.annotations import LABEL_CODES, read_annotations
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-pytestmark = pytest.mark.notebook
+pytestmark = [pytest.mark.notebook, pytest.mark.slow]  # run by `make test`, not by a bare `pytest`
 
 
 def run(name, tmp_path, **parameters):

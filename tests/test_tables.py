@@ -104,3 +104,12 @@ def test_the_quality_table_takes_the_zero_filled_input_once_and_every_label_per_
                                     for name in ("zero-filled", "U-Net", "FNAF U-Net")]
     assert table.loc[("8×", "zero-filled"), "NMSE"] == pytest.approx(0.15)
     assert table.loc[("4×", "FNAF U-Net"), "SSIM"] == pytest.approx(0.75)
+
+
+def test_the_claim_is_reproduced_only_with_fewer_hits_by_the_test_at_the_same_quality():
+    from fnaf.tables import claim_verdict
+
+    assert claim_verdict(True, 0.01, -0.004) == "reproduced"
+    assert claim_verdict(True, 0.2, -0.004) == "direction only"  # not shown by the test
+    assert claim_verdict(True, 0.01, -0.015) == "direction only"  # SSIM lost
+    assert claim_verdict(False, 0.01, 0.0) == "not reproduced"

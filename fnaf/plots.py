@@ -146,6 +146,7 @@ def training_curves(histories: dict[str, list[dict]], losses: dict[str, str]):
         losses: run label -> the name of its loss (e.g. ``"L1 (normalised images)"``).
     """
     kinds = list(dict.fromkeys(losses[name] for name in histories))
+    colors = dict(zip(histories, sns.color_palette(n_colors=len(histories))))
     panels = [*(("val_loss", kind) for kind in kinds), ("SSIM", "SSIM")]
     figure, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.0),
                                 squeeze=False, layout="constrained")
@@ -154,7 +155,7 @@ def training_curves(histories: dict[str, list[dict]], losses: dict[str, str]):
             if metric == "val_loss" and losses[name] != kind:
                 continue
             ax.plot([entry["epoch"] for entry in history], [entry[metric] for entry in history],
-                    marker="o", markersize=3, label=name)
+                    marker="o", markersize=3, label=name, color=colors[name])
         ax.set_xlabel("epoch")
         ax.set_ylabel(f"validation {kind}")
         ax.legend(fontsize=8, frameon=False)
@@ -170,19 +171,18 @@ def fnaf_panels(rows: dict[str, dict[str, np.ndarray]], size: float = 2.8):
     "region": bool mask}``, images ``(h, w)``.
     """
     columns = ("zero-filled", "fully sampled", "reconstruction")
-    figure, axes = plt.subplots(len(rows), len(columns), figsize=(size * len(columns),
-                                                                  size * len(rows) + 0.4),
-                                squeeze=False, layout="constrained")
-    for ax_row, (title, panels) in zip(axes, rows.items()):
+    figure = plt.figure(figsize=(size * len(columns), (size + 0.5) * len(rows)),
+                        layout="constrained")
+    for subfigure, (title, panels) in zip(np.atleast_1d(figure.subfigures(len(rows), 1)),
+                                          rows.items()):
+        subfigure.suptitle(title, fontsize=10, fontweight="bold")
         vmax = float(panels["fully sampled"].max())
-        for ax, column in zip(ax_row, columns):
+        for ax, column in zip(subfigure.subplots(1, len(columns)), columns):
             ax.imshow(panels[column], cmap="gray", vmin=0, vmax=vmax)
             outline(ax, panels["region"])
             zoom_inset(ax, panels[column], panels["region"], vmax)
             ax.set_title(column, fontsize=10)
             ax.axis("off")
-        ax_row[0].annotate(title, (0, 1.12), xycoords="axes fraction", fontsize=10,
-                           fontweight="bold", annotation_clip=False)
     return figure
 
 

@@ -108,7 +108,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 
 
 def _attack(args: argparse.Namespace) -> None:
-    from fnaf.attacks.evaluation import check_thresholds
+    from fnaf.attacks.report import check_thresholds
     from fnaf.runs import AttackConfig, attack_or_load, load_run
 
     try:  # every setting checked before a cached run or attack is looked up

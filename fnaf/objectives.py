@@ -19,7 +19,7 @@ import math
 import torch
 
 from fnaf.attacks.features import FeatureSpec
-from fnaf.attacks.fnaf import DOMAINS, check_domain, perturb, region_nmse
+from fnaf.attacks.search import DOMAINS, check_domain, perturb, region_nmse
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.transforms import repeat_slices, select_slices
 
@@ -69,7 +69,7 @@ class FnafObjective:
     random search, evaluated without gradients). The whole batch then goes through the model
     once, and the loss is ``alpha * L_model`` over all samples (the perturbed ones against
     their perturbed targets) plus ``beta * NMSE`` inside T averaged over the perturbed samples,
-    taken in ``domain`` (see :mod:`fnaf.attacks.fnaf`).
+    taken in ``domain`` (see :mod:`fnaf.attacks.search`).
     """
 
     def __init__(self, features: FeatureSpec = FeatureSpec(), alpha: float = PAPER_ALPHA,

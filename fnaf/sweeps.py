@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fnaf.attacks.evaluation import compare_hits
+from fnaf.attacks.report import compare_hits
 from fnaf.io import atomic_path
 from fnaf.runs import (
     AttackConfig,

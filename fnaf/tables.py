@@ -1,9 +1,11 @@
-"""The paper's tables rebuilt from this package's results, with the paper's numbers beside them."""
+"""The paper's Tables 2, 3 and 4 rebuilt from this package's results, with the paper's numbers
+beside them."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from fnaf.boxes import COMPARTMENTS
 from fnaf.evaluation import METRICS
 from fnaf.models import MODEL_NAMES  # noqa: F401 (the notebooks' display names)
 from fnaf.paper import paper_table
@@ -291,3 +293,66 @@ def table4_view(table: pd.DataFrame, robust: list[str], places: int = 4):
 
     return view.style.apply(bold, subset=robust).set_table_attributes('class="dataframe"') \
         .set_table_styles([{"selector": "th, td", "props": "padding: 0.25em 0.6em;"}])
+
+
+UNIT = ["fname", "slice", "label"]
+
+
+def table4(per_model: dict[str, pd.DataFrame], baselines: dict[str, str], accel: int,
+           alpha: float = 0.05, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 4: mean NMSE inside the boxes per compartment and model, with intervals and paired
+    tests of each robust model against its baseline.
+
+    Every model is scored on the same (volume, slice, label) units, so a robust model is
+    compared with its baseline unit by unit: the two-sided Wilcoxon signed-rank test (exact for
+    small ``N``; compartments with fewer than :data:`~fnaf.stats.MIN_PAIRED_UNITS` units are
+    shown but not tested), with the direction of the median difference. The paper's unpaired
+    rank-sum test is given beside it.
+
+    Args:
+        per_model: display name -> :func:`box_nmse` rows of that model (the same units).
+        baselines: robust model -> its baseline (e.g. ``{"FNAF U-Net": "U-Net"}``).
+        accel: 4 or 8, selecting the paper's values.
+        seed: of the bootstrap over volumes behind the means' 95 % intervals.
+
+    Returns:
+        ``(table, tests)``. ``table``: ``N``; per model the mean (``<model>``) and its interval
+        (``<model> low``, ``<model> high``); per robust model ``<robust> direction``
+        (``lower``/``higher``/``equal`` than the baseline, lower is better) and
+        ``<robust> significant`` (signed-rank p ≤ ``alpha``); the paper's ``paper N`` and
+        ``paper <model>``. ``tests``: per robust model ``<robust> p`` (signed-rank) and
+        ``<robust> p rank-sum``.
+    """
+    def units_of(frame: pd.DataFrame, compartment: str) -> pd.DataFrame:
+        chosen = frame if compartment == "All" else frame[frame["compartment"] == compartment]
+        return chosen.sort_values(UNIT)
+
+    reference_units = next(iter(per_model.values()))[UNIT]
+    for model, frame in per_model.items():
+        if not frame[UNIT].sort_values(UNIT).reset_index(drop=True).equals(
+                reference_units.sort_values(UNIT).reset_index(drop=True)):
+            raise ValueError(f"{model}: scored on other (volume, slice, label) units than "
+                             f"{next(iter(per_model))}; every model must be scored on the "
+                             "same annotated units")
+    reported = paper_table("table4_bbox_region_nmse")[f"{accel}x"]
+    first = next(iter(per_model.values()))
+    table = pd.DataFrame(index=pd.Index(COMPARTMENTS, name="compartment"))
+    table["N"] = [len(units_of(first, name)) for name in COMPARTMENTS]
+    tests = pd.DataFrame(index=table.index)
+    for model, frame in per_model.items():
+        summaries = [cluster_bootstrap_mean(units["nmse"], units["fname"], seed=seed)
+                     for units in (units_of(frame, name) for name in COMPARTMENTS)]
+        table[model], table[f"{model} low"], table[f"{model} high"] = zip(*summaries)
+    for robust, baseline in baselines.items():
+        comparisons = [paired_test(units_of(per_model[robust], name)["nmse"],
+                                   units_of(per_model[baseline], name)["nmse"])
+                       for name in COMPARTMENTS]
+        tests[f"{robust} p"] = [c.p_signed_rank for c in comparisons]
+        tests[f"{robust} p rank-sum"] = [c.p_rank_sum for c in comparisons]
+        table[f"{robust} direction"] = [c.direction for c in comparisons]
+        table[f"{robust} significant"] = [c.significant(alpha) for c in comparisons]
+    table["paper N"] = [reported.get(name, {}).get("N") or float("nan") for name in COMPARTMENTS]
+    for model in per_model:
+        table[f"paper {model}"] = [reported.get(name, {}).get(model, {}).get("nmse", float("nan"))
+                                   for name in COMPARTMENTS]
+    return table, tests

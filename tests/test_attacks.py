@@ -18,7 +18,7 @@ from fnaf.attacks import (
     released_region_mask,
     scaled,
 )
-from fnaf.attacks.fnaf import zero_filled_magnitude
+from fnaf.attacks.search import zero_filled_magnitude
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import RandomMaskFunc
 from fnaf.data.transforms import KneeSlice, SliceTransform
@@ -259,7 +259,7 @@ def test_information_distance_grows_with_the_feature(phantom_root):
     weak = connected_features(2, (32, 32), 10, generator(1), value=0.01)
     strong = weak.__class__(weak.mask, weak.values * 100)
     clean = zero_filled_magnitude(batch)
-    from fnaf.attacks.fnaf import information_distance
+    from fnaf.attacks.search import information_distance
 
     small = information_distance(clean, zero_filled_magnitude(perturb(batch, weak)))
     large = information_distance(clean, zero_filled_magnitude(perturb(batch, strong)))
@@ -280,7 +280,7 @@ def test_the_released_code_options_run_end_to_end(phantom_root, options):
 
 
 def test_hits_of_two_models_are_compared_slice_by_slice():
-    from fnaf.attacks.evaluation import compare_hits
+    from fnaf.attacks.report import compare_hits
 
     def report(losses, order):
         frame = pd.DataFrame({"fname": ["a.h5", "a.h5", "b.h5", "b.h5"], "slice": [0, 1, 0, 1],
@@ -319,7 +319,7 @@ def test_the_ceiling_is_the_loss_of_a_reconstruction_that_drops_the_feature(phan
 
 
 def test_lost_and_ceiling_rates_and_the_contrast_split():
-    from fnaf.attacks.evaluation import LOST_RECOVERY_ERROR, by_contrast
+    from fnaf.attacks.report import LOST_RECOVERY_ERROR, by_contrast
 
     frame = pd.DataFrame({
         "fname": ["a.h5", "a.h5", "b.h5", "b.h5"], "slice": [0, 1, 0, 1],

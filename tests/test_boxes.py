@@ -5,10 +5,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from fnaf.boxes import COMPARTMENTS, box_nmse, prediction_volumes, table4
+from fnaf.boxes import COMPARTMENTS, box_nmse, prediction_volumes
 from fnaf.data.annotations import AnnotationIndex, read_annotations
 from fnaf.data.fastmri_writer import write_reconstruction
 from fnaf.evaluation import VolumeReconstruction
+from fnaf.tables import table4
 
 
 def _annotated_volume(root):

@@ -1,6 +1,5 @@
 """False-negative adversarial features (FNAF): features, regions T, attacks and their evaluation."""
 
-from fnaf.attacks.evaluation import AttackReport, attack_dataset
 from fnaf.attacks.features import (
     Features,
     connected_features,
@@ -9,7 +8,8 @@ from fnaf.attacks.features import (
     released_region_mask,
     scaled,
 )
-from fnaf.attacks.fnaf import AttackResult, FiniteDifference, RandomSearch, perturb
+from fnaf.attacks.report import AttackReport, attack_dataset
+from fnaf.attacks.search import AttackResult, FiniteDifference, RandomSearch, perturb
 
 __all__ = [
     "AttackReport", "AttackResult", "Features", "FiniteDifference", "RandomSearch",

@@ -240,7 +240,7 @@ REGION_RULES = ("paper", "released")
 @dataclass(frozen=True)
 class FeatureSpec:
     """How FNAF features are drawn and what their region T is: the one owner of these settings,
-    shared by the attacks (:mod:`fnaf.attacks.fnaf`) and FNAF-robust training
+    shared by the attacks (:mod:`fnaf.attacks.search`) and FNAF-robust training
     (:class:`fnaf.objectives.FnafObjective`), and stored by the run and attack configs.
 
     Args:

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from fnaf.attacks import AttackReport, attack_dataset
-from fnaf.attacks.evaluation import check_thresholds
+from fnaf.attacks.report import check_thresholds
 from fnaf.boxes import BOX_COLUMNS, box_nmse
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.phantom import cache_dir

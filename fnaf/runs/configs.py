@@ -15,7 +15,7 @@ from torch import nn
 
 from fnaf.attacks import FiniteDifference, RandomSearch
 from fnaf.attacks.features import FeatureSpec
-from fnaf.attacks.fnaf import DOMAINS, check_domain
+from fnaf.attacks.search import DOMAINS, check_domain
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.phantom import PhantomConfig
 from fnaf.data.sources import data_fingerprint
@@ -250,7 +250,7 @@ class AttackConfig:
 
     ``method``: ``"random"`` (random search, ``n_candidates`` per slice) or ``"fd"`` (finite
     differences with the same budget: ``(n_candidates - 1) // 5`` iterations of 5 evaluations
-    after the first). Other fields as :class:`fnaf.attacks.fnaf.FnafAttack`.
+    after the first). Other fields as :class:`fnaf.attacks.search.FnafAttack`.
     """
 
     method: str = "random"

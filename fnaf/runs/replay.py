@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from fnaf.attacks import perturb
-from fnaf.attacks.evaluation import feature_of
-from fnaf.attacks.fnaf import zero_filled_magnitude
+from fnaf.attacks.report import feature_of
+from fnaf.attacks.search import zero_filled_magnitude
 from fnaf.data.batches import collate_slices, to_device
 from fnaf.pipelines import pipeline_for
 from fnaf.runs.builders import attack_transform, datasets

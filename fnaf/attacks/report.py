@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
 from fnaf.attacks.features import Features
-from fnaf.attacks.fnaf import FnafAttack
+from fnaf.attacks.search import FnafAttack
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
@@ -43,7 +43,7 @@ class AttackReport:
     ``loss`` (the worst found), ``control`` (same region, no feature), ``control_max`` (the
     largest control over all candidates' regions: the false-alarm statistic of a max over K),
     ``controls`` (every candidate's control), ``ceiling`` (the loss of losing the feature
-    completely, see :class:`~fnaf.attacks.fnaf.AttackResult`), ``recovery``, ``information``
+    completely, see :class:`~fnaf.attacks.search.AttackResult`), ``recovery``, ``information``
     (D of eq. 7, relative to the input's variance), ``information_mse`` (the plain MSE), and the
     worst feature's ``row``, ``col`` (centroid on the target grid), ``size`` (pixels) and
     ``pixels`` (its ``[row, col, value]`` triples, to rebuild it with :func:`feature_of`).

@@ -42,6 +42,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_train.py
 	$(PY) benchmarks/bench_irim_memory.py
 	$(PY) benchmarks/bench_attacks.py
+	$(PY) benchmarks/bench_patches.py
 
 clean-nb: $(VENV)/.installed
 	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

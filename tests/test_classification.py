@@ -1,0 +1,45 @@
+"""Classifier scores against hand-computed confusion matrices, their volume-bootstrap
+intervals, and the paper's confidence analysis."""
+
+import numpy as np
+import pytest
+
+from fnaf.classification import classification_metrics, confidence_drop, point_metrics
+
+
+def test_metrics_match_a_hand_computed_confusion_matrix():
+    labels = [1, 1, 1, 1, 0, 0, 0, 0, 0, 0]
+    probabilities = [0.9, 0.8, 0.6, 0.2, 0.7, 0.1, 0.2, 0.3, 0.4, 0.1]
+    # tp 3, fn 1, fp 1, tn 5
+    scores = point_metrics(labels, probabilities)
+    assert scores["Sn"] == pytest.approx(75.0) and scores["Sp"] == pytest.approx(500 / 6)
+    precision, recall = 3 / 4, 3 / 4
+    assert scores["F1"] == pytest.approx(100 * 2 * precision * recall / (precision + recall))
+    observed, expected = 8 / 10, (4 * 4 + 6 * 6) / 100  # κ = (p_o - p_e) / (1 - p_e)
+    assert scores["Kappa"] == pytest.approx(100 * (observed - expected) / (1 - expected))
+    # AUROC: the share of (abnormal, normal) pairs ranked correctly, ties counting one half
+    pairs = [(a, b) for a, la in zip(probabilities, labels) if la
+             for b, lb in zip(probabilities, labels) if not lb]
+    assert scores["AUROC"] == pytest.approx(100 * np.mean([(a > b) + 0.5 * (a == b)
+                                                           for a, b in pairs]))
+
+
+def test_intervals_resample_volumes_and_hold_the_estimate():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 2, 400)
+    probabilities = np.clip(labels * 0.3 + rng.random(400) * 0.7, 0, 1)
+    volumes = np.repeat(np.arange(20), 20)
+    table = classification_metrics(labels, probabilities, volumes, resamples=200, seed=1)
+    assert list(table.index) == ["Sn", "Sp", "F1", "Kappa", "AUROC"]
+    assert ((table["low"] <= table["value"]) & (table["value"] <= table["high"])).all()
+    again = classification_metrics(labels, probabilities, volumes, resamples=200, seed=1)
+    assert table.equals(again)
+    with pytest.raises(ValueError, match="one entry per patch"):
+        classification_metrics(labels, probabilities[:-1], volumes)
+
+
+def test_the_confidence_analysis_counts_the_baselines_false_negatives_that_drop():
+    labels = [1, 1, 1, 0, 1]
+    baseline = [0.4, 0.3, 0.9, 0.2, 0.45]  # false negatives: patches 0, 1 and 4
+    robust = [0.3, 0.6, 0.1, 0.1, 0.2]
+    assert confidence_drop(labels, baseline, robust) == (2, 3)

@@ -22,6 +22,8 @@ def test_a_clean_page_passes_and_bad_pages_are_named(tmp_path, capsys):
     assert check_html.main(str(tmp_path)) == 0
     page(tmp_path, "twice.html", '<script src="_static/mathjax/tex-chtml.js"></script>'
          '<script src="_static/mathjax/tex-svg-full.js"></script>')
+    page(tmp_path, "thebe.html", '<script>const THEBE_JS_URL = "x";</script>'
+         '<script>const THEBE_JS_URL = "x";</script>')
     page(tmp_path, "cdn.html", '<script src="https://cdn.jsdelivr.net/npm/mathjax@3"></script>'
          '<link rel="stylesheet" href="//fonts.example.com/a.css">')
     assert check_html.main(str(tmp_path)) == 1
@@ -30,6 +32,7 @@ def test_a_clean_page_passes_and_bad_pages_are_named(tmp_path, capsys):
     assert ("cdn.html: script loads https://cdn.jsdelivr.net/npm/mathjax@3 "
             "from another host") in printed
     assert "cdn.html: link loads //fonts.example.com/a.css" in printed
+    assert "thebe.html: inline script repeated" in printed
     assert "good.html" not in printed
 
 

@@ -1,4 +1,5 @@
-"""Check the built book's pages: at most one MathJax bundle each, no asset from another host.
+"""Check the built book's pages: at most one MathJax bundle each, no asset from another host,
+no inline script twice.
 
 Usage: ``python tools/check_html.py _build/html`` (``make book`` runs it). Exits non-zero and
 names the page and the tag when a page loads MathJax twice, or loads a script, stylesheet,
@@ -21,14 +22,25 @@ class AssetParser(HTMLParser):
     def __init__(self):
         super().__init__()
         self.assets: list[tuple[str, str]] = []
+        self.inline_scripts: list[str] = []
+        self._in_inline_script = False
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
+        self._in_inline_script = tag == "script" and not attrs.get("src")
         if tag == "link" and (attrs.get("rel") or "") not in LINK_ASSETS:
             return  # a hyperlink-like <link> (next, prev, search) loads nothing
         for name, attribute in ASSETS:
             if tag == name and attrs.get(attribute):
                 self.assets.append((tag, attrs[attribute]))
+
+    def handle_data(self, data):
+        if self._in_inline_script and data.strip():
+            self.inline_scripts.append(data.strip())
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_inline_script = False
 
 
 def page_problems(path: Path) -> list[str]:
@@ -39,6 +51,9 @@ def page_problems(path: Path) -> list[str]:
     mathjax = [url for tag, url in parser.assets if tag == "script" and "mathjax" in url.lower()]
     if len(mathjax) > 1:
         problems.append(f"{len(mathjax)} MathJax scripts (one bundle expected): {mathjax[:3]}")
+    repeated = {body for body in parser.inline_scripts if parser.inline_scripts.count(body) > 1}
+    problems += [f"inline script repeated (a console error where it declares a const): "
+                 f"{body[:60]}" for body in sorted(repeated)]
     return problems
 
 

@@ -25,6 +25,9 @@ from fnaf.data.transforms import repeat_slices, select_slices
 
 #: Eq. 5's weights in the paper's training: the model's own loss and the NMSE inside T.
 PAPER_ALPHA, PAPER_BETA = 1.0, 10.0
+#: The share of each batch that carries a feature (§3.5), and features drawn per perturbed
+#: slice (1: a random feature; more: the worst of them, the release's inner random search).
+PAPER_ADV_FRACTION, PAPER_CANDIDATES = 0.5, 1
 
 
 class CleanObjective:
@@ -73,7 +76,8 @@ class FnafObjective:
     """
 
     def __init__(self, features: FeatureSpec = FeatureSpec(), alpha: float = PAPER_ALPHA,
-                 beta: float = PAPER_BETA, adv_fraction: float = 0.5, n_candidates: int = 1,
+                 beta: float = PAPER_BETA, adv_fraction: float = PAPER_ADV_FRACTION,
+                 n_candidates: int = PAPER_CANDIDATES,
                  domain: str = DOMAINS[0]):
         _check_weights(alpha, beta, domain)
         if not 0 <= adv_fraction <= 1:

@@ -19,7 +19,15 @@ from fnaf.attacks.search import DOMAINS, check_domain
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.phantom import PhantomConfig
 from fnaf.data.sources import data_fingerprint
-from fnaf.objectives import PAPER_ALPHA, PAPER_BETA, BoxObjective, CleanObjective, FnafObjective
+from fnaf.objectives import (
+    PAPER_ADV_FRACTION,
+    PAPER_ALPHA,
+    PAPER_BETA,
+    PAPER_CANDIDATES,
+    BoxObjective,
+    CleanObjective,
+    FnafObjective,
+)
 
 #: The paper's masks: random (fastMRI ``RandomMaskFunc``), centre fraction by acceleration.
 CENTER_FRACTIONS = {4: 0.08, 8: 0.04}
@@ -105,10 +113,10 @@ class ObjectiveConfig:
     name: str = "clean"
     alpha: float = PAPER_ALPHA
     beta: float = PAPER_BETA
-    adv_fraction: float = 0.5
+    adv_fraction: float = PAPER_ADV_FRACTION
     n_pixels: int | tuple[int, int] = FeatureSpec.n_pixels
     area_scaled: bool = FeatureSpec.area_scaled
-    n_candidates: int = 1
+    n_candidates: int = PAPER_CANDIDATES
     border: int | None = FeatureSpec.border
     domain: str = DOMAINS[0]
 

@@ -24,7 +24,7 @@ import time
 import torch
 
 from fnaf.attacks import RandomSearch
-from fnaf.data.batches import collate_slices, to_device
+from fnaf.data.batches import collate_slices
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.phantom import PhantomConfig, phantom_dataset
 from fnaf.data.transforms import repeat_slices
@@ -52,7 +52,7 @@ def bench(name: str, size: str, slices: int, candidates: int, chunk: int,
     data_root = root if size == "paper" else phantom_dataset(config.phantom)
     val = SliceDataset(data_root / "singlecoil_val")
     keys = [(val.volumes[v].fname.name, s) for v, s in val.samples[:slices]]
-    batch = to_device(collate_slices(val, attack_transform(config), keys), device)
+    batch = collate_slices(val, attack_transform(config), keys).to(device)
     torch.manual_seed(0)
     model = build_model(config).to(device).eval()
     pipeline = pipeline_for(name)

@@ -31,14 +31,14 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader, default_collate
 
-from fnaf.data.batches import SeededSlices, ShapeBatchSampler, slice_shapes, to_device
+from fnaf.data.batches import SeededSlices, ShapeBatchSampler, slice_shapes
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.phantom import PhantomConfig, phantom_dataset
 from fnaf.data.transforms import unet_input, unet_target
 from fnaf.mri import center_crop, ifft2c
 from fnaf.objectives import CleanObjective
 from fnaf.pipelines import pipeline_for
-from fnaf.runs import _optimizer, build_model, preset, robust_preset, transforms
+from fnaf.runs import build_model, build_optimizer, preset, robust_preset, transforms
 from fnaf.train import default_device, train_step
 
 
@@ -105,14 +105,14 @@ def bench(name: str, size: str, steps: int, device: torch.device, root: Path) ->
     data_root = root if size == "paper" else phantom_dataset(config.phantom)
     torch.manual_seed(0)
     model = build_model(config).to(device).train()
-    optimizer, _ = _optimizer(config, model)
+    optimizer, _ = build_optimizer(config, model)
     pipeline, objective = pipeline_for(name), CleanObjective()
     batches = _batches(config, data_root)
     generator = torch.Generator(device).manual_seed(0)
 
     def step_with(chosen):
         def step():
-            batch = to_device(next(batches), device)
+            batch = next(batches).to(device)
             train_step(model, pipeline, chosen, batch, optimizer, generator)
         return step
 
@@ -123,7 +123,7 @@ def bench(name: str, size: str, steps: int, device: torch.device, root: Path) ->
     robust_objective = robust_preset(size, name, 4, "fnaf", **(
         {"data_root": str(root)} if size == "paper" else {})).objective.build()
     robust = _median_time(step_with(robust_objective), steps, device)
-    batch = to_device(next(batches), device)
+    batch = next(batches).to(device)
     bare = _median_time(_bare_step(name, model, pipeline, batch, optimizer), steps, device)
     model.eval()
     with torch.no_grad():

@@ -18,7 +18,7 @@ from torch import nn
 from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
-from fnaf.data.batches import SeededSlices, to_device, validation_batches
+from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.metrics import volume_metrics
@@ -62,7 +62,7 @@ def reconstruct_volumes(model: nn.Module, pipeline, slices: SliceDataset,
     current: dict | None = None
     try:
         for batch in tqdm(loader, desc="reconstruct", disable=not progress, leave=False):
-            batch = to_device(batch, device)
+            batch = batch.to(device)
             reconstruction = pipeline(model, batch)
             loss = float(pipeline.loss(reconstruction, batch))
             zero_filled = center_crop(MRIOperator(batch.mask).A_adjoint(batch.kspace),
@@ -113,6 +113,15 @@ class Evaluation:
                           **{f"{k}_std": v for k, v in values.std(ddof=1).items()}}
         return pd.DataFrame(rows).T
 
+    def means(self) -> dict[str, float]:
+        """The model's mean metrics over volumes (a training history entry)."""
+        return self.metrics[list(METRICS)].mean().to_dict()
+
+    def record(self) -> dict:
+        """``{"loss", "volumes", "zero_filled"}``: the loss and per-volume metrics as records."""
+        return {"loss": self.loss, "volumes": self.metrics.to_dict("records"),
+                "zero_filled": self.zero_filled.to_dict("records")}
+
 
 def score_volumes(volumes) -> Evaluation:
     """Score :class:`VolumeReconstruction` s with :func:`fnaf.metrics.volume_metrics`."""
@@ -132,3 +141,21 @@ def evaluate(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceT
              **kwargs) -> Evaluation:
     """Reconstruct and score ``slices``; keyword arguments go to :func:`reconstruct_volumes`."""
     return score_volumes(reconstruct_volumes(model, pipeline, slices, transform, **kwargs))
+
+
+@dataclass(frozen=True)
+class Validator:
+    """The training engine's validation of a reconstruction model: :func:`evaluate` on
+    ``slices`` with ``transform`` (one seeded mask per volume), called as
+    ``validator(model, device)``."""
+
+    pipeline: object
+    slices: SliceDataset
+    transform: SliceTransform
+    batch_size: int = 8
+    num_workers: int = 0
+
+    def __call__(self, model: nn.Module, device: torch.device) -> Evaluation:
+        return evaluate(model, self.pipeline, self.slices, self.transform,
+                        batch_size=self.batch_size, device=device,
+                        num_workers=self.num_workers)

@@ -2,9 +2,12 @@
 
 :func:`fit` runs epochs of shuffled, shape-homogeneous batches; each step asks the *objective* for
 a loss (``objective(model, pipeline, batch, generator) -> scalar``, :mod:`fnaf.objectives`), so
-the clean, FNAF-robust and B-Box objectives plug in without touching the loop. After
-every epoch the model is validated on the clean validation set (fastMRI metrics and the model's own
-loss); the best clean validation loss selects the weights that are kept.
+the clean, FNAF-robust and B-Box objectives plug in without touching the loop, and the patch
+classifier trains through the same loop (its pipeline's own loss is the cross-entropy). After
+every epoch ``validate`` scores the model on the clean validation set (a reconstruction model:
+fastMRI metrics and its own loss, :class:`fnaf.evaluation.Validator`; the classifier:
+:class:`fnaf.classification.PatchValidator`); the best validation loss selects the weights that
+are kept, and ``patience`` stops a run early.
 
 Determinism and resuming: the epoch's order comes from ``seed + epoch``, every slice's training
 mask from ``(seed, epoch, index)`` and every step's objective generator from ``(seed, step)``, so
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from os import PathLike
 from pathlib import Path
@@ -40,10 +44,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
-from fnaf.data.batches import SeededSlices, ShapeBatchSampler, derived_seed, slice_shapes, to_device
-from fnaf.data.fastmri import SliceDataset
-from fnaf.data.transforms import KneeSlice, SliceTransform
-from fnaf.evaluation import METRICS, evaluate
+from fnaf.data.batches import ShapeBatchSampler, derived_seed
+from fnaf.data.transforms import KneeSlice
 from fnaf.io import load_torch, remove_stale_partials, save_torch
 
 CHECKPOINT = "checkpoint.pt"
@@ -65,19 +67,45 @@ class Objective(Protocol):
                  generator: torch.Generator) -> torch.Tensor: ...
 
 
+class TrainingSet(Protocol):
+    """What :func:`fit` trains on: items indexed by ``(index, seed)`` (the seed draws the item's
+    random mask, so it does not depend on loader workers), and every item's ``shapes`` entry
+    (a batch holds one shape). Collated items have ``.to(device)``, ``fname`` and
+    ``slice_num``. :class:`~fnaf.data.batches.SeededSlices`, :class:`~fnaf.data.patches.PatchSet`.
+    """
+
+    shapes: list
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, key: tuple[int, int]): ...
+
+
+class Validation(Protocol):
+    """One validation pass: ``loss`` (selects the epoch), ``means()`` (the history's scores)
+    and ``record()`` (what the run keeps of the selected epoch, JSON-ready)."""
+
+    loss: float
+
+    def means(self) -> dict[str, float]: ...
+
+    def record(self) -> dict: ...
+
+
 @dataclass
 class Settings:
     """How :func:`fit` runs (not what it trains).
 
     ``batch_size`` is the global batch; ``checkpoint_every`` in steps (0: only at epoch ends);
-    ``amp`` enables bfloat16 autocast on CUDA (ignored on CPU).
+    ``patience``: stop after that many epochs without a better validation loss (``None``:
+    run every epoch); ``amp`` enables bfloat16 autocast on CUDA (ignored on CPU).
     """
 
     epochs: int
     batch_size: int
     seed: int = 0
     checkpoint_every: int = 0
-    val_batch_size: int = 8
+    patience: int | None = None
     num_workers: int = 0
     amp: bool = False
     progress: bool = True
@@ -86,8 +114,7 @@ class Settings:
 @dataclass
 class FitResult:
     """The best weights (by clean validation loss), the per-epoch history, the wall time and
-    the best epoch's validation (``{"loss", "volumes", "zero_filled"}``, the per-volume metrics
-    as records; ``None`` on ranks other than 0)."""
+    the best epoch's :meth:`Validation.record` (``None`` on ranks other than 0)."""
 
     best_state: dict
     best_epoch: int
@@ -143,7 +170,7 @@ class LossGuard:
         self.checkpoint_dir, self.world_size = checkpoint_dir, world_size
         self.pending: list[tuple[int, int, torch.Tensor, str]] = []
 
-    def record(self, step: int, epoch: int, loss: torch.Tensor, batch: KneeSlice) -> None:
+    def record(self, step: int, epoch: int, loss: torch.Tensor, batch) -> None:
         """Keep the step's loss (on its device) and the names of its slices (on the host)."""
         slices = ", ".join(f"{fname} slice {int(number)}"
                            for fname, number in zip(batch.fname, batch.slice_num))
@@ -176,11 +203,11 @@ class LossGuard:
                             "(before the failure) is kept; nothing is cached as finished.")
 
 
-def train_step(model: nn.Module, pipeline, objective: Objective, batch: KneeSlice,
+def train_step(model: nn.Module, pipeline, objective: Objective, batch,
                optimizer: torch.optim.Optimizer, generator: torch.Generator,
                autocast: bool = False) -> torch.Tensor:
     """One optimisation step on a batch already on the model's device; returns the loss."""
-    device_type = batch.kspace.device.type
+    device_type = generator.device.type
     with torch.autocast(device_type, dtype=torch.bfloat16, enabled=autocast):
         loss = objective(model, pipeline, batch, generator)
     optimizer.zero_grad(set_to_none=True)
@@ -189,16 +216,29 @@ def train_step(model: nn.Module, pipeline, objective: Objective, batch: KneeSlic
     return loss.detach()
 
 
-def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
-        val: SliceDataset, *, train_transform: SliceTransform, val_transform: SliceTransform,
+def _stalled(position: dict, patience: int, device: torch.device, world_size: int) -> bool:
+    """Whether ``patience`` epochs have passed since the best one (rank 0 decides for all)."""
+    epochs = len(position["history"])
+    stalled = torch.tensor(float(epochs > 0 and epochs - position["best_epoch"] >= patience),
+                           device=device)
+    if world_size > 1:
+        dist.broadcast(stalled, src=0)
+    return bool(stalled.item())
+
+
+def fit(model: nn.Module, pipeline, objective: Objective, train: TrainingSet,
+        validate: Callable[[nn.Module, torch.device], Validation], *,
         optimizer: torch.optim.Optimizer, scheduler, settings: Settings,
         checkpoint_dir: str | PathLike, device: torch.device | str | None = None) -> FitResult:
-    """Train ``model`` with ``objective`` and return the best weights by clean validation loss.
+    """Train ``model`` with ``objective`` and return the best weights by validation loss.
 
     Args:
-        pipeline: :class:`~fnaf.pipelines.UnetPipeline` or :class:`~fnaf.pipelines.IrimPipeline`.
-        train, val: the slices; ``train_transform`` draws random masks (``use_seed=False``),
-            ``val_transform`` one fixed mask per volume (``use_seed=True``).
+        pipeline: :class:`~fnaf.pipelines.UnetPipeline`, :class:`~fnaf.pipelines.IrimPipeline`
+            or :class:`~fnaf.pipelines.ClassifierPipeline`.
+        train: a :class:`TrainingSet` (slices read through a transform that draws random
+            masks, ``SeededSlices(slices, SliceTransform(..., use_seed=False))``; or patches).
+        validate: ``validate(model, device) -> Validation`` on the clean validation set (run on
+            rank 0 after every epoch).
         scheduler: stepped once per epoch (StepLR as fastMRI and i-RIM).
         checkpoint_dir: where ``checkpoint.pt`` (resume state) and ``best.pt`` live; an
             existing checkpoint is resumed.
@@ -216,7 +256,7 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
     if world_size > 1:
         network = DistributedDataParallel(model, device_ids=[device] if device.type == "cuda"
                                           else None)
-    sampler = ShapeBatchSampler(slice_shapes(train), settings.batch_size, settings.seed, rank,
+    sampler = ShapeBatchSampler(train.shapes, settings.batch_size, settings.seed, rank,
                                 world_size)
     position = {"epoch": 0, "skip": 0, "step": 0, "best_loss": float("inf"), "best_epoch": -1,
                 "history": [], "wall_time": 0.0}
@@ -242,18 +282,20 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
                     "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(),
                     "position": position}, checkpoint_dir / CHECKPOINT)
 
-    dataset = SeededSlices(train, train_transform)
     guard = LossGuard(checkpoint_dir, world_size)
     autocast = settings.amp and device.type == "cuda"
     for epoch in range(position["epoch"], settings.epochs):
+        if settings.patience is not None and _stalled(position, settings.patience, device,
+                                                      world_size):
+            break  # early stopping (checked first, so a resumed run stops where it did)
         sampler.set_epoch(epoch, position["skip"])
-        loader = DataLoader(dataset, batch_sampler=sampler, num_workers=settings.num_workers,
+        loader = DataLoader(train, batch_sampler=sampler, num_workers=settings.num_workers,
                             collate_fn=default_collate, pin_memory=device.type == "cuda")
         network.train()
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{settings.epochs}",
                    disable=not settings.progress or rank != 0, leave=False)
         for step_in_epoch, batch in enumerate(bar, start=position["skip"]):
-            batch = to_device(batch, device)
+            batch = batch.to(device)
             generator = torch.Generator(device).manual_seed(
                 derived_seed(settings.seed, position["step"]))
             loss = train_step(network, pipeline, objective, batch, optimizer, generator, autocast)
@@ -268,16 +310,12 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: SliceDataset,
         position["skip"] = 0
         scheduler.step()
         if rank == 0:
-            result = evaluate(model, pipeline, val, val_transform,
-                              batch_size=settings.val_batch_size, device=device,
-                              num_workers=settings.num_workers)
-            means = result.metrics[list(METRICS)].mean()
+            result = validate(model, device)
             position["history"].append({"epoch": epoch + 1, "step": position["step"],
-                                        "val_loss": result.loss, **means.to_dict()})
+                                        "val_loss": result.loss, **result.means()})
             if result.loss < position["best_loss"]:
-                position.update(best_loss=result.loss, best_epoch=epoch + 1, best_validation={
-                    "loss": result.loss, "volumes": result.metrics.to_dict("records"),
-                    "zero_filled": result.zero_filled.to_dict("records")})
+                position.update(best_loss=result.loss, best_epoch=epoch + 1,
+                                best_validation=result.record())
                 best_state = _state(model)
                 save_torch(best_state, checkpoint_dir / BEST)
         save(epoch + 1, 0)

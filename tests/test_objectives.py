@@ -5,10 +5,11 @@ import torch
 
 from fnaf.attacks.features import FeatureSpec
 from fnaf.data.annotations import AnnotationError, AnnotationIndex, read_annotations
-from fnaf.data.batches import collate_slices
+from fnaf.data.batches import SeededSlices, collate_slices
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import RandomMaskFunc
 from fnaf.data.transforms import SliceTransform
+from fnaf.evaluation import Validator
 from fnaf.models import UNet
 from fnaf.objectives import BoxObjective, CleanObjective, FnafObjective, adversarial_rows
 from fnaf.pipelines import UnetPipeline
@@ -172,8 +173,8 @@ def test_paper_preset_fnaf_fine_tune_sees_features_at_its_batch_of_1(tmp_path, m
     train, val = datasets(config)
     train_transform, val_transform = transforms(config)
     optimizer = torch.optim.RMSprop(model.parameters(), lr=config.optim.lr)
-    fit(model, UnetPipeline(), config.objective.build(), train, val,
-        train_transform=train_transform, val_transform=val_transform, optimizer=optimizer,
+    fit(model, UnetPipeline(), config.objective.build(), SeededSlices(train, train_transform),
+        Validator(UnetPipeline(), val, val_transform), optimizer=optimizer,
         scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 1),
         settings=Settings(epochs=1, batch_size=config.batch_size, progress=False),
         checkpoint_dir=tmp_path / "run", device="cpu")

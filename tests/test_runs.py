@@ -95,12 +95,19 @@ def test_a_mixed_mask_run_is_evaluated_and_attacked_at_each_acceleration(tmp_pat
 
 
 def test_a_trained_run_keeps_its_selected_epochs_validation(tmp_path, monkeypatch):
-    def no_second_pass(*args, **kwargs):
-        raise AssertionError("the selected epoch was validated already")
+    import fnaf.evaluation
 
+    passes = []
+
+    def counted(*args, **kwargs):
+        passes.append(1)
+        return evaluate(*args, **kwargs)
+
+    evaluate = fnaf.evaluation.evaluate
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("fnaf.runs.cache.evaluate", no_second_pass)
+    monkeypatch.setattr(fnaf.evaluation, "evaluate", counted)
     run = train_or_load(preset("smoke", epochs=2), tmp_path, progress=False)
+    assert len(passes) == 2  # one per epoch; the selected epoch is not validated again
     selected = run.metrics["history"][run.metrics["best_epoch"] - 1]
     assert run.metrics["val_loss"] == selected["val_loss"]
     assert pd.DataFrame(run.metrics["volumes"])["SSIM"].mean() == pytest.approx(selected["SSIM"])

@@ -3,9 +3,10 @@
 import pytest
 import torch
 
-from fnaf.data.batches import ShapeBatchSampler
+from fnaf.data.batches import SeededSlices, ShapeBatchSampler
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.phantom import write_phantom
+from fnaf.evaluation import Validator
 from fnaf.models import UNet
 from fnaf.objectives import CleanObjective
 from fnaf.pipelines import UnetPipeline
@@ -67,9 +68,10 @@ def _train(root, checkpoint_dir, objective, epochs=2, checkpoint_every=2, num_wo
     train_transform, val_transform = transforms(config)
     optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
-    result = fit(model, UnetPipeline(), objective, SliceDataset(root / "singlecoil_train"),
-                 SliceDataset(root / "singlecoil_val"), train_transform=train_transform,
-                 val_transform=val_transform, optimizer=optimizer, scheduler=scheduler,
+    result = fit(model, UnetPipeline(), objective,
+                 SeededSlices(SliceDataset(root / "singlecoil_train"), train_transform),
+                 Validator(UnetPipeline(), SliceDataset(root / "singlecoil_val"), val_transform),
+                 optimizer=optimizer, scheduler=scheduler,
                  settings=Settings(epochs=epochs, batch_size=2, seed=5,
                                    checkpoint_every=checkpoint_every, num_workers=num_workers,
                                    progress=False),
@@ -106,9 +108,9 @@ def test_a_run_without_a_finite_validation_loss_is_an_error(phantom_root, tmp_pa
     scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)
     with pytest.raises(TrainingError, match="no epoch gave a finite validation loss"):
         fit(model, UnetPipeline(), CleanObjective(),
-            SliceDataset(phantom_root / "singlecoil_train"),
-            SliceDataset(phantom_root / "singlecoil_val"), train_transform=train_transform,
-            val_transform=nan_targets, optimizer=optimizer, scheduler=scheduler,
+            SeededSlices(SliceDataset(phantom_root / "singlecoil_train"), train_transform),
+            Validator(UnetPipeline(), SliceDataset(phantom_root / "singlecoil_val"), nan_targets),
+            optimizer=optimizer, scheduler=scheduler,
             settings=Settings(epochs=1, batch_size=2, progress=False), checkpoint_dir=tmp_path,
             device="cpu")
 
@@ -220,3 +222,29 @@ def test_processes_that_see_different_data_refuse_to_train(phantom_root, tmp_pat
     assert result.returncode != 0
     assert "the processes name different runs" in result.stderr
     assert not list((tmp_path / "runs").rglob("model.pt"))
+
+
+class ScriptedValidation:
+    """Validation losses given in advance (what early stopping reads)."""
+
+    def __init__(self, losses):
+        self.losses = iter(losses)
+
+    def __call__(self, model, device):
+        loss = next(self.losses)
+        return type("Scored", (), {"loss": loss, "means": lambda self: {},
+                                   "record": lambda self: {"loss": loss}})()
+
+
+def test_patience_stops_a_run_that_stopped_improving(phantom_root, tmp_path):
+    model = UNet(chans=2, num_pool_layers=2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+    train = SeededSlices(SliceDataset(phantom_root / "singlecoil_train"),
+                         transforms(preset("smoke", "unet", 4))[0])
+    result = fit(model, UnetPipeline(), CleanObjective(), train,
+                 ScriptedValidation([1.0, 0.5, 0.7, 0.8, 0.2]), optimizer=optimizer,
+                 scheduler=torch.optim.lr_scheduler.StepLR(optimizer, 1),
+                 settings=Settings(epochs=5, batch_size=6, patience=2, progress=False),
+                 checkpoint_dir=tmp_path, device="cpu")
+    assert [entry["val_loss"] for entry in result.history] == [1.0, 0.5, 0.7, 0.8]
+    assert result.best_epoch == 2 and result.best_validation == {"loss": 0.5}

@@ -33,7 +33,6 @@ import torch
 from torch import nn
 
 from fnaf.attacks.features import PAPER_REGION, Features, FeatureSpec, central_square, scaled
-from fnaf.data.batches import to_device
 from fnaf.data.transforms import KneeSlice, repeat_slices, unet_target
 from fnaf.losses import masked_nmse
 from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
@@ -207,7 +206,7 @@ class FnafAttack:
         was_training = self.model.training
         self.model.eval()
         try:
-            return self.attack(to_device(batch, self.device))
+            return self.attack(batch.to(self.device))
         finally:
             self.model.train(was_training)
 

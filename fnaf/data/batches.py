@@ -1,6 +1,6 @@
 """Batches of slices: shape-homogeneous batching for training (shuffled, sharded over ranks)
 and validation (in dataset order), per-slice mask seeds that do not depend on data-loader
-workers, collation of named slices, and moving a batch to a device."""
+workers, and collation of named slices."""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ class SeededSlices(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.slices)
 
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        """Every sample's k-space shape (a training batch holds one shape)."""
+        return slice_shapes(self.slices)
+
     def __getitem__(self, key) -> KneeSlice:
         index, seed = key if isinstance(key, tuple) else (key, None)
         return self.transform(*self.slices.read_slice(index), seed=seed)
@@ -34,16 +39,6 @@ class SeededSlices(torch.utils.data.Dataset):
 def slice_shapes(slices: SliceDataset) -> list[tuple[int, int]]:
     """The k-space shape of every sample (batches must not mix shapes)."""
     return [slices.volumes[volume].kspace_shape for volume, _ in slices.samples]
-
-
-def to_device(batch: KneeSlice, device: torch.device) -> KneeSlice:
-    """Move a collated batch's tensors to ``device`` (``max_value`` as float32)."""
-    return batch._replace(
-        kspace=batch.kspace.to(device, non_blocking=True),
-        mask=batch.mask.to(device, non_blocking=True),
-        target=batch.target.to(device, non_blocking=True),
-        max_value=torch.as_tensor(batch.max_value, dtype=torch.float32).to(device),
-    )
 
 
 def validation_batches(slices: SliceDataset, batch_size: int) -> list[list[int]]:

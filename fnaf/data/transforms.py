@@ -81,6 +81,14 @@ class KneeSlice(NamedTuple):
     acquisition: str
     system_model: str
 
+    def to(self, device: torch.device | str) -> KneeSlice:
+        """The collated batch with its tensors on ``device`` (``max_value`` as float32)."""
+        return self._replace(
+            kspace=self.kspace.to(device, non_blocking=True),
+            mask=self.mask.to(device, non_blocking=True),
+            target=self.target.to(device, non_blocking=True),
+            max_value=torch.as_tensor(self.max_value, dtype=torch.float32).to(device))
+
 
 def select_slices(batch: KneeSlice, index: torch.Tensor) -> KneeSlice:
     """Rows ``index`` (a 1-D integer tensor) of a collated batch."""

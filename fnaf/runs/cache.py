@@ -32,8 +32,9 @@ from fnaf.attacks import AttackReport, attack_dataset
 from fnaf.attacks.report import check_thresholds
 from fnaf.boxes import BOX_COLUMNS, box_nmse
 from fnaf.data.annotations import AnnotationIndex
+from fnaf.data.batches import SeededSlices
 from fnaf.data.phantom import cache_dir
-from fnaf.evaluation import Evaluation, evaluate, reconstruct_volumes, score_volumes
+from fnaf.evaluation import Evaluation, Validator, reconstruct_volumes, score_volumes
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
 from fnaf.models import load_irim_checkpoint, load_weights
 from fnaf.pipelines import pipeline_for
@@ -153,8 +154,10 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
         result = FitResult({key: value.detach().cpu().clone()
                             for key, value in model.state_dict().items()}, best_epoch=0)
     else:
-        result = fit(model, pipeline_for(config.model), objective_for(config, train), train,
-                     val, train_transform=train_transform, val_transform=val_transform,
+        pipeline = pipeline_for(config.model)
+        result = fit(model, pipeline, objective_for(config, train),
+                     SeededSlices(train, train_transform),
+                     Validator(pipeline, val, val_transform, num_workers=num_workers),
                      optimizer=optimizer, scheduler=scheduler, device=device,
                      checkpoint_dir=directory / "checkpoint",
                      settings=Settings(epochs=config.epochs, batch_size=config.batch_size,
@@ -166,9 +169,8 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
         model.load_state_dict(result.best_state)
         validation = result.best_validation  # the selected epoch's own validation pass
         if validation is None:  # the given weights as they are: validate them now
-            final = evaluate(model, pipeline_for(config.model), val, val_transform, device=device)
-            validation = {"loss": final.loss, "volumes": final.metrics.to_dict("records"),
-                          "zero_filled": final.zero_filled.to_dict("records")}
+            validation = Validator(pipeline_for(config.model), val, val_transform)(
+                model, device).record()
         if not math.isfinite(validation["loss"]):  # never cache weights without a finite loss
             raise TrainingError(f"{config.name}: the selected weights give a validation loss of "
                                 f"{validation['loss']}; nothing is cached as finished")

@@ -7,7 +7,7 @@ import torch
 from fnaf.attacks import perturb
 from fnaf.attacks.report import feature_of
 from fnaf.attacks.search import zero_filled_magnitude
-from fnaf.data.batches import collate_slices, to_device
+from fnaf.data.batches import collate_slices
 from fnaf.pipelines import pipeline_for
 from fnaf.runs.builders import attack_transform, datasets
 from fnaf.runs.cache import TrainedRun
@@ -22,8 +22,7 @@ def replay_attack(run: TrainedRun, attack: AttackConfig, row, accel: int | None 
     ``region`` T."""
     val = datasets(run.config)[1]
     key = (row["fname"], int(row["slice"]))
-    batch = collate_slices(val, attack_transform(run.config, accel), [key])
-    batch = to_device(batch, torch.device("cpu"))
+    batch = collate_slices(val, attack_transform(run.config, accel), [key]).to("cpu")
     features = feature_of(row["pixels"], tuple(batch.target.shape[-2:]))
     attacked = perturb(batch, features)
     model, pipeline = run.model.cpu().eval(), pipeline_for(run.config.model)

@@ -5,13 +5,23 @@ as the paper prints them) from scikit-learn, each with a 95 % percentile bootstr
 that resamples whole volumes (patches of one volume are not independent; seeded).
 :func:`confidence_drop` is the paper's confidence analysis: among the baseline's false
 negatives, the share whose abnormal-class probability is lower on the robust reconstruction.
+:func:`predict` scores every patch of a :class:`~fnaf.data.patches.PatchSet` (the released code
+dropped the last partial batch; nothing is dropped here); :class:`PatchValidator` is the
+training engine's validation of the classifier.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+import torch
+import torch.nn.functional as F
 from sklearn.metrics import cohen_kappa_score, confusion_matrix, f1_score, roc_auc_score
+from torch import nn
+
+from fnaf.data.patches import PatchBatch, PatchSet
 
 #: Tables 5-6's columns, in the paper's order.
 CLASSIFICATION_METRICS = ("Sn", "Sp", "F1", "Kappa", "AUROC")
@@ -61,3 +71,59 @@ def confidence_drop(labels, baseline, robust, threshold: float = 0.5) -> tuple[i
     labels, baseline, robust = (np.asarray(a, dtype=float) for a in (labels, baseline, robust))
     missed = (labels == 1) & (baseline <= threshold)
     return int((robust[missed] < baseline[missed]).sum()), int(missed.sum())
+
+
+@dataclass
+class PatchScores:
+    """The classifier on every patch of a set: abnormal-class ``probabilities`` ``(N,)`` in the
+    set's order, the ``labels`` and the mean cross-entropy ``loss``."""
+
+    probabilities: np.ndarray
+    labels: np.ndarray
+    loss: float
+
+    def means(self) -> dict[str, float]:
+        """Accuracy and AUROC (%) at the argmax (a training history entry)."""
+        scores = point_metrics(self.labels, self.probabilities)
+        accuracy = 100 * np.mean((self.probabilities > 0.5) == (self.labels == 1))
+        return {"accuracy": float(accuracy), "AUROC": scores["AUROC"]}
+
+    def record(self) -> dict:
+        return {"loss": self.loss, **self.means()}
+
+
+@torch.no_grad()
+def predict(model: nn.Module, pipeline, patches: PatchSet, *, batch_size: int = 256,
+            device: torch.device | str = "cpu") -> PatchScores:
+    """Run the classifier (eval mode) on every patch of ``patches``, in order."""
+    was_training = model.training
+    model.eval().to(device)
+    probabilities, loss = [], 0.0
+    try:
+        for start in range(0, len(patches), batch_size):
+            stop = min(start + batch_size, len(patches))
+            batch = PatchBatch(patches.images[start:stop], patches.labels[start:stop],
+                               [], []).to(device)
+            logits = pipeline(model, batch).float()
+            loss += float(F.cross_entropy(logits, batch.label, reduction="sum"))
+            probabilities.append(torch.softmax(logits, dim=1)[:, 1].cpu().numpy())
+    finally:
+        model.train(was_training)
+    if not len(patches):
+        raise ValueError("the patch set is empty: no patches to score")
+    return PatchScores(np.concatenate(probabilities), patches.labels.numpy(),
+                       loss / len(patches))
+
+
+@dataclass(frozen=True)
+class PatchValidator:
+    """The training engine's validation of the classifier: :func:`predict` on ``patches``,
+    called as ``validator(model, device)``."""
+
+    pipeline: object
+    patches: PatchSet
+    batch_size: int = 256
+
+    def __call__(self, model: nn.Module, device: torch.device) -> PatchScores:
+        return predict(model, self.pipeline, self.patches, batch_size=self.batch_size,
+                       device=device)

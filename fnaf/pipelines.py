@@ -11,6 +11,8 @@ pipeline.
 * :class:`IrimPipeline` — the i-RIM: complex zero-filled image of the full field of view plus the
   mask and the scanner/contrast one-hot, complex estimate, central crop, magnitude; loss −SSIM
   (the i-RIM's own variant) on images divided by the volume maximum.
+* :class:`ClassifierPipeline` — the patch classifier: a batch of standardised patches
+  (:class:`~fnaf.data.patches.PatchBatch`) to two-class logits; loss cross-entropy (§3.8.2).
 """
 
 from __future__ import annotations
@@ -95,6 +97,34 @@ class IrimPipeline:
         scale = batch.max_value.to(batch.target.dtype).reshape(-1, 1, 1, 1)
         return self.ssim(reconstruction.magnitude.unsqueeze(1) / scale,
                          batch.target.unsqueeze(1) / scale)
+
+
+class ClassifierPipeline:
+    """The SqueezeNet patch classifier's pipeline (§3.8.2).
+
+    Patches ``(B, p, p)`` are resized (bilinear) to the classifier's ``size`` when the data's
+    grid is smaller than fastMRI's 320 × 320 (the phantom's 128-px images cut 13-px patches for
+    a 32-px patch), so the network sees the paper's input size; on fastMRI data ``p == size``
+    and nothing is resampled.
+    """
+
+    name = "classifier"
+    loss_name = "cross-entropy"
+
+    def __init__(self, size: int):
+        self.size = size
+
+    def __call__(self, model: nn.Module, batch) -> torch.Tensor:
+        """Logits ``(B, 2)``; column 1 is the abnormal class."""
+        images = batch.image.unsqueeze(1)
+        if images.shape[-1] != self.size:
+            images = F.interpolate(images, size=(self.size, self.size), mode="bilinear",
+                                   align_corners=False)
+        return model(images)
+
+    def loss(self, logits: torch.Tensor, batch) -> torch.Tensor:
+        """Cross-entropy of the logits against the patch labels (the paper's binary loss)."""
+        return F.cross_entropy(logits, batch.label)
 
 
 PIPELINES = {"unet": UnetPipeline, "irim": IrimPipeline}

@@ -4,9 +4,12 @@ positions from every reconstruction, global balance, and clear errors for bad se
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from torch.utils.data import default_collate
 
 from fnaf.data.annotations import rasterize_boxes
 from fnaf.data.patches import (
+    PatchSet,
     PatchSpec,
     balanced,
     box_pixels,
@@ -14,6 +17,7 @@ from fnaf.data.patches import (
     cut_patches,
     grid_positions,
     patch_counts,
+    patch_images,
     patch_table,
 )
 
@@ -102,3 +106,36 @@ def test_bad_patch_settings_are_refused(options, message):
 def test_a_patch_larger_than_the_image_is_refused():
     with pytest.raises(ValueError, match="larger than the image"):
         PatchSpec(size=640).on_grid(128)
+
+
+def _table(rows):
+    return pd.DataFrame(rows, columns=["fname", "slice", "row", "col", "label"])
+
+
+def test_patch_images_cut_every_source_at_the_table_positions_in_order():
+    volume = np.arange(2 * 8 * 8, dtype=np.float32).reshape(2, 8, 8)
+    table = _table([("b.h5", 1, 0, 0, 1), ("a.h5", 0, 2, 3, 0), ("b.h5", 0, 4, 4, 0)])
+    target = patch_images({"a.h5": volume, "b.h5": volume + 1000}, table, 3)
+    doubled = patch_images({"a.h5": 2 * volume, "b.h5": 2 * (volume + 1000)}, table, 3)
+    assert target.shape == (3, 3, 3) and np.array_equal(doubled, 2 * target)
+    flipped = volume[:, ::-1]  # the annotation frame
+    assert np.array_equal(target[1], flipped[0, 2:5, 3:6])
+    assert np.array_equal(target[0], flipped[1, 0:3, 0:3] + 1000)
+
+
+def test_patch_images_name_the_volumes_a_source_lacks():
+    table = _table([("a.h5", 0, 0, 0, 1), ("c.h5", 0, 0, 0, 0)])
+    with pytest.raises(KeyError, match=r"missing from the images given: \['c.h5'\]"):
+        patch_images({"a.h5": np.zeros((1, 4, 4))}, table, 2)
+
+
+def test_a_patch_set_standardises_and_collates_named_patches():
+    table = _table([("a.h5", 0, 0, 0, 1), ("a.h5", 1, 0, 0, 0)])
+    patches = PatchSet(np.full((2, 4, 4), 3.0), table, mean=1.0, std=2.0)
+    assert patches.shapes == [(4, 4), (4, 4)] and len(patches) == 2
+    batch = default_collate([patches[(1, 123)], patches[0]])
+    assert torch.equal(batch.image, torch.ones(2, 4, 4))
+    assert batch.label.tolist() == [0, 1] and batch.slice_num.tolist() == [1, 0]
+    assert list(batch.fname) == ["a.h5", "a.h5"]
+    with pytest.raises(ValueError, match="std must be > 0"):
+        PatchSet(np.zeros((2, 4, 4)), table, 0.0, 0.0)

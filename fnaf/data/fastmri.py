@@ -10,6 +10,7 @@ skipping data. HDF5 files are opened lazily and the handles kept per worker proc
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 import xml.etree.ElementTree as ET
@@ -246,3 +247,37 @@ class SliceDataset(torch.utils.data.Dataset):
     def __getitem__(self, index: int):
         sample = self.read_slice(index)
         return sample if self.transform is None else self.transform(*sample)
+
+    def only(self, names) -> SliceDataset:
+        """The same dataset restricted to the slices of the volumes ``names`` (file names)."""
+        wanted = set(names)
+        unknown = sorted(wanted - {volume.fname.name for volume in self.volumes})
+        if unknown:
+            raise KeyError(f"{self.root} has no volumes {unknown[:5]}")
+        subset = copy.copy(self)
+        subset._handles = {}
+        subset.samples = [(index, number) for index, number in self.samples
+                          if self.volumes[index].fname.name in wanted]
+        return subset
+
+
+def read_volumes(folder: str | PathLike, names, key: str = "reconstruction"
+                 ) -> dict[str, np.ndarray]:
+    """``{file name: (S, h, w) float32}`` of dataset ``key`` of ``<folder>/<name>`` for each name:
+    fastMRI prediction files (``reconstruction``, as ``save_reconstructions`` writes them) or the
+    targets of a split (``reconstruction_esc``). Missing files are named in one error."""
+    folder = Path(folder)
+    missing = sorted(name for name in set(names) if not (folder / name).is_file())
+    if missing:
+        raise FastMRIDataError(f"{folder}: {len(missing)} volume(s) missing: {missing[:5]}; "
+                               "reconstruct them first (fnaf.runs.reconstructions_or_load, or "
+                               "`python -m fnaf evaluate --out FOLDER`)")
+    volumes = {}
+    for name in names:
+        try:
+            with h5py.File(folder / name, "r") as handle:
+                volumes[name] = np.asarray(handle[key], dtype=np.float32)
+        except (OSError, KeyError) as error:
+            raise FastMRIDataError(f"{folder / name}: no readable '{key}' dataset ({error}); "
+                                   "write it again") from None
+    return volumes

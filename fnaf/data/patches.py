@@ -15,15 +15,23 @@ gives strides 2 (32 px) and 8 (64 px). :data:`RELEASED_THRESHOLDS` holds the rel
 
 Cutting is vectorised: :func:`cut_patches` takes every patch of a volume at once from a strided
 view (``numpy.lib.stride_tricks.sliding_window_view``), so the same positions are cut from the
-fully-sampled target and from every reconstruction.
+fully-sampled target and from every reconstruction (:func:`patch_images`).
+
+Intensities: a :class:`PatchSet` standardises with one global mean and standard deviation, those
+of the fully-sampled training patches (the released code used fixed global constants on the
+``reconstruction_esc`` scale, 2.61e-5 and 2.10e-5); reconstructions are on the target's scale, so
+the same constants serve every input.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
+import torch
 
 from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_BY_CODE
 
@@ -171,3 +179,62 @@ def patch_counts(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "normal": int((table["label"] == 0).sum()), "volumes": table["fname"].nunique(),
         "slices": len(table[["fname", "slice"]].drop_duplicates())}
         for split, table in tables.items()}).T
+
+
+def patch_images(volumes: Mapping[str, np.ndarray], table: pd.DataFrame,
+                 size: int) -> np.ndarray:
+    """The patches ``(N, size, size)`` float32 of ``table`` (in its order) cut from ``volumes``
+    (file name -> ``(S, h, w)``, network orientation): the fully-sampled targets or one
+    method's reconstructions. A volume the table names but ``volumes`` lacks is an error."""
+    missing = sorted(set(table["fname"]) - set(volumes))
+    if missing:
+        raise KeyError(f"{len(missing)} volume(s) named by the patch table are missing from the "
+                       f"images given: {missing[:5]}; reconstruct them (fnaf.runs."
+                       "reconstructions_or_load) or drop them from the annotations")
+    images = np.empty((len(table), size, size), np.float32)
+    for fname, rows in table.groupby("fname", sort=False):
+        images[rows.index.to_numpy()] = cut_patches(volumes[fname], rows, size)
+    return images
+
+
+class PatchBatch(NamedTuple):
+    """Patches as the training engine sees them (collates into a batch): ``image`` ``(P, P)``
+    standardised, ``label`` (1 abnormal), and where they come from."""
+
+    image: torch.Tensor
+    label: int
+    fname: str
+    slice_num: int
+
+    def to(self, device: torch.device | str) -> PatchBatch:
+        """The collated batch with its tensors on ``device``."""
+        return self._replace(image=self.image.to(device, non_blocking=True),
+                             label=torch.as_tensor(self.label).to(device))
+
+
+class PatchSet(torch.utils.data.Dataset):
+    """Labelled patches for :func:`fnaf.train.fit` and scoring: ``images`` ``(N, P, P)`` cut at
+    ``table``'s rows (:func:`patch_images`), standardised as ``(image - mean) / std``. Items are
+    indexed like slices, by ``index`` or ``(index, seed)`` (patches draw nothing at random)."""
+
+    def __init__(self, images: np.ndarray, table: pd.DataFrame, mean: float, std: float):
+        if len(images) != len(table):
+            raise ValueError(f"{len(images)} patches for {len(table)} table rows")
+        if not std > 0:
+            raise ValueError(f"the standardisation's std must be > 0, not {std}")
+        self.images = torch.from_numpy((np.asarray(images, np.float32) - mean) / std)
+        self.table = table.reset_index(drop=True)
+        self.labels = torch.tensor(self.table["label"].to_numpy(), dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        return [tuple(self.images.shape[1:])] * len(self)
+
+    def __getitem__(self, key) -> PatchBatch:
+        index = key[0] if isinstance(key, tuple) else key
+        row = self.table.iloc[index]
+        return PatchBatch(self.images[index], self.labels[index], row["fname"],
+                          int(row["slice"]))

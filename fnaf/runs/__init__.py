@@ -3,7 +3,10 @@
 * :mod:`fnaf.runs.configs` — :class:`RunConfig`, :class:`AttackConfig` and their parts;
 * :mod:`fnaf.runs.presets` — :func:`preset`, :func:`robust_preset` and the notebooks' accelerations;
 * :mod:`fnaf.runs.builders` — the model, data, masks, transforms and objective of a config;
-* :mod:`fnaf.runs.cache` — :func:`train_or_load`, :func:`evaluate_or_load`, :func:`attack_or_load`;
+* :mod:`fnaf.runs.cache` — :func:`train_or_load`, :func:`evaluate_or_load`, :func:`attack_or_load`,
+  :func:`reconstructions_or_load`;
+* :mod:`fnaf.runs.classifier` — the patch classifier's config, patch sets and
+  :func:`~fnaf.runs.classifier.classifier_or_load`;
 * :mod:`fnaf.runs.replay` — :func:`replay_attack`, one attacked slice rebuilt for a figure.
 """
 
@@ -25,6 +28,7 @@ from fnaf.runs.cache import (
     evaluate_or_load,
     load_run,
     provenance,
+    reconstructions_or_load,
     run_dir,
     runs_dir,
     train_or_load,
@@ -98,6 +102,7 @@ __all__ = [
     "objective_for",
     "preset",
     "provenance",
+    "reconstructions_or_load",
     "replay_attack",
     "robust_preset",
     "run_dir",

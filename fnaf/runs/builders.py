@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-import torch
 from torch import nn
 
 from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
@@ -14,7 +13,7 @@ from fnaf.data.masks import create_mask_for_mask_type
 from fnaf.data.sources import data_source
 from fnaf.data.transforms import SliceTransform
 from fnaf.models import IRIM, UNet
-from fnaf.runs.configs import CENTER_FRACTIONS, OPTIMIZERS, RunConfig
+from fnaf.runs.configs import CENTER_FRACTIONS, RunConfig
 
 
 def build_model(config: RunConfig) -> nn.Module:
@@ -80,6 +79,5 @@ def attack_transform(config: RunConfig, accel: int | None = None) -> SliceTransf
 
 
 def build_optimizer(config: RunConfig, model: nn.Module):
-    optimizer = OPTIMIZERS[config.optim.name](model.parameters(), lr=config.optim.lr)
-    return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, config.optim.step_size,
-                                                      config.optim.gamma)
+    """The run's optimiser over the parameters that train, and its schedule."""
+    return config.optim.build([p for p in model.parameters() if p.requires_grad])

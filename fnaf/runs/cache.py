@@ -33,6 +33,7 @@ from fnaf.attacks.report import check_thresholds
 from fnaf.boxes import BOX_COLUMNS, box_nmse
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.batches import SeededSlices
+from fnaf.data.fastmri_writer import write_reconstruction
 from fnaf.data.phantom import cache_dir
 from fnaf.evaluation import Evaluation, Validator, reconstruct_volumes, score_volumes
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
@@ -253,3 +254,24 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = No
     save_json({"attack": asdict(attack), "accel": accel,
                "slices": report.slices.to_dict("records")}, path)
     return report
+
+
+def reconstructions_or_load(run: TrainedRun, accel: int | None = None, names=None, *,
+                            device: torch.device | str | None = None) -> Path:
+    """The folder ``<run>/reconstructions/<accel>x/`` of ``run``'s fastMRI-format predictions
+    (:func:`~fnaf.data.fastmri_writer.write_reconstruction`) of its validation volumes ``names``
+    (file names; default all) at ``accel``, with Table 3's masks; only volumes not there yet are
+    reconstructed."""
+    accel = run.config.evaluation_accel(accel)
+    folder = run.directory / "reconstructions" / f"{accel}x"
+    val = datasets(run.config)[1]
+    names = sorted({volume.fname.name for volume in val.volumes} if names is None else names)
+    missing = [name for name in names if not (folder / name).is_file()]
+    if missing:
+        ensure_writable(folder, UNWRITABLE_RUNS)
+        device = torch.device(device) if device is not None else default_device()
+        for volume in reconstruct_volumes(run.model.to(device), pipeline_for(run.config.model),
+                                          val.only(missing), eval_transform(run.config, accel),
+                                          device=device):
+            write_reconstruction(folder / volume.fname, volume.reconstruction)
+    return folder

@@ -81,19 +81,35 @@ OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "sgd": t
 
 @dataclass(frozen=True)
 class OptimConfig:
-    """Optimiser (``"rmsprop"``, ``"adam"`` or plain ``"sgd"``) and StepLR schedule (stepped
-    per epoch)."""
+    """Optimiser (``"rmsprop"``, ``"adam"`` or ``"sgd"``, with ``momentum`` and L2
+    ``weight_decay``) and StepLR schedule (stepped per epoch; ``step_size=1`` is an exponential
+    decay by ``gamma`` per epoch)."""
 
     name: str = "rmsprop"
     lr: float = 1e-3
     step_size: int = 40
     gamma: float = 0.1
+    momentum: float = 0.0
+    weight_decay: float = 0.0
 
     def __post_init__(self):
         check_choice("optimizer", self.name, OPTIMIZERS)
         if not (self.lr > 0 and self.step_size >= 1 and 0 < self.gamma <= 1):
             raise ValueError(f"the optimiser needs lr > 0, step_size >= 1 and 0 < gamma <= 1, "
                              f"not lr={self.lr}, step_size={self.step_size}, gamma={self.gamma}")
+        if not (0 <= self.momentum < 1 and self.weight_decay >= 0):
+            raise ValueError(f"the optimiser needs 0 <= momentum < 1 and weight_decay >= 0, not "
+                             f"momentum={self.momentum}, weight_decay={self.weight_decay}")
+        if self.name == "adam" and self.momentum:
+            raise ValueError("adam has no momentum parameter (its betas play that part); "
+                             "use momentum=0 with adam")
+
+    def build(self, parameters):
+        """The optimiser over ``parameters`` and its StepLR schedule."""
+        momentum = {} if self.name == "adam" else {"momentum": self.momentum}
+        optimizer = OPTIMIZERS[self.name](parameters, lr=self.lr,
+                                          weight_decay=self.weight_decay, **momentum)
+        return optimizer, torch.optim.lr_scheduler.StepLR(optimizer, self.step_size, self.gamma)
 
 
 OBJECTIVES = ("clean", "fnaf", "bbox")

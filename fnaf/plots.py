@@ -247,3 +247,46 @@ def box_nmse_figure(per_model: dict[str, pd.DataFrame], title: str = ""):
               bbox_to_anchor=(0.5, -0.35))
     ax.set_title(title, fontsize=11)
     return figure
+
+
+def roc_figure(labels, probabilities: dict[str, dict[str, np.ndarray]]):
+    """ROC curves of the classifier on every input (the fully-sampled patches dashed), one
+    panel per acceleration; ``probabilities``: panel title -> input -> abnormal-class
+    probabilities of the same patches as ``labels``."""
+    from sklearn.metrics import roc_curve
+
+    panels = len(probabilities)
+    figure, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 4.4), squeeze=False,
+                                layout="constrained")
+    for ax, (title, inputs) in zip(axes[0], probabilities.items()):
+        for name, scores in inputs.items():
+            false_positive, true_positive, _ = roc_curve(labels, scores)
+            ax.plot(100 * false_positive, 100 * true_positive, label=name, linewidth=1.2,
+                    linestyle="--" if name == "Fully-sampled" else "-")
+        ax.plot([0, 100], [0, 100], color="0.7", linewidth=0.8)
+        ax.set(xlabel="1 − specificity (%)", ylabel="sensitivity (%)", title=title,
+               aspect="equal", xlim=(0, 100), ylim=(0, 100))
+        ax.legend(fontsize=8, frameon=False, loc="lower right")
+    return figure
+
+
+def patch_examples(patches: dict[str, np.ndarray], labels, count: int = 3):
+    """The first ``count`` abnormal and ``count`` normal patches (columns) cut from each input
+    (rows; ``patches``: input -> ``(N, p, p)`` at the same positions), on one grey scale per
+    column (the fully-sampled patch's range)."""
+    labels = np.asarray(labels)
+    chosen = [*np.flatnonzero(labels == 1)[:count], *np.flatnonzero(labels == 0)[:count]]
+    reference = next(iter(patches.values()))
+    figure, axes = plt.subplots(len(patches), len(chosen), squeeze=False, layout="constrained",
+                                figsize=(1.3 * len(chosen) + 1.2, 1.3 * len(patches)))
+    for row, (name, images) in zip(axes, patches.items()):
+        for column, (ax, index) in enumerate(zip(row, chosen)):
+            ax.imshow(images[index], cmap="gray", vmin=reference[index].min(),
+                      vmax=reference[index].max())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row is axes[0]:
+                ax.set_title("abnormal" if labels[index] == 1 else "normal", fontsize=9)
+            if column == 0:
+                ax.set_ylabel(name, fontsize=9, rotation=0, ha="right", va="center")
+    return figure

@@ -1,4 +1,4 @@
-"""The paper's Tables 2, 3 and 4 rebuilt from this package's results, with the paper's numbers
+"""The paper's Tables 2 to 6 rebuilt from this package's results, with the paper's numbers
 beside them."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fnaf.boxes import COMPARTMENTS
+from fnaf.classification import CLASSIFICATION_METRICS
 from fnaf.evaluation import METRICS
 from fnaf.models import MODEL_NAMES  # noqa: F401 (the notebooks' display names)
 from fnaf.paper import paper_table
@@ -356,3 +357,111 @@ def table4(per_model: dict[str, pd.DataFrame], baselines: dict[str, str], accel:
         table[f"paper {model}"] = [reported.get(name, {}).get(model, {}).get("nmse", float("nan"))
                                    for name in COMPARTMENTS]
     return table, tests
+
+
+#: The classification tables' first row: the classifier on the fully-sampled images.
+FULLY_SAMPLED = "Fully-sampled"
+
+
+def classification_table(metrics: dict[tuple[str, int], pd.DataFrame],
+                         patch_size: int) -> pd.DataFrame:
+    """Table 5 (32-px patches) or 6 (64 px): the classifier's Sn, Sp, F1, κ and AUROC (%) on
+    the same patches of each input, beside the paper.
+
+    Args:
+        metrics: ``(input, accel)`` -> :func:`~fnaf.classification.classification_metrics`
+            (``value``/``low``/``high`` per metric); inputs are :data:`FULLY_SAMPLED` and the
+            models' display names (``"U-Net"``, ``"FNAF U-Net"``, ...).
+        patch_size: 32 or 64, selecting the paper's table (other sizes: no paper values).
+
+    Returns:
+        rows ``(AF, input)``; columns ``Sn``, ``Sn low``, ``Sn high``, ``paper Sn``, ...
+    """
+    name = {32: "table5_classification_32px", 64: "table6_classification_64px"}.get(patch_size)
+    paper = paper_table(name) if name else {}
+    rows = {}
+    for (label, accel), frame in metrics.items():
+        reported = paper.get(f"{accel}x", {}).get(label, {})
+        row = {}
+        for metric in CLASSIFICATION_METRICS:
+            row[metric], row[f"{metric} low"], row[f"{metric} high"] = frame.loc[metric]
+            row[f"paper {metric}"] = reported.get(metric, float("nan"))
+        rows[f"{accel}×", label] = row
+    return pd.DataFrame(rows).T.rename_axis(["AF", "input"])
+
+
+def classification_view(table: pd.DataFrame, places: int = 1) -> pd.DataFrame:
+    """:func:`classification_table` for reading: per input a row ``ours`` (value and 95 %
+    interval) and a row ``paper``; ``–`` where the paper has no value."""
+    ours = interval_strings(table, list(CLASSIFICATION_METRICS), places)
+    paper = table[[f"paper {m}" for m in CLASSIFICATION_METRICS]].set_axis(
+        list(CLASSIFICATION_METRICS), axis=1).map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
+    view = pd.concat({"ours": ours, "paper": paper}, names=["source"])
+    view = view.reorder_levels([1, 2, 0])
+    return view.loc[[(*key, source) for key in table.index for source in ("ours", "paper")]]
+
+
+def patch_rows(tables: dict[str, pd.DataFrame], patch_size: int) -> pd.DataFrame:
+    """Table 1's patch rows: per split, the patches used here
+    (:func:`~fnaf.data.patches.patch_counts`) beside the paper's count for ``patch_size``."""
+    from fnaf.data.patches import patch_counts
+
+    paper = paper_table("table1_data").get(f"patches_{patch_size}", {})
+    counts = patch_counts(tables)
+    counts["paper patches"] = [paper.get(split, "–") for split in counts.index]
+    return counts.rename_axis("split")
+
+
+#: The paper's confidence analysis at 32 px (§4.3): the share of the baseline's false
+#: negatives called normal less confidently on the FNAF model's reconstruction.
+PAPER_LESS_CONFIDENT = {"FNAF U-Net": 0.61, "FNAF I-RIM": 0.54}
+
+
+def classification_sentences(table: pd.DataFrame, compared: pd.DataFrame,
+                             patch_size: int) -> list[str]:
+    """The classification chapter's conclusion, computed: whether the fully-sampled patches
+    bound the reconstructions' AUROC (intervals separate), each robust model's sensitivity
+    against its baseline beside the paper's direction with McNemar's verdict, and the
+    confidence analysis beside the paper's share."""
+    sentences = []
+    for af, part in table.groupby(level="AF", sort=False):
+        part = part.droplevel("AF")
+        full = part.loc[FULLY_SAMPLED]
+        others = part.drop(index=FULLY_SAMPLED)
+        below = [name for name, row in others.iterrows() if row["AUROC high"] < full["AUROC low"]]
+        sentences.append(
+            f"{af}: the AUROC on fully-sampled patches, {full['AUROC']:.1f} "
+            f"[{full['AUROC low']:.1f}, {full['AUROC high']:.1f}], lies above the interval of "
+            f"{len(below)} of {len(others)} reconstructions" +
+            (f" ({', '.join(below)})." if below else "."))
+    for (af, robust), row in compared.iterrows():
+        mine, theirs = table.loc[(af, robust)], table.loc[(af, row["baseline"])]
+        ours = _direction(mine["Sn"], theirs["Sn"])
+        paper = _direction(mine["paper Sn"], theirs["paper Sn"])
+        differ = "differ" if row["p"] <= 0.05 else "do not differ"
+        verdict = ("–" if paper == "–" else
+                   "reproduced" if ours == paper else "not reproduced")
+        sentences.append(
+            f"{af}: the sensitivity on {robust} is {_compared(ours)} on {row['baseline']} "
+            f"({mine['Sn']:.1f} vs {theirs['Sn']:.1f} %; paper: {_compared(paper)}; direction "
+            f"{verdict}); the classifier's decisions {differ} (McNemar p {p_string(row['p'])};"
+            f" the paper: p > 0.05).")
+        share = PAPER_LESS_CONFIDENT.get(robust) if patch_size == 32 else None
+        if row["false negatives"]:
+            paper_share = f"; paper {share:.0%}" if share is not None else ""
+            sentences.append(
+                f"{af}: of {row['baseline']}'s {row['false negatives']} false negatives, "
+                f"{row['share']:.0%} [{row['share low']:.0%}, {row['share high']:.0%}] are "
+                f"called normal less confidently on {robust}{paper_share}.")
+    return sentences
+
+
+def _compared(direction: str) -> str:
+    return {"equal": "the same as", "–": "not comparable to"}.get(direction,
+                                                                  f"{direction} than")
+
+
+def _direction(value: float, reference: float) -> str:
+    if pd.isna(value) or pd.isna(reference):
+        return "–"
+    return "higher" if value > reference else "lower" if value < reference else "equal"

@@ -4,7 +4,13 @@ intervals, and the paper's confidence analysis."""
 import numpy as np
 import pytest
 
-from fnaf.classification import classification_metrics, confidence_drop, point_metrics
+from fnaf.classification import (
+    classification_metrics,
+    confidence_drop,
+    decision_test,
+    point_metrics,
+    weighted_metrics,
+)
 
 
 def test_metrics_match_a_hand_computed_confusion_matrix():
@@ -38,8 +44,29 @@ def test_intervals_resample_volumes_and_hold_the_estimate():
         classification_metrics(labels, probabilities[:-1], volumes)
 
 
-def test_the_confidence_analysis_counts_the_baselines_false_negatives_that_drop():
+def test_the_confidence_analysis_counts_false_negatives_called_normal_less_confidently():
     labels = [1, 1, 1, 0, 1]
     baseline = [0.4, 0.3, 0.9, 0.2, 0.45]  # false negatives: patches 0, 1 and 4
-    robust = [0.3, 0.6, 0.1, 0.1, 0.2]
-    assert confidence_drop(labels, baseline, robust) == (2, 3)
+    robust = [0.3, 0.6, 0.1, 0.1, 0.2]  # only patch 1's abnormal probability rises
+    assert confidence_drop(labels, baseline, robust) == (1, 3)
+
+
+def test_mcnemar_compares_which_patches_each_reconstruction_gets_right():
+    labels = [1, 1, 1, 0, 0, 1]
+    baseline = [0.9, 0.2, 0.3, 0.1, 0.8, 0.7]  # right: 0, 3, 5
+    robust = [0.9, 0.8, 0.6, 0.7, 0.2, 0.7]  # right: 0, 1, 2, 4, 5
+    result = decision_test(labels, baseline, robust)
+    assert result["baseline only"] == 1 and result["robust only"] == 3
+    assert result["p"] == pytest.approx(0.625)  # two-sided binomial, 1 of 4 discordant
+
+
+def test_weighted_metrics_equal_scikit_learns_on_the_repeated_patches():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 60)
+    probabilities = np.round(rng.random(60), 1)  # ties, which AUROC counts one half
+    weights = rng.integers(0, 3, (4, 60))
+    table = weighted_metrics(labels, probabilities, weights)
+    for row, counts in zip(table.to_dict("records"), weights):
+        repeated = np.repeat(np.arange(60), counts)
+        expected = point_metrics(labels[repeated], probabilities[repeated])
+        assert row == pytest.approx(expected)

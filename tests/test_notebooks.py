@@ -194,6 +194,29 @@ def test_bbox_notebook_builds_table4_over_annotated_units(tmp_path, monkeypatch)
     assert ("8×", "B-Box I-RIM") in quality.index
 
 
+def test_classification_notebook_scores_every_input_on_the_same_patches(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("05_classification.ipynb", tmp_path, scale="smoke",
+                  runs_root=str(tmp_path / "runs"))
+    counts = pd.read_csv(results / "patch_counts.csv", index_col="split")
+    assert (counts["abnormal"] == counts["normal"]).all()
+    assert counts.loc["val", "paper patches"] == 2552  # Table 1, 32 px
+    table = pd.read_csv(results / "table5.csv", index_col=["AF", "input"])
+    inputs = ["Fully-sampled", "U-Net", "FNAF U-Net", "B-Box U-Net", "I-RIM", "FNAF I-RIM",
+              "B-Box I-RIM"]
+    assert table.index.tolist() == [(af, name) for af in ("4×", "8×") for name in inputs]
+    assert table.loc[("4×", "U-Net"), "paper Sn"] == 89.74
+    for metric in ("Sn", "Sp", "F1", "AUROC"):
+        assert table[metric].between(0, 100).all()
+        assert (table[f"{metric} low"] <= table[metric] + 1e-9).all()
+    assert table.loc["4×", "AUROC"]["Fully-sampled"] == table.loc["8×", "AUROC"]["Fully-sampled"]
+    compared = pd.read_csv(results / "comparisons.csv", index_col=["AF", "robust"])
+    assert compared.loc[("8×", "FNAF I-RIM"), "baseline"] == "I-RIM"
+    assert compared["p"].between(0, 1).all()
+    assert (compared["less confident"] <= compared["false negatives"]).all()
+    assert (compared["false negatives"] <= counts.loc["val", "abnormal"]).all()
+
+
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     notebook = nbformat.read(path, as_version=4)
@@ -207,6 +230,8 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     ("02_fnaf_attacks.ipynb", {"n_candidates": 0}, "n_candidates >= 1"),
     ("03_robust_training.ipynb", {"n_candidates": 0}, "n_candidates >= 1"),
     ("04_bbox_training.ipynb", {"gamma": 0.0}, "gamma must be a positive number"),
+    ("05_classification.ipynb", {"strategy": "heads"}, "strategy"),
+    ("05_classification.ipynb", {"patch_size": 0}, "patch size must be an integer"),
 ])
 def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, name, parameters,
                                                          message):

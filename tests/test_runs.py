@@ -141,7 +141,10 @@ def test_an_evaluation_scores_the_boxes_in_the_same_pass_and_caches_them(tmp_pat
     monkeypatch.setattr("fnaf.runs.cache.reconstruct_volumes", no_second_pass)
     again = evaluate_or_load(run, annotations=AnnotationIndex(boxes.sample(frac=1, random_state=0)))
     pd.testing.assert_frame_equal(again.boxes, scored, check_dtype=False)  # same boxes: cached
-    assert evaluate_or_load(run).boxes is None  # asked for no boxes
+    default = evaluate_or_load(run).boxes  # the data's own validation boxes: cached too
+    pd.testing.assert_frame_equal(default, scored, check_dtype=False)
+    written = sorted(path.name for path in (run.directory / "reconstructions" / "4x").iterdir())
+    assert written == sorted(set(scored["fname"]))  # the annotated volumes, for classification
     with pytest.raises(AssertionError, match="cached"):  # other boxes: a new pass
         evaluate_or_load(run, annotations=AnnotationIndex(boxes.iloc[1:]))
 

@@ -18,6 +18,7 @@ from fnaf.runs.builders import (
     eval_transform,
     mask_function,
     objective_for,
+    own_validation_boxes,
     transforms,
     validation_boxes,
 )
@@ -100,6 +101,7 @@ __all__ = [
     "load_run",
     "mask_function",
     "objective_for",
+    "own_validation_boxes",
     "preset",
     "provenance",
     "reconstructions_or_load",

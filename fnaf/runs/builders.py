@@ -52,6 +52,13 @@ def validation_boxes(config: RunConfig, annotations_val: str | None = None) -> A
                                          val.volumes))
 
 
+def own_validation_boxes(config: RunConfig) -> AnnotationIndex | None:
+    """:func:`validation_boxes` from the data's own ``singlecoil_bb_val.csv``, or ``None`` when
+    the data has none."""
+    source = data_source(config.data_root, phantom=config.phantom, require_annotations=False)
+    return validation_boxes(config) if source.annotations["val"].is_file() else None
+
+
 def mask_function(accels: tuple[int, ...]):
     """fastMRI's random mask at ``accels`` (one drawn per call), the paper's centre fractions."""
     return create_mask_for_mask_type("random", [CENTER_FRACTIONS[a] for a in accels],

@@ -46,6 +46,7 @@ from fnaf.runs.builders import (
     datasets,
     eval_transform,
     objective_for,
+    own_validation_boxes,
     transforms,
 )
 from fnaf.runs.configs import AttackConfig, RunConfig
@@ -194,12 +195,16 @@ def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
     split at ``accel`` (fastMRI's seeded masks, one per volume), or those cached in
     ``<run>/evaluations/``. ``accel`` may be omitted for a run trained at one acceleration.
 
-    With ``annotations`` (the validation split's boxes) the same pass also scores the NMSE
-    inside every box (Table 4's units, :func:`fnaf.boxes.box_nmse`), cached with the boxes'
-    fingerprint: other boxes evaluate again.
+    The same pass scores the NMSE inside every box of ``annotations`` (the validation split's
+    boxes; default: the data's own ``singlecoil_bb_val.csv`` when it has one) — Table 4's units,
+    :func:`fnaf.boxes.box_nmse`, cached with the boxes' fingerprint: other boxes evaluate
+    again — and writes the annotated volumes' reconstructions where
+    :func:`reconstructions_or_load` finds them (the classification chapter's inputs).
     """
     accel = run.config.evaluation_accel(accel)
     path = run.directory / "evaluations" / f"{accel}x.json"
+    if annotations is None:
+        annotations = own_validation_boxes(run.config)
     wanted = annotations.fingerprint() if annotations is not None else None
     if path.exists():
         saved = load_json(path, f"delete {path} to evaluate again")
@@ -211,11 +216,16 @@ def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
     ensure_writable(path.parent, UNWRITABLE_RUNS)
     device = torch.device(device) if device is not None else default_device()
     box_rows = []
+    folder = run.directory / "reconstructions" / f"{accel}x"
 
     def scoring_boxes(volumes):
         for volume in volumes:
             if annotations is not None:
-                box_rows.append(box_nmse([volume], annotations))
+                rows = box_nmse([volume], annotations)
+                box_rows.append(rows)
+                if len(rows) and not (folder / volume.fname).is_file():
+                    folder.mkdir(parents=True, exist_ok=True)
+                    write_reconstruction(folder / volume.fname, volume.reconstruction)
             yield volume
 
     result = score_volumes(scoring_boxes(reconstruct_volumes(

@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from fnaf.classification import PatchValidator
+from fnaf.classification import PatchScores, PatchValidator, predict
 from fnaf.data.annotations import match_volumes, read_annotations
 from fnaf.data.fastmri import SliceDataset, read_volumes
 from fnaf.data.patches import (
@@ -38,9 +38,10 @@ from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torc
 from fnaf.models.squeezenet import HEADS, STRATEGIES, SqueezeNet, load_imagenet_features
 from fnaf.objectives import CleanObjective
 from fnaf.pipelines import ClassifierPipeline
-from fnaf.runs.cache import UNWRITABLE_RUNS, provenance, runs_dir
+from fnaf.runs.cache import UNWRITABLE_RUNS, provenance, reconstructions_or_load, runs_dir
 from fnaf.runs.configs import SCALES, TRAINING_VERSION, OptimConfig, check_choice
 from fnaf.runs.presets import SMOKE_PHANTOM
+from fnaf.tables import FULLY_SAMPLED
 from fnaf.train import Settings, TrainingError, default_device, fit
 
 #: The paper's fine-tuning (§3.8.2): SGD, lr 1e-3 with decay rate 0.1, weight decay 5e-4. The
@@ -279,3 +280,28 @@ def _train(config: ClassifierConfig, directory: Path, data: PatchData, device, p
     save_json({**provenance(device, result.wall_time), "data": config.key()},
               directory / "provenance.json")
     save_torch(result.best_state, directory / "model.pt")
+
+
+def classify_inputs(classifier: TrainedClassifier, data: PatchData, runs: dict, *,
+                    device: torch.device | str | None = None
+                    ) -> tuple[dict[tuple[str, int], PatchScores], dict[str, PatchSet]]:
+    """The classifier on the validation patches of every input: the fully-sampled targets
+    (:data:`~fnaf.tables.FULLY_SAMPLED`, listed at each acceleration) and each run's
+    reconstructions (``runs``: ``(label, accel)`` -> :class:`~fnaf.runs.cache.TrainedRun`),
+    cut at the same positions (:func:`~fnaf.runs.cache.reconstructions_or_load`).
+
+    Returns the scores keyed ``(input, accel)`` and the patch sets keyed ``"<input> <accel>×"``
+    (``"Fully-sampled"`` once).
+    """
+    device = torch.device(device) if device is not None else default_device()
+    names = sorted(set(data.tables["val"]["fname"]))
+    patches = {FULLY_SAMPLED: data.targets["val"]}
+    for (label, accel), run in runs.items():
+        folder = reconstructions_or_load(run, accel, names, device=device)
+        patches[f"{label} {accel}×"] = data.on(read_volumes(folder, names))
+    scores = {key: predict(classifier.model, classifier.pipeline, images, device=device)
+              for key, images in patches.items()}
+    accels = list(dict.fromkeys(accel for _, accel in runs))
+    keyed = {(FULLY_SAMPLED, accel): scores[FULLY_SAMPLED] for accel in accels}
+    keyed.update({(label, accel): scores[f"{label} {accel}×"] for label, accel in runs})
+    return dict(sorted(keyed.items(), key=lambda item: item[0][1])), patches

@@ -31,6 +31,7 @@ from fnaf.runs import (
     validation_boxes,
 )
 from fnaf.stats import paired_test
+from fnaf.tables import interval_strings
 
 #: The committed sweeps (``tools/beta_sweep.py``).
 MEASUREMENTS = Path(__file__).resolve().parent / "measurements"
@@ -109,9 +110,7 @@ def sweep_view(sweep: pd.DataFrame, objective: str) -> pd.DataFrame:
     and the objective's criterion (the attack rate with its 95 % interval, or the box NMSE)."""
     rows = sweep[sweep["objective"].isin(["clean", objective])].copy()
     if objective == "fnaf":
-        rows["attack rate (%)"] = [f"{rate:.1f} [{low:.1f}, {high:.1f}]" for rate, low, high in
-                                   zip(rows["attack rate (%)"], rows["attack rate low"],
-                                       rows["attack rate high"])]
+        rows["attack rate (%)"] = _interval_column(rows, "attack rate (%)", "attack rate")
     rows["ΔSSIM"] = rows["ΔSSIM"].map(lambda value: f"{value:+.4f}")
     rows["box NMSE"] = rows["box NMSE"].map(lambda value: f"{value:.4f}")
     rows["beta"] = rows["beta"].map(lambda value: "–" if pd.isna(value) else f"{value:g}")
@@ -172,12 +171,18 @@ def spread_sentence(spread: pd.DataFrame, column: str = "attack rate") -> str:
     return "; ".join(parts)
 
 
+def _interval_column(table: pd.DataFrame, column: str, bounds: str) -> pd.Series:
+    """``column`` with its interval (``<bounds> low``/``high``) as ``"value [low, high]"``."""
+    renamed = table.rename(columns={f"{bounds} low": f"{column} low",
+                                    f"{bounds} high": f"{column} high"})
+    return interval_strings(renamed, [column], 1)[column]
+
+
 def spread_view(spread: pd.DataFrame) -> pd.DataFrame:
     """The seed spread for reading: per source of variation, seed and acceleration, the attack
     rate and the lost rate with their 95 % intervals, the control's rate, NMSE and SSIM."""
-    def interval(name: str) -> list[str]:
-        return [f"{value:.1f} [{low:.1f}, {high:.1f}]" for value, low, high in
-                zip(spread[f"{name} (%)"], spread[f"{name} low"], spread[f"{name} high"])]
+    def interval(name: str) -> pd.Series:
+        return _interval_column(spread, f"{name} (%)", name)
 
     view = pd.DataFrame({"attack rate (%)": interval("attack rate"),
                          "feature lost (%)": interval("lost rate"),

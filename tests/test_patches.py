@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
-from fnaf.data.annotations import rasterize_boxes
+from fnaf.data.annotations import coverage_map, rasterize_boxes
 from fnaf.data.patches import (
     PatchSet,
     PatchSpec,
@@ -139,3 +139,21 @@ def test_a_patch_set_standardises_and_collates_named_patches():
     assert list(batch.fname) == ["a.h5", "a.h5"]
     with pytest.raises(ValueError, match="std must be > 0"):
         PatchSet(np.zeros((2, 4, 4)), table, 0.0, 0.0)
+
+
+def test_adaptive_sampling_draws_normal_patches_where_abnormalities_occur():
+    # two slices with boxes in opposite corners: each slice's normal patches over the other
+    # slice's box lie where abnormalities occur (coverage > 0); elsewhere the coverage is zero
+    annotated = boxes(("f", 1, "BML_Med_Fem", 10, 34, 10, 34),
+                      ("f", 2, "BML_Med_Fem", 270, 294, 270, 294))
+    density = coverage_map(annotated)
+
+    def normal_density(sampling):
+        table = patch_table(annotated, 320, PatchSpec(32, stride=16, abnormal_share=0.5,
+                                                      sampling=sampling), seed=1)
+        normal = table[table["label"] == 0]
+        assert len(normal) == (table["label"] == 1).sum() > 0
+        return density[normal["row"] + 16, normal["col"] + 16]
+
+    assert (normal_density("adaptive") > 0).all()
+    assert (normal_density("uniform") == 0).any()

@@ -6,7 +6,10 @@ annotation grid to it and rasterised as :func:`fnaf.data.annotations.rasterize_b
 (truncation, at least one pixel). A patch is **abnormal** when it covers at least
 ``abnormal_share`` of some box (intersection over the box's area), **normal** when it touches no
 box, and dropped in between. Only slices with at least one box are used, as in the released
-code. Normal patches are then capped to the abnormal count by seeded sampling (global balance).
+code. Normal patches are then capped to the abnormal count by seeded sampling (global balance):
+uniformly (the released sets), or ``sampling="adaptive"``, weighted by the regional
+distribution of the abnormalities at the patch's centre (the paper's Fig. 3, right; §3.1.3), so
+the normal patches come from where abnormalities occur.
 
 The released sets (``../shared/reference/fnaf_reference.md`` §9) used an 8-pixel grid for both
 sizes and thresholds of 10 % (32 px train), 50 % (32 px val) and 75 % (64 px); the paper's text
@@ -33,13 +36,15 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_BY_CODE
+from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_BY_CODE, coverage_map
 
 #: The released patch sets' abnormal thresholds: (patch size, split) -> share of a box.
 RELEASED_THRESHOLDS = {(32, "train"): 0.10, (32, "val"): 0.50, (64, "train"): 0.75,
                        (64, "val"): 0.75}
 #: The paper's grid strides per patch size (§3.1.3); the released sets used 8 for both.
 PAPER_STRIDES = {32: 2, 64: 8}
+#: How normal patches are capped to the abnormal count (see the module doc).
+SAMPLINGS = ("uniform", "adaptive")
 #: The columns of :func:`patch_table`.
 PATCH_COLUMNS = ["fname", "slice", "row", "col", "label", "share", "compartment"]
 
@@ -55,12 +60,15 @@ class PatchSpec:
         abnormal_share: smallest share of a box a patch must cover to be abnormal.
         offset: the grid's first row and column at 320×320 (the released sets: 3/5 train,
             7/7 val).
+        sampling: how normal patches are capped to the abnormal count: ``"uniform"`` or
+            ``"adaptive"`` (weighted by the abnormalities' regional distribution).
     """
 
     size: int = 32
     stride: int | None = None
     abnormal_share: float = 0.5
     offset: int = 0
+    sampling: str = "uniform"
 
     def __post_init__(self):
         for name, value, least in (("size", self.size, 1), ("offset", self.offset, 0)):
@@ -69,6 +77,9 @@ class PatchSpec:
         if self.stride is not None and (not isinstance(self.stride, int) or self.stride < 1):
             raise ValueError(f"patch stride must be a positive integer (pixels at 320×320) or "
                              f"None (the paper's), not {self.stride!r}")
+        if self.sampling not in SAMPLINGS:
+            raise ValueError(f"unknown patch sampling {self.sampling!r}; accepted: "
+                             f"{list(SAMPLINGS)}")
         if not 0 < self.abnormal_share <= 1:
             raise ValueError(f"abnormal_share must be in (0, 1] (a share of a box's area), not "
                              f"{self.abnormal_share!r}")
@@ -144,17 +155,34 @@ def patch_table(boxes: pd.DataFrame, crop: int, spec: PatchSpec, *, balance: boo
                                     [LABEL_BY_CODE[code].name for code in labels[keep]], "")}))
     table = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=PATCH_COLUMNS)
     if balance:
-        table = balanced(table, seed)
+        weights = None
+        if spec.sampling == "adaptive":
+            density = coverage_map(boxes, (crop, crop))
+            weights = density[table["row"] + size // 2, table["col"] + size // 2]
+        table = balanced(table, seed, weights)
     return table[PATCH_COLUMNS].reset_index(drop=True)
 
 
-def balanced(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
-    """All abnormal patches and as many normal ones, drawn without replacement (seeded); the
-    table's order is kept."""
+def balanced(table: pd.DataFrame, seed: int = 0, weights=None) -> pd.DataFrame:
+    """All abnormal patches and as many normal ones, drawn without replacement (seeded), with
+    probability proportional to ``weights`` (one per row; ``None``: uniform); the table's order
+    is kept. Normal patches of zero weight are drawn only when the others run out."""
     abnormal = table[table["label"] == 1]
     normal = table[table["label"] == 0]
     if len(normal) > len(abnormal):
-        normal = normal.sample(len(abnormal), random_state=np.random.default_rng(seed))
+        rng = np.random.default_rng(seed)
+        if weights is None:
+            normal = normal.sample(len(abnormal), random_state=rng)
+        else:
+            weight = pd.Series(np.asarray(weights, dtype=float), index=table.index)[normal.index]
+            positive = normal[weight > 0]
+            if len(positive) >= len(abnormal):
+                normal = positive.sample(len(abnormal), weights=weight[positive.index],
+                                         random_state=rng)
+            else:
+                rest = normal[weight == 0].sample(len(abnormal) - len(positive),
+                                                  random_state=rng)
+                normal = pd.concat([positive, rest])
     return table.loc[sorted([*abnormal.index, *normal.index])]
 
 

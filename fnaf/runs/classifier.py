@@ -58,7 +58,9 @@ class ClassifierConfig:
 
     ``patch_size`` and ``stride`` are in pixels of fastMRI's 320 × 320 grid (``stride=None``:
     the paper's, 2 for 32 px and 8 for 64 px; the released sets used 8 for both); the abnormal
-    thresholds are the released sets' (:data:`~fnaf.data.patches.RELEASED_THRESHOLDS`).
+    thresholds are the released sets' (:data:`~fnaf.data.patches.RELEASED_THRESHOLDS`);
+    ``sampling`` caps the normal patches uniformly or by the abnormalities' regional
+    distribution (``"adaptive"``, the paper's Fig. 3).
     ``strategy``: ``"head"`` (frozen features), ``"all"`` or ``"scratch"``; ``imagenet_weights``
     a local torchvision ``squeezenet1_0`` file (without one the features start random, with a
     warning). ``max_train_patches`` caps the training set by a balanced, seeded draw (``None``:
@@ -68,6 +70,7 @@ class ClassifierConfig:
     scale: str
     patch_size: int = 32
     stride: int | None = None
+    sampling: str = "uniform"
     strategy: str = "head"
     head: str = "paper"
     optim: OptimConfig = PAPER_CLASSIFIER_OPTIM
@@ -106,7 +109,7 @@ class ClassifierConfig:
     def spec(self, split: str) -> PatchSpec:
         """The patches of ``split`` (``"train"`` or ``"val"``)."""
         threshold = RELEASED_THRESHOLDS.get((self.patch_size, split), 0.75)
-        return PatchSpec(self.patch_size, self.stride, threshold)
+        return PatchSpec(self.patch_size, self.stride, threshold, sampling=self.sampling)
 
     def annotations(self) -> dict[str, str]:
         given = {"train": self.annotations_train, "val": self.annotations_val}

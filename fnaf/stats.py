@@ -8,6 +8,7 @@ interval, and paired units get paired tests (scipy.stats does the statistics).
   signed-rank test (exact for small ``N``), with the direction of the difference; the paper's
   unpaired rank-sum test beside it.
 * :func:`mcnemar_exact` — two models' hits on the same slices (attack rates).
+* :func:`correlation` — Pearson's r and Spearman's ρ with p-values and 95 % intervals.
 """
 
 from __future__ import annotations
@@ -115,3 +116,30 @@ def mcnemar_exact(model, reference) -> tuple[int, int, float]:
     discordant = only_model + only_reference
     p = stats.binomtest(only_model, discordant).pvalue if discordant else 1.0
     return only_model, only_reference, float(p)
+
+
+def correlation(x, y, confidence: float = 0.95) -> dict[str, float]:
+    """Pearson's r and Spearman's ρ of ``x`` and ``y`` with two-sided p-values and intervals
+    (Fisher's z; for ρ with Bonett and Wright's variance ``(1 + ρ²/2) / (n - 3)``). Keys
+    ``n``, ``pearson_r``, ``pearson_p``, ``pearson_low``, ``pearson_high`` and the same for
+    ``spearman_``; NaN below four pairs or for a constant input. Units are taken as
+    independent."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    n = len(x)
+    names = [f"{kind}_{part}" for kind in ("pearson", "spearman")
+             for part in ("r", "p", "low", "high")]
+    result = {"n": n, **dict.fromkeys(names, float("nan"))}
+    if n < 4 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return result
+    pearson = stats.pearsonr(x, y)
+    interval = pearson.confidence_interval(confidence)
+    spearman = stats.spearmanr(x, y)
+    rho = float(spearman.statistic)
+    half = stats.norm.ppf(0.5 + confidence / 2) * np.sqrt((1 + rho ** 2 / 2) / (n - 3))
+    centre = np.arctanh(np.clip(rho, -0.999999, 0.999999))
+    result.update(pearson_r=float(pearson.statistic), pearson_p=float(pearson.pvalue),
+                  pearson_low=float(interval.low), pearson_high=float(interval.high),
+                  spearman_r=rho, spearman_p=float(spearman.pvalue),
+                  spearman_low=float(np.tanh(centre - half)),
+                  spearman_high=float(np.tanh(centre + half)))
+    return result

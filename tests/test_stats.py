@@ -7,6 +7,7 @@ from scipy import stats
 from fnaf.stats import (
     MIN_PAIRED_UNITS,
     cluster_bootstrap_mean,
+    correlation,
     mcnemar_exact,
     paired_test,
     wilson_interval,
@@ -68,3 +69,19 @@ def test_mcnemar_counts_discordant_slices_and_is_an_exact_binomial():
     assert (only_model, only_reference) == (1, 6)
     assert p == pytest.approx(stats.binomtest(1, 7).pvalue) == pytest.approx(16 / 128)
     assert mcnemar_exact(reference, reference) == (0, 0, 1.0)
+
+
+def test_correlation_gives_both_coefficients_with_fisher_intervals():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=40)
+    y = x + rng.normal(size=40)
+    result = correlation(x, y)
+    assert result["n"] == 40
+    assert result["pearson_r"] == pytest.approx(np.corrcoef(x, y)[0, 1])
+    assert result["pearson_low"] < result["pearson_r"] < result["pearson_high"]
+    rho = result["spearman_r"]
+    half = 1.959964 * np.sqrt((1 + rho ** 2 / 2) / 37)  # Bonett and Wright
+    assert result["spearman_low"] == pytest.approx(np.tanh(np.arctanh(rho) - half), abs=1e-6)
+    assert 0 < result["spearman_p"] < 0.05 and 0 < result["pearson_p"] < 0.05
+    assert np.isnan(correlation([1, 2, 3], [1, 2, 3])["pearson_r"])  # too few pairs
+    assert np.isnan(correlation(x, np.ones(40))["spearman_r"])  # a constant: no correlation

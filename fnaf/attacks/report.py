@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from scipy import stats
 from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
@@ -17,7 +16,7 @@ from fnaf.attacks.search import FnafAttack
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
-from fnaf.stats import cluster_bootstrap_mean, mcnemar_exact, wilson_interval
+from fnaf.stats import cluster_bootstrap_mean, correlation, mcnemar_exact, wilson_interval
 
 
 def check_thresholds(gamma: float | None = None, epsilon: float | None = None) -> None:
@@ -90,12 +89,9 @@ class AttackReport:
         def pearson(name: str, column: str) -> dict:
             """r of D with the loss over slices, its p and 95 % interval (Fisher's z; slices of
             one volume are treated as independent)."""
-            if len(frame) < 4:
-                return {f"{name}_{part}": float("nan") for part in ("r", "p", "r_low", "r_high")}
-            result = stats.pearsonr(frame[column], frame["loss"])
-            interval = result.confidence_interval(0.95)
-            return {f"{name}_r": float(result.statistic), f"{name}_p": float(result.pvalue),
-                    f"{name}_r_low": float(interval.low), f"{name}_r_high": float(interval.high)}
+            result = correlation(frame[column], frame["loss"])
+            return {f"{name}_{part}": result[f"pearson_{key}"] for part, key in
+                    (("r", "r"), ("p", "p"), ("r_low", "low"), ("r_high", "high"))}
 
         hits, controls = frame["loss"] > self.gamma, frame["control"] > self.gamma
         return {

@@ -217,6 +217,24 @@ def test_classification_notebook_scores_every_input_on_the_same_patches(tmp_path
     assert (compared["false negatives"] <= counts.loc["val", "abnormal"]).all()
 
 
+def test_correlation_notebook_reads_each_size_correlation_beside_the_paper(tmp_path,
+                                                                          monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("06_correlation_analysis.ipynb", tmp_path, scale="smoke", model="unet",
+                  runs_root=str(tmp_path / "runs"))
+    gains = pd.read_csv(results / "fig6_correlations.csv", index_col=["model", "accel"])
+    assert gains.index.tolist() == [(m, a) for a in (4, 8) for m in ("FNAF U-Net", "B-Box U-Net")]
+    assert gains.loc[("FNAF U-Net", 8), "paper"] == "negative"
+    assert set(gains["verdict"]) <= {"reproduced", "consistent", "not reproduced",
+                                     "not comparable"}
+    assert ((gains["spearman_low"] <= gains["spearman_r"]) &
+            (gains["spearman_r"] <= gains["spearman_high"])).all()
+    nmse = pd.read_csv(results / "fig7_correlations.csv", index_col=["model", "accel"])
+    assert len(nmse) == 6 and (nmse["n"] == gains["n"].iloc[0]).all()  # the same units
+    points = pd.read_csv(results / "fig6_points.csv")
+    assert (points["size"] > 0).all() and len(points) == 4 * gains["n"].iloc[0]
+
+
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     notebook = nbformat.read(path, as_version=4)

@@ -1,0 +1,94 @@
+"""Does robust training help small abnormalities most? The FNAF paper's correlation analysis
+(Appendix A, Figs. 6-7).
+
+The unit is Table 4's (volume, slice, label); its **size** is the number of pixels its boxes
+cover on fastMRI's 320 × 320 annotation grid (the paper: "the number of pixels abnormalities
+occupy"), so sizes compare across data of any resolution. Fig. 6 correlates each robust model's
+**improvement** over its baseline (baseline NMSE − robust NMSE inside the boxes; positive: the
+robust model is better) with the size; Fig. 7 the NMSE itself. :func:`size_correlations` gives
+Pearson's r and Spearman's ρ with p-values and 95 % intervals (:func:`fnaf.stats.correlation`),
+and :data:`PAPER_READING` the paper's statements, so the verdict is computed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_CODES, AnnotationIndex
+from fnaf.stats import correlation
+
+#: The sign of the size correlation the paper reports (Appendix A): Fig. 6, the improvement
+#: over the baseline ("increases as the size decreases" for FNAF U-Net at 8×, "comparably" at
+#: 4×, "no correlation" for I-RIM, "the opposite correlation" for B-Box); Fig. 7, the NMSE
+#: ("decreases as the size increases for U-Net but not I-RIM").
+PAPER_READING = {
+    ("improvement", "FNAF U-Net", 4): "none", ("improvement", "FNAF U-Net", 8): "negative",
+    ("improvement", "FNAF I-RIM", 4): "none", ("improvement", "FNAF I-RIM", 8): "none",
+    ("improvement", "B-Box U-Net", 4): "positive", ("improvement", "B-Box U-Net", 8): "positive",
+    ("improvement", "B-Box I-RIM", 4): "positive", ("improvement", "B-Box I-RIM", 8): "positive",
+    ("nmse", "U-Net", 4): "negative", ("nmse", "U-Net", 8): "negative",
+    ("nmse", "I-RIM", 4): "none", ("nmse", "I-RIM", 8): "none",
+}
+
+
+def unit_sizes(units: pd.DataFrame, annotations: AnnotationIndex) -> pd.Series:
+    """The pixels each unit's boxes cover at 320 × 320 (``units``: :func:`fnaf.boxes.box_nmse`
+    rows or any frame with ``fname``, ``slice`` and ``label``), aligned with ``units``."""
+    shape = (ANNOTATION_SIZE, ANNOTATION_SIZE)
+    areas = {}
+    for fname, number in units[["fname", "slice"]].drop_duplicates().itertuples(index=False):
+        areas[fname, number] = annotations.masks(fname, int(number), shape).sum(axis=(1, 2))
+    position = {code: index for index, code in enumerate(LABEL_CODES)}
+    return pd.Series([int(areas[fname, number][position[label]]) for fname, number, label in
+                      units[["fname", "slice", "label"]].itertuples(index=False)],
+                     index=units.index, name="size")
+
+
+def improvements(per_model: dict[str, pd.DataFrame], baselines: dict[str, str],
+                 sizes: pd.Series) -> pd.DataFrame:
+    """Fig. 6's points: per robust model and unit, ``improvement`` = baseline NMSE − robust
+    NMSE and the unit's ``size``; ``per_model``: model -> :func:`fnaf.boxes.box_nmse` rows (the
+    same units, in the same order, for every model); ``sizes`` aligned with those rows."""
+    parts = []
+    for robust, baseline in baselines.items():
+        mine, theirs = per_model[robust], per_model[baseline]
+        if not mine[["fname", "slice", "label"]].equals(theirs[["fname", "slice", "label"]]):
+            raise ValueError(f"{robust} and {baseline} were scored on different units")
+        parts.append(mine[["fname", "slice", "label", "compartment"]].assign(
+            model=robust, baseline=baseline, size=sizes.to_numpy(),
+            improvement=theirs["nmse"].to_numpy() - mine["nmse"].to_numpy()))
+    return pd.concat(parts, ignore_index=True)
+
+
+def size_correlations(points: pd.DataFrame, value: str, by: list[str]) -> pd.DataFrame:
+    """:func:`fnaf.stats.correlation` of ``size`` with ``value`` within each group of ``by``;
+    one row per group, with ``sign``: ``"negative"``/``"positive"`` where Spearman's 95 %
+    interval excludes 0, else ``"none"``."""
+    rows = {}
+    for key, group in points.groupby(by, sort=False):
+        result = correlation(group["size"], group[value])
+        rows[key] = {**result, "sign": _sign(result["spearman_low"], result["spearman_high"])}
+    table = pd.DataFrame(rows).T.infer_objects()
+    table.index.names = by
+    return table
+
+
+def _sign(low: float, high: float) -> str:
+    if np.isnan(low):
+        return "–"
+    return "negative" if high < 0 else "positive" if low > 0 else "none"
+
+
+def reading(table: pd.DataFrame, value: str) -> pd.DataFrame:
+    """Beside each ``(model, accel)`` row of :func:`size_correlations`: the paper's sign and the
+    verdict — ``"reproduced"`` when both find the same sign, ``"consistent"`` when neither
+    finds a correlation (an interval that includes zero shows none, it does not prove none),
+    ``"not comparable"`` where the paper says nothing or too few units were scored, else
+    ``"not reproduced"``."""
+    paper = [PAPER_READING.get((value, model, accel), "–") for model, accel in table.index]
+    verdict = ["not comparable" if "–" in (ours, theirs) else
+               "not reproduced" if ours != theirs else
+               "consistent" if ours == "none" else "reproduced"
+               for ours, theirs in zip(table["sign"], paper)]
+    return table.assign(paper=paper, verdict=verdict)

@@ -455,3 +455,15 @@ def test_validation_boxes_are_the_units_of_table4(tmp_path, monkeypatch):
     boxes = validation_boxes(config)
     volumes = {volume.fname.name for volume in datasets(config)[1].volumes}
     assert len(boxes.boxes) > 0 and set(boxes.boxes["filename"] + ".h5") <= volumes
+
+
+def test_a_share_of_the_validation_volumes_selects_the_epoch(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    config = preset("smoke", epochs=1, selection_share=0.5)
+    run = train_or_load(config, tmp_path, progress=False)
+    assert len(run.metrics["volumes"]) == 1  # one of the smoke phantom's two volumes
+    from fnaf.runs import evaluate_or_load
+
+    assert len(evaluate_or_load(run).metrics) == 2  # Table 3 still scores every volume
+    with pytest.raises(ValueError, match="selection_share must be in"):
+        preset("smoke", selection_share=0.0)

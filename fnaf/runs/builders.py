@@ -3,6 +3,7 @@ objective and the optimiser."""
 
 from __future__ import annotations
 
+import random
 from dataclasses import asdict
 
 from torch import nn
@@ -28,6 +29,16 @@ def datasets(config: RunConfig) -> tuple[SliceDataset, SliceDataset]:
     """The training and validation slices of the config's data (phantom or ``data_root``)."""
     source = data_source(config.data_root, phantom=config.phantom, require_annotations=False)
     return SliceDataset(source.split("train")), SliceDataset(source.split("val"))
+
+
+def selection_slices(config: RunConfig, val: SliceDataset) -> SliceDataset:
+    """The validation volumes that select the epoch during training: all, or a seeded draw of
+    ``config.selection_share`` of them (at least one)."""
+    if config.selection_share is None:
+        return val
+    names = sorted(volume.fname.name for volume in val.volumes)
+    count = max(1, round(config.selection_share * len(names)))
+    return val.only(random.Random(config.seed).sample(names, count))
 
 
 def objective_for(config: RunConfig, train: SliceDataset):

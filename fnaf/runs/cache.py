@@ -47,6 +47,7 @@ from fnaf.runs.builders import (
     eval_transform,
     objective_for,
     own_validation_boxes,
+    selection_slices,
     transforms,
 )
 from fnaf.runs.configs import AttackConfig, RunConfig
@@ -159,7 +160,8 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
         pipeline = pipeline_for(config.model)
         result = fit(model, pipeline, objective_for(config, train),
                      SeededSlices(train, train_transform),
-                     Validator(pipeline, val, val_transform, num_workers=num_workers),
+                     Validator(pipeline, selection_slices(config, val), val_transform,
+                               num_workers=num_workers),
                      optimizer=optimizer, scheduler=scheduler, device=device,
                      checkpoint_dir=directory / "checkpoint",
                      settings=Settings(epochs=config.epochs, batch_size=config.batch_size,
@@ -171,8 +173,9 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
         model.load_state_dict(result.best_state)
         validation = result.best_validation  # the selected epoch's own validation pass
         if validation is None:  # the given weights as they are: validate them now
-            validation = Validator(pipeline_for(config.model), val, val_transform)(
-                model, device).record()
+            validate = Validator(pipeline_for(config.model), selection_slices(config, val),
+                                 val_transform)
+            validation = validate(model, device).record()
         if not math.isfinite(validation["loss"]):  # never cache weights without a finite loss
             raise TrainingError(f"{config.name}: the selected weights give a validation loss of "
                                 f"{validation['loss']}; nothing is cached as finished")

@@ -187,9 +187,13 @@ class RunConfig:
     seed: int = 0
     amp: bool = False
     init_weights: str | None = None
+    selection_share: float | None = None
 
     def __post_init__(self):
         check_choice("model", self.model, MODELS)
+        if self.selection_share is not None and not 0 < self.selection_share <= 1:
+            raise ValueError(f"selection_share must be in (0, 1] (a share of the validation "
+                             f"volumes) or None (all), not {self.selection_share}")
         if isinstance(self.accel, (list, tuple)):  # JSON gives lists; the key sees a tuple
             object.__setattr__(self, "accel", tuple(self.accel))
         for accel in self.accels:

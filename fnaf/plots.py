@@ -270,12 +270,14 @@ def roc_figure(labels, probabilities: dict[str, dict[str, np.ndarray]]):
     return figure
 
 
-def patch_examples(patches: dict[str, np.ndarray], labels, count: int = 3):
-    """The first ``count`` abnormal and ``count`` normal patches (columns) cut from each input
-    (rows; ``patches``: input -> ``(N, p, p)`` at the same positions), on one grey scale per
-    column (the fully-sampled patch's range)."""
-    labels = np.asarray(labels)
-    chosen = [*np.flatnonzero(labels == 1)[:count], *np.flatnonzero(labels == 0)[:count]]
+def patch_examples(patches: dict[str, np.ndarray], table: pd.DataFrame, count: int = 3):
+    """``count`` abnormal and ``count`` normal patches (columns; the first of each class on
+    different slices) cut from each input (rows; ``patches``: input -> ``(N, p, p)`` at the
+    positions of ``table``'s rows), on one grey scale per column (the fully-sampled patch's)."""
+    labels = table["label"].to_numpy()
+    firsts = table.reset_index(drop=True).drop_duplicates(["fname", "slice", "label"])
+    chosen = [*firsts.index[firsts["label"] == 1][:count],
+              *firsts.index[firsts["label"] == 0][:count]]
     reference = next(iter(patches.values()))
     figure, axes = plt.subplots(len(patches), len(chosen), squeeze=False, layout="constrained",
                                 figsize=(1.3 * len(chosen) + 1.2, 1.3 * len(patches)))

@@ -390,15 +390,25 @@ def classification_table(metrics: dict[tuple[str, int], pd.DataFrame],
     return pd.DataFrame(rows).T.rename_axis(["AF", "input"])
 
 
-def classification_view(table: pd.DataFrame, places: int = 1) -> pd.DataFrame:
-    """:func:`classification_table` for reading: per input a row ``ours`` (value and 95 %
-    interval) and a row ``paper``; ``–`` where the paper has no value."""
-    ours = interval_strings(table, list(CLASSIFICATION_METRICS), places)
-    paper = table[[f"paper {m}" for m in CLASSIFICATION_METRICS]].set_axis(
-        list(CLASSIFICATION_METRICS), axis=1).map(lambda v: "–" if pd.isna(v) else f"{v:.2f}")
-    view = pd.concat({"ours": ours, "paper": paper}, names=["source"])
-    view = view.reorder_levels([1, 2, 0])
-    return view.loc[[(*key, source) for key in table.index for source in ("ours", "paper")]]
+def classification_view(table: pd.DataFrame, places: int = 1):
+    """:func:`classification_table` for reading (a Styler): per input a row ``ours`` (the value,
+    its 95 % interval on a second line) and a row ``paper``; ``–`` where a value is missing."""
+    def ours(value, low, high) -> str:
+        if pd.isna(value):
+            return "–"
+        if pd.isna(low):
+            return f"{value:.{places}f}"
+        return f"{value:.{places}f}<br><small>[{low:.{places}f}, {high:.{places}f}]</small>"
+
+    rows = {}
+    for key, row in table.iterrows():
+        rows[(*key, "ours")] = {m: ours(row[m], row[f"{m} low"], row[f"{m} high"])
+                                for m in CLASSIFICATION_METRICS}
+        rows[(*key, "paper")] = {m: "–" if pd.isna(row[f"paper {m}"]) else
+                                 f"{row[f'paper {m}']:.2f}" for m in CLASSIFICATION_METRICS}
+    view = pd.DataFrame(rows).T.rename_axis(["AF", "input", "source"])
+    return view.style.set_table_attributes('class="dataframe"').set_table_styles(
+        [{"selector": "th, td", "props": "padding: 0.2em 0.5em; text-align: right;"}])
 
 
 def patch_rows(tables: dict[str, pd.DataFrame], patch_size: int) -> pd.DataFrame:
@@ -482,3 +492,17 @@ def correlation_view(table: pd.DataFrame) -> pd.DataFrame:
     view["p (ρ)"] = table["spearman_p"].map(p_string)
     extra = [column for column in ("sign", "paper", "verdict") if column in table.columns]
     return pd.concat([view, table[extra]], axis=1)
+
+
+def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
+    """:func:`fnaf.classification.comparisons` for reading: the baseline, the patches only one
+    reconstruction lets the classifier get right, McNemar's p, and the confidence analysis as
+    ``less confident / false negatives`` with the share and its 95 % interval."""
+    share = interval_strings(compared.astype({"share": float}), ["share"], 2)["share"]
+    return pd.DataFrame({
+        "vs": compared["baseline"], "right only on baseline": compared["baseline only"],
+        "right only on robust": compared["robust only"],
+        "McNemar p": compared["p"].map(p_string),
+        "less confident / FN": [f"{less} / {missed}" for less, missed in
+                                zip(compared["less confident"], compared["false negatives"])],
+        "share [95 % CI]": share})

@@ -9,6 +9,8 @@ from scipy import stats
 from fnaf.tables import (
     attack_comparison_view,
     by_acceleration,
+    classification_table,
+    classification_view,
     information_view,
     mean_std_strings,
     p_string,
@@ -113,3 +115,17 @@ def test_the_claim_is_reproduced_only_with_fewer_hits_by_the_test_at_the_same_qu
     assert claim_verdict(True, 0.2, -0.004) == "direction only"  # not shown by the test
     assert claim_verdict(True, 0.01, -0.015) == "direction only"  # SSIM lost
     assert claim_verdict(False, 0.01, 0.0) == "not reproduced"
+
+
+def test_the_classification_table_puts_ours_with_its_interval_beside_the_papers():
+    metrics = pd.DataFrame({"value": [90.0, 60.0, 80.0, 50.0, 85.0],
+                            "low": [85.0, 55.0, 75.0, 40.0, 80.0],
+                            "high": [95.0, 65.0, 85.0, 60.0, 90.0]},
+                           index=["Sn", "Sp", "F1", "Kappa", "AUROC"])
+    table = classification_table({("U-Net", 8): metrics, ("mine", 8): metrics}, 32)
+    assert table.loc[("8×", "U-Net"), "paper Sn"] == 85.3  # Table 5, 8x
+    assert np.isnan(table.loc[("8×", "mine"), "paper Sn"])
+    view = classification_view(table).data
+    assert view.loc[("8×", "U-Net", "ours"), "Sn"] == "90.0<br><small>[85.0, 95.0]</small>"
+    assert view.loc[("8×", "U-Net", "paper"), "Kappa"] == "54.26"
+    assert view.loc[("8×", "mine", "paper"), "AUROC"] == "–"

@@ -25,6 +25,8 @@ from torch import nn
 from fnaf.data.patches import PatchBatch, PatchSet
 from fnaf.stats import mcnemar_exact, wilson_interval
 
+#: The classification tables' first input: the classifier on the fully-sampled images.
+FULLY_SAMPLED = "Fully-sampled"
 #: Tables 5-6's columns, in the paper's order.
 CLASSIFICATION_METRICS = ("Sn", "Sp", "F1", "Kappa", "AUROC")
 

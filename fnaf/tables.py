@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fnaf.boxes import COMPARTMENTS
-from fnaf.classification import CLASSIFICATION_METRICS
+from fnaf.classification import CLASSIFICATION_METRICS, FULLY_SAMPLED
 from fnaf.evaluation import METRICS
 from fnaf.models import MODEL_NAMES  # noqa: F401 (the notebooks' display names)
 from fnaf.paper import paper_table
@@ -357,10 +357,6 @@ def table4(per_model: dict[str, pd.DataFrame], baselines: dict[str, str], accel:
         table[f"paper {model}"] = [reported.get(name, {}).get(model, {}).get("nmse", float("nan"))
                                    for name in COMPARTMENTS]
     return table, tests
-
-
-#: The classification tables' first row: the classifier on the fully-sampled images.
-FULLY_SAMPLED = "Fully-sampled"
 
 
 def classification_table(metrics: dict[tuple[str, int], pd.DataFrame],

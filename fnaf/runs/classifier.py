@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from fnaf.classification import PatchScores, PatchValidator, predict
+from fnaf.classification import FULLY_SAMPLED, PatchScores, PatchValidator, predict
 from fnaf.data.annotations import match_volumes, read_annotations
 from fnaf.data.fastmri import SliceDataset, read_volumes
 from fnaf.data.patches import (
@@ -41,7 +41,6 @@ from fnaf.pipelines import ClassifierPipeline
 from fnaf.runs.cache import UNWRITABLE_RUNS, provenance, reconstructions_or_load, runs_dir
 from fnaf.runs.configs import SCALES, TRAINING_VERSION, OptimConfig, check_choice
 from fnaf.runs.presets import SMOKE_PHANTOM
-from fnaf.tables import FULLY_SAMPLED
 from fnaf.train import Settings, TrainingError, default_device, fit
 
 #: The paper's fine-tuning (§3.8.2): SGD, lr 1e-3 with decay rate 0.1, weight decay 5e-4. The

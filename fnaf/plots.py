@@ -296,15 +296,15 @@ def patch_examples(patches: dict[str, np.ndarray], table: pd.DataFrame, count: i
 
 def size_scatter(points: pd.DataFrame, value: str, ylabel: str):
     """Figs. 6-7: ``value`` against the abnormality's size (pixels at 320 × 320, log scale) with
-    a least-squares line per model; one row per architecture, one column per acceleration
-    (``points`` columns ``size``, ``value``, ``model``, ``architecture``, ``AF``)."""
-    grid = sns.FacetGrid(points, row="architecture", col="AF", hue="model", height=3.0,
-                         aspect=1.25, sharey=False, margin_titles=True)
-    grid.map_dataframe(sns.regplot, x="size", y=value, logx=True, ci=None,
-                       scatter_kws={"s": 10, "alpha": 0.5}, line_kws={"linewidth": 1.5})
+    a least-squares line (on log size) per kind of model; one row per architecture, one column
+    per acceleration (``points`` columns ``size``, ``value``, ``kind``, ``architecture``,
+    ``AF``)."""
+    grid = sns.lmplot(points, x="size", y=value, hue="kind", row="architecture", col="AF",
+                      logx=True, ci=None, height=2.9, aspect=1.2,
+                      scatter_kws={"s": 9, "alpha": 0.45}, line_kws={"linewidth": 1.6},
+                      facet_kws={"sharey": False, "margin_titles": True})
     grid.set(xscale="log")
     grid.set_axis_labels("abnormality size (pixels at 320 × 320)", ylabel)
     if value == "improvement":
         grid.refline(y=0, color="0.6", linewidth=0.8)
-    grid.add_legend(title="")
     return grid.figure

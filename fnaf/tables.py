@@ -475,8 +475,9 @@ def _direction(value: float, reference: float) -> str:
 
 def correlation_view(table: pd.DataFrame) -> pd.DataFrame:
     """A :func:`fnaf.correlation.size_correlations` table for reading: ``n``, Pearson's r and
-    Spearman's ρ each with its 95 % interval and p-value, and the sign (with the paper's and
-    the verdict where :func:`fnaf.correlation.reading` added them)."""
+    Spearman's ρ each with its 95 % interval, ρ's p-value (the sign is read from ρ), and the
+    sign (with the paper's and the verdict where :func:`fnaf.correlation.reading` added them);
+    the acceleration as ``"4×"``."""
     renamed = table.rename(columns={"pearson_r": "Pearson r", "pearson_low": "Pearson r low",
                                     "pearson_high": "Pearson r high",
                                     "spearman_r": "Spearman ρ", "spearman_low": "Spearman ρ low",
@@ -484,10 +485,13 @@ def correlation_view(table: pd.DataFrame) -> pd.DataFrame:
         {"Pearson r": float, "Spearman ρ": float})
     view = interval_strings(renamed, ["Pearson r", "Spearman ρ"], 2)
     view.insert(0, "n", table["n"].astype(int))
-    view.insert(2, "p (r)", table["pearson_p"].map(p_string))
     view["p (ρ)"] = table["spearman_p"].map(p_string)
     extra = [column for column in ("sign", "paper", "verdict") if column in table.columns]
-    return pd.concat([view, table[extra]], axis=1)
+    view = pd.concat([view, table[extra]], axis=1)
+    if "accel" in view.index.names:
+        view = view.rename(index="{}×".format, level="accel").rename_axis(
+            index={"accel": "AF"})
+    return view
 
 
 def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:

@@ -43,6 +43,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_irim_memory.py
 	$(PY) benchmarks/bench_attacks.py
 	$(PY) benchmarks/bench_patches.py
+	$(PY) benchmarks/bench_classification.py
 
 clean-nb: $(VENV)/.installed
 	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

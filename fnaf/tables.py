@@ -181,17 +181,21 @@ def hits_view(table: pd.DataFrame) -> pd.DataFrame:
                       interval_strings(table, ["recovery error"], places=3)], axis=1)
 
 
-def interval_strings(table: pd.DataFrame, columns: list[str], places: int = 4) -> pd.DataFrame:
-    """``"mean [low, high]"`` strings of the ``X``/``X low``/``X high`` columns, ``–`` where the
-    mean is missing and the mean alone where the interval is."""
-    def shown(mean, low, high) -> str:
-        if pd.isna(mean):
-            return "–"
-        if pd.isna(low):
-            return f"{mean:.{places}f}"
-        return f"{mean:.{places}f} [{low:.{places}f}, {high:.{places}f}]"
+def interval_string(mean: float, low: float, high: float, places: int = 4,
+                    separator: str = " [{}]") -> str:
+    """``"mean [low, high]"``; ``–`` where the mean is missing, the mean alone where the interval
+    is. ``separator`` places the interval (e.g. ``"<br><small>[{}]</small>"`` on a second line)."""
+    if pd.isna(mean):
+        return "–"
+    if pd.isna(low):
+        return f"{mean:.{places}f}"
+    return f"{mean:.{places}f}" + separator.format(f"{low:.{places}f}, {high:.{places}f}")
 
-    return pd.DataFrame({column: [shown(*values) for values in zip(
+
+def interval_strings(table: pd.DataFrame, columns: list[str], places: int = 4,
+                     separator: str = " [{}]") -> pd.DataFrame:
+    """:func:`interval_string` of the ``X``/``X low``/``X high`` columns."""
+    return pd.DataFrame({column: [interval_string(*values, places, separator) for values in zip(
         table[column], table[f"{column} low"], table[f"{column} high"])] for column in columns},
         index=table.index)
 
@@ -389,17 +393,11 @@ def classification_table(metrics: dict[tuple[str, int], pd.DataFrame],
 def classification_view(table: pd.DataFrame, places: int = 1):
     """:func:`classification_table` for reading (a Styler): per input a row ``ours`` (the value,
     its 95 % interval on a second line) and a row ``paper``; ``–`` where a value is missing."""
-    def ours(value, low, high) -> str:
-        if pd.isna(value):
-            return "–"
-        if pd.isna(low):
-            return f"{value:.{places}f}"
-        return f"{value:.{places}f}<br><small>[{low:.{places}f}, {high:.{places}f}]</small>"
-
+    ours = interval_strings(table, list(CLASSIFICATION_METRICS), places,
+                            separator="<br><small>[{}]</small>")
     rows = {}
     for key, row in table.iterrows():
-        rows[(*key, "ours")] = {m: ours(row[m], row[f"{m} low"], row[f"{m} high"])
-                                for m in CLASSIFICATION_METRICS}
+        rows[(*key, "ours")] = ours.loc[key].to_dict()
         rows[(*key, "paper")] = {m: "–" if pd.isna(row[f"paper {m}"]) else
                                  f"{row[f'paper {m}']:.2f}" for m in CLASSIFICATION_METRICS}
     view = pd.DataFrame(rows).T.rename_axis(["AF", "input", "source"])

@@ -17,6 +17,7 @@ import pandas as pd
 
 from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_CODES, AnnotationIndex
 from fnaf.stats import correlation
+from fnaf.verdicts import comparison_verdict
 
 #: The sign of the size correlation the paper reports (Appendix A): Fig. 6, the improvement
 #: over the baseline ("increases as the size decreases" for FNAF U-Net at 8×, "comparably" at
@@ -82,13 +83,12 @@ def _sign(low: float, high: float) -> str:
 
 def reading(table: pd.DataFrame, value: str) -> pd.DataFrame:
     """Beside each ``(model, accel)`` row of :func:`size_correlations`: the paper's sign and the
-    verdict — ``"reproduced"`` when both find the same sign, ``"consistent"`` when neither
-    finds a correlation (an interval that includes zero shows none, it does not prove none),
-    ``"not comparable"`` where the paper says nothing or too few units were scored, else
-    ``"not reproduced"``."""
+    verdict (:func:`fnaf.verdicts.comparison_verdict`: a sign is a direction shown, ``"none"`` no
+    correlation shown; the direction of ours is that of Spearman's ρ), ``"not comparable"``
+    where the paper says nothing or too few units were scored."""
     paper = [PAPER_READING.get((value, model, accel), "–") for model, accel in table.index]
     verdict = ["not comparable" if "–" in (ours, theirs) else
-               "not reproduced" if ours != theirs else
-               "consistent" if ours == "none" else "reproduced"
-               for ours, theirs in zip(table["sign"], paper)]
+               comparison_verdict(theirs, theirs != "none",
+                                  "positive" if rho > 0 else "negative", ours != "none")
+               for ours, theirs, rho in zip(table["sign"], paper, table["spearman_r"])]
     return table.assign(paper=paper, verdict=verdict)

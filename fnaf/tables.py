@@ -200,19 +200,6 @@ def interval_strings(table: pd.DataFrame, columns: list[str], places: int = 4,
         index=table.index)
 
 
-def claim_verdict(fewer_hits: bool, p: float, delta_ssim: float, alpha: float = 0.05,
-                  max_ssim_change: float = 0.01) -> str:
-    """The FNAF paper's robust-training claim for one model and acceleration: ``"reproduced"``
-    when the robust model has fewer hits than the clean fine-tune by the paired test (``p`` ≤
-    ``alpha``) and its SSIM changes by less than ``max_ssim_change``; ``"direction only"`` when
-    its hits are fewer but one of the two conditions fails; else ``"not reproduced"``."""
-    if not fewer_hits:
-        return "not reproduced"
-    if p <= alpha and abs(delta_ssim) < max_ssim_change:
-        return "reproduced"
-    return "direction only"
-
-
 def p_string(p: float) -> str:
     """A p-value for reading: two significant digits, ``< 1e-06`` below that, ``–`` if missing."""
     if pd.isna(p):

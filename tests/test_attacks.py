@@ -292,6 +292,11 @@ def test_hits_of_two_models_are_compared_slice_by_slice():
     assert compare_hits(robust, baseline) == (0, 2, pytest.approx(0.5))
     with pytest.raises(ValueError, match="different slices"):
         compare_hits(AttackReport(robust.slices.iloc[1:], 0.25, 1e-4), baseline)
+    from fnaf.attacks.report import paired_hits
+
+    table = paired_hits({("FNAF", 8): robust, ("base", 8): baseline}, {"FNAF": "base"})
+    assert table.index.tolist() == [("8×", "FNAF")]  # the baseline is not compared with itself
+    assert table.loc[("8×", "FNAF")].tolist() == [0, 2, pytest.approx(0.5)]
 
 
 def test_the_ceiling_is_the_loss_of_a_reconstruction_that_drops_the_feature(phantom_root):

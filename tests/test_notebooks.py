@@ -8,6 +8,7 @@ import papermill
 import pytest
 
 from fnaf.data.annotations import LABEL_CODES, read_annotations
+from fnaf.verdicts import VERDICTS
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 pytestmark = [pytest.mark.notebook, pytest.mark.slow]  # run by `make test`, not by a bare `pytest`
@@ -225,8 +226,7 @@ def test_correlation_notebook_reads_each_size_correlation_beside_the_paper(tmp_p
     gains = pd.read_csv(results / "fig6_correlations.csv", index_col=["model", "accel"])
     assert gains.index.tolist() == [(m, a) for a in (4, 8) for m in ("FNAF U-Net", "B-Box U-Net")]
     assert gains.loc[("FNAF U-Net", 8), "paper"] == "negative"
-    assert set(gains["verdict"]) <= {"reproduced", "consistent", "not reproduced",
-                                     "not comparable"}
+    assert set(gains["verdict"]) <= set(VERDICTS)
     assert ((gains["spearman_low"] <= gains["spearman_r"]) &
             (gains["spearman_r"] <= gains["spearman_high"])).all()
     nmse = pd.read_csv(results / "fig7_correlations.csv", index_col=["model", "accel"])

@@ -108,15 +108,6 @@ def test_the_quality_table_takes_the_zero_filled_input_once_and_every_label_per_
     assert table.loc[("4×", "FNAF U-Net"), "SSIM"] == pytest.approx(0.75)
 
 
-def test_the_claim_is_reproduced_only_with_fewer_hits_by_the_test_at_the_same_quality():
-    from fnaf.tables import claim_verdict
-
-    assert claim_verdict(True, 0.01, -0.004) == "reproduced"
-    assert claim_verdict(True, 0.2, -0.004) == "direction only"  # not shown by the test
-    assert claim_verdict(True, 0.01, -0.015) == "direction only"  # SSIM lost
-    assert claim_verdict(False, 0.01, 0.0) == "not reproduced"
-
-
 def test_the_classification_table_puts_ours_with_its_interval_beside_the_papers():
     metrics = pd.DataFrame({"value": [90.0, 60.0, 80.0, 50.0, 85.0],
                             "low": [85.0, 55.0, 75.0, 40.0, 80.0],

@@ -134,6 +134,21 @@ def compare_hits(report: AttackReport, reference: AttackReport) -> tuple[int, in
     return mcnemar_exact(mine.to_numpy(), theirs.to_numpy())
 
 
+def paired_hits(reports: dict[tuple[str, int], AttackReport],
+                baselines: dict[str, str]) -> pd.DataFrame:
+    """:func:`compare_hits` of each model against its baseline (``baselines``: label →
+    baseline's label) at each acceleration of ``reports`` (keyed ``(label, accel)``): a frame
+    indexed ``(AF, model)`` with ``"hits, model only"``, ``"hits, baseline only"`` and
+    ``"McNemar p"``."""
+    rows = {}
+    for (label, accel), report in reports.items():
+        if label in baselines:
+            only_model, only_baseline, p = compare_hits(report, reports[baselines[label], accel])
+            rows[f"{accel}×", label] = {"hits, model only": only_model,
+                                        "hits, baseline only": only_baseline, "McNemar p": p}
+    return pd.DataFrame(rows).T.rename_axis(["AF", "model"])
+
+
 def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTransform, *,
                    batch_size: int = 8, gamma: float = 0.25, epsilon: float = 1e-4,
                    num_workers: int = 0, progress: bool = False) -> AttackReport:

@@ -1,0 +1,279 @@
+"""The results summary: every claim of the FNAF paper, the paper's number beside ours and a
+computed verdict (:mod:`fnaf.verdicts`), at each acceleration.
+
+:func:`claims` reads the result tables the chapters write (``<results>/<chapter>/<table>.csv``,
+:func:`fnaf.io.save_tables`), so the summary is computed from the same numbers the chapters
+show; a missing table raises :class:`FileNotFoundError` naming the notebook to run.
+:func:`summary_view` styles the table with a link from each claim to the chapter that shows it.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+
+from fnaf.paper import paper_table, paper_tables
+from fnaf.tables import PAPER_LESS_CONFIDENT, interval_string, p_string
+from fnaf.verdicts import VERDICTS, claim_verdict, comparison_verdict, level_verdict
+
+#: The paper's significance level, and its acceptance rate of the information check (§3.3:
+#: more than 99 % of the features keep their information).
+ALPHA = 0.05
+PAPER_ACCEPTANCE = 0.99
+
+COLUMNS = ["source", "chapter", "paper", "ours", "verdict"]
+
+
+class ChapterResults:
+    """The result tables under ``root`` (a notebook's ``results_dir`` is ``root/<chapter>``)."""
+
+    def __init__(self, root: str | PathLike):
+        self.root = Path(root)
+
+    def table(self, chapter: str, name: str, index: list[str] | int) -> pd.DataFrame:
+        path = self.root / chapter / f"{name}.csv"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{path} is missing: run notebooks/{chapter}.ipynb first with results_dir="
+                f"{self.root / chapter} (the book runs every chapter before the summary)")
+        return pd.read_csv(path, index_col=index)
+
+    def has(self, chapter: str, name: str) -> bool:
+        return (self.root / chapter / f"{name}.csv").is_file()
+
+
+def claims(results: str | PathLike, real_data: bool) -> pd.DataFrame:
+    """Every claim at every acceleration the chapters evaluated: a frame indexed ``(claim, AF)``
+    with :data:`COLUMNS` (``source``: the paper's table or figure; ``chapter``: the notebook that
+    shows ours). ``real_data``: the chapters ran on fastMRI, so absolute levels compare with the
+    paper's (on the phantom they are "not comparable")."""
+    found = ChapterResults(results)
+    rows = [*_attack_rows(found), *_information_rows(found), *_quality_rows(found, real_data),
+            *_robust_rows(found), *_bbox_attack_rows(found), *_box_rows(found),
+            *_classification_rows(found), *_correlation_rows(found)]
+    table = pd.DataFrame(rows)
+    order = {claim: position for position, claim in enumerate(dict.fromkeys(table["claim"]))}
+    table = table.sort_values(["claim", "AF"], key=lambda column: column.map(order)
+                              if column.name == "claim" else column, kind="stable")
+    assert set(table["verdict"]) <= set(VERDICTS), set(table["verdict"])
+    return table.set_index(["claim", "AF"])[COLUMNS]
+
+
+def _row(claim: str, af: str, source: str, chapter: str, paper: str, ours: str,
+         verdict: str) -> dict:
+    return dict(claim=claim, AF=af, source=source, chapter=chapter, paper=paper, ours=ours,
+                verdict=verdict)
+
+
+def _interval(row: pd.Series, column: str, places: int = 1, scale: float = 1.0,
+              bounds: tuple[str, str] = (" low", " high")) -> str:
+    """``row[column]`` with its interval (the columns ``column + bounds[i]``), times ``scale``."""
+    return interval_string(*(row[column + suffix] * scale for suffix in ("", *bounds)), places)
+
+
+def _attack_rows(found: ChapterResults) -> list[dict]:
+    table = found.table("02_fnaf_attacks", "table2_baselines", ["AF", "model"])
+    rows = []
+    for (af, model), row in table.iterrows():
+        control = "control rate, max over K (%)"
+        shown = row["attack rate (%) low"] > row[f"{control} high"]
+        rows.append(_row(
+            f"The attack finds features the {model} baseline loses (attack rate above the "
+            "control's)", af, "Table 2", "02_fnaf_attacks",
+            f"{row['paper attack rate (%)']:.1f} %",
+            f"{_interval(row, 'attack rate (%)')} %; control {row[control]:.1f} %",
+            level_verdict(row["paper attack rate (%)"], row["attack rate (%) low"],
+                          row["attack rate (%) high"], shown)))
+    return rows
+
+
+def _information_rows(found: ChapterResults) -> list[dict]:
+    table = found.table("02_fnaf_attacks", "information_preservation", 0)
+    paper_r = paper_tables()["other_reported_figures"]["ip_loss_vs_fnaf_loss_pearson_r"]
+    rows = []
+    for label, row in table.iterrows():
+        model, af = label.rsplit(" ", 1)
+        accepted = row["acceptance_rate"] > PAPER_ACCEPTANCE
+        rows.append(_row(
+            f"{model}: the features keep their information (acceptance above 99 %)", af,
+            "§3.3", "02_fnaf_attacks", "> 99 %",
+            f"{_interval(row, 'acceptance_rate', 1, 100, ('_low', '_high'))} %",
+            "reproduced" if accepted else "not reproduced"))
+        rows.append(_row(
+            f"{model}: the information kept is weakly, negatively correlated with the loss "
+            "(Pearson r)", af, "§3.3", "02_fnaf_attacks", f"{paper_r:+.2f}",
+            _interval(row, "ip_pearson_r", 2, bounds=("_low", "_high")),
+            level_verdict(paper_r, row["ip_pearson_r_low"], row["ip_pearson_r_high"],
+                          row["ip_pearson_r_high"] < 0)))
+    return rows
+
+
+def _quality_rows(found: ChapterResults, real_data: bool) -> list[dict]:
+    table = found.table("01_baselines", "table3_baselines", ["AF", "model"])
+    rows = []
+    for af, part in table.groupby(level="AF", sort=False):
+        part = part.droplevel("AF")
+        if {"U-Net", "I-RIM"} <= set(part.index):
+            irim, unet = part.loc["I-RIM"], part.loc["U-Net"]
+            direction = "higher" if irim["SSIM"] > unet["SSIM"] else "lower"
+            shown = irim["SSIM low"] > unet["SSIM high"] or irim["SSIM high"] < unet["SSIM low"]
+            rows.append(_row(
+                "The I-RIM reconstructs better than the U-Net (SSIM)", af, "Table 3",
+                "01_baselines", f"{irim['paper SSIM']:.4f} vs {unet['paper SSIM']:.4f}",
+                f"{_interval(irim, 'SSIM', 3)} vs {_interval(unet, 'SSIM', 3)}",
+                comparison_verdict("higher", True, direction, shown)))
+        for model in ("U-Net", "I-RIM"):
+            if model in part.index:
+                row = part.loc[model]
+                rows.append(_row(
+                    f"The {model} baseline's SSIM", af, "Table 3", "01_baselines",
+                    f"{row['paper SSIM']:.4f}", _interval(row, "SSIM", 4),
+                    level_verdict(row["paper SSIM"], row["SSIM low"], row["SSIM high"], None)
+                    if real_data else "not comparable"))
+    return rows
+
+
+def _robust_rows(found: ChapterResults) -> list[dict]:
+    claim = found.table("03_robust_training", "claim", ["model", "AF"])
+    attacks = found.table("03_robust_training", "table2", ["AF", "model"])
+    rows = []
+    for (model, af), row in claim.iterrows():
+        robust = attacks.loc[(af, f"FNAF {model}")]
+        baseline = attacks.loc[(af, model)]
+        p = row["McNemar p vs clean fine-tune"]
+        change = row["ΔSSIM (FNAF − clean fine-tune)"]
+        rows.append(_row(
+            f"FNAF training: the {model} loses fewer features than its clean fine-tune, SSIM "
+            "within 0.01", af, "Tables 2 and 3", "03_robust_training",
+            f"{baseline['paper attack rate (%)']:.1f} → {robust['paper attack rate (%)']:.1f} %",
+            f"{baseline['attack rate (%)']:.1f} → {_interval(robust, 'attack rate (%)')} % "
+            f"(clean fine-tune {row['attack rate, clean fine-tune (%)']:.1f} %, McNemar p "
+            f"{p_string(p)}); ΔSSIM {change:+.4f}",
+            claim_verdict(row["attack rate, FNAF (%)"] < row["attack rate, clean fine-tune (%)"],
+                          p, change)))
+    return rows
+
+
+def _bbox_attack_rows(found: ChapterResults) -> list[dict]:
+    attacks = found.table("04_bbox_training", "table2", ["AF", "model"])
+    hits = found.table("04_bbox_training", "hits_vs_baseline", ["AF", "model"])
+    rows = []
+    for (af, model), row in hits.iterrows():
+        if not model.startswith("B-Box"):
+            continue
+        baseline = model.removeprefix("B-Box ")
+        before, after = attacks.loc[(af, baseline)], attacks.loc[(af, model)]
+        p = row["McNemar p"]
+        direction = "lower" if after["attack rate (%)"] < before["attack rate (%)"] else "higher"
+        rows.append(_row(
+            f"B-Box training leaves the {baseline}'s attack rate unchanged", af, "Table 2",
+            "04_bbox_training",
+            f"{before['paper attack rate (%)']:.1f} → {after['paper attack rate (%)']:.1f} %",
+            f"{before['attack rate (%)']:.1f} → {_interval(after, 'attack rate (%)')} % "
+            f"(McNemar p {p_string(p)})",
+            comparison_verdict("lower", False, direction, p <= ALPHA)))
+    return rows
+
+
+def _box_rows(found: ChapterResults) -> list[dict]:
+    table = found.table("04_bbox_training", "table4", ["AF", "compartment"])
+    tests = found.table("04_bbox_training", "table4_tests", ["AF", "compartment"])
+    paper = paper_table("table4_bbox_region_nmse")
+    robust_models = [column.removesuffix(" direction") for column in table.columns
+                     if column.endswith(" direction")]
+    rows = []
+    for af in table.index.get_level_values("AF").unique():
+        row, test = table.loc[(af, "All")], tests.loc[(af, "All")]
+        for robust in robust_models:
+            baseline = robust.split(" ", 1)[1]
+            theirs = paper[af.replace("×", "x")]["All"]
+            paper_direction = ("lower" if theirs[robust]["nmse"] < theirs[baseline]["nmse"]
+                               else "higher")
+            paper_shown = bool(theirs[robust]["significant"])
+            ours_shown = bool(row[f"{robust} significant"])
+            rows.append(_row(
+                f"{robust}: NMSE inside the boxes against the {baseline} (all boxes)", af,
+                "Table 4", "04_bbox_training",
+                f"{theirs[baseline]['nmse']:.4f} → {theirs[robust]['nmse']:.4f} "
+                f"({'significant' if paper_shown else 'not significant'})",
+                f"{row[baseline]:.4f} → {_interval(row, robust, 4)} (paired p "
+                f"{p_string(test[f'{robust} p'])})",
+                comparison_verdict(paper_direction, paper_shown, row[f"{robust} direction"],
+                                   ours_shown)))
+    return rows
+
+
+def _classification_rows(found: ChapterResults) -> list[dict]:
+    chapter = "05_classification"
+    patch_size = 32 if found.has(chapter, "table5") else 64
+    source = "Table 5" if patch_size == 32 else "Table 6"
+    compared = found.table(chapter, "comparisons", ["AF", "robust"])
+    rows = []
+    for (af, robust), row in compared.iterrows():
+        p = row["p"]
+        rows.append(_row(
+            f"{robust}: the classifier's decisions do not change from the {row['baseline']}'s "
+            "(McNemar)", af, source, chapter, "p > 0.05",
+            f"p {p_string(p)} ({row['robust only']} / {row['baseline only']} correct on one "
+            "only)", comparison_verdict("", False, "", p <= ALPHA)))
+        if robust in PAPER_LESS_CONFIDENT:
+            paper = PAPER_LESS_CONFIDENT[robust] * 100
+            rows.append(_row(
+                f"{robust}: most of the {row['baseline']}'s false negatives are called normal "
+                "less confidently", af, source, chapter, f"{paper:.0f} %",
+                f"{_interval(row, 'share', 0, 100)} % of {row['false negatives']}",
+                level_verdict(paper, row["share low"] * 100, row["share high"] * 100,
+                              row["share low"] > 0.5) if patch_size == 32 else
+                "not comparable"))
+    return rows
+
+
+def _correlation_rows(found: ChapterResults) -> list[dict]:
+    chapter = "06_correlation_analysis"
+    rows = []
+    for name, source, what in (("fig6_correlations", "Fig. 6", "the improvement over the "
+                                "baseline"), ("fig7_correlations", "Fig. 7", "the NMSE inside "
+                                              "the boxes")):
+        table = found.table(chapter, name, ["model", "accel"])
+        for (model, accel), row in table.iterrows():
+            if row["paper"] == "–":
+                continue
+            rows.append(_row(
+                f"{model}: {what} against the abnormality's size (sign of Spearman's ρ)",
+                f"{accel}×", source, chapter, row["paper"],
+                f"ρ {row['spearman_r']:+.2f} [{row['spearman_low']:+.2f}, "
+                f"{row['spearman_high']:+.2f}], n = {row['n']}", row["verdict"]))
+    return rows
+
+
+def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Claims per verdict (rows, in :data:`VERDICTS` order) and acceleration (columns)."""
+    counts = pd.crosstab(table["verdict"], table.index.get_level_values("AF"))
+    return counts.reindex(VERDICTS, fill_value=0).rename_axis(index="verdict", columns="AF")
+
+
+#: Background colours of the verdicts (light, readable with black text).
+VERDICT_COLOURS = {"reproduced": "#d4edda", "direction only": "#fff3cd",
+                   "not reproduced": "#f8d7da", "not comparable": "#e2e3e5"}
+
+
+def source_link(source: str, chapter: str, af: str) -> str:
+    """The source cell: a link to the chapter's page (``chapter``.html beside the summary's),
+    marked for ``tools/check_html.py`` (class ``fnaf-source``, the acceleration in ``data-af``)."""
+    return f'<a class="fnaf-source" data-af="{af}" href="{chapter}.html">{source}</a>'
+
+
+def summary_view(table: pd.DataFrame):
+    """:func:`claims` for reading (a Styler): the source linked to its chapter, the verdicts
+    coloured."""
+    shown = table.drop(columns="chapter").copy()
+    shown["source"] = [source_link(row["source"], row["chapter"], af)
+                       for (_, af), row in table.iterrows()]
+    return shown.style.set_table_attributes('class="dataframe fnaf-summary"').map(
+        lambda verdict: f"background-color: {VERDICT_COLOURS[verdict]}",
+        subset=["verdict"]).set_table_styles(
+        [{"selector": "th, td", "props": "text-align: left; padding: 0.2em 0.5em; "
+                                         "white-space: normal; vertical-align: top;"}])
+

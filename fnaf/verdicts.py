@@ -1,0 +1,65 @@
+"""How a result of ours is read against the FNAF paper's: one vocabulary, three rules.
+
+:data:`VERDICTS`, from strongest to weakest agreement:
+
+* ``"reproduced"`` — the paper's finding holds here: the same direction shown by our test (or
+  our intervals), or no effect shown where the paper found none; for a level, the paper's value
+  inside our 95 % interval.
+* ``"direction only"`` — the paper's direction, but not shown by our test, or not at its size.
+* ``"not reproduced"`` — the opposite direction, no effect shown where the paper found one, or an
+  effect shown where the paper found none.
+* ``"not comparable"`` — nothing here measures the paper's quantity (an absolute level on other
+  data than the paper's, or a statement the paper does not make).
+
+"No effect shown" is the reading of a test that does not reject (or an interval that covers the
+null): it agrees with a paper that found no effect, it does not prove there is none.
+"""
+
+from __future__ import annotations
+
+import math
+
+VERDICTS = ("reproduced", "direction only", "not reproduced", "not comparable")
+
+
+def comparison_verdict(paper_direction: str, paper_shown: bool, our_direction: str,
+                 our_shown: bool) -> str:
+    """A comparison read by its test: directions are any labels (``"lower"``/``"higher"``,
+    ``"positive"``/``"negative"``); ``*_shown``: the test rejects "no effect".
+
+    The paper found an effect: ours in its direction and shown → reproduced; in its direction,
+    not shown → direction only; else not reproduced. The paper found none: ours not shown →
+    reproduced, shown → not reproduced."""
+    if not paper_shown:
+        return "not reproduced" if our_shown else "reproduced"
+    if our_direction != paper_direction:
+        return "not reproduced"
+    return "reproduced" if our_shown else "direction only"
+
+
+def level_verdict(paper: float, low: float, high: float, direction_shown: bool | None) -> str:
+    """A level the paper reports: reproduced when ``paper`` lies in our interval ``[low, high]``
+    (and, where the finding is a direction, e.g. an attack rate above the control's or a negative
+    r, that direction is shown). Outside the interval: direction only where the direction is
+    shown, not reproduced where it is not or where the level has none (``direction_shown``
+    None). ``paper`` missing: not comparable."""
+    if paper is None or math.isnan(paper):
+        return "not comparable"
+    if direction_shown is False:
+        return "not reproduced"
+    if low <= paper <= high:
+        return "reproduced"
+    return "direction only" if direction_shown else "not reproduced"
+
+
+def claim_verdict(fewer_hits: bool, p: float, delta_ssim: float, alpha: float = 0.05,
+                  max_ssim_change: float = 0.01) -> str:
+    """The FNAF paper's robust-training claim for one model and acceleration: ``"reproduced"``
+    when the robust model has fewer hits than the clean fine-tune by the paired test (``p`` ≤
+    ``alpha``) and its SSIM changes by less than ``max_ssim_change``; ``"direction only"`` when
+    its hits are fewer but one of the two conditions fails; else ``"not reproduced"``."""
+    if not fewer_hits:
+        return "not reproduced"
+    if p <= alpha and abs(delta_ssim) < max_ssim_change:
+        return "reproduced"
+    return "direction only"

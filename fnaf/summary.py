@@ -82,7 +82,7 @@ def _attack_rows(found: ChapterResults) -> list[dict]:
         rows.append(_row(
             f"The attack finds features the {model} baseline loses (attack rate above the "
             "control's)", af, "Table 2", "02_fnaf_attacks",
-            f"{row['paper attack rate (%)']:.1f} %",
+            f"{row['paper attack rate (%)']:.3g} %",
             f"{_interval(row, 'attack rate (%)')} %; control {row[control]:.1f} %",
             level_verdict(row["paper attack rate (%)"], row["attack rate (%) low"],
                           row["attack rate (%) high"], shown)))
@@ -147,7 +147,7 @@ def _robust_rows(found: ChapterResults) -> list[dict]:
         rows.append(_row(
             f"FNAF training: the {model} loses fewer features than its clean fine-tune, SSIM "
             "within 0.01", af, "Tables 2 and 3", "03_robust_training",
-            f"{baseline['paper attack rate (%)']:.1f} → {robust['paper attack rate (%)']:.1f} %",
+            f"{baseline['paper attack rate (%)']:.3g} → {robust['paper attack rate (%)']:.3g} %",
             f"{baseline['attack rate (%)']:.1f} → {_interval(robust, 'attack rate (%)')} % "
             f"(clean fine-tune {row['attack rate, clean fine-tune (%)']:.1f} %, McNemar p "
             f"{p_string(p)}); ΔSSIM {change:+.4f}",
@@ -170,7 +170,7 @@ def _bbox_attack_rows(found: ChapterResults) -> list[dict]:
         rows.append(_row(
             f"B-Box training leaves the {baseline}'s attack rate unchanged", af, "Table 2",
             "04_bbox_training",
-            f"{before['paper attack rate (%)']:.1f} → {after['paper attack rate (%)']:.1f} %",
+            f"{before['paper attack rate (%)']:.3g} → {after['paper attack rate (%)']:.3g} %",
             f"{before['attack rate (%)']:.1f} → {_interval(after, 'attack rate (%)')} % "
             f"(McNemar p {p_string(p)})",
             comparison_verdict("lower", False, direction, p <= ALPHA)))

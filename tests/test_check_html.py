@@ -38,3 +38,35 @@ def test_a_clean_page_passes_and_bad_pages_are_named(tmp_path, capsys):
 
 def test_an_empty_build_is_an_error(tmp_path):
     assert check_html.main(str(tmp_path)) == 1
+
+
+def test_the_papers_parts_are_read_from_headings():
+    assert check_html.named_parts("Tables 2 and 3") == {"Table 2", "Table 3"}
+    assert check_html.named_parts("Correlation analysis (Figs. 6–9)") == {
+        "Fig. 6", "Fig. 7", "Fig. 8", "Fig. 9"}
+    assert check_html.named_parts("Abnormality classification (Tables 1, 5, 6)") == {
+        "Table 1", "Table 5", "Table 6"}
+    assert check_html.named_parts("Information preservation (§3.3)") == {"§3.3"}
+    assert check_html.named_parts("Training") == set()
+
+
+def test_every_source_the_summary_names_is_on_its_page_at_each_acceleration(tmp_path, capsys):
+    def link(source, af, href="02.html"):
+        return f'<a class="fnaf-source" data-af="{af}" href="{href}">{source}</a>'
+
+    (tmp_path / "02.html").write_text("<html><body><h1>Attacks (Table 2, Fig. 2)</h1>"
+                                      "<h2>Table 2: attack rate</h2><td>4×</td><td>8×</td>"
+                                      "</body></html>")
+    (tmp_path / "summary.html").write_text(
+        "<html><body><table>" + link("Table 2", "4×") + link("Table 2", "8×")
+        + link("Fig. 2", "4×") + link("Fig. 2", "8×") + "</table></body></html>")
+    assert check_html.main(str(tmp_path)) == 0
+    (tmp_path / "summary.html").write_text(
+        "<html><body>" + link("Table 2", "4×") + link("Table 2", "8×") + link("Table 3", "4×")
+        + link("Table 3", "8×") + link("Fig. 6", "4×", "06.html") + "</body></html>")
+    assert check_html.main(str(tmp_path)) == 1
+    printed = capsys.readouterr().out
+    assert "Table 3 (4×) is not a heading of 02.html" in printed
+    assert "the summary links Fig. 6 to 06.html, which was not built" in printed
+    assert "Fig. 6 on 06.html is read at ['4×'], not at every acceleration" in printed
+    assert "Table 2 (" not in printed

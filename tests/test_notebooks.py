@@ -257,3 +257,15 @@ def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, 
     with pytest.raises(papermill.PapermillExecutionError, match=message):
         run(name, tmp_path, scale="smoke", runs_root=str(tmp_path / "runs"), **parameters)
     assert not (tmp_path / "runs").exists()  # nothing was trained
+
+
+def test_summary_notebook_reads_every_chapters_tables_into_verdicts(tmp_path):
+    from fnaf.summary import COLUMNS
+
+    fixture = Path(__file__).resolve().parent / "data" / "summary_results"
+    results = run("summary.ipynb", tmp_path, results_root=str(fixture))
+    table = pd.read_csv(results / "summary.csv", index_col=["claim", "AF"])
+    assert table.columns.tolist() == COLUMNS and set(table["verdict"]) <= set(VERDICTS)
+    assert table.index.get_level_values("AF").unique().tolist() == ["4×", "8×"]
+    with pytest.raises(papermill.PapermillExecutionError, match="run notebooks/"):
+        run("summary.ipynb", tmp_path, results_root=str(tmp_path / "nothing"))

@@ -31,7 +31,7 @@ def test_the_verdicts_follow_the_rules_on_known_numbers(table):
     fnaf = ("FNAF training: the U-Net loses fewer features than its clean fine-tune, SSIM "
             "within 0.01")
     assert table.loc[(fnaf, "4×"), "verdict"] == "reproduced"  # McNemar p < 1e-6, ΔSSIM -0.008
-    assert table.loc[(fnaf, "4×"), "paper"] == "88.9 → 3.4 %"
+    assert table.loc[(fnaf, "4×"), "paper"] == "88.9 → 3.41 %"
     irim = "The I-RIM reconstructs better than the U-Net (SSIM)"
     assert table.loc[(irim, "8×"), "verdict"] == "not reproduced"  # 0.539 vs 0.666, separated
     # 88.9 % lies outside 32.5 [23.2, 43.4] %, which lies above the control's 1.2 [0.2, 6.7] %

@@ -16,14 +16,17 @@ from jupyter_cache import get_cache
 
 
 def notebook_times(cache_dir: Path) -> list[tuple[str, float, str]]:
-    """(notebook file name, execution seconds, date executed) per cached notebook, by name."""
+    """(notebook file name, execution seconds, date executed) per cached notebook, by name: its
+    latest record (an edited notebook leaves its earlier executions in the cache)."""
     if not cache_dir.is_dir():
         raise FileNotFoundError(f"{cache_dir}: no execution cache; build the book first "
                                 f"(`make book`)")
-    rows = [(Path(record.uri).name, float(record.data.get("execution_seconds", "nan")),
-             f"{record.created:%Y-%m-%d %H:%M}")
-            for record in get_cache(str(cache_dir)).list_cache_records()]
-    return sorted(rows)
+    latest = {}
+    for record in sorted(get_cache(str(cache_dir)).list_cache_records(),
+                         key=lambda record: record.created):
+        latest[Path(record.uri).name] = (float(record.data.get("execution_seconds", "nan")),
+                                         f"{record.created:%Y-%m-%d %H:%M}")
+    return sorted((name, *values) for name, values in latest.items())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -393,6 +393,27 @@ def classification_view(table: pd.DataFrame, places: int = 1):
           "props": "padding: 0.15em 0.4em; text-align: right; font-size: 0.85em;"}])
 
 
+def table1(datasets: dict, boxes: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Table 1's data rows: per split (``datasets``: split -> :class:`~fnaf.data.fastmri.
+    SliceDataset`; ``boxes``: split -> its annotation CSV matched to those volumes), the
+    volumes and slices reconstructed and the volumes and slices with boxes, beside the paper's
+    counts (``–`` where the paper gives none)."""
+    paper = paper_table("table1_data")
+    rows = {}
+    for split, data in datasets.items():
+        annotated = boxes[split]
+        rows[split] = {
+            ("reconstruction", "volumes"): len(data.volumes),
+            ("reconstruction", "slices"): len(data),
+            ("annotation", "volumes"): annotated["filename"].nunique(),
+            ("annotation", "slices"): len(annotated[["filename", "slice"]].drop_duplicates()),
+        }
+        for part, unit in list(rows[split]):
+            rows[f"paper {split}"] = rows.get(f"paper {split}", {})
+            rows[f"paper {split}"][part, unit] = paper[part].get(f"{split}_{unit}", "–")
+    return pd.DataFrame(rows).rename_axis(["data", "count"])
+
+
 def patch_rows(tables: dict[str, pd.DataFrame], patch_size: int) -> pd.DataFrame:
     """Table 1's patch rows: per split, the patches used here
     (:func:`~fnaf.data.patches.patch_counts`) beside the paper's count for ``patch_size``."""

@@ -40,6 +40,11 @@ def test_data_notebook_on_the_embedded_phantom(tmp_path, monkeypatch):
     measured = 148 / masks["sampled_columns"]
     assert masks["measured_acceleration"].tolist() == pytest.approx(measured.tolist(), abs=1e-3)
     assert 2.5 < masks.loc[4, "measured_acceleration"] < masks.loc[8, "measured_acceleration"]
+    table1 = pd.read_csv(results / "table1.csv", index_col=["data", "count"])
+    assert table1.loc[("reconstruction", "volumes"), ["train", "val"]].tolist() == [3, 2]
+    assert table1.loc[("reconstruction", "slices"), "val"] == 2 * 3
+    assert table1.loc[("reconstruction", "volumes"), "paper train"] == "973"  # the paper's count
+    assert table1.loc[("annotation", "volumes"), "val"] == val_boxes["filename"].nunique()
 
 
 def test_data_notebook_on_a_given_data_root(tmp_path, phantom_root):

@@ -267,7 +267,9 @@ def test_information_distance_grows_with_the_feature(phantom_root):
 
 
 @pytest.mark.parametrize("options", [dict(shape="walk"), dict(region_rule="released"),
-                                     dict(domain="normalized"), dict(value_range=(0.0, 1.0))])
+                                     dict(domain="normalized"), dict(value_range=(0.0, 1.0)),
+                                     dict(placement="released"), dict(intensities="batch"),
+                                     dict(target_scale=2 ** 0.5)])
 def test_the_released_code_options_run_end_to_end(phantom_root, options):
     torch.manual_seed(0)
     model = UNet(chans=2, num_pool_layers=2)
@@ -340,3 +342,49 @@ def test_lost_and_ceiling_rates_and_the_contrast_split():
     assert sorted(parts) == ["PD", "PD-FS"]
     assert parts["PD"].summary()["attack_rate"] == 0  # PD: the ceiling stays below gamma
     assert parts["PD"].summary()["lost_rate"] == 0.5  # yet one of its two features is lost
+
+
+def test_the_placement_picks_the_central_square_for_either_shape():
+    from fnaf.attacks.features import FeatureSpec
+
+    target = torch.ones(400, 320, 320)
+    for shape in ("connected", "walk"):
+        paper = FeatureSpec(shape=shape).draw(target, 1, generator())
+        released = FeatureSpec(shape=shape, placement="released").draw(target, 1, generator())
+        assert not paper.mask[:, :100].any() and not paper.mask[:, 220:].any()  # 120 px
+        assert released.mask[:, :100].any() and not released.mask[:, :50].any()  # 220 px
+    with pytest.raises(ValueError, match="unknown placement 'centre'"):
+        FeatureSpec(placement="centre")
+
+
+def test_batch_intensities_follow_the_batchs_maximum_not_the_slices():
+    from fnaf.attacks.features import FeatureSpec
+
+    target = torch.stack([torch.full((64, 64), 1.0), torch.full((64, 64), 10.0)])
+    per_slice = FeatureSpec().draw(target, 200, generator())
+    per_batch = FeatureSpec(intensities="batch").draw(target, 200, generator())
+    assert per_slice.values[:200].max() <= 1.0  # the dark slice's features stay below its max
+    assert per_batch.values[:200].max() > 5.0  # ... unless the bright slice sets the range
+    assert per_batch.values.max() <= 10.0
+
+
+def test_the_released_irim_target_is_root_two_too_bright():
+    """A reconstruction equal to the target scores (√2 − 1)² / 2 ≈ 0.086 against the released
+    I-RIM code's target (the reference notes' floor), 0 against the paper's."""
+    from fnaf.attacks.search import RELEASED_IRIM_TARGET_SCALE, FnafAttack
+    from fnaf.runs import AttackConfig
+
+    model = UNet(chans=2, num_pool_layers=2)
+    batch = KneeSlice(torch.zeros(1, 8, 8, dtype=torch.complex64), torch.ones(1, 1, 8),
+                      torch.rand(1, 8, 8) + 0.5, torch.ones(1), ["a.h5"], torch.zeros(1),
+                      ["CORPD_FBK"], [""])
+    region = torch.ones(1, 8, 8, dtype=torch.bool)
+    released = FnafAttack(model, UnetPipeline(), target_scale=RELEASED_IRIM_TARGET_SCALE)
+    floor = masked_nmse(batch.target, released._scored(batch).target, region)
+    assert floor.item() == pytest.approx((2 ** 0.5 - 1) ** 2 / 2, rel=1e-5)
+    assert FnafAttack(model, UnetPipeline())._scored(batch) is batch
+    with pytest.raises(ValueError, match="target_scale must be a positive number"):
+        AttackConfig(target_scale=0)
+    # options added later keep the keys of the attacks already cached
+    assert AttackConfig(placement="paper").key() == AttackConfig().key()
+    assert AttackConfig(placement="released").key() != AttackConfig().key()

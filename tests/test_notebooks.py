@@ -274,3 +274,23 @@ def test_summary_notebook_reads_every_chapters_tables_into_verdicts(tmp_path):
     assert table.index.get_level_values("AF").unique().tolist() == ["4×", "8×"]
     with pytest.raises(papermill.PapermillExecutionError, match="run notebooks/"):
         run("summary.ipynb", tmp_path, results_root=str(tmp_path / "nothing"))
+
+
+def test_released_code_notebook_measures_every_departure_against_the_papers_rules(tmp_path,
+                                                                                  monkeypatch):
+    from fnaf.released import DEPARTURES, RELEASED_UNET_ATTACK
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("released_code.ipynb", tmp_path, scale="smoke", accel=4, n_candidates=3,
+                  runs_root=str(tmp_path / "runs"))
+    table = pd.read_csv(results / "departures.csv", index_col="departure")
+    assert table.index.tolist() == [d.name for d in (*DEPARTURES, RELEASED_UNET_ATTACK)]
+    unet = table[table["model"] == "U-Net"]
+    assert unet["attack rate, paper (%)"].nunique() == 1  # one paper-rule attack, shared
+    assert set(table["effect on the attack rate"]) <= {"raises", "lowers", "no change shown"}
+    import json
+
+    (irim,) = (tmp_path / "runs").glob("irim-*")
+    scales = {json.loads(path.read_text())["attack"].get("target_scale", 1.0)
+              for path in (irim / "attacks").glob("random-4x-*.json")}
+    assert sorted(scales) == [1.0, pytest.approx(2 ** 0.5)]

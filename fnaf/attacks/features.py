@@ -11,7 +11,8 @@ Everything is batched: ``count`` features are drawn at once on the generator's d
   grown one random frontier pixel at a time inside the central region.
 * :func:`random_walk_features` — the released code's shape: a 4-connected random walk of ``n``
   steps whose revisits overwrite (≈7.3 distinct pixels for 10 steps), clipped to a central
-  square (220×220 at 320×320 in the released U-Net code).
+  square (220×220 at 320×320 in the released U-Net code; :class:`FeatureSpec`'s ``placement``
+  picks the square for either shape).
 * :func:`region_mask` — T: the feature dilated by a disk of radius ``border``, per slice.
 * :func:`released_region_mask` — the released code's T: the feature plus the largest connected
   piece of its 1-pixel 4-neighbour ring, per slice (the release computed it across the batch).
@@ -31,6 +32,10 @@ PAPER_CROP = 320
 PAPER_REGION = 120
 PAPER_BORDER = 5
 RELEASED_CODE_SQUARE = 220
+#: Side at 320×320 of the central square features lie in, per placement rule.
+PLACEMENTS = {"paper": PAPER_REGION, "released": RELEASED_CODE_SQUARE}
+#: Where a feature's intensity range comes from: its slice's maximum, or the batch's.
+INTENSITIES = ("slice", "batch")
 
 
 def scaled(size_at_320: float, crop: int) -> int:
@@ -253,8 +258,13 @@ class FeatureSpec:
         shape: ``"connected"`` (the paper: exactly ``n_pixels`` 4-connected pixels) or ``"walk"``
             (the released code's random walk of ``n_pixels`` steps in its 220-px square).
         region_rule: ``"paper"`` (disk border) or ``"released"`` (1-px ring, largest piece).
-        value, value_range: constant or fixed-range intensities; by default each pixel is
-            uniform in ``[0, max]`` of its slice's fully-sampled magnitude.
+        placement: the central square features lie in when ``region`` is not given:
+            ``"paper"`` (120×120 at 320×320) or ``"released"`` (the released U-Net code's
+            220×220), scaled; for either shape.
+        intensities: ``"slice"`` (the paper: each pixel uniform in ``[0, max]`` of its slice's
+            fully-sampled magnitude) or ``"batch"`` (the released code: the maximum over the
+            batch the attack is called on, so the features depend on the batch).
+        value, value_range: constant or fixed-range intensities instead.
     """
 
     n_pixels: int | tuple[int, int] = 10
@@ -263,6 +273,8 @@ class FeatureSpec:
     region: int | None = None
     shape: str = "connected"
     region_rule: str = "paper"
+    placement: str = "paper"
+    intensities: str = "slice"
     value: float | None = None
     value_range: tuple[float, float] | None = None
 
@@ -272,7 +284,9 @@ class FeatureSpec:
             raise ValueError(f"border must be None (the paper's, scaled) or >= 0 pixels, "
                              f"not {self.border!r}")
         for name, choice, accepted in (("shape", self.shape, SHAPES),
-                                       ("region_rule", self.region_rule, REGION_RULES)):
+                                       ("region_rule", self.region_rule, REGION_RULES),
+                                       ("placement", self.placement, tuple(PLACEMENTS)),
+                                       ("intensities", self.intensities, INTENSITIES)):
             if choice not in accepted:
                 raise ValueError(f"unknown {name} {choice!r}; accepted: {list(accepted)}")
 
@@ -290,11 +304,19 @@ class FeatureSpec:
         grid = tuple(target.shape[-2:])
         maxima = None
         if self.value is None and self.value_range is None:
-            maxima = target.amax(dim=(-2, -1)).repeat_interleave(per_slice)
-        draw = connected_features if self.shape == "connected" else random_walk_features
-        area = {"region": self.region} if self.shape == "connected" else {}
-        return draw(count, grid, self.sizes(grid), generator, max_values=maxima,
-                    value=self.value, value_range=self.value_range, **area)
+            maxima = target.amax(dim=(-2, -1))
+            if self.intensities == "batch":
+                maxima = maxima.amax().expand(len(target))
+            maxima = maxima.repeat_interleave(per_slice)
+        side = self.region if self.region is not None else scaled(PLACEMENTS[self.placement],
+                                                                  grid[0])
+        if self.shape == "connected":
+            return connected_features(count, grid, self.sizes(grid), generator, region=side,
+                                      max_values=maxima, value=self.value,
+                                      value_range=self.value_range)
+        return random_walk_features(count, grid, self.sizes(grid), generator, square=side,
+                                    max_values=maxima, value=self.value,
+                                    value_range=self.value_range)
 
     def regions(self, features: Features) -> torch.Tensor:
         """T of each feature, bool ``(count, h, w)``."""

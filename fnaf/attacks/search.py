@@ -27,6 +27,7 @@ mode (and restore it), run without autograd, and return an :class:`AttackResult`
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -117,6 +118,18 @@ class AttackResult:
     adversarial: KneeSlice
 
 
+#: The released I-RIM code stacks the target's magnitude as both the real and the imaginary
+#: part before taking the modulus: its FNAF target is √2 too bright (``fnaf_reference.md`` §12).
+RELEASED_IRIM_TARGET_SCALE = math.sqrt(2)
+
+
+def check_target_scale(target_scale: float) -> None:
+    """``ValueError`` unless the target's scale is a positive number."""
+    if not (isinstance(target_scale, (int, float)) and target_scale > 0):
+        raise ValueError(f"target_scale must be a positive number (1: the paper; √2: the "
+                         f"released I-RIM code), not {target_scale!r}")
+
+
 def check_domain(domain: str) -> None:
     """``ValueError`` naming an unknown NMSE domain and the accepted ones."""
     if domain not in DOMAINS:
@@ -133,14 +146,20 @@ class FnafAttack:
             CPU, where larger chunks fall out of cache and run slower, measured in
             ``benchmarks/bench_attacks.py``).
         seed: seeds the attack's generator (on the model's device).
+        target_scale: the loss and the control compare the reconstruction with the target times
+            this factor: 1 (the paper), or :data:`RELEASED_IRIM_TARGET_SCALE` (the released
+            I-RIM code's target, √2 too bright).
         feature_options: the features and T, :class:`~fnaf.attacks.features.FeatureSpec`'s
             fields (``n_pixels``, ``border``, ``region``, ``shape``, ``region_rule``, ...).
     """
 
     def __init__(self, model: nn.Module, pipeline, *, domain: str = DOMAINS[0],
-                 chunk_size: int | None = None, seed: int = 0, **feature_options):
+                 chunk_size: int | None = None, seed: int = 0, target_scale: float = 1.0,
+                 **feature_options):
         self.features = FeatureSpec(**feature_options)
         check_domain(domain)
+        check_target_scale(target_scale)
+        self.target_scale = target_scale
         self.model, self.pipeline, self.domain = model, pipeline, domain
         self.device = next(model.parameters()).device
         if chunk_size is None:
@@ -178,8 +197,10 @@ class FnafAttack:
             attacked = perturb(chunk, delta, phase[owner])
             reconstruction = self.pipeline(self.model, attacked)
             region = regions[part]
-            results["loss"].append(region_nmse(reconstruction, attacked, region, self.domain))
-            results["control"].append(region_nmse(clean.rows(owner), chunk, region, self.domain))
+            results["loss"].append(region_nmse(reconstruction, self._scored(attacked), region,
+                                               self.domain))
+            results["control"].append(region_nmse(clean.rows(owner), self._scored(chunk),
+                                                  region, self.domain))
             results["ceiling"].append(masked_nmse(chunk.target, attacked.target, region))
             change = reconstruction.magnitude - clean.magnitude[owner]
             results["recovery"].append(masked_nmse(change, delta.values, region))
@@ -189,6 +210,12 @@ class FnafAttack:
             results["information_mse"].append(information_distance(
                 clean_input, reconstruction.zero_filled, relative=False))
         return {name: torch.cat(values) for name, values in results.items()}
+
+    def _scored(self, batch: KneeSlice) -> KneeSlice:
+        """The batch whose target the loss compares with (``target_scale`` times the target)."""
+        if self.target_scale == 1.0:
+            return batch
+        return batch._replace(target=batch.target * self.target_scale)
 
     def _result(self, batch: KneeSlice, features: Features, values: dict,
                 per_slice: int) -> AttackResult:

@@ -15,7 +15,7 @@ from torch import nn
 
 from fnaf.attacks import FiniteDifference, RandomSearch
 from fnaf.attacks.features import FeatureSpec
-from fnaf.attacks.search import DOMAINS, check_domain
+from fnaf.attacks.search import DOMAINS, check_domain, check_target_scale
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.phantom import PhantomConfig
 from fnaf.data.sources import data_fingerprint
@@ -45,6 +45,9 @@ TRAINING_VERSION = 2
 #: Part of every cached attack's key, bumped when the attack or what it records changes
 #: (3: every candidate's control and the slice's contrast are recorded).
 ATTACK_VERSION = 3
+#: AttackConfig's options added after ATTACK_VERSION 3, with the defaults that keep a key as it
+#: was (the released code's placement, batch intensities and I-RIM target brightness).
+LATER_ATTACK_OPTIONS = {"placement": "paper", "intensities": "slice", "target_scale": 1.0}
 
 
 MODELS = ("unet", "irim")
@@ -288,6 +291,9 @@ class AttackConfig:
     domain: str = DOMAINS[0]
     shape: str = FeatureSpec.shape
     region_rule: str = FeatureSpec.region_rule
+    placement: str = FeatureSpec.placement
+    intensities: str = FeatureSpec.intensities
+    target_scale: float = 1.0
     seed: int = 0
 
     def __post_init__(self):  # validated here, before any training or cache lookup
@@ -297,18 +303,33 @@ class AttackConfig:
             raise ValueError(f"the {self.method} attack needs n_candidates >= {minimum} "
                              f"(finite differences: 1 + 5 per iteration), not "
                              f"{self.n_candidates!r}")
-        FeatureSpec(n_pixels=self.n_pixels, border=self.border, shape=self.shape,
-                    region_rule=self.region_rule)  # validates the feature settings
+        self.features()  # validates the feature settings
         check_domain(self.domain)
+        check_target_scale(self.target_scale)
+        if self.method == "fd" and self.shape != "connected":
+            raise ValueError("the finite-difference attack moves a fixed connected feature; "
+                             "use method='random' with shape='walk'")
+
+    def features(self) -> FeatureSpec:
+        return FeatureSpec(n_pixels=self.n_pixels, border=self.border, shape=self.shape,
+                           region_rule=self.region_rule, placement=self.placement,
+                           intensities=self.intensities)
 
     def key(self) -> str:
-        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
+        """The cached attack's name: a hash of the settings. Options added after the first
+        release (:data:`LATER_ATTACK_OPTIONS`) enter it only when set, so that adding an option
+        keeps the attacks already cached."""
+        settings = {name: value for name, value in asdict(self).items()
+                    if name not in LATER_ATTACK_OPTIONS or value != LATER_ATTACK_OPTIONS[name]}
+        payload = json.dumps({**settings, "version": TRAINING_VERSION,
                               "attack_version": ATTACK_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
     def build(self, model: nn.Module, pipeline):
         options = dict(n_pixels=self.n_pixels, border=self.border, domain=self.domain,
-                       shape=self.shape, region_rule=self.region_rule, seed=self.seed)
+                       shape=self.shape, region_rule=self.region_rule, seed=self.seed,
+                       placement=self.placement, intensities=self.intensities,
+                       target_scale=self.target_scale)
         if self.method == "random":
             return RandomSearch(model, pipeline, n_candidates=self.n_candidates, **options)
         return FiniteDifference(model, pipeline, iterations=(self.n_candidates - 1) // 5,

@@ -1,0 +1,46 @@
+"""The released code's departures: each an attack option, read in pairs of reports."""
+
+import pandas as pd
+import pytest
+
+from fnaf.attacks import AttackReport
+from fnaf.released import DEPARTURES, RELEASED_UNET_ATTACK, Departure, departure_effects
+from fnaf.runs import AttackConfig
+
+
+def test_every_departure_is_an_attack_option_and_the_paper_is_the_default():
+    for departure in (*DEPARTURES, RELEASED_UNET_ATTACK):
+        released = AttackConfig(**departure.options)  # validated: every option exists
+        assert released.key() != AttackConfig().key()
+        assert all(getattr(AttackConfig(), key) != value
+                   for key, value in departure.options.items())
+    assert RELEASED_UNET_ATTACK.options["placement"] == "released"
+    assert "target_scale" not in RELEASED_UNET_ATTACK.options  # the I-RIM's own departure
+
+
+def _report(losses, controls):
+    frame = pd.DataFrame({"fname": ["a.h5"] * 4 + ["b.h5"] * 4, "slice": list(range(4)) * 2,
+                          "loss": losses, "control": controls, "control_max": controls,
+                          "controls": [[c] for c in controls], "recovery": 0.5,
+                          "information": 1.0, "information_mse": 1.0, "ceiling": 1.0,
+                          "acquisition": "CORPD_FBK"})
+    return AttackReport(frame, 0.25, 1e-4)
+
+
+def test_the_effects_compare_the_two_rules_slice_by_slice():
+    paper = _report([0.1] * 8, [0.0] * 8)
+    released = _report([0.3] * 8, [0.3] * 4 + [0.0] * 4)
+    same = _report([0.1] * 8, [0.0] * 8)
+    departures = {"x": Departure("x", "unet", "rule a", "rule b"),
+                  "y": Departure("y", "irim", "rule a", "rule a too")}
+    table = departure_effects({"x": (paper, released), "y": (paper, same)}, departures)
+    assert table.loc["x", "hits paper only / released only"] == "0 / 8"
+    assert table.loc["x", "McNemar p"] == "0.0078"  # 2 × 0.5⁸
+    assert table.loc["x", "effect on the attack rate"] == "raises"
+    assert table.loc["x", "attack rate, released (%)"].startswith("100.0 [")
+    assert table.loc["x", "control, released (%)"].startswith("50.0 [")
+    assert table.loc["y", "effect on the attack rate"] == "no change shown"
+    assert table.loc["y", "model"] == "I-RIM"
+    with pytest.raises(ValueError, match="different slices"):
+        departure_effects({"x": (paper, AttackReport(released.slices.iloc[1:], 0.25, 1e-4))},
+                          departures)

@@ -91,3 +91,12 @@ def masked_nmse(prediction: torch.Tensor, target: torch.Tensor, region: torch.Te
     error = ((prediction - target) * region).pow(2).sum(dim=(-2, -1))
     energy = (target * region).pow(2).sum(dim=(-2, -1))
     return error / energy.clamp_min(eps)
+
+
+def masked_l1(prediction: torch.Tensor, target: torch.Tensor, region: torch.Tensor,
+              eps: float = 1e-12) -> torch.Tensor:
+    """Mean absolute error inside a region, per slice: ``||T(x - y)||_1 / |T|`` (the released
+    U-Net code's FNAF training term). Shapes as :func:`masked_nmse`; returns ``(N,)``."""
+    region = region.to(prediction.dtype)
+    error = ((prediction - target) * region).abs().sum(dim=(-2, -1))
+    return error / region.sum(dim=(-2, -1)).clamp_min(eps)

@@ -19,7 +19,15 @@ import math
 import torch
 
 from fnaf.attacks.features import FeatureSpec
-from fnaf.attacks.search import DOMAINS, check_domain, perturb, region_nmse
+from fnaf.attacks.search import (
+    DOMAINS,
+    REGION_LOSSES,
+    check_domain,
+    check_target_scale,
+    perturb,
+    region_loss,
+    region_nmse,
+)
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.transforms import repeat_slices, select_slices
 
@@ -73,13 +81,23 @@ class FnafObjective:
     once, and the loss is ``alpha * L_model`` over all samples (the perturbed ones against
     their perturbed targets) plus ``beta * NMSE`` inside T averaged over the perturbed samples,
     taken in ``domain`` (see :mod:`fnaf.attacks.search`).
+
+    The released code's rules are options (:mod:`fnaf.released`): ``region_loss="l1"`` (the
+    U-Net code's mean absolute error inside T, with β = 1 in the normalised domain) and
+    ``target_scale`` √2 (the I-RIM code's too bright target).
     """
 
     def __init__(self, features: FeatureSpec = FeatureSpec(), alpha: float = PAPER_ALPHA,
                  beta: float = PAPER_BETA, adv_fraction: float = PAPER_ADV_FRACTION,
                  n_candidates: int = PAPER_CANDIDATES,
-                 domain: str = DOMAINS[0]):
+                 domain: str = DOMAINS[0], region_loss: str = REGION_LOSSES[0],
+                 target_scale: float = 1.0):
         _check_weights(alpha, beta, domain)
+        if region_loss not in REGION_LOSSES:
+            raise ValueError(f"unknown region_loss {region_loss!r}; accepted: "
+                             f"{list(REGION_LOSSES)} (the paper: nmse)")
+        check_target_scale(target_scale)
+        self.region_loss, self.target_scale = region_loss, target_scale
         if not 0 <= adv_fraction <= 1:
             raise ValueError(f"adv_fraction must be in [0, 1] (the share of each batch that "
                              f"carries a feature), not {adv_fraction}")
@@ -116,9 +134,10 @@ class FnafObjective:
                                target=batch.target.index_copy(0, chosen_index, attacked.target))
         reconstruction = pipeline(model, mixed)
         loss = self.alpha * pipeline.loss(reconstruction, mixed)
-        nmse = region_nmse(reconstruction.rows(chosen_index), attacked,
-                           self.features.regions(features), self.domain)
-        return loss + self.beta * nmse.mean()
+        term = region_loss(reconstruction.rows(chosen_index), attacked,
+                           self.features.regions(features), self.domain, self.region_loss,
+                           self.target_scale)
+        return loss + self.beta * term.mean()
 
 
 class BoxObjective:

@@ -11,12 +11,14 @@ exact McNemar test on the hits per slice.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from fnaf.attacks.report import AttackReport, compare_hits
 from fnaf.attacks.search import RELEASED_IRIM_TARGET_SCALE
+from fnaf.runs import AttackConfig, robust_preset
+from fnaf.sweeps import compare_fine_tunes, measure_fine_tune
 from fnaf.tables import interval_string, p_string
 
 
@@ -34,14 +36,14 @@ class Departure:
 
 
 DEPARTURES = (
-    Departure("T, the region scored", "unet", "the feature and a 5-px disk border (scaled)",
+    Departure("region T", "unet", "the feature and a 5-px disk border (scaled)",
               "the feature and its 1-px 4-neighbour ring (largest piece)",
               {"region_rule": "released"}),
     Departure("feature shape", "unet", "exactly 10 4-connected pixels",
               "a 10-step random walk (about 7 distinct pixels)", {"shape": "walk"}),
     Departure("placement", "unet", "the central 120×120 square (scaled)",
               "the central 220×220 square (the U-Net code)", {"placement": "released"}),
-    Departure("feature intensities", "unet", "uniform in [0, the slice's maximum]",
+    Departure("intensities", "unet", "uniform in [0, the slice's maximum]",
               "uniform in [0, the attack batch's maximum] (here a batch holds one volume's slices)",
               {"intensities": "batch"}),
     Departure("NMSE domain", "unet", "the image's intensity scale (the paper does not say)",
@@ -52,23 +54,32 @@ DEPARTURES = (
 
 #: The released U-Net attack: every U-Net departure above at once.
 RELEASED_UNET_ATTACK = Departure(
-    "all of the above (the released U-Net attack)", "unet", "the paper's rules",
+    "all U-Net departures", "unet", "the paper's rules",
     "the released code's rules",
     {key: value for departure in DEPARTURES if departure.model == "unet"
      for key, value in departure.options.items()})
 
-#: Departures of §12 that change a number but are not options of the attack: what the released
-#: code does, and why it is not measured here.
+#: The training-side departures: each an option of the FNAF objective
+#: (:class:`~fnaf.runs.ObjectiveConfig`), measured by :func:`training_effects` against the
+#: paper's objective fine-tuned from the same baseline.
+TRAINING_DEPARTURES = (
+    Departure("training term", "unet", "β·NMSE inside T on the image's scale",
+              "L1 inside T in the normalised domain, β = 1, beside the clean L1 of weight 1",
+              {"region_loss": "l1", "domain": "normalized", "beta": 1.0}),
+    Departure("training feature sizes", "unet", "10 pixels", "10 to 99 pixels",
+              {"n_pixels": (10, 99)}),
+    Departure("I-RIM training target", "irim", "y + δ′", "√2 (y + δ′)",
+              {"target_scale": RELEASED_IRIM_TARGET_SCALE}),
+)
+
+#: Departures of §12 that change a number but are not options here: what the released code
+#: does, and why it is not measured.
 NOT_MEASURED = {
     "U-Net input normalisation": "the mean and std over the attack's batch, not per slice "
                                  "(the U-Net's pipeline normalises each slice, as fastMRI)",
-    "training loss": "U-Net: masked L1 over T plus L1 on the whole image, weights 1 and 1, the "
-                     "clean gradient accumulated into the FNAF step; I-RIM: 10·NMSE_T on a "
-                     "separate batch (a fine-tune per variant; not yet an objective option)",
-    "I-RIM training target": "the same √2 too bright target trains the FNAF I-RIM to "
-                             "over-brighten features (a fine-tune; not yet an objective option)",
-    "training feature sizes": "U-Net 10–99 steps, I-RIM 10–5000 (the paper: 10 and 10–1000); an "
-                              "objective option (n_pixels), not re-trained here",
+    "clean gradient": "the U-Net code accumulates the clean step's gradient into the FNAF step "
+                      "(no zero_grad); here clean and perturbed slices share one batch and one "
+                      "step",
     "attacked input": "rebuilt from the magnitude image with zero phase and a random mask, not "
                       "the scan's complex data with the volume's validation mask",
 }
@@ -76,31 +87,62 @@ NOT_MEASURED = {
 
 def departure_effects(reports: dict[str, tuple[AttackReport, AttackReport]],
                       departures: dict[str, Departure], alpha: float = 0.05) -> pd.DataFrame:
-    """One row per departure: ``reports[name]`` is ``(paper's rule, released rule)`` for the
-    same model, slices and seed. Columns: the two rules, their attack rates, controls (the
-    false-alarm rate, max over the same K regions) and NMSE with 95 % intervals, the hits only
-    one rule scores, the McNemar p and the effect on the attack rate (``"raises"``,
+    """Two rows per departure (index ``(departure, rule)``, rule ``"paper"`` then
+    ``"released"``): ``reports[name]`` is ``(paper's rule, released rule)`` for the same model,
+    slices and seed. Columns: the model; the attack rate, the control (the false-alarm rate,
+    max over the same K regions) and the NMSE with 95 % intervals; the hits only this rule
+    scores (``"hits only here"``); on the released row the McNemar p and the ``"effect"`` on the
+    attack rate (``"raises"``,
     ``"lowers"`` where p ≤ ``alpha``, else ``"no change shown"``)."""
     rows = {}
     for name, (paper, released) in reports.items():
-        departure = departures[name]
-        ours, theirs = paper.summary(), released.summary()
+        model = {"unet": "U-Net", "irim": "I-RIM"}[departures[name].model]
         only_paper, only_released, p = compare_hits(paper, released)
         effect = ("no change shown" if p > alpha else
                   "raises" if only_released > only_paper else "lowers")
-        row = {"model": {"unet": "U-Net", "irim": "I-RIM"}[departure.model],
-               "paper's rule": departure.paper, "released rule": departure.released}
-        for label, summary in (("paper", ours), ("released", theirs)):
-            row[f"attack rate, {label} (%)"] = _percent(summary, "attack_rate")
-        for label, summary in (("paper", ours), ("released", theirs)):
-            row[f"control, {label} (%)"] = _percent(summary, "control_max_rate")
-        for label, summary in (("paper", ours), ("released", theirs)):
-            row[f"NMSE, {label}"] = interval_string(summary["nmse"], summary["nmse_low"],
-                                                    summary["nmse_high"], 3)
-        row.update({"hits paper only / released only": f"{only_paper} / {only_released}",
-                    "McNemar p": p_string(p), "effect on the attack rate": effect})
-        rows[name] = row
-    return pd.DataFrame(rows).T.rename_axis("departure")
+        for rule, report, only in (("paper", paper, only_paper),
+                                   ("released", released, only_released)):
+            summary = report.summary()
+            rows[name, rule] = {
+                "model": model, "attack rate (%)": _percent(summary, "attack_rate"),
+                "control (%)": _percent(summary, "control_max_rate"),
+                "NMSE": interval_string(summary["nmse"], summary["nmse_low"],
+                                        summary["nmse_high"], 3),
+                "hits only here": only,
+                "McNemar p": p_string(p) if rule == "released" else "",
+                "effect": effect if rule == "released" else ""}
+    return pd.DataFrame(rows).T.rename_axis(["departure", "rule"])
+
+
+def rules(departures: dict[str, Departure]) -> pd.DataFrame:
+    """The paper's and the released rule of each departure, in words."""
+    return pd.DataFrame({name: {"paper": d.paper, "released code": d.released}
+                         for name, d in departures.items()}).T.rename_axis("departure")
+
+
+def training_effects(scale: str = "demo", accel: tuple[int, ...] = (4, 8), *,
+                     attack: AttackConfig = AttackConfig(), runs_root=None,
+                     departures=TRAINING_DEPARTURES) -> pd.DataFrame:
+    """Each training departure's FNAF fine-tune against the paper's objective fine-tuned from
+    the same baseline for as long, at each acceleration, on the same volumes, slices and
+    features (:func:`fnaf.sweeps.compare_fine_tunes`): one row per departure and acceleration
+    with the paper objective's attack rate and SSIM beside the released one's, the McNemar p
+    of the hits and the paired SSIM change."""
+    rows = []
+    for departure in departures:
+        paper = robust_preset(scale, departure.model, accel, "fnaf")
+        released = replace(paper, objective=replace(paper.objective, **departure.options))
+        reference = measure_fine_tune(paper, attack, runs_root)
+        measured = measure_fine_tune(released, attack, runs_root)
+        for a in paper.accels:
+            ours = compare_fine_tunes(reference[a], reference[a])
+            rows.append({"departure": departure.name, "model": departure.model, "AF": f"{a}×",
+                         "attack rate, paper (%)": ours["attack rate (%)"],
+                         "attack rate, paper low": ours["attack rate low"],
+                         "attack rate, paper high": ours["attack rate high"],
+                         "SSIM, paper": ours["SSIM"],
+                         **compare_fine_tunes(measured[a], reference[a])})
+    return pd.DataFrame(rows)
 
 
 def _percent(summary: dict, key: str) -> str:

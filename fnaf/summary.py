@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from fnaf.paper import paper_table, paper_tables
-from fnaf.tables import PAPER_LESS_CONFIDENT, interval_string, p_string
+from fnaf.tables import PAPER_LESS_CONFIDENT, interval_string, p_string, wrapped
 from fnaf.verdicts import VERDICTS, claim_verdict, comparison_verdict, level_verdict
 
 #: The paper's significance level, and its acceptance rate of the information check (§3.3:
@@ -271,9 +271,6 @@ def summary_view(table: pd.DataFrame):
     shown = table.drop(columns="chapter").copy()
     shown["source"] = [source_link(row["source"], row["chapter"], af)
                        for (_, af), row in table.iterrows()]
-    return shown.style.set_table_attributes('class="dataframe fnaf-summary"').map(
-        lambda verdict: f"background-color: {VERDICT_COLOURS[verdict]}",
-        subset=["verdict"]).set_table_styles(
-        [{"selector": "th, td", "props": "text-align: left; padding: 0.2em 0.5em; "
-                                         "white-space: normal; vertical-align: top;"}])
+    return wrapped(shown).set_table_attributes('class="dataframe fnaf-summary"').map(
+        lambda verdict: f"background-color: {VERDICT_COLOURS[verdict]}", subset=["verdict"])
 

@@ -39,7 +39,9 @@ MEASUREMENTS = Path(__file__).resolve().parent / "measurements"
 CRITERIA = {"fnaf": "attack rate (%)", "bbox": "box NMSE"}
 
 
-def _measure(config: RunConfig, attack: AttackConfig, runs_root) -> dict[int, dict]:
+def measure_fine_tune(config: RunConfig, attack: AttackConfig, runs_root) -> dict[int, dict]:
+    """Train (or load) ``config`` and measure it at each of its accelerations: the per-volume
+    quality, the ``attack`` and the error inside the annotated boxes."""
     run = train_or_load(config, runs_root, progress=False)
     boxes = validation_boxes(config)
     measured = {}
@@ -52,7 +54,10 @@ def _measure(config: RunConfig, attack: AttackConfig, runs_root) -> dict[int, di
     return measured
 
 
-def _compare(measured: dict, clean: dict) -> dict:
+def compare_fine_tunes(measured: dict, clean: dict) -> dict:
+    """One acceleration of :func:`measure_fine_tune` against a reference's (``clean``, on the
+    same volumes, slices and features): SSIM and its paired change, the attack rate and the
+    McNemar p of the hits, the box NMSE and its paired change."""
     summary = measured["attack"].summary()
     _, _, p_hits = compare_hits(measured["attack"], clean["attack"])
     quality, reference = measured["quality"]["SSIM"], clean["quality"]["SSIM"]
@@ -78,14 +83,15 @@ def beta_sweep(betas: Sequence[float], objectives: Sequence[str] = ("fnaf", "bbo
     def fine_tune(objective: str, **options) -> RunConfig:
         return robust_preset(scale, model, accel, objective, data_root, **options)
 
-    reference = _measure(fine_tune("clean"), attack, runs_root)
+    reference = measure_fine_tune(fine_tune("clean"), attack, runs_root)
     rows = [{"objective": "clean", "beta": float("nan"), "accel": accel,
-             **_compare(measured, measured)} for accel, measured in reference.items()]
+             **compare_fine_tunes(measured, measured)} for accel, measured in reference.items()]
     for objective in objectives:
         for beta in betas:
-            measured = _measure(fine_tune(objective, beta=beta), attack, runs_root)
+            measured = measure_fine_tune(fine_tune(objective, beta=beta), attack, runs_root)
             rows += [{"objective": objective, "beta": beta, "accel": accel,
-                      **_compare(result, reference[accel])} for accel, result in measured.items()]
+                      **compare_fine_tunes(result, reference[accel])}
+                     for accel, result in measured.items()]
             if progress:
                 print(pd.DataFrame(rows[-len(measured):]).round(4).to_string(), flush=True)
     return pd.DataFrame(rows)

@@ -393,6 +393,14 @@ def classification_view(table: pd.DataFrame, places: int = 1):
           "props": "padding: 0.15em 0.4em; text-align: right; font-size: 0.85em;"}])
 
 
+def wrapped(table: pd.DataFrame):
+    """A table of words for reading (a Styler): cells wrap at the column instead of running
+    past it, aligned left and to the top."""
+    return table.style.set_table_attributes('class="dataframe"').set_table_styles(
+        [{"selector": "th, td", "props": "text-align: left; padding: 0.2em 0.5em; "
+                                         "white-space: normal; vertical-align: top;"}])
+
+
 def table1(datasets: dict, boxes: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Table 1's data rows: per split (``datasets``: split -> :class:`~fnaf.data.fastmri.
     SliceDataset`; ``boxes``: split -> its annotation CSV matched to those volumes), the

@@ -371,7 +371,7 @@ def test_batch_intensities_follow_the_batchs_maximum_not_the_slices():
 def test_the_released_irim_target_is_root_two_too_bright():
     """A reconstruction equal to the target scores (√2 − 1)² / 2 ≈ 0.086 against the released
     I-RIM code's target (the reference notes' floor), 0 against the paper's."""
-    from fnaf.attacks.search import RELEASED_IRIM_TARGET_SCALE, FnafAttack
+    from fnaf.attacks.search import RELEASED_IRIM_TARGET_SCALE, FnafAttack, region_loss
     from fnaf.runs import AttackConfig
 
     model = UNet(chans=2, num_pool_layers=2)
@@ -379,10 +379,15 @@ def test_the_released_irim_target_is_root_two_too_bright():
                       torch.rand(1, 8, 8) + 0.5, torch.ones(1), ["a.h5"], torch.zeros(1),
                       ["CORPD_FBK"], [""])
     region = torch.ones(1, 8, 8, dtype=torch.bool)
-    released = FnafAttack(model, UnetPipeline(), target_scale=RELEASED_IRIM_TARGET_SCALE)
-    floor = masked_nmse(batch.target, released._scored(batch).target, region)
+    perfect = Reconstruction(batch.target, batch.target, None, None, batch.target)
+    floor = region_loss(perfect, batch, region, target_scale=RELEASED_IRIM_TARGET_SCALE)
     assert floor.item() == pytest.approx((2 ** 0.5 - 1) ** 2 / 2, rel=1e-5)
-    assert FnafAttack(model, UnetPipeline())._scored(batch) is batch
+    assert region_loss(perfect, batch, region).item() == 0
+    # the released U-Net code's training term: the mean absolute error over T
+    half = Reconstruction(batch.target / 2, batch.target / 2, None, None, batch.target)
+    assert region_loss(half, batch, region, kind="l1").item() == pytest.approx(
+        (batch.target / 2).mean().item(), rel=1e-5)
+    assert FnafAttack(model, UnetPipeline(), target_scale=2 ** 0.5).target_scale == 2 ** 0.5
     with pytest.raises(ValueError, match="target_scale must be a positive number"):
         AttackConfig(target_scale=0)
     # options added later keep the keys of the attacks already cached

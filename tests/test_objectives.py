@@ -95,6 +95,8 @@ def test_box_objective_uses_the_boxes_of_a_single_slice(phantom_root):
     (dict(adv_fraction=1.5), "adv_fraction must be in \\[0, 1\\]"),
     (dict(n_candidates=0), "n_candidates must be at least 1"),
     (dict(domain="kspace"), "unknown domain"),
+    (dict(region_loss="l2"), "unknown region_loss 'l2'"),
+    (dict(target_scale=-1.0), "target_scale must be a positive number"),
 ])
 def test_bad_objective_settings_are_refused(options, message):
     with pytest.raises(ValueError, match=message):
@@ -179,3 +181,24 @@ def test_paper_preset_fnaf_fine_tune_sees_features_at_its_batch_of_1(tmp_path, m
         settings=Settings(epochs=1, batch_size=config.batch_size, progress=False),
         checkpoint_dir=tmp_path / "run", device="cpu")
     assert 0 < sum(perturbed) < 6  # 6 steps of 1 slice, each perturbed with probability 1/2
+
+
+def test_the_released_training_terms_change_the_loss_and_the_run(phantom_root):
+    """The released U-Net code's L1 inside T and the I-RIM code's √2 target are options; at
+    their defaults the run keys stay those of the runs already cached."""
+    model, batch = _model(), _batch(phantom_root)
+
+    def loss(**options):
+        return FnafObjective(adv_fraction=1.0, **options)(model, UnetPipeline(), batch,
+                                                          _generator())
+
+    paper = loss()
+    assert loss(region_loss="l1", domain="normalized") != paper
+    assert loss(target_scale=2 ** 0.5) > paper  # the too bright target is never reached
+    config = robust_preset("smoke", "unet", 4, "fnaf")
+    from dataclasses import replace
+
+    released = replace(config, objective=replace(config.objective, region_loss="l1"))
+    assert released.key() != config.key()
+    assert replace(config, objective=replace(config.objective, region_loss="nmse")).key() \
+        == config.key()

@@ -4,7 +4,13 @@ import pandas as pd
 import pytest
 
 from fnaf.attacks import AttackReport
-from fnaf.released import DEPARTURES, RELEASED_UNET_ATTACK, Departure, departure_effects
+from fnaf.released import (
+    DEPARTURES,
+    RELEASED_UNET_ATTACK,
+    Departure,
+    departure_effects,
+    rules,
+)
 from fnaf.runs import AttackConfig
 
 
@@ -34,13 +40,17 @@ def test_the_effects_compare_the_two_rules_slice_by_slice():
     departures = {"x": Departure("x", "unet", "rule a", "rule b"),
                   "y": Departure("y", "irim", "rule a", "rule a too")}
     table = departure_effects({"x": (paper, released), "y": (paper, same)}, departures)
-    assert table.loc["x", "hits paper only / released only"] == "0 / 8"
-    assert table.loc["x", "McNemar p"] == "0.0078"  # 2 × 0.5⁸
-    assert table.loc["x", "effect on the attack rate"] == "raises"
-    assert table.loc["x", "attack rate, released (%)"].startswith("100.0 [")
-    assert table.loc["x", "control, released (%)"].startswith("50.0 [")
-    assert table.loc["y", "effect on the attack rate"] == "no change shown"
-    assert table.loc["y", "model"] == "I-RIM"
+    assert table.index.tolist() == [("x", "paper"), ("x", "released"), ("y", "paper"),
+                                    ("y", "released")]
+    assert table.loc[("x", "released"), "hits only here"] == 8
+    assert table.loc[("x", "paper"), "hits only here"] == 0
+    assert table.loc[("x", "released"), "McNemar p"] == "0.0078"  # 2 × 0.5⁸
+    assert table.loc[("x", "released"), "effect"] == "raises"
+    assert table.loc[("x", "released"), "attack rate (%)"].startswith("100.0 [")
+    assert table.loc[("x", "released"), "control (%)"].startswith("50.0 [")
+    assert table.loc[("y", "released"), "effect"] == "no change shown"
+    assert table.loc[("y", "paper"), "model"] == "I-RIM"
+    assert rules(departures).loc["x", "released code"] == "rule b"
     with pytest.raises(ValueError, match="different slices"):
         departure_effects({"x": (paper, AttackReport(released.slices.iloc[1:], 0.25, 1e-4))},
                           departures)

@@ -35,7 +35,7 @@ from torch import nn
 
 from fnaf.attacks.features import PAPER_REGION, Features, FeatureSpec, central_square, scaled
 from fnaf.data.transforms import KneeSlice, repeat_slices, unet_target
-from fnaf.losses import masked_nmse
+from fnaf.losses import masked_l1, masked_nmse
 from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
 
 #: Where the attack loss's NMSE is taken; the first is the default.
@@ -81,13 +81,34 @@ def information_distance(clean: torch.Tensor, perturbed: torch.Tensor,
     return mse / clean.var(dim=(-2, -1)).clamp_min(1e-30) if relative else mse
 
 
+#: Eq. 5's term inside T: the paper's NMSE, or the released U-Net code's mean absolute error.
+REGION_LOSSES = ("nmse", "l1")
+
+
+def _in_domain(reconstruction, batch: KneeSlice, domain: str):
+    """The reconstruction and the target compared in ``domain`` (module docstring)."""
+    if domain == "normalized" and reconstruction.mean is not None:
+        return reconstruction.output, unet_target(batch.target, reconstruction.mean,
+                                                  reconstruction.std)
+    return reconstruction.magnitude, batch.target
+
+
 def region_nmse(reconstruction, batch: KneeSlice, region: torch.Tensor,
                 domain: str = "magnitude") -> torch.Tensor:
     """Eq. 5's NMSE inside ``region`` per slice, in the given domain (module docstring)."""
-    if domain == "normalized" and reconstruction.mean is not None:
-        target = unet_target(batch.target, reconstruction.mean, reconstruction.std)
-        return masked_nmse(reconstruction.output, target, region)
-    return masked_nmse(reconstruction.magnitude, batch.target, region)
+    return masked_nmse(*_in_domain(reconstruction, batch, domain), region)
+
+
+def region_loss(reconstruction, batch: KneeSlice, region: torch.Tensor,
+                domain: str = "magnitude", kind: str = "nmse",
+                target_scale: float = 1.0) -> torch.Tensor:
+    """Eq. 5's term inside ``region`` per slice: ``kind`` ``"nmse"`` (the paper) or ``"l1"``
+    (:func:`fnaf.losses.masked_l1`, the released U-Net code's training term), against the
+    target times ``target_scale`` (1: the paper; √2: the released I-RIM code's target)."""
+    if target_scale != 1.0:
+        batch = batch._replace(target=batch.target * target_scale)
+    prediction, target = _in_domain(reconstruction, batch, domain)
+    return (masked_nmse if kind == "nmse" else masked_l1)(prediction, target, region)
 
 
 @dataclass
@@ -197,10 +218,10 @@ class FnafAttack:
             attacked = perturb(chunk, delta, phase[owner])
             reconstruction = self.pipeline(self.model, attacked)
             region = regions[part]
-            results["loss"].append(region_nmse(reconstruction, self._scored(attacked), region,
-                                               self.domain))
-            results["control"].append(region_nmse(clean.rows(owner), self._scored(chunk),
-                                                  region, self.domain))
+            results["loss"].append(region_loss(reconstruction, attacked, region, self.domain,
+                                               target_scale=self.target_scale))
+            results["control"].append(region_loss(clean.rows(owner), chunk, region, self.domain,
+                                                  target_scale=self.target_scale))
             results["ceiling"].append(masked_nmse(chunk.target, attacked.target, region))
             change = reconstruction.magnitude - clean.magnitude[owner]
             results["recovery"].append(masked_nmse(change, delta.values, region))
@@ -210,12 +231,6 @@ class FnafAttack:
             results["information_mse"].append(information_distance(
                 clean_input, reconstruction.zero_filled, relative=False))
         return {name: torch.cat(values) for name, values in results.items()}
-
-    def _scored(self, batch: KneeSlice) -> KneeSlice:
-        """The batch whose target the loss compares with (``target_scale`` times the target)."""
-        if self.target_scale == 1.0:
-            return batch
-        return batch._replace(target=batch.target * self.target_scale)
 
     def _result(self, batch: KneeSlice, features: Features, values: dict,
                 per_slice: int) -> AttackResult:

@@ -15,7 +15,7 @@ from torch import nn
 
 from fnaf.attacks import FiniteDifference, RandomSearch
 from fnaf.attacks.features import FeatureSpec
-from fnaf.attacks.search import DOMAINS, check_domain, check_target_scale
+from fnaf.attacks.search import DOMAINS, REGION_LOSSES, check_domain, check_target_scale
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.phantom import PhantomConfig
 from fnaf.data.sources import data_fingerprint
@@ -45,9 +45,20 @@ TRAINING_VERSION = 2
 #: Part of every cached attack's key, bumped when the attack or what it records changes
 #: (3: every candidate's control and the slice's contrast are recorded).
 ATTACK_VERSION = 3
-#: AttackConfig's options added after ATTACK_VERSION 3, with the defaults that keep a key as it
-#: was (the released code's placement, batch intensities and I-RIM target brightness).
-LATER_ATTACK_OPTIONS = {"placement": "paper", "intensities": "slice", "target_scale": 1.0}
+#: Options added to the attack and objective configs after ATTACK_VERSION 3, with their
+#: defaults (the paper's rules): a config enters them into its key only when it sets them, so
+#: adding an option keeps the runs and attacks already cached (the released code's placement,
+#: batch intensities, target brightness and training term, :mod:`fnaf.released`).
+LATER_OPTIONS = {"placement": "paper", "intensities": "slice", "target_scale": 1.0,
+                 "region_loss": "nmse"}
+
+
+def without_later_defaults(settings: dict) -> dict:
+    """``settings`` (an ``asdict``, nested configs included) without the :data:`LATER_OPTIONS`
+    at their defaults."""
+    return {name: without_later_defaults(value) if isinstance(value, dict) else value
+            for name, value in settings.items()
+            if name not in LATER_OPTIONS or value != LATER_OPTIONS[name]}
 
 
 MODELS = ("unet", "irim")
@@ -138,6 +149,8 @@ class ObjectiveConfig:
     n_candidates: int = PAPER_CANDIDATES
     border: int | None = FeatureSpec.border
     domain: str = DOMAINS[0]
+    region_loss: str = REGION_LOSSES[0]
+    target_scale: float = 1.0
 
     def __post_init__(self):
         check_choice("objective", self.name, OBJECTIVES)
@@ -152,7 +165,8 @@ class ObjectiveConfig:
         features = FeatureSpec(n_pixels=self.n_pixels, area_scaled=self.area_scaled,
                                border=self.border)
         return FnafObjective(features, self.alpha, self.beta, self.adv_fraction,
-                             self.n_candidates, self.domain)
+                             self.n_candidates, self.domain, self.region_loss,
+                             self.target_scale)
 
 
 @dataclass(frozen=True)
@@ -234,7 +248,9 @@ class RunConfig:
         return accel
 
     def key(self) -> str:
-        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
+        """The run's name: a hash of everything that determines the trained model (options
+        added later, :data:`LATER_OPTIONS`, only when set)."""
+        payload = json.dumps({**without_later_defaults(asdict(self)), "version": TRAINING_VERSION,
                               "data": self.data_identity(),
                               "init_from_key": self.init_from.key() if self.init_from else None,
                               "init_weights_file": _file_identity(self.init_weights)},
@@ -316,12 +332,9 @@ class AttackConfig:
                            intensities=self.intensities)
 
     def key(self) -> str:
-        """The cached attack's name: a hash of the settings. Options added after the first
-        release (:data:`LATER_ATTACK_OPTIONS`) enter it only when set, so that adding an option
-        keeps the attacks already cached."""
-        settings = {name: value for name, value in asdict(self).items()
-                    if name not in LATER_ATTACK_OPTIONS or value != LATER_ATTACK_OPTIONS[name]}
-        payload = json.dumps({**settings, "version": TRAINING_VERSION,
+        """The cached attack's name: a hash of the settings (options added later,
+        :data:`LATER_OPTIONS`, only when set)."""
+        payload = json.dumps({**without_later_defaults(asdict(self)), "version": TRAINING_VERSION,
                               "attack_version": ATTACK_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 

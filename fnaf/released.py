@@ -145,5 +145,23 @@ def training_effects(scale: str = "demo", accel: tuple[int, ...] = (4, 8), *,
     return pd.DataFrame(rows)
 
 
+def training_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`training_effects` (or its committed measurement) for reading: per departure and
+    acceleration, the paper objective's and the released one's attack rate (95 % Wilson
+    intervals) with the McNemar p of the hits, and their SSIM with the paired change's p."""
+    rows = {}
+    for _, row in table.iterrows():
+        rows[row["departure"], row["AF"]] = {
+            "attack rate, paper (%)": interval_string(
+                row["attack rate, paper (%)"], row["attack rate, paper low"],
+                row["attack rate, paper high"], 1),
+            "attack rate, released (%)": interval_string(
+                row["attack rate (%)"], row["attack rate low"], row["attack rate high"], 1),
+            "McNemar p": p_string(row["McNemar p"]),
+            "SSIM, paper": f"{row['SSIM, paper']:.4f}", "SSIM, released": f"{row['SSIM']:.4f}",
+            "ΔSSIM (p)": f"{row['ΔSSIM']:+.4f} ({p_string(row['ΔSSIM p'])})"}
+    return pd.DataFrame(rows).T.rename_axis(["departure", "AF"])
+
+
 def _percent(summary: dict, key: str) -> str:
     return interval_string(*(100 * summary[key + suffix] for suffix in ("", "_low", "_high")), 1)

@@ -54,3 +54,31 @@ def test_the_effects_compare_the_two_rules_slice_by_slice():
     with pytest.raises(ValueError, match="different slices"):
         departure_effects({"x": (paper, AttackReport(released.slices.iloc[1:], 0.25, 1e-4))},
                           departures)
+
+
+def test_each_training_departure_is_compared_with_the_papers_objective(tmp_path, monkeypatch):
+    from fnaf.released import TRAINING_DEPARTURES, training_effects, training_view
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    table = training_effects("smoke", attack=AttackConfig(n_candidates=2, border=1),
+                             runs_root=tmp_path / "runs", departures=TRAINING_DEPARTURES[:1])
+    assert table[["departure", "AF"]].values.tolist() == [["training term", "4×"],
+                                                          ["training term", "8×"]]
+    row = table.iloc[0]
+    assert row["ΔSSIM"] == pytest.approx(row["SSIM"] - row["SSIM, paper"])
+    # the paper's objective and the released one, fine-tuned from the one baseline
+    assert sorted(path.name.split("-4-8x-")[0] for path in (tmp_path / "runs").iterdir()) == [
+        "unet-clean", "unet-fnaf-ft", "unet-fnaf-ft"]
+    assert training_view(table).index.tolist() == [("training term", "4×"),
+                                                   ("training term", "8×")]
+
+
+def test_the_committed_training_measurement_covers_every_departure_at_both_accelerations():
+    from fnaf.released import TRAINING_DEPARTURES
+    from fnaf.sweeps import load_measurement
+
+    table = load_measurement("released_training")
+    assert table[["departure", "AF"]].values.tolist() == [
+        [d.name, af] for d in TRAINING_DEPARTURES for af in ("4×", "8×")]
+    assert table["git_commit"].nunique() == 1 and not table["git_commit"].iloc[0].endswith(
+        "dirty")

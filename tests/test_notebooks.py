@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.notebook, pytest.mark.slow]  # run by `make test`, not
 
 
 def run(name, tmp_path, **parameters):
+    tmp_path.mkdir(parents=True, exist_ok=True)
     results = tmp_path / "results"
     papermill.execute_notebook(
         str(NOTEBOOKS / name), str(tmp_path / name), parameters={**parameters,
@@ -296,3 +297,13 @@ def test_released_code_notebook_measures_every_departure_against_the_papers_rule
     scales = {json.loads(path.read_text())["attack"].get("target_scale", 1.0)
               for path in (irim / "attacks").glob("random-4x-*.json")}
     assert sorted(scales) == [1.0, pytest.approx(2 ** 0.5)]
+
+
+def test_real_fastmri_notebook_estimates_each_notebooks_cost_at_a_throughput(tmp_path):
+    fast = pd.read_csv(run("real_fastmri.ipynb", tmp_path / "fast", sustained_tflops=40.0)
+                       / "costs.csv", index_col="notebook")
+    slow = pd.read_csv(run("real_fastmri.ipynb", tmp_path / "slow", sustained_tflops=20.0)
+                       / "costs.csv", index_col="notebook")
+    assert (slow["PFLOP"] == fast["PFLOP"]).all()
+    assert slow["hours"].to_numpy() == pytest.approx(2 * fast["hours"].to_numpy())
+    assert "03_robust_training" in slow.index and (slow["hours"] > 0).all()

@@ -55,11 +55,14 @@ class UnetPipeline:
     name = "unet"
     loss_name = "L1 (normalised images)"
 
-    def __call__(self, model: nn.Module, batch: KneeSlice) -> Reconstruction:
-        """Reconstruct a collated batch (``kspace`` ``(B, H, W)``, ``mask`` ``(B, 1, W)``)."""
+    def __call__(self, model: nn.Module, batch: KneeSlice,
+                 statistics: tuple[torch.Tensor, torch.Tensor] | None = None) -> Reconstruction:
+        """Reconstruct a collated batch (``kspace`` ``(B, H, W)``, ``mask`` ``(B, 1, W)``);
+        ``statistics``: the input's ``(mean, std)`` per slice ``(B,)`` instead of each slice's
+        own (:func:`~fnaf.data.transforms.unet_input`)."""
         zero_filled = MRIOperator(batch.mask).A_adjoint(batch.kspace)
         crop = tuple(batch.target.shape[-2:])
-        image, mean, std = unet_input(zero_filled, crop)
+        image, mean, std = unet_input(zero_filled, crop, statistics)
         output = model(image.unsqueeze(1)).squeeze(1)
         return Reconstruction(unnormalize(output, mean, std), output, mean, std,
                               center_crop(zero_filled, crop).abs())

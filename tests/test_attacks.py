@@ -269,7 +269,7 @@ def test_information_distance_grows_with_the_feature(phantom_root):
 @pytest.mark.parametrize("options", [dict(shape="walk"), dict(region_rule="released"),
                                      dict(domain="normalized"), dict(value_range=(0.0, 1.0)),
                                      dict(placement="released"), dict(intensities="batch"),
-                                     dict(target_scale=2 ** 0.5)])
+                                     dict(target_scale=2 ** 0.5), dict(normalization="batch")])
 def test_the_released_code_options_run_end_to_end(phantom_root, options):
     torch.manual_seed(0)
     model = UNet(chans=2, num_pool_layers=2)
@@ -393,3 +393,28 @@ def test_the_released_irim_target_is_root_two_too_bright():
     # options added later keep the keys of the attacks already cached
     assert AttackConfig(placement="paper").key() == AttackConfig().key()
     assert AttackConfig(placement="released").key() != AttackConfig().key()
+
+
+def test_batch_normalisation_gives_every_slice_the_batchs_statistics(phantom_root):
+    """The released U-Net code normalised its inputs by the batch's mean and std: the same
+    statistics for every slice, which change the loss; the I-RIM has none to share."""
+    from fnaf.attacks.search import zero_filled_magnitude
+    from fnaf.pipelines import IrimPipeline
+
+    batch = _batch(phantom_root)
+    inputs = zero_filled_magnitude(batch)
+    statistics = (inputs.mean().expand(4), inputs.std().expand(4))
+    model = UNet(chans=2, num_pool_layers=2)
+    shared = UnetPipeline()(model, batch, statistics)
+    own = UnetPipeline()(model, batch)
+    assert torch.equal(shared.mean, statistics[0]) and not torch.equal(own.mean, shared.mean)
+    torch.manual_seed(0)
+    paper = RandomSearch(model, UnetPipeline(), n_candidates=3, border=1, seed=1)(batch)
+    released = RandomSearch(model, UnetPipeline(), n_candidates=3, border=1, seed=1,
+                            normalization="batch")(batch)
+    assert torch.equal(paper.features.mask, released.features.mask)  # the same features ...
+    assert not torch.allclose(paper.losses, released.losses)  # ... scored differently
+    with pytest.raises(ValueError, match="the irim pipeline has none"):
+        RandomSearch(model, IrimPipeline(), normalization="batch")
+    with pytest.raises(ValueError, match="unknown normalization 'volume'"):
+        RandomSearch(model, UnetPipeline(), normalization="volume")

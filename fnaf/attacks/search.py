@@ -151,6 +151,17 @@ def check_target_scale(target_scale: float) -> None:
                          f"released I-RIM code), not {target_scale!r}")
 
 
+#: The U-Net's input statistics in the attack: each slice's own (fastMRI), or the batch's.
+NORMALIZATIONS = ("slice", "batch")
+
+
+def check_normalization(normalization: str) -> None:
+    """``ValueError`` naming an unknown input normalisation and the accepted ones."""
+    if normalization not in NORMALIZATIONS:
+        raise ValueError(f"unknown normalization {normalization!r}; accepted: "
+                         f"{list(NORMALIZATIONS)}")
+
+
 def check_domain(domain: str) -> None:
     """``ValueError`` naming an unknown NMSE domain and the accepted ones."""
     if domain not in DOMAINS:
@@ -170,17 +181,24 @@ class FnafAttack:
         target_scale: the loss and the control compare the reconstruction with the target times
             this factor: 1 (the paper), or :data:`RELEASED_IRIM_TARGET_SCALE` (the released
             I-RIM code's target, √2 too bright).
+        normalization: the U-Net's input statistics: ``"slice"`` (each slice's own, fastMRI)
+            or ``"batch"`` (the mean and std of the batch's clean zero-filled inputs, as the
+            released U-Net code normalised its batches; the I-RIM has no such statistics).
         feature_options: the features and T, :class:`~fnaf.attacks.features.FeatureSpec`'s
             fields (``n_pixels``, ``border``, ``region``, ``shape``, ``region_rule``, ...).
     """
 
     def __init__(self, model: nn.Module, pipeline, *, domain: str = DOMAINS[0],
                  chunk_size: int | None = None, seed: int = 0, target_scale: float = 1.0,
-                 **feature_options):
+                 normalization: str = NORMALIZATIONS[0], **feature_options):
         self.features = FeatureSpec(**feature_options)
         check_domain(domain)
         check_target_scale(target_scale)
-        self.target_scale = target_scale
+        check_normalization(normalization)
+        if normalization == "batch" and getattr(pipeline, "name", None) != "unet":
+            raise ValueError("normalization='batch' is the U-Net's input normalisation; the "
+                             f"{getattr(pipeline, 'name', 'given')} pipeline has none")
+        self.target_scale, self.normalization = target_scale, normalization
         self.model, self.pipeline, self.domain = model, pipeline, domain
         self.device = next(model.parameters()).device
         if chunk_size is None:
@@ -203,7 +221,12 @@ class FnafAttack:
         """Loss, control, recovery and information distance of ``per_slice`` candidates per
         slice (``features`` ordered as :meth:`draw` returns them); each value is
         ``(B * per_slice,)``."""
-        clean = self.pipeline(self.model, batch)
+        statistics = None
+        if self.normalization == "batch":
+            inputs = zero_filled_magnitude(batch)
+            statistics = (inputs.mean().expand(len(inputs)), inputs.std().expand(len(inputs)))
+        options = {} if statistics is None else {"statistics": statistics}
+        clean = self.pipeline(self.model, batch, **options)
         phase = image_phase(batch)
         regions = self.regions(features)
         results = {name: [] for name in ("loss", "control", "ceiling", "recovery",
@@ -216,7 +239,9 @@ class FnafAttack:
             chunk = KneeSlice(*(field[part] for field in candidates))
             delta = features[part]
             attacked = perturb(chunk, delta, phase[owner])
-            reconstruction = self.pipeline(self.model, attacked)
+            of_chunk = {} if statistics is None else {
+                "statistics": tuple(value[owner] for value in statistics)}
+            reconstruction = self.pipeline(self.model, attacked, **of_chunk)
             region = regions[part]
             results["loss"].append(region_loss(reconstruction, attacked, region, self.domain,
                                                target_scale=self.target_scale))

@@ -47,14 +47,21 @@ def normalize_instance(x: torch.Tensor, eps: float = NORM_EPS):
     return normalize(x, mean, std, eps), mean, std
 
 
-def unet_input(zero_filled: torch.Tensor, crop_size: tuple[int, int]):
-    """U-Net input from a complex zero-filled image ``(..., H, W)``.
+def unet_input(zero_filled: torch.Tensor, crop_size: tuple[int, int],
+               statistics: tuple[torch.Tensor, torch.Tensor] | None = None):
+    """U-Net input from a complex zero-filled image ``(..., H, W)``, normalised by each slice's
+    own mean and std (fastMRI), or by given ``statistics`` ``(mean, std)`` of shape
+    ``(...)`` (the released FNAF code's statistics of a whole batch).
 
     Returns:
         ``(image, mean, std)``: ``image`` is ``(..., h, w)`` float, normalised and clamped.
     """
     magnitude = center_crop(zero_filled, crop_size).abs()
-    image, mean, std = normalize_instance(magnitude, NORM_EPS)
+    if statistics is None:
+        image, mean, std = normalize_instance(magnitude, NORM_EPS)
+    else:
+        mean, std = statistics
+        image = normalize(magnitude, mean, std, NORM_EPS)
     return image.clamp(-CLAMP, CLAMP), mean, std
 
 

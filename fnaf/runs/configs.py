@@ -15,7 +15,14 @@ from torch import nn
 
 from fnaf.attacks import FiniteDifference, RandomSearch
 from fnaf.attacks.features import FeatureSpec
-from fnaf.attacks.search import DOMAINS, REGION_LOSSES, check_domain, check_target_scale
+from fnaf.attacks.search import (
+    DOMAINS,
+    NORMALIZATIONS,
+    REGION_LOSSES,
+    check_domain,
+    check_normalization,
+    check_target_scale,
+)
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.phantom import PhantomConfig
 from fnaf.data.sources import data_fingerprint
@@ -48,9 +55,10 @@ ATTACK_VERSION = 3
 #: Options added to the attack and objective configs after ATTACK_VERSION 3, with their
 #: defaults (the paper's rules): a config enters them into its key only when it sets them, so
 #: adding an option keeps the runs and attacks already cached (the released code's placement,
-#: batch intensities, target brightness and training term, :mod:`fnaf.released`).
+#: batch intensities and input normalisation, target brightness and training term,
+#: :mod:`fnaf.released`).
 LATER_OPTIONS = {"placement": "paper", "intensities": "slice", "target_scale": 1.0,
-                 "region_loss": "nmse"}
+                 "region_loss": "nmse", "normalization": "slice"}
 
 
 def without_later_defaults(settings: dict) -> dict:
@@ -310,6 +318,7 @@ class AttackConfig:
     placement: str = FeatureSpec.placement
     intensities: str = FeatureSpec.intensities
     target_scale: float = 1.0
+    normalization: str = NORMALIZATIONS[0]
     seed: int = 0
 
     def __post_init__(self):  # validated here, before any training or cache lookup
@@ -322,6 +331,7 @@ class AttackConfig:
         self.features()  # validates the feature settings
         check_domain(self.domain)
         check_target_scale(self.target_scale)
+        check_normalization(self.normalization)
         if self.method == "fd" and self.shape != "connected":
             raise ValueError("the finite-difference attack moves a fixed connected feature; "
                              "use method='random' with shape='walk'")
@@ -342,7 +352,7 @@ class AttackConfig:
         options = dict(n_pixels=self.n_pixels, border=self.border, domain=self.domain,
                        shape=self.shape, region_rule=self.region_rule, seed=self.seed,
                        placement=self.placement, intensities=self.intensities,
-                       target_scale=self.target_scale)
+                       target_scale=self.target_scale, normalization=self.normalization)
         if self.method == "random":
             return RandomSearch(model, pipeline, n_candidates=self.n_candidates, **options)
         return FiniteDifference(model, pipeline, iterations=(self.n_candidates - 1) // 5,

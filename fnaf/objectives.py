@@ -112,8 +112,9 @@ class FnafObjective:
         features = self.features.draw(chosen.target, k, generator)
         with torch.no_grad():
             attacked = perturb(repeat_slices(chosen, k), features)
-            losses = region_nmse(pipeline(model, attacked), attacked,
-                                 self.features.regions(features), self.domain)
+            losses = region_loss(pipeline(model, attacked), attacked,
+                                 self.features.regions(features), self.domain,
+                                 self.region_loss, self.target_scale)
         best = losses.reshape(-1, k).argmax(dim=1) + torch.arange(
             len(chosen.fname), device=losses.device) * k
         return features[best]

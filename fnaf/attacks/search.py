@@ -216,6 +216,13 @@ class FnafAttack:
         """T of each feature."""
         return self.features.regions(features)
 
+    def _reconstruct(self, batch: KneeSlice, statistics: tuple | None):
+        """The model's reconstruction; with given input ``statistics`` (``normalization=
+        "batch"``) instead of each slice's own."""
+        if statistics is None:
+            return self.pipeline(self.model, batch)
+        return self.pipeline(self.model, batch, statistics=statistics)
+
     @torch.no_grad()
     def evaluate(self, batch: KneeSlice, features: Features, per_slice: int) -> dict:
         """Loss, control, recovery and information distance of ``per_slice`` candidates per
@@ -225,8 +232,7 @@ class FnafAttack:
         if self.normalization == "batch":
             inputs = zero_filled_magnitude(batch)
             statistics = (inputs.mean().expand(len(inputs)), inputs.std().expand(len(inputs)))
-        options = {} if statistics is None else {"statistics": statistics}
-        clean = self.pipeline(self.model, batch, **options)
+        clean = self._reconstruct(batch, statistics)
         phase = image_phase(batch)
         regions = self.regions(features)
         results = {name: [] for name in ("loss", "control", "ceiling", "recovery",
@@ -239,9 +245,8 @@ class FnafAttack:
             chunk = KneeSlice(*(field[part] for field in candidates))
             delta = features[part]
             attacked = perturb(chunk, delta, phase[owner])
-            of_chunk = {} if statistics is None else {
-                "statistics": tuple(value[owner] for value in statistics)}
-            reconstruction = self.pipeline(self.model, attacked, **of_chunk)
+            reconstruction = self._reconstruct(attacked, None if statistics is None else
+                                               tuple(value[owner] for value in statistics))
             region = regions[part]
             results["loss"].append(region_loss(reconstruction, attacked, region, self.domain,
                                                target_scale=self.target_scale))

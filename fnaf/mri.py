@@ -73,9 +73,17 @@ class MRIOperator:
         self.mask = mask
         self.sensitivities = sensitivities
 
+    def _check_grid(self, data: torch.Tensor, what: str, coil_dim: bool) -> None:
+        expected = self.sensitivities.shape[-3:] if coil_dim else self.sensitivities.shape[-2:]
+        if tuple(data.shape[-len(expected):]) != tuple(expected):
+            raise ValueError(f"sensitivity maps of shape {tuple(self.sensitivities.shape)} do "
+                             f"not match the {what} of shape {tuple(data.shape)}: maps are "
+                             "(..., coils, H, W) on the k-space's coils and grid")
+
     def A(self, image: torch.Tensor) -> torch.Tensor:  # noqa: N802 (the operator's name)
         """Masked k-space of ``image``."""
         if self.sensitivities is not None:
+            self._check_grid(image, "image", coil_dim=False)
             image = self.sensitivities * image.unsqueeze(-3)
         return fft2c(image) * self.mask
 
@@ -84,6 +92,7 @@ class MRIOperator:
         images = self.coil_images(kspace)
         if self.sensitivities is None:
             return images
+        self._check_grid(kspace, "k-space", coil_dim=True)
         return (self.sensitivities.conj() * images).sum(-3)
 
     def coil_images(self, kspace: torch.Tensor) -> torch.Tensor:

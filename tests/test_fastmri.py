@@ -89,7 +89,7 @@ def test_missing_target_key(tmp_path):
 
 
 def test_wrong_dimensionality(tmp_path):
-    write_fake(tmp_path / "file4.h5", kspace=np.ones((2, 3, 16, 12), np.complex64))
+    write_fake(tmp_path / "file4.h5", kspace=np.ones((2, 3, 4, 16, 12), np.complex64))
     with pytest.raises(FastMRIDataError, match="must be 3-D"):
         SliceDataset(tmp_path)
 

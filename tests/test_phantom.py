@@ -9,8 +9,14 @@ from fnaf.data.fastmri import SliceDataset, split_dir
 from fnaf.data.phantom import PhantomConfig, phantom_dataset, phantom_volume, write_phantom
 
 
+def render(*args, **kwargs):
+    """``phantom_volume`` as ``(kspace, esc, rss, boxes)``."""
+    kspace, targets, boxes = phantom_volume(*args, **kwargs)
+    return kspace, targets["reconstruction_esc"], targets["reconstruction_rss"], boxes
+
+
 def volume(seed, geometry="smoke", codes=("BML_Med_Fem", "Med_Men")):
-    return phantom_volume(np.random.default_rng(seed), geometry, 4, "CORPDFS_FBK", list(codes))
+    return render(np.random.default_rng(seed), geometry, 4, "CORPDFS_FBK", list(codes))
 
 
 def test_deterministic_for_a_seed():
@@ -20,7 +26,7 @@ def test_deterministic_for_a_seed():
 
 
 def test_paper_geometry_shapes():
-    kspace, esc, rss, _ = phantom_volume(np.random.default_rng(0), "paper", 1, "CORPD_FBK", [])
+    kspace, esc, rss, _ = render(np.random.default_rng(0), "paper", 1, "CORPD_FBK", [])
     assert kspace.shape == (1, 640, 368) and kspace.dtype == np.complex64
     assert esc.shape == rss.shape == (1, 320, 320)
     assert 1e-5 < esc.max() < 1e-3  # fastMRI single-coil intensity range
@@ -28,8 +34,8 @@ def test_paper_geometry_shapes():
 
 def test_contrasts_differ_in_marrow_and_fluid():
     rng_pd, rng_fs = np.random.default_rng(5), np.random.default_rng(5)
-    pd = phantom_volume(rng_pd, "demo", 1, "CORPD_FBK", [])[2]
-    fs = phantom_volume(rng_fs, "demo", 1, "CORPDFS_FBK", [])[2]
+    pd = render(rng_pd, "demo", 1, "CORPD_FBK", [])[2]
+    fs = render(rng_fs, "demo", 1, "CORPDFS_FBK", [])[2]
     # same anatomy (same draws), different contrast: fat/marrow dark on PD-FS
     assert np.corrcoef(pd.ravel(), fs.ravel())[0, 1] < 0.9
 
@@ -101,9 +107,9 @@ def test_an_interrupted_write_leaves_no_dataset(tmp_path, monkeypatch):
         calls.append(1)
         if len(calls) == 2:
             raise KeyboardInterrupt
-        return render(*args, **kwargs)
+        return original(*args, **kwargs)
 
-    render = phantom.phantom_volume
+    original = phantom.phantom_volume
     monkeypatch.setattr(phantom, "phantom_volume", dies_on_the_second_volume)
     with pytest.raises(KeyboardInterrupt):
         write_phantom(tmp_path / "knee", PhantomConfig("smoke", 2, 1, 1))

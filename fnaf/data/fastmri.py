@@ -1,4 +1,6 @@
-"""Reader for fastMRI single-coil knee HDF5 volumes (``singlecoil_train/``, ``singlecoil_val/``).
+"""Reader for fastMRI knee HDF5 volumes, single-coil (``singlecoil_train/``: ``kspace``
+``(S, H, W)``, target ``reconstruction_esc``) and multi-coil (``multicoil_train/``: ``kspace``
+``(S, C, H, W)``, target ``reconstruction_rss``).
 
 :class:`SliceDataset` follows fastMRI's ``SliceDataset``: one sample per slice over the sorted
 ``*.h5`` files of a split directory, metadata from the ISMRMRD header (encoded/recon matrix sizes
@@ -25,6 +27,14 @@ import torch
 
 ISMRMRD_NAMESPACE = "http://www.ismrm.org/ISMRMRD"
 ACQUISITIONS = {"PD": "CORPD_FBK", "PDFS": "CORPDFS_FBK"}
+#: fastMRI's challenges: the k-space dimensions and the target dataset of each.
+KSPACE_DIMS = {"singlecoil": 3, "multicoil": 4}
+RECONS_KEYS = {"singlecoil": "reconstruction_esc", "multicoil": "reconstruction_rss"}
+
+
+def check_challenge(challenge: str) -> None:
+    if challenge not in KSPACE_DIMS:
+        raise ValueError(f"unknown challenge {challenge!r}; accepted: {sorted(KSPACE_DIMS)}")
 
 
 class FastMRIDataError(ValueError):
@@ -95,10 +105,27 @@ class VolumeInfo:
     num_slices: int
     metadata: dict
     kspace_shape: tuple[int, int]
+    coils: int = 1
+
+
+def _check_kspace_layout(kspace: h5py.Dataset, fname: Path, challenge: str) -> None:
+    expected = KSPACE_DIMS[challenge]
+    if kspace.ndim == expected:
+        return
+    if challenge == "singlecoil":
+        hint = ("4-D k-space is multi-coil: read it with challenge='multicoil'"
+                if kspace.ndim == 4 else "single-coil k-space must be 3-D (slices, H, W)")
+    elif kspace.ndim == 3:
+        hint = ("the coil dimension is missing: multi-coil k-space is 4-D (slices, coils, H, W); "
+                "single-coil files are read with challenge='singlecoil'")
+    else:
+        hint = "multi-coil k-space must be 4-D (slices, coils, H, W)"
+    raise FastMRIDataError(f"{fname}: 'kspace' has shape {kspace.shape}; {hint}")
 
 
 def inspect_volume(
-    fname: Path, recons_key: str | None, require_target: bool = True
+    fname: Path, recons_key: str | None, require_target: bool = True,
+    challenge: str = "singlecoil",
 ) -> VolumeInfo:
     """Open ``fname`` and check its layout; raise :class:`FastMRIDataError` naming the fault."""
     try:
@@ -112,17 +139,14 @@ def inspect_volume(
         if "kspace" not in handle:
             raise FastMRIDataError(f"{fname}: missing dataset 'kspace' (keys: {sorted(handle)})")
         kspace = handle["kspace"]
-        if kspace.ndim != 3:
-            raise FastMRIDataError(
-                f"{fname}: 'kspace' has shape {kspace.shape}; single-coil k-space must be 3-D "
-                "(slices, H, W) (multi-coil data are not supported here)"
-            )
+        _check_kspace_layout(kspace, fname, challenge)
         if not np.issubdtype(kspace.dtype, np.complexfloating):
             raise FastMRIDataError(f"{fname}: 'kspace' has dtype {kspace.dtype}, not complex")
         if "ismrmrd_header" not in handle:
             raise FastMRIDataError(f"{fname}: missing dataset 'ismrmrd_header'")
         metadata = parse_header(handle["ismrmrd_header"][()], fname)
-        num_slices, kspace_shape = kspace.shape[0], tuple(kspace.shape[1:])
+        num_slices, kspace_shape = kspace.shape[0], tuple(kspace.shape[-2:])
+        coils = kspace.shape[1] if kspace.ndim == 4 else 1
         if recons_key is not None:
             if recons_key in handle:
                 target = handle[recons_key]
@@ -141,17 +165,20 @@ def inspect_volume(
                     f"{fname}: missing target dataset '{recons_key}' (keys: {sorted(handle)})"
                 )
         metadata.update(dict(handle.attrs))
-    return VolumeInfo(fname, num_slices, metadata, kspace_shape)
+    return VolumeInfo(fname, num_slices, metadata, kspace_shape, coils)
 
 
 class SliceDataset(torch.utils.data.Dataset):
-    """Slices of the fastMRI single-coil volumes in one split directory.
+    """Slices of the fastMRI volumes in one split directory.
 
     Args:
         root: a split directory such as ``knee/singlecoil_val`` (see :func:`split_dir`).
         transform: ``transform(kspace, mask, target, attrs, fname, slice_num)``; without one the
-            raw tuple is returned. ``kspace`` is complex64 ``(H, W)``, ``target`` float32.
-        recons_key: target dataset, ``reconstruction_esc`` for single-coil.
+            raw tuple is returned. ``kspace`` is complex64 ``(H, W)`` (single-coil) or
+            ``(C, H, W)`` (multi-coil), ``target`` float32.
+        challenge: ``"singlecoil"`` or ``"multicoil"`` (fastMRI's ``challenge``).
+        recons_key: target dataset; default ``reconstruction_esc`` (single-coil) or
+            ``reconstruction_rss`` (multi-coil), as fastMRI.
         require_target: raise if a file lacks ``recons_key`` (test files have none).
         acquisition: keep only ``"PD"`` (``CORPD_FBK``) or ``"PDFS"`` (``CORPDFS_FBK``) volumes.
         volume_sample_rate: keep this fraction of the volumes (drawn with ``seed``).
@@ -163,7 +190,8 @@ class SliceDataset(torch.utils.data.Dataset):
         self,
         root: str | PathLike,
         transform: Callable | None = None,
-        recons_key: str = "reconstruction_esc",
+        challenge: str = "singlecoil",
+        recons_key: str | None = None,
         require_target: bool = True,
         acquisition: str | None = None,
         volume_sample_rate: float | None = None,
@@ -171,8 +199,10 @@ class SliceDataset(torch.utils.data.Dataset):
         seed: int = 0,
     ):
         root = Path(root)
+        check_challenge(challenge)
         if not root.is_dir():
             raise FastMRIDataError(f"{root}: no such directory")
+        recons_key = RECONS_KEYS[challenge] if recons_key is None else recons_key
         if sample_rate is not None and volume_sample_rate is not None:
             raise ValueError("give sample_rate or volume_sample_rate, not both")
         if acquisition is not None and acquisition not in ACQUISITIONS:
@@ -182,12 +212,13 @@ class SliceDataset(torch.utils.data.Dataset):
         if not files:
             raise FastMRIDataError(f"{root}: no .h5 files found")
         self.root = root
+        self.challenge = challenge
         self.transform = transform
         self.recons_key = recons_key
         rng = random.Random(seed)
         if volume_sample_rate is not None:
             files = sorted(rng.sample(files, max(1, round(len(files) * volume_sample_rate))))
-        self.volumes = [inspect_volume(f, recons_key, require_target) for f in files]
+        self.volumes = [inspect_volume(f, recons_key, require_target, challenge) for f in files]
         if acquisition is not None:
             wanted = ACQUISITIONS[acquisition]
             self.volumes = [v for v in self.volumes if v.metadata.get("acquisition") == wanted]

@@ -1,9 +1,10 @@
-"""The embedded knee phantom: a procedural fastMRI-format single-coil knee dataset.
+"""The embedded knee phantom: a procedural fastMRI-format knee dataset, single- or multi-coil.
 
 :func:`phantom_volume` renders one volume (k-space, targets, boxes); :func:`write_phantom`
 writes a dataset laid out like fastMRI's (``singlecoil_train/``, ``singlecoil_val/`` and the
-annotation CSVs ``singlecoil_bb_{train,val}.csv``); :func:`phantom_dataset` returns the path of a
-cached copy, generated on first use. The simulation:
+annotation CSVs ``singlecoil_bb_{train,val}.csv``; with ``coils > 1`` the ``multicoil_*``
+equivalents); :func:`phantom_dataset` returns the path of a cached copy, generated on first use.
+The simulation:
 
 1. tissue label map of each coronal slice (:mod:`fnaf.data.knee_anatomy`) on the full field of
    view (2x read-out oversampling: ``H = 2 * crop``), abnormalities drawn in;
@@ -12,7 +13,12 @@ cached copy, generated on first use. The simulation:
 3. k-space = ``fft2c`` of the image plus complex Gaussian noise, zero outside the acquired
    phase-encode columns (as in fastMRI's zero-padded knee data);
 4. ``reconstruction_esc`` = ``|centre crop (ifft2c(kspace))|`` (exactly the target a fully-sampled
-   reconstruction is scored against) and ``reconstruction_rss`` = the noise-free magnitude crop.
+   reconstruction is scored against) and ``reconstruction_rss`` = the noise-free magnitude crop;
+5. multi-coil (``coils > 1``): the same image (same anatomy, lesions and boxes: coil draws come
+   from a generator of their own) times birdcage sensitivities
+   (:func:`fnaf.data.coils.birdcage_maps`, ``sum_c |S_c|^2 = 1``), complex Gaussian noise of the
+   same level on every coil, and ``reconstruction_rss`` = the root-sum-of-squares of the
+   centre-cropped coil images of that k-space (fastMRI's multi-coil target).
 
 The cache lives under ``$FNAF_CACHE`` (default ``~/.cache/fnaf``) in a folder named by a hash of
 the parameters and the generator version; it is written to a staging folder and renamed, so an
@@ -36,9 +42,10 @@ from scipy import ndimage
 
 from fnaf.data import knee_anatomy as anatomy
 from fnaf.data.annotations import LABEL_CODES, write_annotations
+from fnaf.data.coils import birdcage_maps
 from fnaf.data.fastmri_writer import ismrmrd_header, write_volume
 from fnaf.io import atomic_directory
-from fnaf.mri import center_crop, fft2c, ifft2c
+from fnaf.mri import center_crop, fft2c, ifft2c, rss
 
 GENERATOR_VERSION = 3
 
@@ -104,10 +111,11 @@ class PhantomConfig:
     val_lesions_per_volume: float = 7.0
     val_lesions_per_label: int = 3
     seed: int = 0
+    coils: int = 1
 
     def __post_init__(self):  # validated before any generation or cache lookup
         get_geometry(self.geometry)
-        for name in ("train_volumes", "val_volumes", "slices"):
+        for name in ("train_volumes", "val_volumes", "slices", "coils"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"phantom {name} must be an integer >= 1, not "
                                  f"{getattr(self, name)!r}")
@@ -116,8 +124,17 @@ class PhantomConfig:
             if not getattr(self, name) >= 0:
                 raise ValueError(f"phantom {name} must be >= 0, not {getattr(self, name)!r}")
 
+    @property
+    def challenge(self) -> str:
+        """fastMRI's name for the layout: ``"singlecoil"`` or ``"multicoil"``."""
+        return "multicoil" if self.coils > 1 else "singlecoil"
+
     def key(self) -> str:
-        payload = json.dumps({**asdict(self), "version": GENERATOR_VERSION}, sort_keys=True)
+        """A hash of the fields (``coils`` only when multi-coil: single-coil keys predate it)."""
+        fields = asdict(self)
+        if self.coils == 1:
+            del fields["coils"]
+        payload = json.dumps({**fields, "version": GENERATOR_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
@@ -167,14 +184,47 @@ def _phase(rng: np.random.Generator, shape) -> np.ndarray:
     return ramp[None] + 0.6 * slow
 
 
-def phantom_volume(rng: np.random.Generator, geometry: str | Geometry, num_slices: int,
-                   acquisition: str, lesion_codes: list[str], noise: float = 0.015):
-    """One volume.
+def _zero_unacquired(kspace: np.ndarray, geometry: Geometry) -> np.ndarray:
+    left, right = geometry.padding
+    kspace[..., :left] = 0
+    kspace[..., right:] = 0
+    return kspace.astype(np.complex64)
+
+
+def multicoil_kspace(image: np.ndarray, geometry: Geometry, coils: int, sigma: float,
+                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Multi-coil k-space of ``image`` ``(S, H, W)`` through birdcage sensitivities with
+    complex Gaussian noise of standard deviation ``sigma`` per real component on every coil.
 
     Returns:
-        ``(kspace, esc, rss, boxes)``: k-space complex64 ``(S, H, W)``; ``reconstruction_esc`` and
-        ``reconstruction_rss`` float32 ``(S, crop, crop)`` in network orientation; boxes as a
-        list of ``(slice_index, label, (x0, x1, y0, y1))`` in the CSV frame.
+        ``(kspace, rss)``: complex64 ``(S, coils, H, W)`` (zero outside the acquired columns) and
+        fastMRI's ``reconstruction_rss``, float32 ``(S, crop, crop)``.
+    """
+    maps = birdcage_maps(coils, geometry.kspace_shape)
+    coil_images = torch.from_numpy(np.ascontiguousarray(image[:, None] * maps)).to(torch.complex64)
+    kspace = fft2c(coil_images).numpy()
+    kspace = kspace + sigma * (rng.standard_normal(kspace.shape)
+                               + 1j * rng.standard_normal(kspace.shape))
+    kspace = _zero_unacquired(kspace, geometry)
+    crop = (geometry.crop, geometry.crop)
+    target = rss(center_crop(ifft2c(torch.from_numpy(kspace)), crop))
+    return kspace, target.numpy().astype(np.float32)
+
+
+def phantom_volume(rng: np.random.Generator, geometry: str | Geometry, num_slices: int,
+                   acquisition: str, lesion_codes: list[str], noise: float = 0.015,
+                   coils: int = 1, coil_rng: np.random.Generator | None = None):
+    """One volume.
+
+    ``coils > 1`` renders the same volume (the draws from ``rng`` are unchanged) as multi-coil
+    data, its coil noise drawn from ``coil_rng``.
+
+    Returns:
+        ``(kspace, targets, boxes)``: k-space complex64 ``(S, H, W)`` (multi-coil
+        ``(S, coils, H, W)``); the targets float32 ``(S, crop, crop)`` in network orientation,
+        ``{"reconstruction_esc", "reconstruction_rss"}`` (multi-coil: ``reconstruction_rss``
+        only, as fastMRI); boxes as a list of ``(slice_index, label, (x0, x1, y0, y1))`` in the
+        CSV frame.
     """
     geometry = get_geometry(geometry)
     labels, boxes = _volume_labels(rng, geometry, num_slices, lesion_codes)
@@ -187,14 +237,15 @@ def phantom_volume(rng: np.random.Generator, geometry: str | Geometry, num_slice
     sigma = noise * scale / np.sqrt(2)
     kspace = kspace + sigma * (rng.standard_normal(kspace.shape)
                                + 1j * rng.standard_normal(kspace.shape))
-    left, right = geometry.padding
-    kspace[..., :left] = 0
-    kspace[..., right:] = 0
-    kspace = kspace.astype(np.complex64)
+    kspace = _zero_unacquired(kspace, geometry)
+    if coils > 1:
+        kspace, target = multicoil_kspace(image, geometry, coils, sigma, coil_rng)
+        return kspace, {"reconstruction_rss": target}, boxes
     crop = (geometry.crop, geometry.crop)
     esc = center_crop(ifft2c(torch.from_numpy(kspace)), crop).abs().numpy()
-    rss = np.abs(center_crop(image, crop))
-    return kspace, esc.astype(np.float32), rss.astype(np.float32), boxes
+    magnitude = np.abs(center_crop(image, crop))
+    return kspace, {"reconstruction_esc": esc.astype(np.float32),
+                    "reconstruction_rss": magnitude.astype(np.float32)}, boxes
 
 
 def _split_lesion_codes(rng: np.random.Generator, num_volumes: int, rate: float,
@@ -227,9 +278,10 @@ def write_phantom(out: str | PathLike, config: PhantomConfig = PhantomConfig(),
 def _write_files(out: Path, config: PhantomConfig, progress: bool) -> None:
     geometry = get_geometry(config.geometry)
     rng = np.random.default_rng(config.seed)
+    challenge = config.challenge
     for split, num_volumes, first_id in (("train", config.train_volumes, 2_000_000),
                                          ("val", config.val_volumes, 2_100_000)):
-        split_path = out / f"singlecoil_{split}"
+        split_path = out / f"{challenge}_{split}"
         split_path.mkdir(parents=True, exist_ok=True)
         rate, per_label = ((config.lesions_per_volume, 1) if split == "train" else
                            (config.val_lesions_per_volume, config.val_lesions_per_label))
@@ -241,20 +293,21 @@ def _write_files(out: Path, config: PhantomConfig, progress: bool) -> None:
             volumes = tqdm(volumes, desc=f"phantom {split}")
         for number in volumes:
             acquisition = "CORPDFS_FBK" if rng.random() < 0.5 else "CORPD_FBK"
-            kspace, esc, rss, boxes = phantom_volume(
-                rng, geometry, config.slices, acquisition, lesion_codes[number], config.noise
-            )
+            coil_rng = np.random.default_rng([config.seed, first_id + number])
+            kspace, targets, boxes = phantom_volume(
+                rng, geometry, config.slices, acquisition, lesion_codes[number], config.noise,
+                config.coils, coil_rng)
             name = f"file{first_id + number}"
-            attrs = dict(max=float(esc.max()), norm=float(np.linalg.norm(esc)),
+            scored = targets["reconstruction_rss" if config.coils > 1 else "reconstruction_esc"]
+            attrs = dict(max=float(scored.max()), norm=float(np.linalg.norm(scored)),
                          acquisition=acquisition, patient_id=f"phantom-{config.seed}-{name}")
             header = ismrmrd_header(geometry.kspace_shape, (geometry.crop, geometry.crop),
                                     geometry.padding)
-            write_volume(split_path / f"{name}.h5", kspace,
-                         {"reconstruction_esc": esc, "reconstruction_rss": rss}, header, attrs)
+            write_volume(split_path / f"{name}.h5", kspace, targets, header, attrs)
             rows += [dict(filename=name, slice=index + 1, label=label, x0=box[0], x1=box[1],
                           y0=box[2], y1=box[3]) for index, label, box in sorted(boxes)]
         frame = pd.DataFrame(rows, columns=["filename", "slice", "label", "x0", "x1", "y0", "y1"])
-        write_annotations(frame, out / f"singlecoil_bb_{split}.csv")
+        write_annotations(frame, out / f"{challenge}_bb_{split}.csv")
     (out / "phantom.json").write_text(json.dumps({**asdict(config),
                                                   "version": GENERATOR_VERSION}, indent=2))
 

@@ -24,39 +24,43 @@ class DataSource:
     root: Path
     annotations: dict[str, Path]
     is_phantom: bool
+    challenge: str = "singlecoil"
 
     def split(self, split: str) -> Path:
-        return split_dir(self.root, split)
+        return split_dir(self.root, split, self.challenge)
 
 
 def data_source(data_root: str | PathLike | None = None,
                 annotations: dict[str, str | PathLike] | None = None,
                 phantom: PhantomConfig = PhantomConfig(),
-                require_annotations: bool = True) -> DataSource:
+                require_annotations: bool = True, challenge: str | None = None) -> DataSource:
     """Resolve a notebook's data parameters.
 
     Args:
-        data_root: a fastMRI knee folder holding ``singlecoil_train/`` and ``singlecoil_val/``;
-            ``None`` uses the embedded phantom described by ``phantom``.
+        data_root: a fastMRI knee folder holding ``<challenge>_train/`` and
+            ``<challenge>_val/``; ``None`` uses the embedded phantom described by ``phantom``.
         annotations: ``{"train": csv, "val": csv}``; missing splits default to
-            ``<data_root>/singlecoil_bb_<split>.csv`` (where the phantom writes them; for real
+            ``<data_root>/<challenge>_bb_<split>.csv`` (where the phantom writes them; for real
             fastMRI data pass the published CSVs).
         require_annotations: raise if a split's CSV is missing (training a baseline needs none).
+        challenge: ``"singlecoil"`` or ``"multicoil"``; default the phantom's (its ``coils``),
+            single-coil for a ``data_root``.
     """
     is_phantom = data_root is None
+    challenge = challenge or (phantom.challenge if is_phantom else "singlecoil")
     root = phantom_dataset(phantom) if is_phantom else Path(data_root)
     if not root.is_dir():
         raise FastMRIDataError(f"data_root {root}: no such directory")
-    paths = {split: root / f"singlecoil_bb_{split}.csv" for split in ("train", "val")}
+    paths = {split: root / f"{challenge}_bb_{split}.csv" for split in ("train", "val")}
     paths.update({split: Path(path) for split, path in (annotations or {}).items()})
     for split, path in paths.items():
         if require_annotations and not path.exists():
             raise FastMRIDataError(
                 f"annotation CSV for the {split} split not found at {path}; pass the published "
-                f"singlecoil_bb_{split}.csv "
+                f"{challenge}_bb_{split}.csv "
                 "(github.com/fcaliva/fastMRI_BB_abnormalities_annotation)"
             )
-    return DataSource(root, paths, is_phantom)
+    return DataSource(root, paths, is_phantom, challenge)
 
 
 def data_fingerprint(data_root: str | PathLike, csvs: Iterable[str | PathLike] = (),

@@ -1,0 +1,46 @@
+"""Coil sensitivities: simulated birdcage maps for the multi-coil phantom, and ESPIRiT estimates
+from measured k-space for the methods that need maps (SENSE-type l1 reconstruction).
+
+Both come from SigPy: ``sigpy.mri.birdcage_maps`` (the analytic field of a birdcage coil array,
+normalised so that the root-sum-of-squares over coils is one everywhere) and
+``sigpy.mri.app.EspiritCalib`` (Uecker et al.'s ESPIRiT, the equivalent of BART's ``ecalib``).
+The VarNet needs neither: it learns its maps from the auto-calibration lines.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def birdcage_maps(coils: int, shape: tuple[int, int], radius: float = 1.5) -> np.ndarray:
+    """Sensitivities of ``coils`` coils evenly spaced on a circle of ``radius`` (in units of the
+    half field of view) around an image of ``shape = (H, W)``: complex64 ``(coils, H, W)`` with
+    ``sum_c |S_c|^2 = 1``. One coil gives the single-coil case, ``S = 1``."""
+    if not isinstance(coils, int) or coils < 1:
+        raise ValueError(f"coils must be an integer >= 1, not {coils!r}")
+    if coils == 1:
+        return np.ones((1, *shape), np.complex64)
+    import sigpy.mri
+
+    return sigpy.mri.birdcage_maps((coils, *shape), r=radius).astype(np.complex64)
+
+
+def espirit_maps(kspace: torch.Tensor, calib_width: int, threshold: float = 0.02,
+                 crop: float = 0.95) -> torch.Tensor:
+    """ESPIRiT sensitivities from the k-space of one slice ``(C, H, W)`` (under-sampled is fine:
+    only the central ``calib_width`` x ``calib_width`` auto-calibration block is used), complex64
+    ``(C, H, W)`` on the k-space's device. ``threshold`` and ``crop`` are ESPIRiT's (BART
+    ``ecalib -t``, ``-c``); maps are zero where the eigenvalue is below ``crop`` (outside the
+    object)."""
+    if kspace.ndim != 3:
+        raise ValueError(f"espirit_maps takes one slice's multi-coil k-space (C, H, W), not a "
+                         f"tensor of shape {tuple(kspace.shape)}")
+    if not 0 < calib_width <= min(kspace.shape[-2:]):
+        raise ValueError(f"calib_width {calib_width} must be positive and fit the k-space grid "
+                         f"{tuple(kspace.shape[-2:])}")
+    import sigpy.mri.app
+
+    maps = sigpy.mri.app.EspiritCalib(kspace.detach().cpu().numpy(), calib_width=calib_width,
+                                      thresh=threshold, crop=crop, show_pbar=False).run()
+    return torch.from_numpy(np.asarray(maps, np.complex64)).to(kspace.device)

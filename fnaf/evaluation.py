@@ -22,7 +22,6 @@ from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.metrics import volume_metrics
-from fnaf.mri import MRIOperator, center_crop
 
 METRICS = ("NMSE", "PSNR", "SSIM")
 
@@ -65,8 +64,7 @@ def reconstruct_volumes(model: nn.Module, pipeline, slices: SliceDataset,
             batch = batch.to(device)
             reconstruction = pipeline(model, batch)
             loss = float(pipeline.loss(reconstruction, batch))
-            zero_filled = center_crop(MRIOperator(batch.mask).A_adjoint(batch.kspace),
-                                      tuple(batch.target.shape[-2:])).abs()
+            zero_filled = reconstruction.zero_filled
             for i, fname in enumerate(batch.fname):
                 if current is not None and current["fname"] != fname:
                     yield _finish(current)

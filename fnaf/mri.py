@@ -105,6 +105,14 @@ class MRIOperator:
         return self.A_adjoint(self.A(image))
 
 
+def zero_filled_image(kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """The zero-filled image fastMRI's models start from: single-coil ``F^H M y`` (complex
+    ``(B, H, W)``), multi-coil the root-sum-of-squares of the coil images ``(B, C, H, W)`` ->
+    real ``(B, H, W)`` (a mask ``(B, 1, 1, W)``)."""
+    operator = MRIOperator(mask)
+    return rss(operator.coil_images(kspace)) if kspace.ndim == 4 else operator.A_adjoint(kspace)
+
+
 def undersample(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """The FNAF paper's under-sampling function ``U(y) = F^-1(M(F(y)))`` (eq. 4), single-coil."""
     return MRIOperator(mask).undersample(image)

@@ -6,8 +6,12 @@ family. It is batched and runs on the model's device, so the training engine and
 it: an attack builds ``batch._replace(kspace=..., target=...)`` (eq. 2-4) and calls the very same
 pipeline.
 
-* :class:`UnetPipeline` — fastMRI's U-Net: zero-filled magnitude of the central crop, per-slice
-  normalisation, the network, de-normalisation; loss L1 on the normalised images (``UnetModule``).
+* :class:`UnetPipeline` — fastMRI's U-Net: zero-filled magnitude of the central crop (multi-coil:
+  the root-sum-of-squares of the coil images), per-slice normalisation, the network,
+  de-normalisation; loss L1 on the normalised images (``UnetModule``).
+* :class:`VarnetPipeline` — the End-to-End VarNet: masked k-space (one or several coils) and the
+  mask in, the RSS image cropped to the target; loss 1 − SSIM with the volume maximum as the data
+  range (fastMRI's ``VarNetModule``).
 * :class:`IrimPipeline` — the i-RIM: complex zero-filled image of the full field of view plus the
   mask and the scanner/contrast one-hot, complex estimate, central crop, magnitude; loss −SSIM
   (the i-RIM's own variant) on images divided by the volume maximum.
@@ -24,9 +28,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from fnaf.data.transforms import KneeSlice, unet_input, unet_target, unnormalize
-from fnaf.losses import IrimSSIMLoss
+from fnaf.losses import IrimSSIMLoss, SSIMLoss
 from fnaf.models.irim import metadata_one_hot
-from fnaf.mri import MRIOperator, center_crop
+from fnaf.mri import MRIOperator, center_crop, zero_filled_image
 
 
 class Reconstruction(NamedTuple):
@@ -57,10 +61,11 @@ class UnetPipeline:
 
     def __call__(self, model: nn.Module, batch: KneeSlice,
                  statistics: tuple[torch.Tensor, torch.Tensor] | None = None) -> Reconstruction:
-        """Reconstruct a collated batch (``kspace`` ``(B, H, W)``, ``mask`` ``(B, 1, W)``);
-        ``statistics``: the input's ``(mean, std)`` per slice ``(B,)`` instead of each slice's
-        own (:func:`~fnaf.data.transforms.unet_input`)."""
-        zero_filled = MRIOperator(batch.mask).A_adjoint(batch.kspace)
+        """Reconstruct a collated batch (``kspace`` ``(B, H, W)``, ``mask`` ``(B, 1, W)``; or
+        multi-coil ``(B, C, H, W)``, ``(B, 1, 1, W)``); ``statistics``: the input's
+        ``(mean, std)`` per slice ``(B,)`` instead of each slice's own
+        (:func:`~fnaf.data.transforms.unet_input`)."""
+        zero_filled = zero_filled_image(batch.kspace, batch.mask)
         crop = tuple(batch.target.shape[-2:])
         image, mean, std = unet_input(zero_filled, crop, statistics)
         output = model(image.unsqueeze(1)).squeeze(1)
@@ -89,6 +94,9 @@ class IrimPipeline:
             metadata_one_hot(system_model or None, acquisition)
             for system_model, acquisition in zip(batch.system_model, batch.acquisition)
         ]).to(batch.mask.device)
+        if batch.kspace.ndim != 3:
+            raise ValueError(f"the i-RIM is single-coil: k-space (B, H, W), not "
+                             f"{tuple(batch.kspace.shape)}")
         crop_size = tuple(batch.target.shape[-2:])
         zero_filled = MRIOperator(batch.mask).A_adjoint(batch.kspace)
         estimate = model(zero_filled, batch.mask, metadata, crop_size)
@@ -100,6 +108,29 @@ class IrimPipeline:
         scale = batch.max_value.to(batch.target.dtype).reshape(-1, 1, 1, 1)
         return self.ssim(reconstruction.magnitude.unsqueeze(1) / scale,
                          batch.target.unsqueeze(1) / scale)
+
+
+class VarnetPipeline:
+    """The End-to-End VarNet's pipeline (fastMRI's ``VarNetDataTransform`` + ``VarNetModule``),
+    batched, single- or multi-coil."""
+
+    name = "varnet"
+    loss_name = "1 − SSIM (fastMRI)"
+
+    def __init__(self):
+        self.ssim = SSIMLoss()
+
+    def __call__(self, model: nn.Module, batch: KneeSlice) -> Reconstruction:
+        crop = tuple(batch.target.shape[-2:])
+        image = model(batch.kspace * batch.mask, batch.mask)
+        zero_filled = zero_filled_image(batch.kspace, batch.mask)
+        return Reconstruction(center_crop(image, crop), image,
+                              zero_filled=center_crop(zero_filled, crop).abs())
+
+    def loss(self, reconstruction: Reconstruction, batch: KneeSlice) -> torch.Tensor:
+        """1 − SSIM of the cropped RSS image and the target, data range the volume maximum."""
+        return self.ssim(reconstruction.magnitude.unsqueeze(1), batch.target.unsqueeze(1),
+                         batch.max_value.to(batch.target.dtype))
 
 
 class ClassifierPipeline:
@@ -130,11 +161,11 @@ class ClassifierPipeline:
         return F.cross_entropy(logits, batch.label)
 
 
-PIPELINES = {"unet": UnetPipeline, "irim": IrimPipeline}
+PIPELINES = {"unet": UnetPipeline, "irim": IrimPipeline, "varnet": VarnetPipeline}
 
 
 def pipeline_for(model_name: str):
-    """The pipeline of ``model_name`` (``"unet"`` or ``"irim"``)."""
+    """The pipeline of ``model_name`` (``"unet"``, ``"irim"`` or ``"varnet"``)."""
     if model_name not in PIPELINES:
         raise ValueError(f"unknown model {model_name!r}; accepted: {sorted(PIPELINES)}")
     return PIPELINES[model_name]()

@@ -59,7 +59,7 @@ def test_the_irim_pipeline_scores_minus_ssim_on_the_volume_scale(phantom_root):
     assert float(IrimPipeline().loss(perfect, batch)) == pytest.approx(-1.0, abs=1e-5)
     assert -1 < float(IrimPipeline().loss(result, batch)) < 1
     with pytest.raises(ValueError, match="unknown model"):
-        pipeline_for("varnet")
+        pipeline_for("varnet2")
 
 
 def test_reconstruct_volumes_yields_each_volume_whole_in_order(phantom_root):

@@ -36,7 +36,7 @@ def test_presets_follow_the_paper_recipes():
 
 @pytest.mark.parametrize("arguments, message", [
     (dict(scale="huge"), "unknown scale 'huge'; accepted: \\['smoke', 'demo', 'paper'\\]"),
-    (dict(model="varnet"), "unknown model 'varnet'; accepted: \\['unet', 'irim'\\]"),
+    (dict(model="varnet2"), "unknown model 'varnet2'; accepted: \\['unet', 'irim', 'varnet'\\]"),
     (dict(accel=6), "unknown accel 6; accepted: \\[4, 8\\]"),
     (dict(accel=(4, 6)), "unknown accel 6; accepted: \\[4, 8\\]"),
     (dict(accel=(4, 4)), "distinct"),

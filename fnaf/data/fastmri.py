@@ -279,6 +279,17 @@ class SliceDataset(torch.utils.data.Dataset):
         sample = self.read_slice(index)
         return sample if self.transform is None else self.transform(*sample)
 
+    def middle_slices(self, count: int) -> SliceDataset:
+        """The same dataset restricted to the ``count`` middle slices of each volume (all of a
+        volume with fewer), e.g. to attack a few slices per volume."""
+        if not isinstance(count, int) or count < 1:
+            raise ValueError(f"count must be an integer >= 1, not {count!r}")
+        subset = copy.copy(self)
+        subset._handles = {}
+        subset.samples = [(index, number) for index, number in self.samples
+                          if 0 <= number - (self.volumes[index].num_slices - count) // 2 < count]
+        return subset
+
     def only(self, names) -> SliceDataset:
         """The same dataset restricted to the slices of the volumes ``names`` (file names)."""
         wanted = set(names)

@@ -64,7 +64,8 @@ def data_source(data_root: str | PathLike | None = None,
 
 
 def data_fingerprint(data_root: str | PathLike, csvs: Iterable[str | PathLike] = (),
-                     splits: Iterable[str] = ("train", "val")) -> str:
+                     splits: Iterable[str] = ("train", "val"),
+                     challenge: str = "singlecoil") -> str:
     """A cheap identity of a fastMRI folder, for cache keys: the name, size and modification
     time (ns) of every ``.h5`` file of each split, and the SHA-256 of each CSV in ``csvs``.
 
@@ -74,7 +75,7 @@ def data_fingerprint(data_root: str | PathLike, csvs: Iterable[str | PathLike] =
     """
     digest = hashlib.sha256()
     for split in splits:
-        for path in sorted(split_dir(data_root, split).glob("*.h5")):
+        for path in sorted(split_dir(data_root, split, challenge).glob("*.h5")):
             status = path.stat()
             digest.update(f"{split}/{path.name}:{status.st_size}:{status.st_mtime_ns}\n".encode())
     for csv in csvs:

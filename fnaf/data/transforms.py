@@ -73,10 +73,11 @@ def unet_target(target: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> 
 class KneeSlice(NamedTuple):
     """One slice as the training engine and the attacks see it (collates into a batch).
 
-    ``kspace`` the fully-sampled complex k-space ``(H, W)``; ``mask`` the sampling mask ``(1, W)``
-    float; ``target`` the magnitude target ``(h, w)``; ``max_value`` the volume maximum
-    (``attrs["max"]``); ``acquisition`` (``CORPD_FBK``/``CORPDFS_FBK``) and ``system_model`` (the
-    scanner, ``""`` when the header lacks it) feed the I-RIM's metadata.
+    ``kspace`` the fully-sampled complex k-space ``(H, W)`` (multi-coil ``(C, H, W)``); ``mask``
+    the sampling mask ``(1, W)`` (multi-coil ``(1, 1, W)``) float; ``target`` the magnitude
+    target ``(h, w)``; ``max_value`` the volume maximum (``attrs["max"]``); ``acquisition``
+    (``CORPD_FBK``/``CORPDFS_FBK``) and ``system_model`` (the scanner, ``""`` when the header
+    lacks it) feed the I-RIM's metadata.
     """
 
     kspace: torch.Tensor
@@ -154,7 +155,7 @@ class SliceTransform:
             target = torch.zeros(attrs["recon_size"][0], attrs["recon_size"][1])
         return KneeSlice(
             kspace=kspace,
-            mask=sampling_mask.reshape(1, -1).float(),
+            mask=sampling_mask.reshape(*[1] * (kspace.ndim - 1), -1).float(),
             target=torch.as_tensor(np.asarray(target)),
             max_value=float(attrs.get("max", 0.0)),
             fname=fname,

@@ -13,7 +13,7 @@ from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import create_mask_for_mask_type
 from fnaf.data.sources import data_source
 from fnaf.data.transforms import SliceTransform
-from fnaf.models import IRIM, UNet
+from fnaf.models import IRIM, UNet, VarNet
 from fnaf.runs.configs import CENTER_FRACTIONS, RunConfig
 
 
@@ -21,14 +21,18 @@ def build_model(config: RunConfig) -> nn.Module:
     network = asdict(config.network)
     if config.model == "unet":
         return UNet(**network)
+    if config.model == "varnet":
+        return VarNet(**network)
     network.pop("train_resolution")
     return IRIM(**network)
 
 
 def datasets(config: RunConfig) -> tuple[SliceDataset, SliceDataset]:
     """The training and validation slices of the config's data (phantom or ``data_root``)."""
-    source = data_source(config.data_root, phantom=config.phantom, require_annotations=False)
-    return SliceDataset(source.split("train")), SliceDataset(source.split("val"))
+    source = data_source(config.data_root, phantom=config.phantom, require_annotations=False,
+                         challenge=config.data_challenge)
+    return (SliceDataset(source.split("train"), challenge=source.challenge),
+            SliceDataset(source.split("val"), challenge=source.challenge))
 
 
 def selection_slices(config: RunConfig, val: SliceDataset) -> SliceDataset:

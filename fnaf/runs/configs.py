@@ -58,7 +58,8 @@ ATTACK_VERSION = 3
 #: batch intensities and input normalisation, target brightness and training term,
 #: :mod:`fnaf.released`).
 LATER_OPTIONS = {"placement": "paper", "intensities": "slice", "target_scale": 1.0,
-                 "region_loss": "nmse", "normalization": "slice"}
+                 "region_loss": "nmse", "normalization": "slice", "challenge": None,
+                 "coils": 1}
 
 
 def without_later_defaults(settings: dict) -> dict:
@@ -69,7 +70,10 @@ def without_later_defaults(settings: dict) -> dict:
             if name not in LATER_OPTIONS or value != LATER_OPTIONS[name]}
 
 
+#: The FNAF paper's two models (the chapters' ``model="both"``).
 MODELS = ("unet", "irim")
+#: Every model a run can train: the FNAF pair and the End-to-End VarNet.
+RECONSTRUCTION_MODELS = (*MODELS, "varnet")
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,20 @@ class IrimConfig:
     train_resolution: tuple[int, int] | None = (368, 368)
     memory_free: bool = True
     residual_output: bool = False
+
+
+@dataclass(frozen=True)
+class VarNetConfig:
+    """End-to-End VarNet size (``fnaf.models.VarNet``; fastMRI's defaults)."""
+
+    num_cascades: int = 12
+    sens_chans: int = 8
+    sens_pools: int = 4
+    chans: int = 18
+    pools: int = 4
+
+
+NETWORK_CONFIGS = {"unet": UnetConfig, "irim": IrimConfig, "varnet": VarNetConfig}
 
 
 OPTIMIZERS = {"rmsprop": torch.optim.RMSprop, "adam": torch.optim.Adam, "sgd": torch.optim.SGD}
@@ -187,9 +205,11 @@ class RunConfig:
     ``data_root=None`` uses the embedded phantom described by ``phantom``. ``init_from``
     fine-tunes from another run's weights (the robust objectives start from the baselines).
     ``amp`` trains with bfloat16 autocast on CUDA (ignored on CPU). ``init_weights``: a local
-    weight file to start from instead (a fastMRI U-Net state_dict or an official i-RIM
+    weight file to start from instead (a fastMRI U-Net or VarNet state_dict or an official i-RIM
     checkpoint); with ``epochs=0`` the run *is* those weights, evaluated and cached like a
-    trained run — the paper fine-tuned the released i-RIM this way.
+    trained run — the paper fine-tuned the released i-RIM this way. ``challenge``: the data's
+    layout, ``"singlecoil"`` or ``"multicoil"``; ``None`` is the phantom's (its ``coils``), or
+    single-coil for a ``data_root``.
 
     The key covers every field, the engine's :data:`TRAINING_VERSION` and, for a ``data_root``,
     the data's identity (:func:`~fnaf.data.sources.data_fingerprint`: the HDF5 files' names,
@@ -201,7 +221,7 @@ class RunConfig:
     model: str
     accel: int | tuple[int, ...]
     scale: str
-    network: UnetConfig | IrimConfig
+    network: UnetConfig | IrimConfig | VarNetConfig
     optim: OptimConfig
     epochs: int
     batch_size: int
@@ -213,9 +233,18 @@ class RunConfig:
     amp: bool = False
     init_weights: str | None = None
     selection_share: float | None = None
+    challenge: str | None = None
 
     def __post_init__(self):
-        check_choice("model", self.model, MODELS)
+        check_choice("model", self.model, RECONSTRUCTION_MODELS)
+        if self.challenge is not None:
+            check_choice("challenge", self.challenge, ("singlecoil", "multicoil"))
+            if self.data_root is None and self.challenge != self.phantom.challenge:
+                raise ValueError(f"challenge {self.challenge!r} does not match the phantom "
+                                 f"(coils={self.phantom.coils}: {self.phantom.challenge!r}); set "
+                                 "the phantom's coils instead")
+        if self.model == "irim" and self.data_challenge == "multicoil":
+            raise ValueError("the i-RIM is single-coil here: train it on single-coil data")
         if self.selection_share is not None and not 0 < self.selection_share <= 1:
             raise ValueError(f"selection_share must be in (0, 1] (a share of the validation "
                              f"volumes) or None (all), not {self.selection_share}")
@@ -226,7 +255,7 @@ class RunConfig:
         if not self.accels or len(set(self.accels)) != len(self.accels):
             raise ValueError(f"accel must be one acceleration or distinct ones, not {self.accel}")
         check_choice("scale", self.scale, SCALES)
-        expected = UnetConfig if self.model == "unet" else IrimConfig
+        expected = NETWORK_CONFIGS[self.model]
         if not isinstance(self.network, expected):
             raise TypeError(f"model {self.model!r} needs a {expected.__name__}, "
                              f"not {type(self.network).__name__}")
@@ -239,6 +268,13 @@ class RunConfig:
             if not Path(self.init_weights).is_file():
                 raise FileNotFoundError(f"init_weights {self.init_weights}: no such weight file "
                                         "(nothing is downloaded at run time)")
+
+    @property
+    def data_challenge(self) -> str:
+        """The data's layout: ``challenge``, else the phantom's, else single-coil."""
+        if self.challenge is not None:
+            return self.challenge
+        return self.phantom.challenge if self.data_root is None else "singlecoil"
 
     @property
     def accels(self) -> tuple[int, ...]:
@@ -271,7 +307,7 @@ class RunConfig:
             return None
         csvs = [Path(self.data_root) / "singlecoil_bb_train.csv"] \
             if self.objective.name == "bbox" else []
-        return data_fingerprint(self.data_root, csvs)
+        return data_fingerprint(self.data_root, csvs, challenge=self.data_challenge)
 
     @property
     def name(self) -> str:

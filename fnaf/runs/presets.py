@@ -13,12 +13,14 @@ from fnaf.runs.configs import (
     CENTER_FRACTIONS,
     MASKS,
     MODELS,
+    RECONSTRUCTION_MODELS,
     SCALES,
     IrimConfig,
     ObjectiveConfig,
     OptimConfig,
     RunConfig,
     UnetConfig,
+    VarNetConfig,
     check_choice,
 )
 
@@ -87,10 +89,37 @@ _NETWORKS = {
                                  residual_output=True),
     ("paper", "unet"): UnetConfig(),
     ("paper", "irim"): IrimConfig(),
+    ("smoke", "varnet"): VarNetConfig(num_cascades=2, sens_chans=2, sens_pools=2, chans=4,
+                                      pools=2),
+    ("demo", "varnet"): VarNetConfig(num_cascades=4, sens_chans=4, sens_pools=3, chans=8,
+                                     pools=3),
+    ("paper", "varnet"): VarNetConfig(),
 }
 
 
-_OPTIM = {"unet": OptimConfig("rmsprop", 1e-3, 40, 0.1), "irim": OptimConfig("adam", 1e-4, 30, 0.1)}
+#: The size families of Darestani et al.'s appendix (Tables 1 and 2), for the paper preset.
+#: Table 2 gives every U-Net 4 pools and 8 or 4 "layers"; fastMRI's U-Net has no layer count
+#: apart from its pools (a down and an up block per pool), and with 4 pools throughout U-net2
+#: and U-net3 would be one network, so "#layers" is read as 2 x pools (U-net3, U-net5: 2 pools).
+VARNET_FAMILY = {
+    "VarNet-ref": VarNetConfig(num_cascades=12, sens_chans=8, chans=18),
+    "VarNet2": VarNetConfig(num_cascades=12, sens_chans=4, chans=9),
+    "VarNet3": VarNetConfig(num_cascades=6, sens_chans=4, chans=9),
+    "VarNet4": VarNetConfig(num_cascades=12, sens_chans=2, chans=4),
+    "VarNet5": VarNetConfig(num_cascades=6, sens_chans=2, chans=4),
+}
+UNET_FAMILY = {
+    "U-net-ref": UnetConfig(chans=32, num_pool_layers=4),
+    "U-net2": UnetConfig(chans=16, num_pool_layers=4),
+    "U-net3": UnetConfig(chans=16, num_pool_layers=2),
+    "U-net4": UnetConfig(chans=8, num_pool_layers=4),
+    "U-net5": UnetConfig(chans=8, num_pool_layers=2),
+}
+SIZE_FAMILIES = {"varnet": VARNET_FAMILY, "unet": UNET_FAMILY}
+
+
+_OPTIM = {"unet": OptimConfig("rmsprop", 1e-3, 40, 0.1), "irim": OptimConfig("adam", 1e-4, 30, 0.1),
+          "varnet": OptimConfig("adam", 3e-4, 40, 0.1)}
 
 
 def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...] = 4,
@@ -111,7 +140,7 @@ def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...
     ``epochs=0`` unless given.
     """
     check_choice("scale", scale, SCALES)
-    check_choice("model", model, MODELS)
+    check_choice("model", model, RECONSTRUCTION_MODELS)
     optim = _OPTIM[model]
     if scale == "smoke":
         base = dict(epochs=2, batch_size=2, phantom=SMOKE_PHANTOM,
@@ -125,16 +154,50 @@ def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...
         base = dict(epochs=10 if model == "unet" else 4, batch_size=4, selection_share=0.5,
                     optim=replace(optim, step_size=8 if model == "unet" else 3,
                                   lr=1e-3 if model == "unet" else 5e-3))
+    elif model == "varnet":
+        base = dict(_DEMO_VARNET)
     else:
-        base = dict(epochs=50, batch_size=1 if model == "unet" else 8, optim=optim)
+        base = dict(epochs=50, batch_size=8 if model == "irim" else 1, optim=optim)
     if overrides.get("init_weights") is not None:
         base["epochs"] = 0  # the weight file is the baseline (unless epochs are given)
     config = RunConfig(model=model, accel=accel, scale=scale, network=_NETWORKS[scale, model],
                        **{**base, **overrides})
     if config.scale == "paper" and config.data_root is None:
         raise ValueError("the paper preset needs data_root: a fastMRI knee folder with "
-                         "singlecoil_train/ and singlecoil_val/ (the phantom is for smoke/demo)")
+                         f"{config.data_challenge}_train/ and {config.data_challenge}_val/ (the "
+                         "phantom is for smoke/demo)")
     return config
+
+
+#: The demo VarNet's schedule (fastMRI's Adam, a higher rate for the short run).
+_DEMO_VARNET = dict(epochs=6, batch_size=4, selection_share=0.5,
+                    optim=OptimConfig("adam", 1e-3, 5, 0.1))
+
+#: The multi-coil demo phantom: the demo knees with 4 birdcage coils, fewer volumes (each
+#: multi-coil slice costs its coils' FFTs and the VarNet's cascades).
+MULTICOIL_DEMO_PHANTOM = PhantomConfig(train_volumes=20, val_volumes=5, coils=4)
+
+
+def multicoil_preset(scale: str = "demo", model: str = "varnet", accel: int = 4,
+                     coils: int = 4, size: str | None = None, data_root: str | None = None,
+                     **overrides) -> RunConfig:
+    """A model trained on multi-coil data (Darestani et al.'s setting): the phantom with
+    ``coils`` coils (smoke, demo) or a fastMRI multi-coil folder (paper, ``data_root`` with
+    ``multicoil_train/``, ``multicoil_val/``); ``size`` one of the appendix's size family
+    (:data:`VARNET_FAMILY`, :data:`UNET_FAMILY`), default the scale's own network."""
+    check_choice("model", model, tuple(SIZE_FAMILIES))
+    if not isinstance(coils, int) or coils < 2:
+        raise ValueError(f"coils must be an integer >= 2 for multi-coil data, not {coils!r}")
+    data: dict = {}
+    if data_root is not None:
+        data = dict(data_root=data_root, challenge="multicoil")
+    elif scale in ("smoke", "demo"):
+        base = SMOKE_PHANTOM if scale == "smoke" else MULTICOIL_DEMO_PHANTOM
+        data = dict(phantom=replace(base, coils=coils))
+    if size is not None:
+        check_choice(f"{model} size", size, SIZE_FAMILIES[model])
+        overrides["network"] = SIZE_FAMILIES[model][size]
+    return preset(scale, model, accel, **data, **overrides)
 
 
 #: Fine-tuning from the baseline: epochs and the epoch of the learning-rate drop, per scale and

@@ -1,0 +1,75 @@
+"""Measurement-domain attacks on a validation set: each slice attacked by k-space PGD at every
+``ε`` (:class:`~fnaf.attacks.pgd.KspacePGD`), beside the random-noise control of the same norm,
+and scored against the ground truth and against the clean reconstruction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from torch import nn
+from torch.utils.data import DataLoader, default_collate
+from tqdm import tqdm
+
+from fnaf.attacks.pgd import KspacePGD, PgdResult
+from fnaf.data.batches import SeededSlices, validation_batches
+from fnaf.data.fastmri import SliceDataset
+from fnaf.data.transforms import SliceTransform
+from fnaf.metrics import nmse, psnr, ssim
+
+#: The reconstructions each attacked slice is scored for.
+KINDS = ("attack", "control")
+
+
+def slice_scores(reference: np.ndarray, prediction: np.ndarray, maxval: float) -> dict:
+    """SSIM, PSNR and NMSE of one slice ``(h, w)`` against ``reference``, data range
+    ``maxval`` (the volume maximum, fastMRI's rule)."""
+    gt, pred = reference[None].astype(np.float64), prediction[None].astype(np.float64)
+    return {"SSIM": ssim(gt, pred, maxval), "PSNR": psnr(gt, pred, maxval),
+            "NMSE": nmse(gt, pred)}
+
+
+def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
+    rows = []
+    target = batch.target.cpu().numpy()
+    clean = result.clean.detach().cpu().numpy()
+    measured = (result.radius / eps).cpu().numpy() if eps > 0 else None
+    for kind, magnitudes, perturbation in (("attack", result.attacked, result.perturbation),
+                                           ("control", result.control, result.noise)):
+        magnitudes = magnitudes.detach().cpu().numpy()
+        norms = perturbation.abs().square().flatten(1).sum(1).sqrt().cpu().numpy()
+        for i, fname in enumerate(batch.fname):
+            maxval = float(batch.max_value[i])
+            row = {"fname": fname, "slice": int(batch.slice_num[i]), "eps": eps, "kind": kind,
+                   "relative_norm": float(norms[i] / measured[i]) if eps > 0 else 0.0,
+                   **slice_scores(target[i], magnitudes[i], maxval)}
+            row.update({f"{name} vs clean": value for name, value in
+                        slice_scores(clean[i], magnitudes[i], maxval).items()})
+            row.update({f"clean {name}": value for name, value in
+                        slice_scores(target[i], clean[i], maxval).items()})
+            rows.append(row)
+    return rows
+
+
+def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,
+                eps: Sequence[float], *, batch_size: int = 8, progress: bool = False,
+                **pgd_options) -> pd.DataFrame:
+    """Attack every slice of ``slices`` (masks from ``transform``) at each ``eps``.
+
+    Returns one row per (slice, ``eps``, kind ∈ :data:`KINDS`): ``SSIM``/``PSNR``/``NMSE``
+    against the ground truth, the same ``vs clean`` (against the clean reconstruction, what
+    eq. 2 maximises), ``clean SSIM``/… of the unperturbed reconstruction, and
+    ``relative_norm`` ``||z|| / ||y||`` (equal to ``eps`` for both kinds). ``pgd_options`` go
+    to :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ``seed``, ...).
+    """
+    device = next(model.parameters()).device
+    loader = DataLoader(SeededSlices(slices, transform),
+                        batch_sampler=validation_batches(slices, batch_size),
+                        collate_fn=default_collate)
+    rows = []
+    for batch in tqdm(loader, desc="pgd", disable=not progress, leave=False):
+        batch = batch.to(device)
+        for value in eps:
+            rows += _rows(KspacePGD(model, pipeline, value, **pgd_options)(batch), batch, value)
+    return pd.DataFrame(rows)

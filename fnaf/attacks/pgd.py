@@ -1,0 +1,166 @@
+"""Small adversarial perturbations of the measurements: projected gradient ascent in k-space.
+
+Darestani et al. (appendix eq. 2) look for the perturbation ``z`` of the measurements ``y = A x*``
+that changes a reconstruction ``Ψ`` most,
+
+    max_z  ½ ||Ψ(y) − Ψ(y + z)||²   subject to   ||z||₂ ≤ ε ||y||₂,
+
+by projected gradient steps. ``norm`` sets what ``||·||`` covers:
+
+* ``"measured"`` (default, the equation): ``z`` lives on the sampled entries of every coil and
+  ``ε`` is relative to the norm of the measured data ``||M k||``;
+* ``"full"`` (Robustness-CS's code): ``z`` spans the whole k-space grid and ``ε`` is relative to
+  the fully-sampled k-space ``||k||``; the unsampled part of ``z`` is never seen by the model,
+  so the same ``ε`` perturbs the measurements less.
+
+Each step moves every slice by ``step_size · ε||y||`` along its own normalised gradient (L2 PGD)
+and projects back onto the ball; the reported perturbation is each slice's best iterate (the
+largest loss seen, not the last). ``restarts`` repeat the search from new random starts. The
+control is a random perturbation (complex Gaussian on the same entries) of exactly the same norm
+as the attack's. The attack is batched over slices: a pipeline treats slices independently, so
+one backward pass gives every slice's gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from fnaf.data.transforms import KneeSlice
+
+#: What the perturbation's norm covers; the first is the paper's (eq. 2).
+NORMS = ("measured", "full")
+
+
+def check_eps(eps: float) -> None:
+    if not (isinstance(eps, (int, float)) and eps >= 0):
+        raise ValueError(f"eps must be a number >= 0 (the perturbation's norm relative to the "
+                         f"measurements'), not {eps!r}")
+
+
+def _slice_norms(z: torch.Tensor) -> torch.Tensor:
+    """The L2 norm of each slice (all coils) ``(B,)``."""
+    return z.abs().square().flatten(1).sum(1).sqrt()
+
+
+def _per_slice(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return values.reshape(-1, *[1] * (like.ndim - 1))
+
+
+def project(z: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
+    """``z`` ``(B, ...)`` scaled onto the ball ``||z_b|| <= radius_b`` where it lies outside."""
+    scale = (radius / _slice_norms(z).clamp_min(1e-30)).clamp(max=1.0)
+    return z * _per_slice(scale, z)
+
+
+def random_perturbation(support: torch.Tensor, radius: torch.Tensor,
+                        generator: torch.Generator) -> torch.Tensor:
+    """Complex Gaussian noise on ``support`` (a 0/1 tensor of the k-space's shape), each slice
+    scaled to norm exactly ``radius_b``: the random-noise control."""
+    noise = torch.randn(support.shape, generator=generator, dtype=torch.complex64)
+    noise = noise.to(support.device) * support
+    return noise * _per_slice(radius / _slice_norms(noise).clamp_min(1e-30), noise)
+
+
+@dataclass
+class PgdResult:
+    """An attack on a batch: ``perturbation`` (each slice's best iterate) and ``noise`` (the
+    control, the same norm) in k-space ``(B, [C,] H, W)``; the magnitudes ``(B, h, w)`` of the
+    clean, attacked and control reconstructions; ``radius`` ``ε||y||`` and ``loss``
+    ``½||Ψ(y) − Ψ(y + z)||²`` of the best iterate ``(B,)``."""
+
+    perturbation: torch.Tensor
+    noise: torch.Tensor
+    clean: torch.Tensor
+    attacked: torch.Tensor
+    control: torch.Tensor
+    radius: torch.Tensor
+    loss: torch.Tensor
+
+
+class KspacePGD:
+    """Projected gradient ascent on measurement perturbations (Darestani et al., eq. 2).
+
+    Args:
+        model, pipeline: the reconstruction (a :mod:`fnaf.pipelines` pipeline turns a batch
+            with k-space ``y + z`` into magnitudes on the target grid).
+        eps: the perturbation's norm relative to the measurements' (``ε``; 0 = no attack).
+        steps: gradient steps per start.
+        step_size: each step's length as a fraction of the radius ``ε||y||``; default
+            ``2.5 / steps`` (Madry et al.'s rule: the steps can cross the ball 2.5 times).
+        restarts: random starts; the best iterate over all of them is kept.
+        norm: ``"measured"`` (eq. 2) or ``"full"`` (the Robustness-CS code), see the module.
+        start: the random start's norm as a fraction of the radius.
+        seed: seed of the starts and of the control.
+    """
+
+    def __init__(self, model: nn.Module, pipeline, eps: float, steps: int = 10,
+                 step_size: float | None = None, restarts: int = 1, norm: str = NORMS[0],
+                 start: float = 0.5, seed: int = 0):
+        check_eps(eps)
+        if norm not in NORMS:
+            raise ValueError(f"unknown norm {norm!r}; accepted: {list(NORMS)}")
+        for name, value in (("steps", steps), ("restarts", restarts)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
+        step_size = 2.5 / steps if step_size is None else step_size
+        if not step_size > 0 or not 0 < start <= 1:
+            raise ValueError(f"the attack needs step_size > 0 and 0 < start <= 1, not "
+                             f"step_size={step_size}, start={start}")
+        self.model, self.pipeline = model, pipeline
+        self.eps, self.steps, self.step_size = float(eps), steps, step_size
+        self.restarts, self.norm, self.start, self.seed = restarts, norm, start, seed
+
+    def support(self, batch: KneeSlice) -> torch.Tensor:
+        """Where ``z`` lives: the sampled entries (``"measured"``) or the whole grid, 0/1 of
+        the k-space's shape."""
+        ones = torch.ones(batch.kspace.shape, device=batch.kspace.device)
+        return ones * batch.mask if self.norm == "measured" else ones
+
+    def radius(self, batch: KneeSlice, support: torch.Tensor) -> torch.Tensor:
+        """``ε ||y||`` per slice, ``y`` the measured (or the full) k-space."""
+        return self.eps * _slice_norms(batch.kspace * support)
+
+    def magnitudes(self, batch: KneeSlice, z: torch.Tensor) -> torch.Tensor:
+        return self.pipeline(self.model, batch._replace(kspace=batch.kspace + z)).magnitude
+
+    def __call__(self, batch: KneeSlice) -> PgdResult:
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            return self._attack(batch)
+        finally:
+            self.model.train(was_training)
+
+    def _attack(self, batch: KneeSlice) -> PgdResult:
+        generator = torch.Generator().manual_seed(self.seed)
+        support = self.support(batch)
+        radius = self.radius(batch, support)
+        with torch.no_grad():
+            clean = self.magnitudes(batch, torch.zeros_like(batch.kspace))
+        best_z = torch.zeros_like(batch.kspace)
+        best_loss = torch.full_like(radius, -1.0)
+        for _ in range(self.restarts):
+            z = random_perturbation(support, radius * self.start, generator)
+            for step in range(self.steps + 1):
+                z = z.detach().requires_grad_(step < self.steps)
+                with torch.set_grad_enabled(step < self.steps):
+                    loss = 0.5 * (self.magnitudes(batch, z) - clean).square().flatten(1).sum(1)
+                better = loss.detach() > best_loss
+                best_loss = torch.where(better, loss.detach(), best_loss)
+                best_z = torch.where(_per_slice(better, z), z.detach(), best_z)
+                if step == self.steps:
+                    break
+                (gradient,) = torch.autograd.grad(loss.sum(), z)
+                gradient = gradient * support
+                direction = gradient / _per_slice(_slice_norms(gradient).clamp_min(1e-30),
+                                                  gradient)
+                z = project(z.detach() + _per_slice(self.step_size * radius, z) * direction,
+                            radius)
+        noise = random_perturbation(support, _slice_norms(best_z), generator)
+        with torch.no_grad():
+            attacked = self.magnitudes(batch, best_z)
+            control = self.magnitudes(batch, noise)
+        return PgdResult(best_z, noise, clean, attacked, control, radius, best_loss)

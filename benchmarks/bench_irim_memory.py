@@ -1,6 +1,8 @@
-"""Peak memory of one i-RIM training step: invert to learn against plain autograd.
+"""Peak memory of one i-RIM training or attack step: invert to learn against plain autograd.
 
-One step = forward, i-RIM SSIM loss on the cropped magnitude, backward. Measured for 2 and 8
+One training step = forward, i-RIM SSIM loss on the cropped magnitude, backward. One attack step
+(``--step attack``, a k-space PGD iteration) = the same forward with the weights frozen and the
+input perturbed, ``½||Ψ(y + z) − Ψ(y)||²``, backward to the perturbation only. Measured for 2 and 8
 recurrent steps, with ``memory_free=True`` (activations reconstructed by inversion) and
 ``memory_free=False`` (autograd stores them). On CUDA: ``torch.cuda.max_memory_allocated``
 above the memory held before the step (model and inputs), and the step's time. On CPU each
@@ -13,7 +15,8 @@ setting and a shared machine make them meaningless). Printed as ``name: value`` 
 ratios 8 vs 2 steps per mode and autograd vs invertible at 8 steps, and the size of the
 parameter gradients, which both modes allocate during the step and which grows with the steps.
 
-Run: ``python benchmarks/bench_irim_memory.py [--size demo|paper] [--device auto|cpu|cuda]``.
+Run: ``python benchmarks/bench_irim_memory.py [--size demo|paper] [--device auto|cpu|cuda]
+[--step train|attack]``.
 ``paper`` (the release's model at its 368x368 training crop, batch 1) is meant for a GPU.
 """
 
@@ -58,24 +61,33 @@ def setup(size: str, n_steps: int, memory_free: bool, device: torch.device):
     return model, (zero_filled, mask, metadata, crop), target
 
 
-def training_step(model: IRIM, inputs, target: torch.Tensor) -> None:
+def training_step(model: IRIM, inputs, target: torch.Tensor, step: str = "train") -> None:
+    """One training step, or one attack step: the gradient reaches the perturbation of the
+    input (a k-space perturbation's zero-filled image), not the frozen weights."""
     zero_filled, mask, metadata, crop = inputs
+    if step == "attack":
+        model.requires_grad_(False)
+        zero_filled = zero_filled.clone().requires_grad_(True)
     magnitude = center_crop(model(zero_filled, mask, metadata, crop), crop).abs().unsqueeze(1)
-    loss = IrimSSIMLoss().to(target.device)(magnitude / magnitude.detach().amax(), target)
+    if step == "attack":
+        loss = 0.5 * (magnitude - target).square().sum()
+    else:
+        loss = IrimSSIMLoss().to(target.device)(magnitude / magnitude.detach().amax(), target)
     loss.backward()
 
 
-def measure_cuda(size: str, n_steps: int, memory_free: bool) -> tuple[float, float | None]:
+def measure_cuda(size: str, n_steps: int, memory_free: bool, step: str
+                 ) -> tuple[float, float | None]:
     """(peak MiB above the pre-step allocation, seconds) of one step on the GPU."""
     device = torch.device("cuda")
     model, inputs, target = setup(size, n_steps, memory_free, device)
-    training_step(model, inputs, target)  # warm-up (cuDNN workspaces), then measure a clean step
+    training_step(model, inputs, target, step)  # warm-up (cuDNN workspaces), then measure
     model.zero_grad(set_to_none=True)
     torch.cuda.synchronize()
     baseline = torch.cuda.memory_allocated()
     torch.cuda.reset_peak_memory_stats()
     start = time.perf_counter()
-    training_step(model, inputs, target)
+    training_step(model, inputs, target, step)
     torch.cuda.synchronize()
     seconds = time.perf_counter() - start
     peak = torch.cuda.max_memory_allocated() - baseline
@@ -84,18 +96,18 @@ def measure_cuda(size: str, n_steps: int, memory_free: bool) -> tuple[float, flo
     return peak / 2**20, seconds
 
 
-def measure_cpu_worker(size: str, n_steps: int, memory_free: bool) -> None:
+def measure_cpu_worker(size: str, n_steps: int, memory_free: bool, step: str) -> None:
     """Print the peak MiB of one step in this (fresh) process."""
     model, inputs, target = setup(size, n_steps, memory_free, torch.device("cpu"))
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    training_step(model, inputs, target)
+    training_step(model, inputs, target, step)
     print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline) / 1024)
 
 
-def measure_cpu(size: str, n_steps: int, memory_free: bool) -> tuple[float, None]:
+def measure_cpu(size: str, n_steps: int, memory_free: bool, step: str) -> tuple[float, None]:
     """(peak MiB above the pre-step resident peak, no time) of one step in a subprocess."""
-    command = [sys.executable, __file__, "--size", size, "--worker", str(n_steps),
-               str(int(memory_free))]
+    command = [sys.executable, __file__, "--size", size, "--step", step, "--worker",
+               str(n_steps), str(int(memory_free))]
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": str(2**20)}
     result = subprocess.run(command, capture_output=True, text=True, check=True, env=env)
     return float(result.stdout), None
@@ -106,11 +118,12 @@ def main() -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--size", choices=sorted(SIZES), default="demo")
     parser.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    parser.add_argument("--step", choices=["train", "attack"], default="train")
     parser.add_argument("--worker", nargs=2, type=int, metavar=("N_STEPS", "MEMORY_FREE"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        measure_cpu_worker(args.size, args.worker[0], bool(args.worker[1]))
+        measure_cpu_worker(args.size, args.worker[0], bool(args.worker[1]), args.step)
         return
     device = args.device
     if device == "auto":
@@ -120,6 +133,7 @@ def main() -> None:
     measure = measure_cuda if device == "cuda" else measure_cpu
     arguments, batch, image_size, _ = SIZES[args.size]
     print(f"device: {torch.cuda.get_device_name() if device == 'cuda' else 'cpu'}")
+    print(f"step: {args.step}")
     print(f"size: {args.size} (n_hidden {arguments['n_hidden']}, "
           f"{len(arguments['dilations'])} layers, batch {batch}, "
           f"{image_size[0]}x{image_size[1]})")
@@ -133,7 +147,7 @@ def main() -> None:
     peaks = {}
     for memory_free, n_steps in CONFIGS:
         mode = "invertible" if memory_free else "autograd"
-        peak, seconds = measure(args.size, n_steps, memory_free)
+        peak, seconds = measure(args.size, n_steps, memory_free, args.step)
         peaks[mode, n_steps] = peak
         print(f"peak_mib_{mode}_steps{n_steps}: {peak:.1f}")
         if seconds is not None:

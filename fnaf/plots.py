@@ -308,3 +308,48 @@ def size_scatter(points: pd.DataFrame, value: str, ylabel: str):
     if value == "improvement":
         grid.refline(y=0, color="0.6", linewidth=0.8)
     return grid.figure
+
+
+def ssim_vs_eps(curves: pd.DataFrame, metric: str = "SSIM"):
+    """SSIM against the perturbation's relative norm ε per model (:func:`fnaf.robustness.curves`
+    rows): the attack solid, the random control of the same norm dashed, 95 % intervals as bars;
+    ε = 0 is the clean reconstruction."""
+    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    palette = dict(zip(curves.model.unique(), sns.color_palette("tab10")))
+    for model, part in curves.groupby("model", sort=False):
+        clean = part[part.kind == "clean"]
+        for kind, style in (("attack", "-"), ("control", "--")):
+            points = pd.concat([clean, part[part.kind == kind]]).sort_values("eps")
+            ax.errorbar(points.eps, points["mean"],
+                        yerr=[points["mean"] - points.low, points.high - points["mean"]],
+                        color=palette[model], linestyle=style, marker="o", markersize=3,
+                        capsize=2, label=f"{model} ({'PGD' if kind == 'attack' else 'noise'})")
+    ax.set_xlabel("ε = ||z|| / ||y||")
+    ax.set_ylabel(f"{metric} to the ground truth")
+    ax.legend(fontsize=7, frameon=False, ncol=2)
+    return figure
+
+
+def measurement_panels(columns: dict[str, dict[str, np.ndarray]], size: float = 2.4):
+    """Appendix Fig. 9: one column per method; rows the ground truth, the clean reconstruction,
+    the reconstruction of the attacked measurements and the perturbation's image
+    (RSS of ``F^-1 z``, its own scale).
+
+    ``columns``: method -> ``{"ground truth", "clean", "attacked", "perturbation"}`` ``(h, w)``.
+    """
+    rows = ("ground truth", "clean", "attacked", "perturbation")
+    figure, axes = plt.subplots(len(rows), len(columns), squeeze=False, layout="constrained",
+                                figsize=(size * len(columns), size * len(rows)))
+    for column, (method, images) in enumerate(columns.items()):
+        vmax = float(images["ground truth"].max())
+        for row, name in enumerate(rows):
+            ax = axes[row, column]
+            scale = {} if name == "perturbation" else {"vmin": 0, "vmax": vmax}
+            ax.imshow(images[name], cmap="gray", **scale)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(method, fontsize=10)
+            if column == 0:
+                ax.set_ylabel(name, fontsize=9)
+    return figure

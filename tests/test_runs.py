@@ -1,7 +1,7 @@
 """Experiment configs, the run cache and the train/evaluate commands."""
 
 import json
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import h5py
@@ -21,6 +21,7 @@ from fnaf.runs import (
     run_dir,
     train_or_load,
 )
+from fnaf.runs.configs import without_later_defaults
 
 
 def test_presets_follow_the_paper_recipes():
@@ -467,3 +468,53 @@ def test_a_share_of_the_validation_volumes_selects_the_epoch(tmp_path, monkeypat
     assert len(evaluate_or_load(run).metrics) == 2  # Table 3 still scores every volume
     with pytest.raises(ValueError, match="selection_share must be in"):
         preset("smoke", selection_share=0.0)
+
+
+def test_multicoil_presets_and_size_families():
+    from fnaf.runs import SIZE_FAMILIES, VarNetConfig, multicoil_preset
+
+    config = multicoil_preset("demo", "varnet", 4, coils=4)
+    assert config.phantom.coils == 4 and config.data_challenge == "multicoil"
+    assert config.key() != multicoil_preset("demo", "varnet", 4, coils=6).key()
+    assert config.name.startswith("varnet-clean-4x-demo-")
+    assert multicoil_preset("smoke", "unet", 4, coils=3, size="U-net3").network.num_pool_layers == 2
+    assert SIZE_FAMILIES["varnet"]["VarNet5"] == VarNetConfig(num_cascades=6, sens_chans=2,
+                                                               chans=4)
+    assert len(SIZE_FAMILIES["unet"]) == len(SIZE_FAMILIES["varnet"]) == 5
+    paper = multicoil_preset("paper", "varnet", 4, coils=15, data_root="/data/knee")
+    assert paper.challenge == "multicoil" and paper.network == VarNetConfig()
+    for arguments, message in [(dict(model="irim"), "unknown model 'irim'"),
+                               (dict(coils=1), "coils must be an integer >= 2"),
+                               (dict(size="VarNet9"), "unknown varnet size 'VarNet9'")]:
+        with pytest.raises(ValueError, match=message):
+            multicoil_preset("demo", **{"model": "varnet", **arguments})
+    with pytest.raises(ValueError, match="multicoil_train/ and multicoil_val/"):
+        multicoil_preset("paper", "varnet", 4, coils=15)
+
+
+def test_the_data_layout_is_checked_against_the_phantom_and_the_model():
+    from fnaf.runs import multicoil_preset
+
+    with pytest.raises(ValueError, match="does not match the phantom"):
+        preset("demo", "unet", 4, challenge="multicoil")
+    with pytest.raises(ValueError, match="the i-RIM is single-coil"):
+        preset("demo", "irim", 4, phantom=multicoil_preset("demo").phantom)
+    # the single-coil runs keep their keys: the new fields enter only when set
+    settings = json.dumps(without_later_defaults(asdict(preset("demo", "unet", 4))))
+    assert "challenge" not in settings and "coils" not in settings
+    assert preset("demo", "unet", (4, 8)).key() == "69e83d34e52a"  # the book's cached baseline
+
+
+def test_pgd_configs_are_checked_and_keyed():
+    from fnaf.runs import PgdConfig
+
+    config = PgdConfig(eps=[0.02, 0.08])
+    assert config.eps == (0.02, 0.08) and PgdConfig(eps=0.05).eps == (0.05,)
+    assert config.key() != PgdConfig(eps=(0.02, 0.08), norm="full").key()
+    for arguments, message in [(dict(eps=()), "at least one"),
+                               (dict(eps=(-0.1,)), "eps must be a number >= 0"),
+                               (dict(steps=0), "steps must be an integer >= 1"),
+                               (dict(norm="all"), "unknown norm 'all'"),
+                               (dict(slices_per_volume=0), "slices_per_volume must be")]:
+        with pytest.raises(ValueError, match=message):
+            PgdConfig(**arguments)

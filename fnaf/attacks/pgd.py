@@ -34,10 +34,20 @@ from fnaf.data.transforms import KneeSlice
 NORMS = ("measured", "full")
 
 
-def check_eps(eps: float) -> None:
+def check_pgd_settings(eps: float, steps: int = 10, step_size: float | None = None,
+                       restarts: int = 1, norm: str = NORMS[0], start: float = 0.5) -> None:
+    """Raise a ``ValueError`` naming the first bad setting of :class:`KspacePGD`."""
     if not (isinstance(eps, (int, float)) and eps >= 0):
         raise ValueError(f"eps must be a number >= 0 (the perturbation's norm relative to the "
                          f"measurements'), not {eps!r}")
+    if norm not in NORMS:
+        raise ValueError(f"unknown norm {norm!r}; accepted: {list(NORMS)}")
+    for name, value in (("steps", steps), ("restarts", restarts)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
+    if not (step_size is None or step_size > 0) or not 0 < start <= 1:
+        raise ValueError(f"the attack needs step_size > 0 and 0 < start <= 1, not "
+                         f"step_size={step_size}, start={start}")
 
 
 def _slice_norms(z: torch.Tensor) -> torch.Tensor:
@@ -99,16 +109,8 @@ class KspacePGD:
     def __init__(self, model: nn.Module, pipeline, eps: float, steps: int = 10,
                  step_size: float | None = None, restarts: int = 1, norm: str = NORMS[0],
                  start: float = 0.5, seed: int = 0):
-        check_eps(eps)
-        if norm not in NORMS:
-            raise ValueError(f"unknown norm {norm!r}; accepted: {list(NORMS)}")
-        for name, value in (("steps", steps), ("restarts", restarts)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
+        check_pgd_settings(eps, steps, step_size, restarts, norm, start)
         step_size = 2.5 / steps if step_size is None else step_size
-        if not step_size > 0 or not 0 < start <= 1:
-            raise ValueError(f"the attack needs step_size > 0 and 0 < start <= 1, not "
-                             f"step_size={step_size}, start={start}")
         self.model, self.pipeline = model, pipeline
         self.eps, self.steps, self.step_size = float(eps), steps, step_size
         self.restarts, self.norm, self.start, self.seed = restarts, norm, start, seed

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from fnaf.attacks import AttackReport, attack_dataset
+from fnaf.attacks.measurement import pgd_dataset
 from fnaf.attacks.report import check_thresholds
 from fnaf.boxes import BOX_COLUMNS, box_nmse
 from fnaf.data.annotations import AnnotationIndex
@@ -50,7 +51,7 @@ from fnaf.runs.builders import (
     selection_slices,
     transforms,
 )
-from fnaf.runs.configs import AttackConfig, RunConfig
+from fnaf.runs.configs import AttackConfig, PgdConfig, RunConfig
 from fnaf.train import FitResult, Settings, TrainingError, default_device, fit
 
 UNWRITABLE_RUNS = ("point $FNAF_RUNS (or --runs-dir, or the notebooks' runs_root) at a "
@@ -267,6 +268,27 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = No
     save_json({"attack": asdict(attack), "accel": accel,
                "slices": report.slices.to_dict("records")}, path)
     return report
+
+
+def pgd_or_load(run: TrainedRun, pgd: PgdConfig, accel: int | None = None, *,
+                device: torch.device | str | None = None, progress: bool = True) -> pd.DataFrame:
+    """k-space PGD on ``run``'s validation slices at ``accel`` (the masks and field of view of
+    :func:`attack_transform`), every ``pgd.eps``, beside the random control
+    (:func:`fnaf.attacks.measurement.pgd_dataset` rows), or the rows cached in ``<run>/pgd/``."""
+    accel = run.config.evaluation_accel(accel)
+    path = run.directory / "pgd" / f"{accel}x-{pgd.key()}.json"
+    if path.exists():
+        return pd.DataFrame(load_json(path, f"delete {path} to attack again")["rows"])
+    ensure_writable(path.parent, UNWRITABLE_RUNS)
+    device = torch.device(device) if device is not None else default_device()
+    val = datasets(run.config)[1]
+    if pgd.slices_per_volume is not None:
+        val = val.middle_slices(pgd.slices_per_volume)
+    frame = pgd_dataset(run.model.to(device), pipeline_for(run.config.model), val,
+                        attack_transform(run.config, accel), pgd.eps,
+                        batch_size=pgd.batch_size, progress=progress, **pgd.options())
+    save_json({"pgd": asdict(pgd), "accel": accel, "rows": frame.to_dict("records")}, path)
+    return frame
 
 
 def reconstructions_or_load(run: TrainedRun, accel: int | None = None, names=None, *,

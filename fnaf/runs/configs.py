@@ -15,6 +15,7 @@ from torch import nn
 
 from fnaf.attacks import FiniteDifference, RandomSearch
 from fnaf.attacks.features import FeatureSpec
+from fnaf.attacks.pgd import NORMS, check_pgd_settings
 from fnaf.attacks.search import (
     DOMAINS,
     NORMALIZATIONS,
@@ -393,3 +394,41 @@ class AttackConfig:
             return RandomSearch(model, pipeline, n_candidates=self.n_candidates, **options)
         return FiniteDifference(model, pipeline, iterations=(self.n_candidates - 1) // 5,
                                 **options)
+
+
+@dataclass(frozen=True)
+class PgdConfig:
+    """A k-space PGD attack on a trained run (:class:`fnaf.attacks.pgd.KspacePGD`) at each of
+    ``eps``, on the ``slices_per_volume`` middle slices of every validation volume (``None``:
+    all); its hash names the cached per-slice results. ``batch_size`` is part of the key: the
+    random starts are drawn per batch."""
+
+    eps: tuple[float, ...] = (0.02, 0.04, 0.08)
+    steps: int = 10
+    step_size: float | None = None
+    restarts: int = 1
+    norm: str = NORMS[0]
+    slices_per_volume: int | None = None
+    batch_size: int = 8
+    seed: int = 0
+
+    def __post_init__(self):  # validated before any attack or cache lookup
+        eps = (self.eps,) if isinstance(self.eps, (int, float)) else tuple(self.eps)
+        object.__setattr__(self, "eps", eps)
+        if not eps:
+            raise ValueError("eps must name at least one perturbation size")
+        for value in eps:
+            check_pgd_settings(value, self.steps, self.step_size, self.restarts, self.norm)
+        for name in ("slices_per_volume", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
+
+    def options(self) -> dict:
+        """:class:`~fnaf.attacks.pgd.KspacePGD`'s keyword arguments (all but ``eps``)."""
+        return dict(steps=self.steps, step_size=self.step_size, restarts=self.restarts,
+                    norm=self.norm, seed=self.seed)
+
+    def key(self) -> str:
+        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:12]

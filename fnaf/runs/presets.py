@@ -91,7 +91,7 @@ _NETWORKS = {
     ("paper", "irim"): IrimConfig(),
     ("smoke", "varnet"): VarNetConfig(num_cascades=2, sens_chans=2, sens_pools=2, chans=4,
                                       pools=2),
-    ("demo", "varnet"): VarNetConfig(num_cascades=4, sens_chans=4, sens_pools=3, chans=8,
+    ("demo", "varnet"): VarNetConfig(num_cascades=4, sens_chans=4, sens_pools=2, chans=6,
                                      pools=3),
     ("paper", "varnet"): VarNetConfig(),
 }
@@ -160,8 +160,8 @@ def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...
         base = dict(epochs=50, batch_size=8 if model == "irim" else 1, optim=optim)
     if overrides.get("init_weights") is not None:
         base["epochs"] = 0  # the weight file is the baseline (unless epochs are given)
-    config = RunConfig(model=model, accel=accel, scale=scale, network=_NETWORKS[scale, model],
-                       **{**base, **overrides})
+    config = RunConfig(**{"model": model, "accel": accel, "scale": scale,
+                          "network": _NETWORKS[scale, model], **base, **overrides})
     if config.scale == "paper" and config.data_root is None:
         raise ValueError("the paper preset needs data_root: a fastMRI knee folder with "
                          f"{config.data_challenge}_train/ and {config.data_challenge}_val/ (the "
@@ -170,12 +170,12 @@ def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...
 
 
 #: The demo VarNet's schedule (fastMRI's Adam, a higher rate for the short run).
-_DEMO_VARNET = dict(epochs=6, batch_size=4, selection_share=0.5,
-                    optim=OptimConfig("adam", 1e-3, 5, 0.1))
+_DEMO_VARNET = dict(epochs=4, batch_size=4, selection_share=0.5,
+                    optim=OptimConfig("adam", 1e-3, 3, 0.1))
 
 #: The multi-coil demo phantom: the demo knees with 4 birdcage coils, fewer volumes (each
 #: multi-coil slice costs its coils' FFTs and the VarNet's cascades).
-MULTICOIL_DEMO_PHANTOM = PhantomConfig(train_volumes=20, val_volumes=5, coils=4)
+MULTICOIL_DEMO_PHANTOM = PhantomConfig(train_volumes=12, val_volumes=4, coils=4)
 
 
 def multicoil_preset(scale: str = "demo", model: str = "varnet", accel: int = 4,
@@ -189,6 +189,9 @@ def multicoil_preset(scale: str = "demo", model: str = "varnet", accel: int = 4,
     if not isinstance(coils, int) or coils < 2:
         raise ValueError(f"coils must be an integer >= 2 for multi-coil data, not {coils!r}")
     data: dict = {}
+    if scale == "paper" and data_root is None:
+        raise ValueError("the paper preset needs data_root: a fastMRI knee folder with "
+                         "multicoil_train/ and multicoil_val/ (the phantom is for smoke/demo)")
     if data_root is not None:
         data = dict(data_root=data_root, challenge="multicoil")
     elif scale in ("smoke", "demo"):

@@ -1,17 +1,20 @@
-"""Rebuild one attacked slice from a cached attack row (the panels of the paper's Fig. 2)."""
+"""Rebuild one attacked slice for a figure: an FNAF attack from its cached row (the paper's
+Fig. 2), or a k-space PGD attack (Darestani et al.'s appendix Fig. 9)."""
 
 from __future__ import annotations
 
 import torch
 
 from fnaf.attacks import perturb
+from fnaf.attacks.pgd import KspacePGD
 from fnaf.attacks.report import feature_of
 from fnaf.attacks.search import zero_filled_magnitude
 from fnaf.data.batches import collate_slices
+from fnaf.mri import center_crop, ifft2c, rss
 from fnaf.pipelines import pipeline_for
 from fnaf.runs.builders import attack_transform, datasets
 from fnaf.runs.cache import TrainedRun
-from fnaf.runs.configs import AttackConfig
+from fnaf.runs.configs import AttackConfig, PgdConfig
 
 
 def replay_attack(run: TrainedRun, attack: AttackConfig, row, accel: int | None = None) -> dict:
@@ -34,3 +37,19 @@ def replay_attack(run: TrainedRun, attack: AttackConfig, row, accel: int | None 
             "fully sampled": attacked.target[0].numpy(),
             "reconstruction": reconstruction.numpy(), "reference": reference.numpy(),
             "region": region.numpy()}
+
+
+def replay_pgd(run: TrainedRun, pgd: PgdConfig, fname: str, slice_num: int, eps: float,
+               accel: int | None = None) -> dict:
+    """Attack one slice again with ``pgd``'s settings at ``eps`` (appendix Fig. 9's panels):
+    ``ground truth``, ``clean`` and ``attacked`` reconstructions and the ``perturbation``'s
+    image (RSS over coils of ``|F^-1 z|`` on the target crop), arrays ``(h, w)``."""
+    val = datasets(run.config)[1]
+    batch = collate_slices(val, attack_transform(run.config, accel), [(fname, slice_num)])
+    model, pipeline = run.model.cpu().eval(), pipeline_for(run.config.model)
+    result = KspacePGD(model, pipeline, eps, **pgd.options())(batch.to("cpu"))
+    images = ifft2c(result.perturbation)
+    images = rss(images) if images.ndim == 4 else images.abs()
+    return {"ground truth": batch.target[0].numpy(), "clean": result.clean[0].numpy(),
+            "attacked": result.attacked[0].numpy(),
+            "perturbation": center_crop(images, tuple(batch.target.shape[-2:]))[0].numpy()}

@@ -1,0 +1,82 @@
+"""k-space PGD throughput: one batched attack on several slices against the same attack run one
+slice at a time.
+
+For each model (untrained weights: the cost does not depend on them) on a multi-coil batch of the
+demo phantom's grid this prints, as ``name: value`` lines:
+
+* ``batched_iterations_per_s`` — PGD iterations x slices per second, all slices in one batch;
+* ``looped_iterations_per_s`` — the same, one slice per call;
+* ``batched_vs_looped`` — their ratio.
+
+The I-RIM's PGD memory (invertible backward against plain autograd) is
+``bench_irim_memory.py --step attack``.
+
+    python benchmarks/bench_pgd.py [--model varnet unet] [--slices 8] [--coils 4] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+
+from fnaf.attacks.pgd import KspacePGD
+from fnaf.data.transforms import KneeSlice, select_slices
+from fnaf.pipelines import pipeline_for
+from fnaf.runs import build_model, multicoil_preset
+from fnaf.train import default_device
+
+
+def synthetic_batch(slices: int, coils: int, shape: tuple[int, int], crop: int,
+                    device: torch.device) -> KneeSlice:
+    """Random multi-coil k-space with a 4x random mask (throughput does not depend on content)."""
+    generator = torch.Generator().manual_seed(0)
+    kspace = torch.randn(slices, coils, *shape, dtype=torch.complex64, generator=generator)
+    mask = (torch.rand(slices, 1, 1, shape[1], generator=generator) < 0.25).float()
+    mask[..., shape[1] // 2 - 6: shape[1] // 2 + 6] = 1
+    return KneeSlice(kspace.to(device), mask.to(device), torch.rand(slices, crop, crop).to(device),
+                     torch.ones(slices).to(device), ["synthetic"] * slices, list(range(slices)),
+                     ["CORPD_FBK"] * slices, [""] * slices)
+
+
+def iterations_per_second(attack: KspacePGD, batch: KneeSlice, device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    attack(batch)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return attack.steps * len(batch.fname) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", nargs="+", default=["varnet", "unet"])
+    parser.add_argument("--slices", type=int, default=8)
+    parser.add_argument("--coils", type=int, default=4)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--device", default=None)
+    args = parser.parse_args()
+    device = torch.device(args.device) if args.device else default_device()
+    print(f"device: {device}")
+    for name in args.model:
+        config = multicoil_preset("demo", name, 4, args.coils)
+        torch.manual_seed(0)
+        model = build_model(config).to(device).eval()
+        geometry = (256, 148), 128  # the demo phantom's k-space grid and target crop
+        batch = synthetic_batch(args.slices, args.coils, *geometry, device)
+        attack = KspacePGD(model, pipeline_for(name), eps=0.05, steps=args.steps)
+        attack(select_slices(batch, torch.tensor([0])))  # warm-up
+        batched = iterations_per_second(attack, batch, device)
+        looped = args.slices / sum(
+            1 / iterations_per_second(attack, select_slices(batch, torch.tensor([i])), device)
+            for i in range(args.slices))
+        print(f"{name}_batched_iterations_per_s: {batched:.2f}")
+        print(f"{name}_looped_iterations_per_s: {looped:.2f}")
+        print(f"{name}_batched_vs_looped: {batched / looped:.2f}")
+
+
+if __name__ == "__main__":
+    main()

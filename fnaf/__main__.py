@@ -16,7 +16,7 @@ def _phantom(args: argparse.Namespace) -> None:
     config = PhantomConfig(
         geometry=args.geometry, train_volumes=args.train_volumes, val_volumes=args.val_volumes,
         slices=args.slices, noise=args.noise, lesions_per_volume=args.lesions_per_volume,
-        seed=args.seed,
+        seed=args.seed, coils=args.coils,
     )
     try:
         out = write_phantom(args.out, config, progress=True, force=args.force)
@@ -27,7 +27,7 @@ def _phantom(args: argparse.Namespace) -> None:
 
 def _config(args: argparse.Namespace):
     """The run config: the baseline preset, or a fine-tune with ``--objective fnaf|bbox``."""
-    from fnaf.runs import preset, robust_preset
+    from fnaf.runs import multicoil_preset, preset, robust_preset
 
     overrides = {name: getattr(args, name) for name in ("epochs", "batch_size", "seed")
                  if getattr(args, name) is not None}
@@ -39,6 +39,15 @@ def _config(args: argparse.Namespace):
     objective = {name: getattr(args, name) for name in ("beta", "adv_fraction", "n_pixels")
                  if getattr(args, name, None) is not None}
     try:
+        if args.coils is not None:
+            if args.objective != "clean" or objective or released:
+                raise ValueError("multi-coil runs (--coils) train the clean objective from "
+                                 "scratch: drop --objective, --beta, --adv-fraction, "
+                                 "--n-pixels and --init-weights")
+            return replace(multicoil_preset(args.scale, args.model, accel, args.coils,
+                                            args.size, args.data_root), **overrides)
+        if args.size is not None:
+            raise ValueError("--size picks a multi-coil size-family member: give --coils too")
         if args.objective == "clean" and not objective:
             return replace(preset(args.scale, args.model, accel, **data, **released),
                            **overrides)
@@ -127,7 +136,12 @@ def _attack(args: argparse.Namespace) -> None:
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=("unet", "irim"), default="unet")
+    parser.add_argument("--model", choices=("unet", "irim", "varnet"), default="unet")
+    parser.add_argument("--coils", type=int, help="multi-coil data: the phantom with this many "
+                        "coils, or --data-root's multicoil_train/ and multicoil_val/ "
+                        "(fnaf.runs.multicoil_preset; U-Net or VarNet)")
+    parser.add_argument("--size", help="with --coils: a size-family member of Darestani et "
+                        "al.'s appendix (VarNet-ref, VarNet2-5, U-net-ref, U-net2-5)")
     parser.add_argument("--accel", type=int, choices=ACCELERATIONS, default=4,
                         help="acceleration (trained at, unless --mixed-masks; evaluated and "
                         "attacked at); centre fraction 0.08 at 4x, 0.04 at 8x")
@@ -179,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="k-space noise std relative to the image intensity scale")
     phantom.add_argument("--lesions-per-volume", type=float, default=defaults.lesions_per_volume)
     phantom.add_argument("--seed", type=int, default=defaults.seed)
+    phantom.add_argument("--coils", type=int, default=defaults.coils,
+                         help="coils (> 1: fastMRI's multi-coil layout, birdcage sensitivities)")
     phantom.set_defaults(run=_phantom)
 
     train = commands.add_parser(

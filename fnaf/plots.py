@@ -320,8 +320,9 @@ def ssim_vs_eps(curves: pd.DataFrame, metric: str = "SSIM"):
         clean = part[part.kind == "clean"]
         for kind, style in (("attack", "-"), ("control", "--")):
             points = pd.concat([clean, part[part.kind == kind]]).sort_values("eps")
-            ax.errorbar(points.eps, points["mean"],
-                        yerr=[points["mean"] - points.low, points.high - points["mean"]],
+            ax.errorbar(points.eps, points[metric],
+                        yerr=[points[metric] - points[f"{metric} low"],
+                              points[f"{metric} high"] - points[metric]],
                         color=palette[model], linestyle=style, marker="o", markersize=3,
                         capsize=2, label=f"{model} ({'PGD' if kind == 'attack' else 'noise'})")
     ax.set_xlabel("ε = ||z|| / ||y||")

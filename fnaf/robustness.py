@@ -20,17 +20,19 @@ def curves(frame: pd.DataFrame, metric: str = "SSIM") -> pd.DataFrame:
     """Mean ``metric`` against the ground truth per (model, ε, kind), with its 95 % interval
     (bootstrap over volumes), and the clean reconstruction's as ``kind == "clean"`` at ε = 0.
 
-    Returns columns ``model, eps, kind, mean, low, high, slices``."""
+    Returns columns ``model, eps, kind, <metric>, <metric> low, <metric> high, slices``."""
     rows = []
+
+    def row(model, eps, kind, values, volumes):
+        mean, low, high = cluster_bootstrap_mean(values, volumes)
+        return {"model": model, "eps": eps, "kind": kind, metric: mean, f"{metric} low": low,
+                f"{metric} high": high, "slices": len(values)}
+
     clean = frame[frame.kind == "attack"].drop_duplicates(["model", "fname", "slice"])
     for model, part in clean.groupby("model", sort=False):
-        mean, low, high = cluster_bootstrap_mean(part[f"clean {metric}"], part.fname)
-        rows.append(dict(model=model, eps=0.0, kind="clean", mean=mean, low=low, high=high,
-                         slices=len(part)))
+        rows.append(row(model, 0.0, "clean", part[f"clean {metric}"], part.fname))
     for (model, eps, kind), part in frame.groupby(["model", "eps", "kind"], sort=False):
-        mean, low, high = cluster_bootstrap_mean(part[metric], part.fname)
-        rows.append(dict(model=model, eps=eps, kind=kind, mean=mean, low=low, high=high,
-                         slices=len(part)))
+        rows.append(row(model, eps, kind, part[metric], part.fname))
     return pd.DataFrame(rows).sort_values(["model", "eps", "kind"], kind="stable",
                                           ignore_index=True)
 
@@ -74,8 +76,8 @@ def robustness_comparison(frame: pd.DataFrame, references: dict[str, str],
     """Each model of ``references`` (model → its reference, e.g. FNAF U-Net → U-Net) against
     its reference: the attack's ``metric`` drop on the same slices at each ε.
 
-    Returns columns ``model, reference, eps, drop`` (mean, with ``low``/``high``, bootstrap over
-    volumes), ``reference drop``, ``median difference``, ``p`` (signed-rank) and
+    Returns columns ``model, reference, eps, drop`` (mean, with ``drop low``/``drop high``,
+    bootstrap over volumes), ``reference drop``, ``median difference``, ``p`` (signed-rank) and
     ``direction``: ``"more robust"`` / ``"less robust"`` where shown, else ``"not shown"``."""
     per_slice = drops(frame, metric)
     rows = []
@@ -90,7 +92,7 @@ def robustness_comparison(frame: pd.DataFrame, references: dict[str, str],
             if test.significant(ALPHA):
                 direction = "more robust" if test.direction == "lower" else "less robust"
             rows.append({"model": model, "reference": reference, "eps": eps, "drop": mean,
-                         "low": low, "high": high,
+                         "drop low": low, "drop high": high,
                          "reference drop": joined["drop reference"].mean(),
                          "median difference": test.median_difference,
                          "p": test.p_signed_rank, "direction": direction})

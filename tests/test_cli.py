@@ -31,3 +31,22 @@ def test_phantom_command_refuses_a_non_empty_folder_unless_forced(tmp_path):
     after = sorted(path.name for path in (tmp_path / "knee" / "singlecoil_train").iterdir())
     assert len(after) == 2 and len(before) == 1  # replaced, not merged
     assert [path.name for path in tmp_path.iterdir()] == ["knee"]  # no staging folder left
+
+
+def test_multicoil_runs_train_from_the_command_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    main(["phantom", "--out", str(tmp_path / "knee"), "--geometry", "smoke", "--coils", "3",
+          "--train-volumes", "1", "--val-volumes", "1", "--slices", "2"])
+    (val_file,) = (tmp_path / "knee" / "multicoil_val").glob("*.h5")
+    with h5py.File(val_file) as handle:
+        assert handle["kspace"].shape == (2, 3, 64, 40)
+    main(["train", "--model", "varnet", "--coils", "3", "--scale", "smoke", "--epochs", "1",
+          "--runs-dir", str(tmp_path / "runs"), "--quiet"])
+    (run,) = (tmp_path / "runs").iterdir()
+    assert run.name.startswith("varnet-clean-4x-smoke-") and (run / "model.pt").exists()
+    for extra, message in [(["--objective", "fnaf"], "clean objective from scratch"),
+                           (["--size", "VarNet9"], "unknown varnet size 'VarNet9'")]:
+        with pytest.raises(SystemExit, match=message):
+            main(["train", "--model", "varnet", "--coils", "3", "--scale", "smoke", *extra])
+    with pytest.raises(SystemExit, match="give --coils too"):
+        main(["train", "--model", "unet", "--size", "U-net2"])

@@ -80,6 +80,13 @@ def test_reader_names_the_coil_layout_faults(tmp_path):
     with pytest.raises(ValueError, match="unknown challenge 'multi'"):
         SliceDataset(tmp_path, challenge="multi")
     (tmp_path / "file2.h5").unlink()
+    coils_last = np.ones((2, 16, 12, 4), np.complex64)
+    header = ismrmrd_header((16, 12), (8, 8), (0, 12))
+    write_volume(tmp_path / "file4.h5", coils_last, {"reconstruction_rss": np.ones((2, 8, 8))},
+                 header, {"max": 1.0})
+    with pytest.raises(FastMRIDataError, match=r"file4.h5.*coils last.*\(slices, coils, H, W\)"):
+        SliceDataset(tmp_path, challenge="multicoil")
+    (tmp_path / "file4.h5").unlink()
     write_multicoil(tmp_path / "file3.h5", np.ones((2, 4, 16, 12), np.complex64),
                     target_key="reconstruction_esc")
     with pytest.raises(FastMRIDataError, match="file3.h5: missing target dataset "

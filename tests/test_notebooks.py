@@ -256,6 +256,9 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     ("04_bbox_training.ipynb", {"gamma": 0.0}, "gamma must be a positive number"),
     ("05_classification.ipynb", {"strategy": "heads"}, "strategy"),
     ("05_classification.ipynb", {"patch_size": 0}, "patch size must be an integer"),
+    ("07_measurement_attacks.ipynb", {"eps": [0.02, -0.1]}, "eps must be a number >= 0"),
+    ("07_measurement_attacks.ipynb", {"coils": 1}, "coils must be an integer >= 2"),
+    ("07_measurement_attacks.ipynb", {"norm": "coil"}, "unknown norm 'coil'"),
 ])
 def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, name, parameters,
                                                          message):
@@ -263,6 +266,29 @@ def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, 
     with pytest.raises(papermill.PapermillExecutionError, match=message):
         run(name, tmp_path, scale="smoke", runs_root=str(tmp_path / "runs"), **parameters)
     assert not (tmp_path / "runs").exists()  # nothing was trained
+
+
+def test_measurement_attacks_notebook_attacks_each_network_beside_its_control(tmp_path,
+                                                                              monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("07_measurement_attacks.ipynb", tmp_path, scale="smoke", coils=3,
+                  eps=[0.02, 0.08], steps=3, slices_per_volume=4,
+                  runs_root=str(tmp_path / "runs"))
+    slices = pd.read_csv(results / "pgd_slices.csv")
+    assert set(slices.model) == {"VarNet", "U-Net"} and set(slices.kind) == {"attack", "control"}
+    assert slices.relative_norm.tolist() == pytest.approx(slices.eps.tolist(), rel=1e-4)
+    assert len(slices) == 2 * 2 * 2 * (2 * 4)  # models x eps x kinds x (2 volumes x 4 slices)
+    curves = pd.read_csv(results / "ssim_vs_eps.csv")
+    assert set(curves.kind) == {"clean", "attack", "control"}
+    assert ((curves["SSIM low"] <= curves.SSIM) & (curves.SSIM <= curves["SSIM high"])).all()
+    versus = pd.read_csv(results / "attack_vs_control.csv")
+    assert len(versus) == 2 * 2 and versus.p.between(0, 1).all()
+    compared = pd.read_csv(results / "fnaf_vs_pgd.csv")
+    assert sorted(compared.model) == ["B-Box I-RIM", "B-Box U-Net", "FNAF I-RIM", "FNAF U-Net"]
+    assert (compared.eps == 0.08).all() and compared.p.between(0, 1).all()
+    assert set(compared.direction) <= {"more robust", "less robust", "not shown"}
+    multicoil = [path.name for path in (tmp_path / "runs").iterdir() if "varnet" in path.name]
+    assert len(multicoil) == 1 and "-4x-smoke-" in multicoil[0]
 
 
 def test_summary_notebook_reads_every_chapters_tables_into_verdicts(tmp_path):

@@ -518,3 +518,13 @@ def test_pgd_configs_are_checked_and_keyed():
                                (dict(slices_per_volume=0), "slices_per_volume must be")]:
         with pytest.raises(ValueError, match=message):
             PgdConfig(**arguments)
+
+
+def test_the_varnet_keeps_fastmris_recipe_and_its_own_demo_schedule():
+    from fnaf.runs import multicoil_preset
+
+    paper = multicoil_preset("paper", "varnet", 4, coils=15, data_root="/data/knee")
+    assert (paper.optim.name, paper.optim.lr, paper.optim.step_size) == ("adam", 3e-4, 40)
+    assert (paper.epochs, paper.batch_size) == (50, 1)
+    demo = multicoil_preset("demo", "varnet", 4)
+    assert (demo.optim.name, demo.optim.lr, demo.epochs) == ("adam", 5e-3, 3)

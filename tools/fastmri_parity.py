@@ -3,7 +3,10 @@
 Downloads the ``fastmri`` wheel without its dependencies, imports its ``subsample``, ``losses``
 and ``models/unet`` modules straight from the wheel (they need only numpy and torch) and compares:
 masks for many file-name seeds, widths and settings (seeded and running streams), SSIMLoss, and
-U-Net outputs with shared weights. Usage: ``python tools/fastmri_parity.py``.
+U-Net outputs with shared weights; then imports the whole package (its ``__init__`` needs only
+what fnaf installs) for the End-to-End VarNet with shared weights on multi-coil k-space in
+fastMRI's real layout, and its ``SliceDataset(challenge="multicoil")`` reading the multi-coil
+phantom as fnaf's reader does. Usage: ``python tools/fastmri_parity.py``.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from pathlib import Path
 import torch
 
 from fnaf.data import masks
+from fnaf.data.fastmri import SliceDataset
+from fnaf.data.phantom import PhantomConfig, write_phantom
 from fnaf.losses import SSIMLoss
-from fnaf.models import UNet
+from fnaf.models import UNet, VarNet
 
 
 def load_module(name: str, path: Path):
@@ -77,6 +82,34 @@ def main() -> None:
                 image = torch.randn(2, 1, *size)
                 gap = (ours(image) - reference(image)).abs().max().item()
                 print(f"U-Net {size}: max abs output difference {gap:.3g}")
+        sys.path.insert(0, tmp)
+        from fastmri.models import VarNet as ReferenceVarNet
+
+        reference = ReferenceVarNet(num_cascades=3, sens_chans=4, sens_pools=2, chans=6,
+                                    pools=3).eval()
+        ours = VarNet(num_cascades=3, sens_chans=4, sens_pools=2, chans=6, pools=3).eval()
+        ours.load_state_dict(reference.state_dict(), strict=True)
+        kspace = torch.randn(2, 5, 40, 37, 2)
+        columns = torch.rand(2, 37) < 0.3
+        columns[:, 15:22] = True
+        with torch.no_grad():
+            expected = reference(kspace * columns[:, None, None, :, None],
+                                 columns[:, None, None, :, None])
+            gap = (ours(kspace * columns[:, None, None, :, None],
+                        columns.float()[:, None, None]) - expected).abs().max().item()
+        print(f"VarNet (2, 5, 40, 37): max abs output difference {gap:.3g} "
+              f"(output max {expected.abs().max().item():.3g})")
+        from fastmri.data.mri_data import SliceDataset as ReferenceSlices
+
+        root = write_phantom(Path(tmp) / "phantom", PhantomConfig(
+            geometry="smoke", train_volumes=1, val_volumes=2, slices=3, coils=4))
+        theirs = ReferenceSlices(root / "multicoil_val", challenge="multicoil",
+                                 use_dataset_cache=False)
+        ours = SliceDataset(root / "multicoil_val", challenge="multicoil")
+        same = sum(all((a == b).all() for a, b in zip(theirs[i][:3:2], ours[i][:3:2]))
+                   for i in range(len(ours)))
+        print(f"multi-coil SliceDataset: {len(theirs)} slices read by fastMRI, {same} with "
+              "k-space and target identical to fnaf's")
 
 
 if __name__ == "__main__":

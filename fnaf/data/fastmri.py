@@ -145,6 +145,12 @@ def inspect_volume(
         if "ismrmrd_header" not in handle:
             raise FastMRIDataError(f"{fname}: missing dataset 'ismrmrd_header'")
         metadata = parse_header(handle["ismrmrd_header"][()], fname)
+        encoded = tuple(metadata["encoding_size"][:2])
+        if kspace.ndim == 4 and kspace.shape[1:3] == encoded != kspace.shape[-2:]:
+            raise FastMRIDataError(
+                f"{fname}: 'kspace' has shape {kspace.shape}, the coils last (slices, H, W, "
+                f"coils) for the header's {encoded[0]}x{encoded[1]} grid; fastMRI stores "
+                "multi-coil k-space as (slices, coils, H, W): move the coil axis")
         num_slices, kspace_shape = kspace.shape[0], tuple(kspace.shape[-2:])
         coils = kspace.shape[1] if kspace.ndim == 4 else 1
         if recons_key is not None:

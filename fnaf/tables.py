@@ -521,3 +521,36 @@ def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
         "less confident / FN": [f"{less} / {missed}" for less, missed in
                                 zip(compared["less confident"], compared["false negatives"])],
         "share [95 % CI]": share})
+
+
+def pgd_curve_view(curves: pd.DataFrame, metric: str = "SSIM") -> pd.DataFrame:
+    """:func:`fnaf.robustness.curves` as a table to read: one row per (model, ε), the clean,
+    attacked and control ``metric`` with its interval on a second line."""
+    shown = curves[["model", "kind"]].assign(
+        eps=curves.eps.map("{:g}".format),
+        value=interval_strings(curves, [metric], 3, "<br>[{}]")[metric])
+    table = shown.pivot_table(index=["model", "eps"], columns="kind", values="value",
+                              aggfunc="first", sort=False).fillna("–")
+    return table.rename_axis(columns=None).rename_axis(index=["model", "ε"])
+
+
+def control_view(versus: pd.DataFrame) -> pd.DataFrame:
+    """:func:`fnaf.robustness.attack_versus_control` as a table to read."""
+    return pd.DataFrame({
+        "model": versus.model, "ε": versus.eps.map("{:g}".format),
+        "SSIM attack": versus.attack.map("{:.3f}".format),
+        "SSIM control": versus.control.map("{:.3f}".format),
+        "median paired difference": versus["median difference"].map("{:+.3f}".format),
+        "p": versus.p.map(p_string), "shown": versus.shown.map({True: "yes", False: "no"})})
+
+
+def robustness_view(compared: pd.DataFrame) -> pd.DataFrame:
+    """:func:`fnaf.robustness.robustness_comparison` as a table to read: each model's SSIM drop
+    under attack (interval on a second line) beside its reference's, the paired test."""
+    return pd.DataFrame({
+        "model": compared.model, "reference": compared.reference,
+        "ε": compared.eps.map("{:g}".format),
+        "SSIM drop": interval_strings(compared, ["drop"], 3, "<br>[{}]")["drop"],
+        "reference's drop": compared["reference drop"].map("{:.3f}".format),
+        "median paired difference": compared["median difference"].map("{:+.3f}".format),
+        "p": compared.p.map(p_string), "reading": compared.direction})

@@ -291,6 +291,15 @@ def pgd_or_load(run: TrainedRun, pgd: PgdConfig, accel: int | None = None, *,
     return frame
 
 
+def pgd_frame(runs: dict[str, TrainedRun], pgd: PgdConfig, accel: int | None = None, *,
+              device: torch.device | str | None = None, progress: bool = False
+              ) -> pd.DataFrame:
+    """:func:`pgd_or_load` of each run of ``runs`` (label -> run), the rows of all with a
+    ``model`` column holding the label."""
+    return pd.concat([pgd_or_load(run, pgd, accel, device=device, progress=progress)
+                      .assign(model=label) for label, run in runs.items()], ignore_index=True)
+
+
 def reconstructions_or_load(run: TrainedRun, accel: int | None = None, names=None, *,
                             device: torch.device | str | None = None) -> Path:
     """The folder ``<run>/reconstructions/<accel>x/`` of ``run``'s fastMRI-format predictions

@@ -11,7 +11,8 @@ demo phantom's grid this prints, as ``name: value`` lines:
 The I-RIM's PGD memory (invertible backward against plain autograd) is
 ``bench_irim_memory.py --step attack``.
 
-    python benchmarks/bench_pgd.py [--model varnet unet] [--slices 8] [--coils 4] [--device cpu]
+    python benchmarks/bench_pgd.py [--model varnet unet] [--slices 8] [--coils 4] [--threads 2]
+                                   [--device cpu]
 """
 
 from __future__ import annotations
@@ -58,9 +59,12 @@ def main() -> None:
     parser.add_argument("--coils", type=int, default=4)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device) if args.device else default_device()
-    print(f"device: {device}")
+    print(f"device: {device}, threads: {torch.get_num_threads()}")
     for name in args.model:
         config = multicoil_preset("demo", name, 4, args.coils)
         torch.manual_seed(0)

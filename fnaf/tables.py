@@ -554,3 +554,16 @@ def robustness_view(compared: pd.DataFrame) -> pd.DataFrame:
         "reference's drop": compared["reference drop"].map("{:.3f}".format),
         "median paired difference": compared["median difference"].map("{:+.3f}".format),
         "p": compared.p.map(p_string), "reading": compared.direction})
+
+
+def norm_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """PGD rows of one model at one ε under both norm conventions (a ``norm`` column): the
+    perturbation's norm relative to the measured data (what the model sees), and the mean SSIM
+    under attack and under the control, with intervals (bootstrap over volumes)."""
+    rows = []
+    for (norm, kind), part in frame.groupby(["norm", "kind"], sort=False):
+        mean, low, high = cluster_bootstrap_mean(part.SSIM, part.fname)
+        rows.append({"norm": norm, "kind": kind, "ε": f"{part.eps.iloc[0]:g}",
+                     "||Mz|| / ||My||": f"{part.measured_relative_norm.mean():.3f}",
+                     "SSIM": interval_string(mean, low, high, 3, "<br>[{}]")})
+    return pd.DataFrame(rows).set_index(["norm", "kind"])

@@ -277,6 +277,8 @@ def test_measurement_attacks_notebook_attacks_each_network_beside_its_control(tm
     slices = pd.read_csv(results / "pgd_slices.csv")
     assert set(slices.model) == {"VarNet", "U-Net"} and set(slices.kind) == {"attack", "control"}
     assert slices.relative_norm.tolist() == pytest.approx(slices.eps.tolist(), rel=1e-4)
+    # eq. 2's convention: the norm is the measured part's, what the networks see
+    assert slices.measured_relative_norm.tolist() == pytest.approx(slices.eps.tolist(), rel=1e-4)
     assert len(slices) == 2 * 2 * 2 * (2 * 4)  # models x eps x kinds x (2 volumes x 4 slices)
     curves = pd.read_csv(results / "ssim_vs_eps.csv")
     assert set(curves.kind) == {"clean", "attack", "control"}

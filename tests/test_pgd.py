@@ -137,6 +137,11 @@ def test_pgd_dataset_rows(phantom_root, trained_unet):
     assert len(frame) == 4 * 2 * len(KINDS)
     assert set(frame.kind) == set(KINDS)
     np.testing.assert_allclose(frame.relative_norm, frame.eps, rtol=1e-4)
+    np.testing.assert_allclose(frame.measured_relative_norm, frame.eps, rtol=1e-4)
+    full = pgd_dataset(trained_unet, UnetPipeline(), slices, TRANSFORM, [0.05], batch_size=3,
+                       steps=2, norm="full")
+    control = full[full.kind == "control"]
+    assert (control.measured_relative_norm < 0.05).all()  # noise off the samples is not seen
     worse = frame[frame.kind == "attack"].groupby("eps")["NMSE vs clean"].mean()
     assert worse[0.05] > worse[0.02] > 0
     with pytest.raises(ValueError, match="count must be an integer >= 1"):

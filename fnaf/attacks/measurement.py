@@ -30,19 +30,25 @@ def slice_scores(reference: np.ndarray, prediction: np.ndarray, maxval: float) -
             "NMSE": nmse(gt, pred)}
 
 
+def _norms(z) -> np.ndarray:
+    return z.abs().square().flatten(1).sum(1).sqrt().cpu().numpy()
+
+
 def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
     rows = []
     target = batch.target.cpu().numpy()
     clean = result.clean.detach().cpu().numpy()
-    measured = (result.radius / eps).cpu().numpy() if eps > 0 else None
+    reference = (result.radius / eps).cpu().numpy() if eps > 0 else None
+    measured_data = _norms(batch.kspace * batch.mask)
     for kind, magnitudes, perturbation in (("attack", result.attacked, result.perturbation),
                                            ("control", result.control, result.noise)):
         magnitudes = magnitudes.detach().cpu().numpy()
-        norms = perturbation.abs().square().flatten(1).sum(1).sqrt().cpu().numpy()
+        norms, measured = _norms(perturbation), _norms(perturbation * batch.mask)
         for i, fname in enumerate(batch.fname):
             maxval = float(batch.max_value[i])
             row = {"fname": fname, "slice": int(batch.slice_num[i]), "eps": eps, "kind": kind,
-                   "relative_norm": float(norms[i] / measured[i]) if eps > 0 else 0.0,
+                   "relative_norm": float(norms[i] / reference[i]) if eps > 0 else 0.0,
+                   "measured_relative_norm": float(measured[i] / measured_data[i]),
                    **slice_scores(target[i], magnitudes[i], maxval)}
             row.update({f"{name} vs clean": value for name, value in
                         slice_scores(clean[i], magnitudes[i], maxval).items()})
@@ -59,9 +65,10 @@ def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: Sli
 
     Returns one row per (slice, ``eps``, kind ∈ :data:`KINDS`): ``SSIM``/``PSNR``/``NMSE``
     against the ground truth, the same ``vs clean`` (against the clean reconstruction, what
-    eq. 2 maximises), ``clean SSIM``/… of the unperturbed reconstruction, and
-    ``relative_norm`` ``||z|| / ||y||`` (equal to ``eps`` for both kinds). ``pgd_options`` go
-    to :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ``seed``, ...).
+    eq. 2 maximises), ``clean SSIM``/… of the unperturbed reconstruction,
+    ``relative_norm`` ``||z|| / ||y||`` in the attack's norm convention (equal to ``eps`` for
+    both kinds) and ``measured_relative_norm`` ``||M z|| / ||M k||``, what the model sees.
+    ``pgd_options`` go to :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ...).
     """
     device = next(model.parameters()).device
     loader = DataLoader(SeededSlices(slices, transform),

@@ -396,6 +396,11 @@ class AttackConfig:
                                 **options)
 
 
+#: Part of every cached PGD result's key, bumped when what a row records changes
+#: (2: the measured part's relative norm).
+PGD_VERSION = 2
+
+
 @dataclass(frozen=True)
 class PgdConfig:
     """A k-space PGD attack on a trained run (:class:`fnaf.attacks.pgd.KspacePGD`) at each of
@@ -430,5 +435,6 @@ class PgdConfig:
                     norm=self.norm, seed=self.seed)
 
     def key(self) -> str:
-        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION}, sort_keys=True)
+        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
+                              "pgd_version": PGD_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]

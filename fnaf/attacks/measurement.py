@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
-from fnaf.attacks.pgd import KspacePGD, PgdResult
+from fnaf.attacks.pgd import KspacePGD, PgdResult, slice_norms
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
@@ -30,20 +30,17 @@ def slice_scores(reference: np.ndarray, prediction: np.ndarray, maxval: float) -
             "NMSE": nmse(gt, pred)}
 
 
-def _norms(z) -> np.ndarray:
-    return z.abs().square().flatten(1).sum(1).sqrt().cpu().numpy()
-
-
 def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
     rows = []
     target = batch.target.cpu().numpy()
     clean = result.clean.detach().cpu().numpy()
     reference = (result.radius / eps).cpu().numpy() if eps > 0 else None
-    measured_data = _norms(batch.kspace * batch.mask)
+    measured_data = slice_norms(batch.kspace * batch.mask).cpu().numpy()
     for kind, magnitudes, perturbation in (("attack", result.attacked, result.perturbation),
                                            ("control", result.control, result.noise)):
         magnitudes = magnitudes.detach().cpu().numpy()
-        norms, measured = _norms(perturbation), _norms(perturbation * batch.mask)
+        norms = slice_norms(perturbation).cpu().numpy()
+        measured = slice_norms(perturbation * batch.mask).cpu().numpy()
         for i, fname in enumerate(batch.fname):
             maxval = float(batch.max_value[i])
             row = {"fname": fname, "slice": int(batch.slice_num[i]), "eps": eps, "kind": kind,

@@ -50,7 +50,7 @@ def check_pgd_settings(eps: float, steps: int = 10, step_size: float | None = No
                          f"step_size={step_size}, start={start}")
 
 
-def _slice_norms(z: torch.Tensor) -> torch.Tensor:
+def slice_norms(z: torch.Tensor) -> torch.Tensor:
     """The L2 norm of each slice (all coils) ``(B,)``."""
     return z.abs().square().flatten(1).sum(1).sqrt()
 
@@ -61,7 +61,7 @@ def _per_slice(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
 
 def project(z: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
     """``z`` ``(B, ...)`` scaled onto the ball ``||z_b|| <= radius_b`` where it lies outside."""
-    scale = (radius / _slice_norms(z).clamp_min(1e-30)).clamp(max=1.0)
+    scale = (radius / slice_norms(z).clamp_min(1e-30)).clamp(max=1.0)
     return z * _per_slice(scale, z)
 
 
@@ -71,7 +71,7 @@ def random_perturbation(support: torch.Tensor, radius: torch.Tensor,
     scaled to norm exactly ``radius_b``: the random-noise control."""
     noise = torch.randn(support.shape, generator=generator, dtype=torch.complex64)
     noise = noise.to(support.device) * support
-    return noise * _per_slice(radius / _slice_norms(noise).clamp_min(1e-30), noise)
+    return noise * _per_slice(radius / slice_norms(noise).clamp_min(1e-30), noise)
 
 
 @dataclass
@@ -123,7 +123,7 @@ class KspacePGD:
 
     def radius(self, batch: KneeSlice, support: torch.Tensor) -> torch.Tensor:
         """``ε ||y||`` per slice, ``y`` the measured (or the full) k-space."""
-        return self.eps * _slice_norms(batch.kspace * support)
+        return self.eps * slice_norms(batch.kspace * support)
 
     def magnitudes(self, batch: KneeSlice, z: torch.Tensor) -> torch.Tensor:
         return self.pipeline(self.model, batch._replace(kspace=batch.kspace + z)).magnitude
@@ -157,11 +157,11 @@ class KspacePGD:
                     break
                 (gradient,) = torch.autograd.grad(loss.sum(), z)
                 gradient = gradient * support
-                direction = gradient / _per_slice(_slice_norms(gradient).clamp_min(1e-30),
+                direction = gradient / _per_slice(slice_norms(gradient).clamp_min(1e-30),
                                                   gradient)
                 z = project(z.detach() + _per_slice(self.step_size * radius, z) * direction,
                             radius)
-        noise = random_perturbation(support, _slice_norms(best_z), generator)
+        noise = random_perturbation(support, slice_norms(best_z), generator)
         with torch.no_grad():
             attacked = self.magnitudes(batch, best_z)
             control = self.magnitudes(batch, noise)

@@ -128,3 +128,7 @@ def test_espirit_recovers_the_true_maps_inside_the_object(both_layouts):
     assert inside.float().mean() > 0.2 and agreement.mean() > 0.95
     with pytest.raises(ValueError, match="calib_width 80"):
         espirit_maps(kspace, calib_width=80)
+    with pytest.raises(ValueError, match="wider than its kernel"):  # it would give zero maps
+        espirit_maps(kspace, calib_width=6)
+    with pytest.raises(ValueError, match="no sensitivity"):
+        espirit_maps(kspace * 0, calib_width=12)

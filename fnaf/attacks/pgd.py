@@ -65,6 +65,13 @@ def project(z: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
     return z * _per_slice(scale, z)
 
 
+def perturbation_support(batch: KneeSlice, norm: str = NORMS[0]) -> torch.Tensor:
+    """Where a perturbation lives: the sampled entries (``"measured"``) or the whole grid
+    (``"full"``), 0/1 of the k-space's shape."""
+    ones = torch.ones(batch.kspace.shape, device=batch.kspace.device)
+    return ones * batch.mask if norm == "measured" else ones
+
+
 def random_perturbation(support: torch.Tensor, radius: torch.Tensor,
                         generator: torch.Generator) -> torch.Tensor:
     """Complex Gaussian noise on ``support`` (a 0/1 tensor of the k-space's shape), each slice
@@ -72,6 +79,14 @@ def random_perturbation(support: torch.Tensor, radius: torch.Tensor,
     noise = torch.randn(support.shape, generator=generator, dtype=torch.complex64)
     noise = noise.to(support.device) * support
     return noise * _per_slice(radius / slice_norms(noise).clamp_min(1e-30), noise)
+
+
+def projected_step(z: torch.Tensor, direction: torch.Tensor, length: torch.Tensor,
+                   radius: torch.Tensor) -> torch.Tensor:
+    """One L2 PGD step: ``z`` moved ``length_b`` along each slice's normalised ``direction``,
+    projected onto the ball of ``radius_b``."""
+    unit = direction / _per_slice(slice_norms(direction).clamp_min(1e-30), direction)
+    return project(z + _per_slice(length, z) * unit, radius)
 
 
 @dataclass
@@ -115,16 +130,6 @@ class KspacePGD:
         self.eps, self.steps, self.step_size = float(eps), steps, step_size
         self.restarts, self.norm, self.start, self.seed = restarts, norm, start, seed
 
-    def support(self, batch: KneeSlice) -> torch.Tensor:
-        """Where ``z`` lives: the sampled entries (``"measured"``) or the whole grid, 0/1 of
-        the k-space's shape."""
-        ones = torch.ones(batch.kspace.shape, device=batch.kspace.device)
-        return ones * batch.mask if self.norm == "measured" else ones
-
-    def radius(self, batch: KneeSlice, support: torch.Tensor) -> torch.Tensor:
-        """``ε ||y||`` per slice, ``y`` the measured (or the full) k-space."""
-        return self.eps * slice_norms(batch.kspace * support)
-
     def magnitudes(self, batch: KneeSlice, z: torch.Tensor) -> torch.Tensor:
         return self.pipeline(self.model, batch._replace(kspace=batch.kspace + z)).magnitude
 
@@ -138,8 +143,8 @@ class KspacePGD:
 
     def _attack(self, batch: KneeSlice) -> PgdResult:
         generator = torch.Generator().manual_seed(self.seed)
-        support = self.support(batch)
-        radius = self.radius(batch, support)
+        support = perturbation_support(batch, self.norm)
+        radius = self.eps * slice_norms(batch.kspace * support)  # ε||y||
         with torch.no_grad():
             clean = self.magnitudes(batch, torch.zeros_like(batch.kspace))
         best_z = torch.zeros_like(batch.kspace)
@@ -156,11 +161,8 @@ class KspacePGD:
                 if step == self.steps:
                     break
                 (gradient,) = torch.autograd.grad(loss.sum(), z)
-                gradient = gradient * support
-                direction = gradient / _per_slice(slice_norms(gradient).clamp_min(1e-30),
-                                                  gradient)
-                z = project(z.detach() + _per_slice(self.step_size * radius, z) * direction,
-                            radius)
+                z = projected_step(z.detach(), gradient * support, self.step_size * radius,
+                                   radius)
         noise = random_perturbation(support, slice_norms(best_z), generator)
         with torch.no_grad():
             attacked = self.magnitudes(batch, best_z)

@@ -12,6 +12,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+#: ESPIRiT's kernel width (BART's and SigPy's default, 6).
+KERNEL_WIDTH = 6
+
 
 def birdcage_maps(coils: int, shape: tuple[int, int], radius: float = 1.5) -> np.ndarray:
     """Sensitivities of ``coils`` coils evenly spaced on a circle of ``radius`` (in units of the
@@ -36,11 +39,18 @@ def espirit_maps(kspace: torch.Tensor, calib_width: int, threshold: float = 0.02
     if kspace.ndim != 3:
         raise ValueError(f"espirit_maps takes one slice's multi-coil k-space (C, H, W), not a "
                          f"tensor of shape {tuple(kspace.shape)}")
-    if not 0 < calib_width <= min(kspace.shape[-2:]):
-        raise ValueError(f"calib_width {calib_width} must be positive and fit the k-space grid "
-                         f"{tuple(kspace.shape[-2:])}")
+    if not KERNEL_WIDTH < calib_width <= min(kspace.shape[-2:]):
+        raise ValueError(f"calib_width {calib_width}: ESPIRiT needs an auto-calibration region "
+                         f"wider than its kernel ({KERNEL_WIDTH}) that fits the k-space grid "
+                         f"{tuple(kspace.shape[-2:])}; sample more central columns (a larger "
+                         "centre fraction)")
     import sigpy.mri.app
 
     maps = sigpy.mri.app.EspiritCalib(kspace.detach().cpu().numpy(), calib_width=calib_width,
-                                      thresh=threshold, crop=crop, show_pbar=False).run()
+                                      thresh=threshold, kernel_width=KERNEL_WIDTH, crop=crop,
+                                      show_pbar=False).run()
+    if not np.any(maps):
+        raise ValueError(f"ESPIRiT found no sensitivity above crop={crop} anywhere (from "
+                         f"{calib_width} calibration columns); lower crop or sample more "
+                         "central columns")
     return torch.from_numpy(np.asarray(maps, np.complex64)).to(kspace.device)

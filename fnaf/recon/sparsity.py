@@ -1,0 +1,135 @@
+"""Sparsifying transforms ``Ψ`` for l1-minimisation (Darestani et al., eq. 1; appendix A.3).
+
+Each transform is orthonormal on complex images ``(B, H, W)``, so ``Ψᴴ Ψ = I`` and the proximal
+operator of ``λ||Ψx||₁`` is ``Ψᴴ soft(Ψx, λ)`` (what FISTA needs):
+
+* ``"wavelet"``: a separable discrete wavelet transform, ``level`` scales, all bands (the
+  approximation and every detail band). Orthonormal on any grid through boundary wavelets
+  (``ptwt.MatrixWavedec2``, QR-orthogonalised), where the authors' ``pytorch_wavelets``
+  zero-padded transform is only a frame;
+* ``"fourier"``: the centred orthonormal 2-D FFT (:func:`fnaf.mri.fft2c`);
+* ``"dct"``: the orthonormal 2-D DCT-II (``scipy.fft.dct(..., norm="ortho")``, as a matrix product).
+
+Coefficients come back flat, complex ``(B, N)``; for the wavelet the first
+:attr:`~SparsifyingTransform.lowpass` entries are the approximation band, the only band the
+authors' code penalises.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pywt
+import scipy.fft
+import torch
+
+from fnaf.mri import fft2c, ifft2c
+
+#: The sparsifying bases of appendix A.3; the first is the paper's main choice.
+BASES = ("wavelet", "fourier", "dct")
+
+
+def check_basis(basis: str, wavelet: str = "db3", level: int = 3) -> None:
+    """Raise a ``ValueError`` naming an unknown basis or wavelet, or a bad level."""
+    if basis not in BASES:
+        raise ValueError(f"unknown basis {basis!r}; accepted: {list(BASES)}")
+    if basis == "wavelet":
+        if wavelet not in pywt.wavelist(kind="discrete"):
+            raise ValueError(f"unknown wavelet {wavelet!r}: give a discrete wavelet name of "
+                             "PyWavelets, e.g. 'db3', 'db4', 'haar' (pywt.wavelist(kind="
+                             "'discrete'))")
+        if not isinstance(level, int) or level < 1:
+            raise ValueError(f"wavelet level must be an integer >= 1, not {level!r}")
+
+
+class SparsifyingTransform:
+    """An orthonormal transform of complex images ``(B, H, W)`` <-> coefficients ``(B, N)``.
+
+    Args:
+        basis: one of :data:`BASES`.
+        shape: the image grid ``(H, W)``.
+        wavelet, level: the wavelet (a PyWavelets discrete wavelet name) and its number of
+            scales (``"wavelet"`` only; the authors' ``db3`` with 3 scales by default).
+    """
+
+    def __init__(self, basis: str, shape: tuple[int, int], wavelet: str = "db3", level: int = 3):
+        check_basis(basis, wavelet, level)
+        self.basis, self.shape = basis, tuple(int(n) for n in shape)
+        self.wavelet, self.level = wavelet, level
+        if basis == "dct":
+            self._dct = [torch.from_numpy(scipy.fft.dct(np.eye(n), norm="ortho", axis=0))
+                         for n in self.shape]
+        if basis == "wavelet":
+            import ptwt
+
+            self._analysis = ptwt.MatrixWavedec2(wavelet, level=level)
+            self._synthesis = ptwt.MatrixWaverec2(wavelet)
+            self._band_shapes = None
+        self.lowpass = self._lowpass_size()
+
+    def __repr__(self) -> str:
+        extra = f", wavelet={self.wavelet!r}, level={self.level}" if self.basis == "wavelet" else ""
+        return f"SparsifyingTransform({self.basis!r}, shape={self.shape}{extra})"
+
+    def _lowpass_size(self) -> int:
+        if self.basis != "wavelet":
+            return int(np.prod(self.shape))
+        self.forward(torch.zeros(1, *self.shape, dtype=torch.complex64))
+        return int(np.prod(self._band_shapes[0]))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        """``Ψx``: complex ``(B, H, W)`` -> complex ``(B, N)``."""
+        if tuple(image.shape[-2:]) != self.shape:
+            raise ValueError(f"{self!r} was built for images {self.shape}, not "
+                             f"{tuple(image.shape[-2:])}")
+        if self.basis == "fourier":
+            return fft2c(image).flatten(1)
+        if self.basis == "dct":
+            rows, cols = (matrix.to(image.device, image.dtype) for matrix in self._dct)
+            return (rows @ image @ cols.T).flatten(1)
+        return self._wavelet_forward(image)
+
+    def inverse(self, coefficients: torch.Tensor) -> torch.Tensor:
+        """``Ψᴴc``: complex ``(B, N)`` -> complex ``(B, H, W)``."""
+        if self.basis == "fourier":
+            return ifft2c(coefficients.reshape(-1, *self.shape))
+        if self.basis == "dct":
+            rows, cols = (matrix.to(coefficients.device, coefficients.dtype)
+                          for matrix in self._dct)
+            return rows.T @ coefficients.reshape(-1, *self.shape) @ cols
+        return self._wavelet_inverse(coefficients)
+
+    def _wavelet_forward(self, image: torch.Tensor) -> torch.Tensor:
+        parts = torch.cat([image.real, image.imag])  # the real transform on both parts
+        with warnings.catch_warnings():  # ptwt's sparse matrices warn that they are beta
+            warnings.simplefilter("ignore", UserWarning)
+            approximation, *details = self._analysis(parts)
+        bands = [approximation] + [band for scale in details for band in scale]
+        self._band_shapes = [tuple(band.shape[-2:]) for band in bands]
+        flat = torch.cat([band.flatten(1) for band in bands], 1)
+        real, imag = flat.chunk(2)
+        return torch.complex(real, imag)
+
+    def _wavelet_inverse(self, coefficients: torch.Tensor) -> torch.Tensor:
+        parts = torch.cat([coefficients.real, coefficients.imag])
+        sizes = [int(np.prod(shape)) for shape in self._band_shapes]
+        bands = [band.reshape(-1, *shape) for band, shape in
+                 zip(parts.split(sizes, 1), self._band_shapes)]
+        approximation, rest = bands[0], bands[1:]
+        details = [tuple(rest[i:i + 3]) for i in range(0, len(rest), 3)]
+        from ptwt import WaveletDetailTuple2d
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            image = self._synthesis((approximation, *(WaveletDetailTuple2d(*d) for d in details)))
+        real, imag = image.chunk(2)
+        return torch.complex(real, imag)
+
+
+def soft_threshold(coefficients: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:
+    """Complex soft thresholding ``c · max(0, 1 − t/|c|)``, the prox of ``t||c||₁``;
+    ``threshold`` ``(B,)`` per slice or a scalar."""
+    threshold = torch.as_tensor(threshold, device=coefficients.device).reshape(-1, 1)
+    magnitude = coefficients.abs()
+    return coefficients * (1 - threshold / magnitude.clamp_min(1e-30)).clamp_min(0)

@@ -1,13 +1,16 @@
-"""Measurement-domain attacks on a validation set: each slice attacked by k-space PGD at every
-``ε`` (:class:`~fnaf.attacks.pgd.KspacePGD`), beside the random-noise control of the same norm,
-and scored against the ground truth and against the clean reconstruction."""
+"""Measurement-domain attacks on a validation set: each slice attacked at every ``ε`` by k-space
+PGD (:class:`~fnaf.attacks.pgd.KspacePGD`, trained networks) or the two-step attack
+(:class:`~fnaf.attacks.two_step.TwoStepAttack`, l1 and un-trained decoders), beside the
+random-noise control of the same norm, and scored against the ground truth and against the clean
+reconstruction."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
+import torch
 from torch import nn
 from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
@@ -55,25 +58,34 @@ def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
     return rows
 
 
-def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,
-                eps: Sequence[float], *, batch_size: int = 8, progress: bool = False,
-                **pgd_options) -> pd.DataFrame:
-    """Attack every slice of ``slices`` (masks from ``transform``) at each ``eps``.
+def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDataset,
+                     transform: SliceTransform, eps: Sequence[float], *, batch_size: int = 8,
+                     device: torch.device | str = "cpu", progress: bool = False) -> pd.DataFrame:
+    """Attack every slice of ``slices`` (masks from ``transform``) at each ``eps`` with
+    ``attack_for(eps)`` (a batch -> :class:`~fnaf.attacks.pgd.PgdResult` callable).
 
     Returns one row per (slice, ``eps``, kind ∈ :data:`KINDS`): ``SSIM``/``PSNR``/``NMSE``
     against the ground truth, the same ``vs clean`` (against the clean reconstruction, what
     eq. 2 maximises), ``clean SSIM``/… of the unperturbed reconstruction,
     ``relative_norm`` ``||z|| / ||y||`` in the attack's norm convention (equal to ``eps`` for
     both kinds) and ``measured_relative_norm`` ``||M z|| / ||M k||``, what the model sees.
-    ``pgd_options`` go to :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ...).
     """
-    device = next(model.parameters()).device
     loader = DataLoader(SeededSlices(slices, transform),
                         batch_sampler=validation_batches(slices, batch_size),
                         collate_fn=default_collate)
     rows = []
-    for batch in tqdm(loader, desc="pgd", disable=not progress, leave=False):
+    for batch in tqdm(loader, desc="attack", disable=not progress, leave=False):
         batch = batch.to(device)
         for value in eps:
-            rows += _rows(KspacePGD(model, pipeline, value, **pgd_options)(batch), batch, value)
+            rows += _rows(attack_for(value)(batch), batch, value)
     return pd.DataFrame(rows)
+
+
+def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,
+                eps: Sequence[float], *, batch_size: int = 8, progress: bool = False,
+                **pgd_options) -> pd.DataFrame:
+    """:func:`measurement_rows` of k-space PGD on a trained ``model``; ``pgd_options`` go to
+    :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ...)."""
+    return measurement_rows(lambda value: KspacePGD(model, pipeline, value, **pgd_options),
+                            slices, transform, eps, batch_size=batch_size,
+                            device=next(model.parameters()).device, progress=progress)

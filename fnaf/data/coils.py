@@ -12,8 +12,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-#: ESPIRiT's kernel width (BART's and SigPy's default, 6).
+#: ESPIRiT's kernel width (BART's and SigPy's default), where the calibration region allows.
 KERNEL_WIDTH = 6
+
+
+def kernel_width(calib_width: int) -> int:
+    """ESPIRiT's kernel width for ``calib_width`` calibration lines: BART's 6 from 12 lines on,
+    else half the region (at least 2), so that small grids (the smoke phantom's 3 lines) still
+    have calibration rows."""
+    return min(KERNEL_WIDTH, max(2, calib_width // 2))
 
 
 def birdcage_maps(coils: int, shape: tuple[int, int], radius: float = 1.5) -> np.ndarray:
@@ -33,21 +40,22 @@ def espirit_maps(kspace: torch.Tensor, calib_width: int, threshold: float = 0.02
                  crop: float = 0.95) -> torch.Tensor:
     """ESPIRiT sensitivities from the k-space of one slice ``(C, H, W)`` (under-sampled is fine:
     only the central ``calib_width`` x ``calib_width`` auto-calibration block is used), complex64
-    ``(C, H, W)`` on the k-space's device. ``threshold`` and ``crop`` are ESPIRiT's (BART
-    ``ecalib -t``, ``-c``); maps are zero where the eigenvalue is below ``crop`` (outside the
-    object)."""
+    ``(C, H, W)`` on the k-space's device; the kernel is :func:`kernel_width`'s. ``threshold``
+    and ``crop`` are ESPIRiT's (BART ``ecalib -t``, ``-c``); maps are zero where the eigenvalue
+    is below ``crop`` (outside the object)."""
     if kspace.ndim != 3:
         raise ValueError(f"espirit_maps takes one slice's multi-coil k-space (C, H, W), not a "
                          f"tensor of shape {tuple(kspace.shape)}")
-    if not KERNEL_WIDTH < calib_width <= min(kspace.shape[-2:]):
+    kernel = kernel_width(calib_width)
+    if not kernel < calib_width <= min(kspace.shape[-2:]):
         raise ValueError(f"calib_width {calib_width}: ESPIRiT needs an auto-calibration region "
-                         f"wider than its kernel ({KERNEL_WIDTH}) that fits the k-space grid "
+                         f"wider than its kernel ({kernel}) that fits the k-space grid "
                          f"{tuple(kspace.shape[-2:])}; sample more central columns (a larger "
                          "centre fraction)")
     import sigpy.mri.app
 
     maps = sigpy.mri.app.EspiritCalib(kspace.detach().cpu().numpy(), calib_width=calib_width,
-                                      thresh=threshold, kernel_width=KERNEL_WIDTH, crop=crop,
+                                      thresh=threshold, kernel_width=kernel, crop=crop,
                                       show_pbar=False).run()
     if not np.any(maps):
         raise ValueError(f"ESPIRiT found no sensitivity above crop={crop} anywhere (from "

@@ -7,6 +7,8 @@
   :func:`reconstructions_or_load`;
 * :mod:`fnaf.runs.classifier` — the patch classifier's config, patch sets and
   :func:`~fnaf.runs.classifier.classifier_or_load`;
+* :mod:`fnaf.runs.untrained` — l1-minimisation and the un-trained decoders: their configs,
+  presets, the λ sweep and the cached two-step attack :func:`two_step_or_load`;
 * :mod:`fnaf.runs.replay` — :func:`replay_attack`, one attacked slice rebuilt for a figure.
 """
 
@@ -71,6 +73,16 @@ from fnaf.runs.presets import (
 from fnaf.runs.replay import (
     replay_attack,
     replay_pgd,
+    replay_two_step,
+)
+from fnaf.runs.untrained import (
+    UNTRAINED_METHODS,
+    TwoStepConfig,
+    UntrainedConfig,
+    lambda_sweep,
+    two_step_frame,
+    two_step_or_load,
+    untrained_preset,
 )
 
 __all__ = [
@@ -120,6 +132,14 @@ __all__ = [
     "reconstructions_or_load",
     "replay_attack",
     "replay_pgd",
+    "replay_two_step",
+    "TwoStepConfig",
+    "UNTRAINED_METHODS",
+    "UntrainedConfig",
+    "lambda_sweep",
+    "two_step_frame",
+    "two_step_or_load",
+    "untrained_preset",
     "robust_preset",
     "run_dir",
     "runs_dir",

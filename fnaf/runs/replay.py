@@ -1,20 +1,23 @@
 """Rebuild one attacked slice for a figure: an FNAF attack from its cached row (the paper's
-Fig. 2), or a k-space PGD attack (Darestani et al.'s appendix Fig. 9)."""
+Fig. 2), or a measurement attack (Darestani et al.'s appendix Fig. 9): k-space PGD on a trained
+network, the two-step attack on l1-minimisation or an un-trained decoder."""
 
 from __future__ import annotations
 
 import torch
 
 from fnaf.attacks import perturb
-from fnaf.attacks.pgd import KspacePGD
+from fnaf.attacks.pgd import KspacePGD, PgdResult
 from fnaf.attacks.report import feature_of
 from fnaf.attacks.search import zero_filled_magnitude
 from fnaf.data.batches import collate_slices
+from fnaf.data.transforms import KneeSlice
 from fnaf.mri import center_crop, ifft2c, rss
 from fnaf.pipelines import pipeline_for
 from fnaf.runs.builders import attack_transform, datasets
 from fnaf.runs.cache import TrainedRun
-from fnaf.runs.configs import AttackConfig, PgdConfig
+from fnaf.runs.configs import AttackConfig, PgdConfig, RunConfig
+from fnaf.runs.untrained import TwoStepConfig, UntrainedConfig
 
 
 def replay_attack(run: TrainedRun, attack: AttackConfig, row, accel: int | None = None) -> dict:
@@ -44,10 +47,26 @@ def replay_pgd(run: TrainedRun, pgd: PgdConfig, fname: str, slice_num: int, eps:
     """Attack one slice again with ``pgd``'s settings at ``eps`` (appendix Fig. 9's panels):
     ``ground truth``, ``clean`` and ``attacked`` reconstructions and the ``perturbation``'s
     image (RSS over coils of ``|F^-1 z|`` on the target crop), arrays ``(h, w)``."""
-    val = datasets(run.config)[1]
-    batch = collate_slices(val, attack_transform(run.config, accel), [(fname, slice_num)])
+    batch = _one_slice(run.config, fname, slice_num, accel)
     model, pipeline = run.model.cpu().eval(), pipeline_for(run.config.model)
-    result = KspacePGD(model, pipeline, eps, **pgd.options())(batch.to("cpu"))
+    return _panels(batch, KspacePGD(model, pipeline, eps, **pgd.options())(batch))
+
+
+def replay_two_step(method: UntrainedConfig, attack: TwoStepConfig, data: RunConfig, fname: str,
+                    slice_num: int, eps: float, accel: int | None = None) -> dict:
+    """:func:`replay_pgd`'s panels for the two-step attack on ``method`` (one slice of ``data``'s
+    validation set; a decoder's networks are seeded per batch, so a slice fitted alone starts
+    from other weights than in its batch of the cached rows)."""
+    batch = _one_slice(data, fname, slice_num, accel)
+    return _panels(batch, attack.attack(method.build(), eps)(batch))
+
+
+def _one_slice(config: RunConfig, fname: str, slice_num: int, accel: int | None) -> KneeSlice:
+    val = datasets(config)[1]
+    return collate_slices(val, attack_transform(config, accel), [(fname, slice_num)]).to("cpu")
+
+
+def _panels(batch: KneeSlice, result: PgdResult) -> dict:
     images = ifft2c(result.perturbation)
     images = rss(images) if images.ndim == 4 else images.abs()
     return {"ground truth": batch.target[0].numpy(), "clean": result.clean[0].numpy(),

@@ -18,7 +18,9 @@ The I-RIM's PGD memory (invertible backward against plain autograd) is
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -28,17 +30,8 @@ from fnaf.pipelines import pipeline_for
 from fnaf.runs import build_model, multicoil_preset
 from fnaf.train import default_device
 
-
-def synthetic_batch(slices: int, coils: int, shape: tuple[int, int], crop: int,
-                    device: torch.device) -> KneeSlice:
-    """Random multi-coil k-space with a 4x random mask (throughput does not depend on content)."""
-    generator = torch.Generator().manual_seed(0)
-    kspace = torch.randn(slices, coils, *shape, dtype=torch.complex64, generator=generator)
-    mask = (torch.rand(slices, 1, 1, shape[1], generator=generator) < 0.25).float()
-    mask[..., shape[1] // 2 - 6: shape[1] // 2 + 6] = 1
-    return KneeSlice(kspace.to(device), mask.to(device), torch.rand(slices, crop, crop).to(device),
-                     torch.ones(slices).to(device), ["synthetic"] * slices, list(range(slices)),
-                     ["CORPD_FBK"] * slices, [""] * slices)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import synthetic_batch  # noqa: E402 (the benchmarks folder)
 
 
 def iterations_per_second(attack: KspacePGD, batch: KneeSlice, device: torch.device) -> float:

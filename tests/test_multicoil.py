@@ -132,3 +132,15 @@ def test_espirit_recovers_the_true_maps_inside_the_object(both_layouts):
         espirit_maps(kspace, calib_width=2)
     with pytest.raises(ValueError, match="no sensitivity"):
         espirit_maps(kspace, calib_width=12, crop=0.99999)
+
+
+@pytest.mark.parametrize("columns, expected", [
+    ([0, 1, 1, 1, 1, 0], 3),  # centre 3: two sampled on the left, one on the right
+    ([0, 1, 1, 1, 1, 1, 1, 0], 5),  # centre 4: three on the left, two on the right
+    ([1, 1, 1, 1, 1, 0, 1, 0], 1),  # centre 4: none on the right
+    ([1, 1, 0, 1, 1], 0),  # the centre column is not sampled
+])
+def test_the_calibration_block_is_centred_on_the_sampled_centre(columns, expected):
+    from fnaf.data.coils import calibration_width
+
+    assert calibration_width(torch.tensor(columns, dtype=torch.float32)) == expected

@@ -259,6 +259,10 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     ("07_measurement_attacks.ipynb", {"eps": [0.02, -0.1]}, "eps must be a number >= 0"),
     ("07_measurement_attacks.ipynb", {"coils": 1}, "coils must be an integer >= 2"),
     ("07_measurement_attacks.ipynb", {"norm": "coil"}, "unknown norm 'coil'"),
+    ("08_untrained_and_l1.ipynb", {"beta": -1.0}, "beta must be a number >= 0"),
+    ("08_untrained_and_l1.ipynb", {"bases": ["curvelet"]}, "unknown basis 'curvelet'"),
+    ("08_untrained_and_l1.ipynb", {"lams": [1e-3, -1.0]}, "lam must be a number >= 0"),
+    ("08_untrained_and_l1.ipynb", {"decoder": "unet"}, "unknown method 'unet'"),
 ])
 def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, name, parameters,
                                                          message):
@@ -291,6 +295,30 @@ def test_measurement_attacks_notebook_attacks_each_network_beside_its_control(tm
     assert set(compared.direction) <= {"more robust", "less robust", "not shown"}
     multicoil = [path.name for path in (tmp_path / "runs").iterdir() if "varnet" in path.name]
     assert len(multicoil) == 1 and "-4x-smoke-" in multicoil[0]
+
+
+def test_untrained_notebook_attacks_l1_and_the_convdecoder_beside_the_trained_networks(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("08_untrained_and_l1.ipynb", tmp_path, scale="smoke", coils=3,
+                  eps=[0.02, 0.08], steps=3, lams=[3e-4, 1e-3],
+                  runs_root=str(tmp_path / "runs"))
+    slices = pd.read_csv(results / "attack_slices.csv")
+    assert set(slices.model) == {"VarNet", "U-Net", "l1", "ConvDecoder"}
+    assert slices.measured_relative_norm.tolist() == pytest.approx(slices.eps.tolist(), rel=1e-4)
+    per_model = slices.groupby("model").eps.unique().map(sorted)
+    assert per_model["l1"] == per_model["U-Net"] == [0.02, 0.08]
+    assert per_model["ConvDecoder"] == [0.08]  # the decoder at the largest ε only
+    keys = slices.groupby("model")[["fname", "slice"]].apply(lambda g: set(map(tuple, g.values)))
+    assert all(k == keys["l1"] for k in keys)  # every method on the same slices
+    sweep = pd.read_csv(results / "lambda_sweep.csv")
+    assert set(sweep.basis) == {"wavelet", "fourier", "dct"} and set(sweep.lam) == {3e-4, 1e-3}
+    assert not set(sweep.fname) & set(slices.fname)  # tuned on training volumes only
+    compared = pd.read_csv(results / "basis_comparison.csv")
+    assert sorted(compared.model) == ["l1 (dct)", "l1 (fourier)"]
+    assert (compared.reference == "l1 (wavelet)").all()
+    cached = list((tmp_path / "runs" / "untrained").glob("*.json"))
+    assert len(cached) == 4  # l1 wavelet, ConvDecoder, l1 Fourier, l1 DCT
 
 
 def test_summary_notebook_reads_every_chapters_tables_into_verdicts(tmp_path):

@@ -36,6 +36,20 @@ def birdcage_maps(coils: int, shape: tuple[int, int], radius: float = 1.5) -> np
     return sigpy.mri.birdcage_maps((coils, *shape), r=radius).astype(np.complex64)
 
 
+def calibration_width(mask: torch.Tensor) -> int:
+    """The auto-calibration block's width for ESPIRiT from one slice's column mask ``(W,)``: the
+    sampled centre column ``W // 2`` and the contiguous sampled columns on both sides, as many
+    on each as the shorter side has (a block centred where ESPIRiT crops it)."""
+    sampled = (mask.reshape(-1) > 0).tolist()
+    centre = len(sampled) // 2
+    if not sampled[centre]:
+        return 0
+    left = next((i for i, s in enumerate(reversed(sampled[:centre])) if not s), centre)
+    right = next((i for i, s in enumerate(sampled[centre + 1:]) if not s),
+                 len(sampled) - centre - 1)
+    return 1 + 2 * min(left, right)
+
+
 def espirit_maps(kspace: torch.Tensor, calib_width: int, threshold: float = 0.02,
                  crop: float = 0.95) -> torch.Tensor:
     """ESPIRiT sensitivities from the k-space of one slice ``(C, H, W)`` (under-sampled is fine:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from fnaf.data.coils import espirit_maps
+from fnaf.data.coils import calibration_width, espirit_maps
 from fnaf.data.transforms import KneeSlice
-from fnaf.models.varnet import low_frequency_columns
 from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
 from fnaf.recon.l1 import SOLVERS, L1Solver, check_l1_settings, lipschitz
 from fnaf.recon.problem import Fit, FitProblem, UntrainedMethod, measured, slice_energy
@@ -97,13 +96,11 @@ class L1Method(UntrainedMethod):
         if batch.kspace.ndim == 3:
             return MRIOperator(batch.mask)
         maps = []
-        width = batch.mask.shape[-1]
-        _, calibration = low_frequency_columns(batch.mask.reshape(-1, width))
         clean = measured(batch)
         for i, (fname, slice_num) in enumerate(zip(batch.fname, batch.slice_num)):
             key = (str(fname), int(slice_num))
             if key not in self._maps:
-                self._maps[key] = espirit_maps(clean[i], int(calibration[i]),
+                self._maps[key] = espirit_maps(clean[i], calibration_width(batch.mask[i]),
                                                crop=self.calibration)
             maps.append(self._maps[key])
         return MRIOperator(batch.mask, torch.stack(maps))

@@ -1,0 +1,73 @@
+"""Un-trained decoder fitting: one batched fit of several slices (one grouped network per slice)
+against the same fits run one slice at a time.
+
+On the demo phantom's grid (random multi-coil k-space: the cost does not depend on content) this
+prints, as ``name: value`` lines:
+
+* ``batched_steps_per_s`` — Adam steps x slices per second, all slices in one grouped network;
+* ``looped_steps_per_s`` — the same, one network per fit;
+* ``batched_vs_looped`` — their ratio.
+
+    python benchmarks/bench_decoder_fit.py [--architecture convdecoder] [--layers 5]
+        [--channels 16] [--slices 8] [--coils 4] [--iterations 20] [--threads 1] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from fnaf.data.transforms import select_slices
+from fnaf.recon.decoder_fit import DecoderMethod
+from fnaf.train import default_device
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import synthetic_batch  # noqa: E402 (the benchmarks folder)
+
+
+def steps_per_second(method: DecoderMethod, batch, device: torch.device) -> float:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    method.fit(batch)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return method.iterations * len(batch.fname) / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--architecture", default="convdecoder")
+    parser.add_argument("--layers", type=int, default=5)
+    parser.add_argument("--channels", type=int, default=16)
+    parser.add_argument("--slices", type=int, default=8)
+    parser.add_argument("--coils", type=int, default=4)
+    parser.add_argument("--iterations", type=int, default=20)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device) if args.device else default_device()
+    print(f"device: {device}, threads: {torch.get_num_threads()}")
+    batch = synthetic_batch(args.slices, args.coils, (256, 148), 128, device)
+    method = DecoderMethod(args.architecture, args.layers, args.channels, (8, 4),
+                           args.iterations)
+    method.fit(select_slices(batch, torch.tensor([0])))  # warm-up
+    batched = steps_per_second(method, batch, device)
+    looped = args.slices / sum(
+        1 / steps_per_second(method, select_slices(batch, torch.tensor([i])), device)
+        for i in range(args.slices))
+    name = args.architecture
+    print(f"{name}_batched_steps_per_s: {batched:.2f}")
+    print(f"{name}_looped_steps_per_s: {looped:.2f}")
+    print(f"{name}_batched_vs_looped: {batched / looped:.2f}")
+
+
+if __name__ == "__main__":
+    main()

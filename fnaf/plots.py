@@ -324,7 +324,7 @@ def ssim_vs_eps(curves: pd.DataFrame, metric: str = "SSIM"):
                         yerr=[points[metric] - points[f"{metric} low"],
                               points[f"{metric} high"] - points[metric]],
                         color=palette[model], linestyle=style, marker="o", markersize=3,
-                        capsize=2, label=f"{model} ({'PGD' if kind == 'attack' else 'noise'})")
+                        capsize=2, label=f"{model} ({'attack' if kind == 'attack' else 'noise'})")
     ax.set_xlabel("ε = ||z|| / ||y||")
     ax.set_ylabel(f"{metric} to the ground truth")
     ax.legend(fontsize=7, frameon=False, ncol=2)

@@ -16,27 +16,15 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
-from fnaf.data.transforms import select_slices
 from fnaf.recon.decoder_fit import DecoderMethod
 from fnaf.train import default_device
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import synthetic_batch  # noqa: E402 (the benchmarks folder)
-
-
-def steps_per_second(method: DecoderMethod, batch, device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    method.fit(batch)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return method.iterations * len(batch.fname) / (time.perf_counter() - start)
+from synthetic import batched_and_looped, synthetic_batch  # noqa: E402 (the benchmarks folder)
 
 
 def main() -> None:
@@ -58,11 +46,7 @@ def main() -> None:
     batch = synthetic_batch(args.slices, args.coils, (256, 148), 128, device)
     method = DecoderMethod(args.architecture, args.layers, args.channels, (8, 4),
                            args.iterations)
-    method.fit(select_slices(batch, torch.tensor([0])))  # warm-up
-    batched = steps_per_second(method, batch, device)
-    looped = args.slices / sum(
-        1 / steps_per_second(method, select_slices(batch, torch.tensor([i])), device)
-        for i in range(args.slices))
+    batched, looped = batched_and_looped(method, batch, args.iterations, device)
     name = args.architecture
     print(f"{name}_batched_steps_per_s: {batched:.2f}")
     print(f"{name}_looped_steps_per_s: {looped:.2f}")

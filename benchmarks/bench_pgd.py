@@ -19,29 +19,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 from fnaf.attacks.pgd import KspacePGD
-from fnaf.data.transforms import KneeSlice, select_slices
 from fnaf.pipelines import pipeline_for
 from fnaf.runs import build_model, multicoil_preset
 from fnaf.train import default_device
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import synthetic_batch  # noqa: E402 (the benchmarks folder)
-
-
-def iterations_per_second(attack: KspacePGD, batch: KneeSlice, device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    attack(batch)
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return attack.steps * len(batch.fname) / (time.perf_counter() - start)
+from synthetic import batched_and_looped, synthetic_batch  # noqa: E402 (the benchmarks folder)
 
 
 def main() -> None:
@@ -65,11 +53,7 @@ def main() -> None:
         geometry = (256, 148), 128  # the demo phantom's k-space grid and target crop
         batch = synthetic_batch(args.slices, args.coils, *geometry, device)
         attack = KspacePGD(model, pipeline_for(name), eps=0.05, steps=args.steps)
-        attack(select_slices(batch, torch.tensor([0])))  # warm-up
-        batched = iterations_per_second(attack, batch, device)
-        looped = args.slices / sum(
-            1 / iterations_per_second(attack, select_slices(batch, torch.tensor([i])), device)
-            for i in range(args.slices))
+        batched, looped = batched_and_looped(attack, batch, args.steps, device)
         print(f"{name}_batched_iterations_per_s: {batched:.2f}")
         print(f"{name}_looped_iterations_per_s: {looped:.2f}")
         print(f"{name}_batched_vs_looped: {batched / looped:.2f}")

@@ -1,11 +1,13 @@
-"""A random multi-coil batch for the throughput benchmarks (their cost does not depend on
-content)."""
+"""Shared by the throughput benchmarks: a random multi-coil batch (their cost does not depend on
+content) and the batched-against-looped timing."""
 
 from __future__ import annotations
 
+import time
+
 import torch
 
-from fnaf.data.transforms import KneeSlice
+from fnaf.data.transforms import KneeSlice, select_slices
 
 
 def synthetic_batch(slices: int, coils: int, shape: tuple[int, int], crop: int,
@@ -18,3 +20,22 @@ def synthetic_batch(slices: int, coils: int, shape: tuple[int, int], crop: int,
     return KneeSlice(kspace.to(device), mask.to(device), torch.rand(slices, crop, crop).to(device),
                      torch.ones(slices).to(device), ["synthetic"] * slices, list(range(slices)),
                      ["CORPD_FBK"] * slices, [""] * slices)
+
+
+def batched_and_looped(call, batch: KneeSlice, steps: int, device: torch.device
+                       ) -> tuple[float, float]:
+    """Steps x slices per second of ``call(batch)`` on the whole batch and on one slice at a
+    time (after a one-slice warm-up), ``steps`` the work one call does per slice."""
+    def rate(part: KneeSlice) -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        call(part)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return steps * len(part.fname) / (time.perf_counter() - start)
+
+    slices = [select_slices(batch, torch.tensor([i])) for i in range(len(batch.fname))]
+    call(slices[0])  # warm-up
+    batched = rate(batch)
+    return batched, len(slices) / sum(1 / rate(part) for part in slices)

@@ -16,3 +16,20 @@ SMOKE_PHANTOM = PhantomConfig(geometry="smoke", train_volumes=3, val_volumes=2, 
 def phantom_root(tmp_path_factory):
     """A small fastMRI-format phantom dataset (smoke geometry: 64x40 k-space, 32x32 targets)."""
     return write_phantom(tmp_path_factory.mktemp("phantom"), SMOKE_PHANTOM)
+
+
+@pytest.fixture(scope="session")
+def multicoil_batch(tmp_path_factory):
+    """Every slice of a 3-coil smoke phantom volume (64x40 k-space) as one batch, with 2x masks
+    whose 0.3 centre fraction leaves 12 calibration columns for ESPIRiT."""
+    from fnaf.data.batches import collate_slices
+    from fnaf.data.fastmri import SliceDataset, split_dir
+    from fnaf.data.masks import RandomMaskFunc
+    from fnaf.data.transforms import SliceTransform
+
+    config = PhantomConfig(geometry="smoke", train_volumes=1, val_volumes=1, slices=3, coils=3)
+    root = write_phantom(tmp_path_factory.mktemp("multicoil_batch"), config)
+    slices = SliceDataset(split_dir(root, "val", "multicoil"), challenge="multicoil")
+    keys = [(slices.volumes[v].fname.name, s) for v, s in slices.samples]
+    return collate_slices(slices, SliceTransform(RandomMaskFunc([0.3], [2]), use_seed=True),
+                          keys)

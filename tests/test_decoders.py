@@ -5,11 +5,6 @@ the best iterate is kept, the final data consistency writes the measurements."""
 import pytest
 import torch
 
-from fnaf.data.batches import collate_slices
-from fnaf.data.fastmri import SliceDataset, split_dir
-from fnaf.data.masks import RandomMaskFunc
-from fnaf.data.phantom import PhantomConfig, write_phantom
-from fnaf.data.transforms import SliceTransform
 from fnaf.models.decoders import decoder, hidden_sizes
 from fnaf.mri import center_crop, ifft2c, rss
 from fnaf.recon.decoder_fit import DecoderMethod
@@ -78,14 +73,10 @@ def test_bad_fit_settings_are_named(settings, message):
         DecoderMethod(**settings)
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    config = PhantomConfig(geometry="smoke", train_volumes=1, val_volumes=1, slices=2, coils=2)
-    root = write_phantom(tmp_path_factory.mktemp("decoders"), config)
-    slices = SliceDataset(split_dir(root, "val", "multicoil"), challenge="multicoil")
-    keys = [(slices.volumes[v].fname.name, s) for v, s in slices.samples]
-    return collate_slices(slices, SliceTransform(RandomMaskFunc([0.08], [4]), use_seed=True),
-                          keys)
+@pytest.fixture
+def batch(multicoil_batch):
+    """The shared multi-coil batch (``conftest.py``)."""
+    return multicoil_batch
 
 
 class Recorded(DecoderMethod):
@@ -116,8 +107,9 @@ def test_the_fit_lowers_the_data_loss_and_keeps_the_best_iterate(batch):
             if loss * 1.005 < best:
                 best, kept = loss, i
         assert method.best_loss[b].item() == pytest.approx(best)
-        written = method.output(fit.problem, method.outputs[kept][b:b + 1].expand(2, -1, -1, -1),
-                                batch.kspace * batch.mask, tuple(batch.target.shape[-2:]))
+        kept_output = method.outputs[kept][b:b + 1].expand(len(batch.fname), -1, -1, -1)
+        written = method.output(fit.problem, kept_output, batch.kspace * batch.mask,
+                                tuple(batch.target.shape[-2:]))
         torch.testing.assert_close(written[b], fit.magnitude[b])
     assert fit.magnitude.shape == batch.target.shape
 

@@ -7,8 +7,6 @@ import torch
 
 from fnaf.data.coils import birdcage_maps
 from fnaf.data.masks import RandomMaskFunc
-from fnaf.data.phantom import PhantomConfig, write_phantom
-from fnaf.data.transforms import SliceTransform
 from fnaf.metrics import ssim
 from fnaf.mri import MRIOperator, fft2c
 from fnaf.recon.l1 import L1Solver, lipschitz
@@ -91,20 +89,6 @@ def test_the_objective_decreases_and_gd_matches_the_authors_lowpass_penalty():
     coefficients = transform.forward(random_image((1, *shape)))
     assert gd.penalised(coefficients).shape[1] == transform.lowpass < coefficients.shape[1]
     assert long.penalised(coefficients).shape[1] == coefficients.shape[1]
-
-
-@pytest.fixture(scope="module")
-def multicoil_batch(tmp_path_factory):
-    from fnaf.data.batches import collate_slices
-    from fnaf.data.fastmri import SliceDataset, split_dir
-
-    config = PhantomConfig(geometry="smoke", train_volumes=1, val_volumes=1, slices=3, coils=3)
-    root = write_phantom(tmp_path_factory.mktemp("l1"), config)
-    slices = SliceDataset(split_dir(root, "val", "multicoil"), challenge="multicoil")
-    keys = [(slices.volumes[v].fname.name, s) for v, s in slices.samples]
-    # 0.3 of 40 columns at 2x: 12 calibration lines (ESPIRiT's kernel is 6 wide)
-    return collate_slices(slices, SliceTransform(RandomMaskFunc([0.3], [2]), use_seed=True),
-                          keys)
 
 
 def test_fista_agrees_with_sigpy_l1waveletrecon(multicoil_batch):

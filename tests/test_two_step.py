@@ -7,24 +7,14 @@ import torch
 
 from fnaf.attacks.pgd import slice_norms
 from fnaf.attacks.two_step import TwoStepAttack
-from fnaf.data.batches import collate_slices
-from fnaf.data.fastmri import SliceDataset, split_dir
-from fnaf.data.masks import RandomMaskFunc
-from fnaf.data.phantom import PhantomConfig, write_phantom
-from fnaf.data.transforms import SliceTransform
 from fnaf.recon.decoder_fit import DecoderMethod
 from fnaf.recon.sense import L1Method
 
 
-@pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    config = PhantomConfig(geometry="smoke", train_volumes=1, val_volumes=1, slices=3, coils=3)
-    root = write_phantom(tmp_path_factory.mktemp("two_step"), config)
-    slices = SliceDataset(split_dir(root, "val", "multicoil"), challenge="multicoil")
-    keys = [(slices.volumes[v].fname.name, s) for v, s in slices.samples]
-    # 12 calibration columns for ESPIRiT
-    return collate_slices(slices, SliceTransform(RandomMaskFunc([0.3], [2]), use_seed=True),
-                          keys)
+@pytest.fixture
+def batch(multicoil_batch):
+    """The shared multi-coil batch (``conftest.py``)."""
+    return multicoil_batch
 
 
 def error(result, batch, kind):

@@ -14,36 +14,23 @@ prints, as ``name: value`` lines:
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
-import torch
-
 from fnaf.recon.decoder_fit import DecoderMethod
-from fnaf.train import default_device
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import batched_and_looped, synthetic_batch  # noqa: E402 (the benchmarks folder)
+from synthetic import batched_and_looped, demo_batch, throughput_arguments  # noqa: E402 (the benchmarks folder)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = throughput_arguments(__doc__)
     parser.add_argument("--architecture", default="convdecoder")
     parser.add_argument("--layers", type=int, default=5)
     parser.add_argument("--channels", type=int, default=16)
-    parser.add_argument("--slices", type=int, default=8)
-    parser.add_argument("--coils", type=int, default=4)
     parser.add_argument("--iterations", type=int, default=20)
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device) if args.device else default_device()
-    print(f"device: {device}, threads: {torch.get_num_threads()}")
-    batch = synthetic_batch(args.slices, args.coils, (256, 148), 128, device)
+    batch, device = demo_batch(args)
     method = DecoderMethod(args.architecture, args.layers, args.channels, (8, 4),
                            args.iterations)
     batched, looped = batched_and_looped(method, batch, args.iterations, device)

@@ -17,7 +17,6 @@ The I-RIM's PGD memory (invertible backward against plain autograd) is
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -26,32 +25,21 @@ import torch
 from fnaf.attacks.pgd import KspacePGD
 from fnaf.pipelines import pipeline_for
 from fnaf.runs import build_model, multicoil_preset
-from fnaf.train import default_device
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from synthetic import batched_and_looped, synthetic_batch  # noqa: E402 (the benchmarks folder)
+from synthetic import batched_and_looped, demo_batch, throughput_arguments  # noqa: E402 (the benchmarks folder)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = throughput_arguments(__doc__)
     parser.add_argument("--model", nargs="+", default=["varnet", "unet"])
-    parser.add_argument("--slices", type=int, default=8)
-    parser.add_argument("--coils", type=int, default=4)
     parser.add_argument("--steps", type=int, default=4)
-    parser.add_argument("--device", default=None)
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device) if args.device else default_device()
-    print(f"device: {device}, threads: {torch.get_num_threads()}")
+    batch, device = demo_batch(args)
     for name in args.model:
         config = multicoil_preset("demo", name, 4, args.coils)
         torch.manual_seed(0)
         model = build_model(config).to(device).eval()
-        geometry = (256, 148), 128  # the demo phantom's k-space grid and target crop
-        batch = synthetic_batch(args.slices, args.coils, *geometry, device)
         attack = KspacePGD(model, pipeline_for(name), eps=0.05, steps=args.steps)
         batched, looped = batched_and_looped(attack, batch, args.steps, device)
         print(f"{name}_batched_iterations_per_s: {batched:.2f}")

@@ -3,11 +3,13 @@ content) and the batched-against-looped timing."""
 
 from __future__ import annotations
 
+import argparse
 import time
 
 import torch
 
 from fnaf.data.transforms import KneeSlice, select_slices
+from fnaf.train import default_device
 
 
 def synthetic_batch(slices: int, coils: int, shape: tuple[int, int], crop: int,
@@ -39,3 +41,25 @@ def batched_and_looped(call, batch: KneeSlice, steps: int, device: torch.device
     call(slices[0])  # warm-up
     batched = rate(batch)
     return batched, len(slices) / sum(1 / rate(part) for part in slices)
+
+
+def throughput_arguments(doc: str) -> argparse.ArgumentParser:
+    """The throughput benchmarks' common options: ``--slices``, ``--coils``, ``--device``,
+    ``--threads``."""
+    parser = argparse.ArgumentParser(description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--slices", type=int, default=8)
+    parser.add_argument("--coils", type=int, default=4)
+    parser.add_argument("--device", default=None)
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's)")
+    return parser
+
+
+def demo_batch(args: argparse.Namespace) -> tuple[KneeSlice, torch.device]:
+    """Apply ``--threads``, print the setting, and return a random batch on the demo phantom's
+    grid (256x148 k-space, 128x128 target) on ``--device``."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device) if args.device else default_device()
+    print(f"device: {device}, threads: {torch.get_num_threads()}")
+    return synthetic_batch(args.slices, args.coils, (256, 148), 128, device), device

@@ -526,6 +526,8 @@ def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
 def pgd_curve_view(curves: pd.DataFrame, metric: str = "SSIM") -> pd.DataFrame:
     """:func:`fnaf.robustness.curves` as a table to read: one row per (model, ε), the clean,
     attacked and control ``metric`` with its interval on a second line."""
+    order = curves.model.map({model: i for i, model in enumerate(curves.model.unique())})
+    curves = curves.assign(order=order).sort_values(["order", "eps"], kind="stable")
     shown = curves[["model", "kind"]].assign(
         eps=curves.eps.map("{:g}".format),
         value=interval_strings(curves, [metric], 3, "<br>[{}]")[metric])

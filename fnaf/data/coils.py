@@ -9,11 +9,23 @@ The VarNet needs neither: it learns its maps from the auto-calibration lines.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
 #: ESPIRiT's kernel width (BART's and SigPy's default), where the calibration region allows.
 KERNEL_WIDTH = 6
+
+
+def _sigpy_mri():
+    """``sigpy.mri`` (with its ``app``), imported on first use; SigPy's import of
+    ``tqdm.auto`` warns in a notebook without ipywidgets, which says nothing about the maps."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import sigpy.mri.app
+
+    return sigpy.mri
 
 
 def kernel_width(calib_width: int) -> int:
@@ -31,9 +43,7 @@ def birdcage_maps(coils: int, shape: tuple[int, int], radius: float = 1.5) -> np
         raise ValueError(f"coils must be an integer >= 1, not {coils!r}")
     if coils == 1:
         return np.ones((1, *shape), np.complex64)
-    import sigpy.mri
-
-    return sigpy.mri.birdcage_maps((coils, *shape), r=radius).astype(np.complex64)
+    return _sigpy_mri().birdcage_maps((coils, *shape), r=radius).astype(np.complex64)
 
 
 def calibration_width(mask: torch.Tensor) -> int:
@@ -66,9 +76,7 @@ def espirit_maps(kspace: torch.Tensor, calib_width: int, threshold: float = 0.02
                          f"wider than its kernel ({kernel}) that fits the k-space grid "
                          f"{tuple(kspace.shape[-2:])}; sample more central columns (a larger "
                          "centre fraction)")
-    import sigpy.mri.app
-
-    maps = sigpy.mri.app.EspiritCalib(kspace.detach().cpu().numpy(), calib_width=calib_width,
+    maps = _sigpy_mri().app.EspiritCalib(kspace.detach().cpu().numpy(), calib_width=calib_width,
                                       thresh=threshold, kernel_width=kernel, crop=crop,
                                       show_pbar=False).run()
     if not np.any(maps):

@@ -178,7 +178,9 @@ def two_step_frame(methods: dict[str, UntrainedConfig], attack: TwoStepConfig, d
                    accel: int | None = None, root: str | PathLike | None = None
                    ) -> pd.DataFrame:
     """:func:`two_step_or_load` of each method (label -> config), the rows of all with a
-    ``model`` column holding the label."""
+    ``model`` column holding the label (no methods: no rows)."""
+    if not methods:
+        return pd.DataFrame()
     return pd.concat([two_step_or_load(config, attack, data, accel, root).assign(model=label)
                       for label, config in methods.items()], ignore_index=True)
 

@@ -260,9 +260,10 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     ("07_measurement_attacks.ipynb", {"coils": 1}, "coils must be an integer >= 2"),
     ("07_measurement_attacks.ipynb", {"norm": "coil"}, "unknown norm 'coil'"),
     ("08_untrained_and_l1.ipynb", {"beta": -1.0}, "beta must be a number >= 0"),
-    ("08_untrained_and_l1.ipynb", {"bases": ["curvelet"]}, "unknown basis 'curvelet'"),
+    ("08_untrained_and_l1.ipynb", {"bases": ["wavelet", "curvelet"]}, "unknown basis 'curvelet'"),
     ("08_untrained_and_l1.ipynb", {"lams": [1e-3, -1.0]}, "lam must be a number >= 0"),
     ("08_untrained_and_l1.ipynb", {"decoder": "unet"}, "unknown method 'unet'"),
+    ("08_untrained_and_l1.ipynb", {"bases": ["dct"]}, "must include 'wavelet'"),
 ])
 def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, name, parameters,
                                                          message):

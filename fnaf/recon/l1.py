@@ -88,14 +88,17 @@ class L1Solver:
         residual = (operator.A(x) - y).abs().square().flatten(1).sum(1)
         return 0.5 * residual + lam * self.penalised(self.transform.forward(x)).abs().sum(1)
 
-    def __call__(self, y: torch.Tensor, operator: MRIOperator,
-                 x0: torch.Tensor | None = None) -> torch.Tensor:
+    def __call__(self, y: torch.Tensor, operator: MRIOperator, x0: torch.Tensor | None = None,
+                 constant: torch.Tensor | None = None) -> torch.Tensor:
         """Solve for the complex image ``(B, H, W)`` from measured k-space ``y`` (``(B, H, W)``
-        or ``(B, C, H, W)``), starting from ``x0`` (default zero)."""
+        or ``(B, C, H, W)``), starting from ``x0`` (default zero); ``constant``: ``||AᴴA||`` per
+        slice if already known (default :func:`lipschitz`'s)."""
         start = operator.A_adjoint(y)
         lam = self.thresholds(operator, y)
-        step = 1 / lipschitz(operator, tuple(start.shape),
-                             generator=torch.Generator().manual_seed(0)).reshape(-1, 1, 1)
+        if constant is None:
+            constant = lipschitz(operator, tuple(start.shape),
+                                 generator=torch.Generator().manual_seed(0))
+        step = 1 / constant.reshape(-1, 1, 1)
         x = torch.zeros_like(start) if x0 is None else x0
         momentum, t = x, 1.0
         for iteration in range(1, self.iterations + 1):

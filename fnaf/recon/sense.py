@@ -24,12 +24,11 @@ class L1Problem(FitProblem):
     """A solved eq. 1 ``x`` with its operator; :meth:`update` is a proximal gradient step."""
 
     def __init__(self, solver: L1Solver, operator: MRIOperator, y: torch.Tensor,
-                 x: torch.Tensor):
+                 x: torch.Tensor, constant: torch.Tensor):
         self.solver, self.operator = solver, operator
         self.reference = slice_energy(y).clamp_min(1e-30)
         self.lam = solver.thresholds(operator, y)
-        self.step = 1 / lipschitz(operator, tuple(x.shape), generator=torch.Generator()
-                                  .manual_seed(0))
+        self.step = 1 / constant  # 1 / ||AᴴA|| per slice
         self.x = x.detach().clone().requires_grad_(True)
 
     def parameters(self) -> list[torch.Tensor]:
@@ -92,13 +91,15 @@ class L1Method(UntrainedMethod):
         return self._transforms[shape]
 
     def operator(self, batch: KneeSlice) -> MRIOperator:
-        """SENSE for the batch: its masks and each slice's ESPIRiT maps (memoised by slice)."""
+        """SENSE for the batch: its masks and each slice's ESPIRiT maps (memoised by slice and
+        mask)."""
         if batch.kspace.ndim == 3:
             return MRIOperator(batch.mask)
         maps = []
         clean = measured(batch)
         for i, (fname, slice_num) in enumerate(zip(batch.fname, batch.slice_num)):
-            key = (str(fname), int(slice_num))
+            key = (str(fname), int(slice_num), tuple(batch.mask[i].flatten().nonzero()
+                                                     .flatten().tolist()))
             if key not in self._maps:
                 self._maps[key] = espirit_maps(clean[i], calibration_width(batch.mask[i]),
                                                crop=self.calibration)
@@ -110,6 +111,8 @@ class L1Method(UntrainedMethod):
         operator = self.operator(batch)
         solver = L1Solver(self.transform(tuple(y.shape[-2:])), self.lam, self.iterations,
                           self.tol, self.solver)
-        x = solver(y, operator)
+        constant = lipschitz(operator, (y.shape[0], *y.shape[-2:]),
+                             generator=torch.Generator().manual_seed(0))
+        x = solver(y, operator, constant=constant)
         magnitude = center_crop(x, tuple(batch.target.shape[-2:])).abs()
-        return Fit(magnitude, L1Problem(solver, operator, y, x))
+        return Fit(magnitude, L1Problem(solver, operator, y, x, constant))

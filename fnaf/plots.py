@@ -354,3 +354,56 @@ def measurement_panels(columns: dict[str, dict[str, np.ndarray]], size: float = 
             if column == 0:
                 ax.set_ylabel(name, fontsize=9)
     return figure
+
+
+def location_maps(means: pd.DataFrame, size: int, shape: tuple[int, int], columns: int = 4,
+                  panel: float = 2.6):
+    """The paper's Fig. 7 idea: per model, the mean window error (rows of
+    :func:`fnaf.feature_recovery.map_means`) drawn at each window's centre on the ``shape``
+    target grid, each model on its own colour scale (the pattern, not the level, is compared)."""
+    models = list(dict.fromkeys(means.model))
+    rows = -(-len(models) // columns)
+    width = min(columns, len(models))
+    figure, axes = plt.subplots(rows, width, figsize=(panel * width, panel * rows), squeeze=False,
+                                layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, model in zip(axes.flat, models):
+        grid = means[means.model == model].pivot(index="row", columns="col", values="error")
+        half = size / 2
+        extent = (grid.columns.min() + half - 0.5, grid.columns.max() + half - 0.5,
+                  grid.index.max() + half - 0.5, grid.index.min() + half - 0.5)
+        shown = ax.imshow(grid.to_numpy(), cmap="magma", extent=extent, interpolation="nearest")
+        ax.set_xlim(-0.5, shape[1] - 0.5)
+        ax.set_ylim(shape[0] - 0.5, -0.5)
+        ax.set_title(model, fontsize=9)
+        figure.colorbar(shown, ax=ax, shrink=0.8)
+    return figure
+
+
+def information_curves(summary: pd.DataFrame):
+    """Appendix Fig. 17: the mean window error against the window size per model
+    (:func:`fnaf.feature_recovery.information_summary` rows), 95 % intervals as bars."""
+    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    sized = summary[summary["size"] != "all"]
+    offsets = np.linspace(-0.15, 0.15, max(sized.model.nunique(), 1))
+    for offset, (model, part) in zip(offsets, sized.groupby("model", sort=False)):
+        sizes = part["size"].astype(float) + offset
+        ax.errorbar(sizes, part.error, yerr=[part.error - part["error low"],
+                                             part["error high"] - part.error],
+                    marker="o", markersize=3, capsize=2, label=model)
+    ax.set_xticks(sorted(sized["size"].astype(int).unique()))
+    ax.set_xlabel("window size k (a k × k feature)")
+    ax.set_ylabel("window error (standardised MSE)")
+    ax.legend(fontsize=7, frameon=False, ncol=2)
+    return figure
+
+
+def box_error_scatter(frame: pd.DataFrame):
+    """Fig. 8 idea: per annotated slice, the error inside its boxes against its SSIM, one colour
+    per model (rows of :func:`fnaf.small_features.box_errors` with a ``model`` column)."""
+    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    sns.scatterplot(frame, x="SSIM", y="box error", hue="model", ax=ax, s=18)
+    ax.set_ylabel("error inside the boxes (standardised MSE)")
+    ax.legend(fontsize=7, frameon=False)
+    return figure

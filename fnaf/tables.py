@@ -569,3 +569,43 @@ def norm_view(frame: pd.DataFrame) -> pd.DataFrame:
                      "||Mz|| / ||My||": f"{part.measured_relative_norm.mean():.3f}",
                      "SSIM": interval_string(mean, low, high, 3, "<br>[{}]")})
     return pd.DataFrame(rows).set_index(["norm", "kind"])
+
+
+def location_view(dependence: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`fnaf.feature_recovery.location_dependence` table for reading: per model the slices
+    and locations, the mean window error and the map's spread with 95 % intervals, and
+    Friedman's χ² with its p-value."""
+    view = interval_strings(dependence, ["error", "spread"], places=3)
+    view["Friedman χ² (p)"] = [f"{chi2:.1f} ({p_string(p)})"
+                               for chi2, p in zip(dependence.chi2, dependence.p)]
+    view.index = dependence.model
+    return pd.concat([dependence.set_index("model")[["images", "locations"]], view], axis=1)
+
+
+def flatness_view(flatness: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`fnaf.feature_recovery.spread_comparison` table for reading: both spreads, the
+    difference with its 95 % interval and the reading."""
+    view = flatness.set_index(["model", "reference"])[["spread", "reference spread"]].round(3)
+    view["difference"] = interval_strings(flatness, ["difference"], places=3)["difference"].values
+    view["direction"] = flatness["direction"].values
+    return view
+
+
+def window_error_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`fnaf.feature_recovery.information_summary` table for reading: one row per model,
+    one column per window size (and "all"), the mean window error with its 95 % interval and the
+    placements behind it."""
+    cells = interval_strings(summary, ["error"], places=3)["error"] + [
+        f" (n = {n})" for n in summary.n]
+    view = summary.assign(cell=cells.values).pivot(index="model", columns="size", values="cell")
+    return view.loc[list(dict.fromkeys(summary.model))].rename_axis(
+        columns="window size").rename(columns=str)
+
+
+def box_view(reading: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`fnaf.feature_recovery.box_reading` table for reading: per model the mean box
+    error and SSIM with 95 % intervals, then their correlation over slices
+    (:func:`correlation_view`)."""
+    means = interval_strings(reading, ["box error", "SSIM"], places=3)
+    means.index = reading.model
+    return means.join(correlation_view(reading.set_index("model")))

@@ -264,6 +264,8 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     ("08_untrained_and_l1.ipynb", {"lams": [1e-3, -1.0]}, "lam must be a number >= 0"),
     ("08_untrained_and_l1.ipynb", {"decoder": "unet"}, "unknown method 'unet'"),
     ("08_untrained_and_l1.ipynb", {"bases": ["dct"]}, "must include 'wavelet'"),
+    ("10_small_features.ipynb", {"placements": 0}, "placements must be a positive integer"),
+    ("10_small_features.ipynb", {"sizes": [2, 40]}, "does not fit the 32×32 target"),
 ])
 def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, name, parameters,
                                                          message):
@@ -322,6 +324,31 @@ def test_untrained_notebook_attacks_l1_and_the_convdecoder_beside_the_trained_ne
     assert (compared.reference == "l1 (wavelet)").all()
     cached = list((tmp_path / "runs" / "untrained").glob("*.json"))
     assert len(cached) == 2 + len(compared)  # l1 wavelet, ConvDecoder, and each compared
+
+
+def test_small_features_notebook_maps_every_method_and_scores_the_boxes(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("10_small_features.ipynb", tmp_path, scale="smoke", coils=3, window=3, grid=2,
+                  images=2, sizes=[2, 3], placements=3, decoder_placements=1, box_volumes=2,
+                  fnaf_models="unet", lams=[3e-4, 1e-3], runs_root=str(tmp_path / "runs"))
+    maps = pd.read_csv(results / "location_maps.csv")
+    single = ["U-Net + clean fine-tune", "FNAF U-Net", "B-Box U-Net"]
+    assert set(maps.model) == {"VarNet", "U-Net", "l1", *single}  # no decoder map by default
+    assert (maps.groupby("model").size() == 2 * 2 * 2).all()  # slices x grid x grid
+    information = pd.read_csv(results / "information_loss.csv")
+    counts = information.groupby(["model", "size"]).size()
+    assert counts["ConvDecoder"].tolist() == [1, 1] and counts["VarNet"].tolist() == [3, 3]
+    draws = information[information.model.isin(["VarNet", "l1"])].groupby("model")[
+        ["fname", "row", "col"]].apply(lambda g: list(map(tuple, g.values)))
+    assert draws["VarNet"] == draws["l1"]  # the same placements for every method
+    flatness = pd.read_csv(results / "flatness.csv")
+    assert flatness.reference.tolist() == ["U-Net + clean fine-tune"] * 2
+    assert set(flatness.direction) <= {"flatter", "less flat", "not shown"}
+    boxes = pd.read_csv(results / "box_errors.csv")
+    assert set(boxes.model) == {"VarNet", "U-Net", "l1", "ConvDecoder", *single}
+    assert (boxes["box error"] >= 0).all() and boxes.SSIM.between(0, 1).all()
+    assert set(pd.read_csv(results / "rankings.csv").group) == {
+        "multi-coil methods", "single-coil FNAF models"}
 
 
 def test_summary_notebook_reads_every_chapters_tables_into_verdicts(tmp_path):

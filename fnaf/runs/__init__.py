@@ -9,6 +9,7 @@
   :func:`~fnaf.runs.classifier.classifier_or_load`;
 * :mod:`fnaf.runs.untrained` — l1-minimisation and the un-trained decoders: their configs,
   presets, the λ sweep and the cached two-step attack :func:`two_step_or_load`;
+* :mod:`fnaf.runs.feature_slices` — the validation slices of the small-feature chapter as batches;
 * :mod:`fnaf.runs.replay` — :func:`replay_attack`, one attacked slice rebuilt for a figure.
 """
 
@@ -57,6 +58,7 @@ from fnaf.runs.configs import (
     VarNetConfig,
     check_choice,
 )
+from fnaf.runs.feature_slices import annotated_batch, middle_slice_batch
 from fnaf.runs.presets import (
     DEMO_BETA,
     IRIM_FEATURE_PIXELS,
@@ -86,6 +88,8 @@ from fnaf.runs.untrained import (
 )
 
 __all__ = [
+    "annotated_batch",
+    "middle_slice_batch",
     "chapter_configs",
     "model_names",
     "validation_boxes",

@@ -1,0 +1,49 @@
+"""The validation slices the small-feature chapter reconstructs, as one batch each: the middle
+slice of each volume (artificial features), and each volume's annotated slice nearest its middle
+(real features). Masks are the evaluation's (one seeded mask per volume)."""
+
+from __future__ import annotations
+
+from fnaf.data.annotations import AnnotationIndex
+from fnaf.data.batches import collate_slices
+from fnaf.data.transforms import KneeSlice
+from fnaf.runs.builders import datasets, eval_transform
+from fnaf.runs.configs import RunConfig
+
+
+def _check_volumes(volumes: int | None) -> None:
+    if volumes is not None and (not isinstance(volumes, int) or volumes < 1):
+        raise ValueError(f"volumes must be a positive integer or None (all), not {volumes!r}")
+
+
+def _sorted_volumes(config: RunConfig):
+    val = datasets(config)[1]
+    return val, sorted(val.volumes, key=lambda volume: volume.fname.name)
+
+
+def middle_slice_batch(config: RunConfig, accel: int | None = None,
+                       volumes: int | None = None) -> KneeSlice:
+    """The middle slice of each of the first ``volumes`` validation volumes (by file name;
+    ``None``: all) of ``config``'s data, with the evaluation masks at ``accel``."""
+    _check_volumes(volumes)
+    val, chosen = _sorted_volumes(config)
+    keys = [(volume.fname.name, volume.num_slices // 2) for volume in chosen[:volumes]]
+    return collate_slices(val, eval_transform(config, accel), keys)
+
+
+def annotated_batch(config: RunConfig, index: AnnotationIndex, accel: int | None = None,
+                    volumes: int | None = None) -> KneeSlice:
+    """For each of the first ``volumes`` validation volumes with annotated boxes, its annotated
+    slice nearest the middle, with the evaluation masks at ``accel``."""
+    _check_volumes(volumes)
+    val, chosen = _sorted_volumes(config)
+    keys = []
+    for volume in chosen:
+        annotated = [number for number in range(volume.num_slices)
+                     if len(index.boxes_for(volume.fname.name, number))]
+        if annotated:
+            keys.append((volume.fname.name,
+                         min(annotated, key=lambda n: abs(n - volume.num_slices // 2))))
+    if not keys:
+        raise ValueError(f"no validation volume of {val.root} has an annotated slice")
+    return collate_slices(val, eval_transform(config, accel), keys[:volumes])

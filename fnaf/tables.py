@@ -585,7 +585,8 @@ def location_view(dependence: pd.DataFrame) -> pd.DataFrame:
 def flatness_view(flatness: pd.DataFrame) -> pd.DataFrame:
     """A :func:`fnaf.feature_recovery.spread_comparison` table for reading: both spreads, the
     difference with its 95 % interval and the reading."""
-    view = flatness.set_index(["model", "reference"])[["spread", "reference spread"]].round(3)
+    view = flatness.set_index(["model", "reference"])[["spread", "reference spread"]].map(
+        "{:.3f}".format)
     view["difference"] = interval_strings(flatness, ["difference"], places=3)["difference"].values
     view["direction"] = flatness["direction"].values
     return view

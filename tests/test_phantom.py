@@ -149,3 +149,79 @@ def test_the_validation_split_carries_enough_units_for_table4(tmp_path):
     root = write_phantom(tmp_path / "knee", PhantomConfig(train_volumes=1, val_volumes=10))
     counts = label_counts(read_annotations(root / "singlecoil_bb_val.csv"))
     assert counts["N"].sum() >= 150 and counts["N"].min() >= 5
+
+
+def test_earlier_datasets_keep_their_keys_and_the_acquisition_fields_change_them():
+    # the key of the demo phantom before the acquisition fields existed (a run cache depends on it)
+    assert PhantomConfig().key() == "59d6cc6af40842fb"
+    assert PhantomConfig(train_volumes=12, val_volumes=8, coils=4).key() == "26fb175abf34e873"
+    keys = {PhantomConfig(**change).key() for change in (
+        {}, {"anatomy": "brain"}, {"contrasts": ("PD_3DFSE",)}, {"fov": 1.2},
+        {"coil_radius": 1.2})}
+    assert len(keys) == 5
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"anatomy": "heart"}, "unknown anatomy 'heart'"),
+    ({"contrasts": ("AXT2",)}, "are not knee contrasts"),
+    ({"anatomy": "brain", "contrasts": ("CORPD_FBK",)}, "are not brain contrasts"),
+    ({"contrasts": ()}, "are not knee contrasts"),
+    ({"fov": 0.1}, "fov must be a number in [0.5, 3]"),
+    ({"coil_radius": "wide"}, "coil_radius must be a number"),
+])
+def test_bad_acquisition_settings_are_refused_before_any_generation(change, message):
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        PhantomConfig(**change)
+
+
+def test_a_larger_field_of_view_shrinks_the_knee_about_the_centre_boxes_with_it():
+    def knee(fov):
+        _, _, rss, boxes = render(np.random.default_rng(4), "demo", 4, "CORPDFS_FBK",
+                                  ["BML_Med_Fem"], fov=fov)
+        return (rss > 0.2 * rss.max()).mean(), boxes
+
+    (area, boxes), (wider, wider_boxes) = knee(1.0), knee(1.3)
+    assert wider < 0.9 * area  # the leg runs through the crop: narrower, as long
+    for (index, label, box), (wider_index, wider_label, wider_box) in zip(boxes, wider_boxes):
+        assert (index, label) == (wider_index, wider_label)
+        for low, high, wider_low, wider_high in ((box[0], box[1], wider_box[0], wider_box[1]),
+                                                 (box[2], box[3], wider_box[2], wider_box[3])):
+            # the same lesion, its box centre 1.3x closer to the crop's centre (160 units)
+            expected = 160 + ((low + high) / 2 - 160) / 1.3
+            assert abs((wider_low + wider_high) / 2 - expected) < 3
+
+
+def test_the_brain_is_real_anatomy_in_the_multicoil_layout(tmp_path):
+    config = PhantomConfig(geometry="smoke", train_volumes=1, val_volumes=1, slices=3,
+                           coils=3, anatomy="brain", lesions_per_volume=0,
+                           val_lesions_per_volume=0, val_lesions_per_label=0)
+    root = write_phantom(tmp_path / "brain", config)
+    volume = SliceDataset(split_dir(root, "val", "multicoil"), challenge="multicoil")
+    kspace, mask, target, attrs, *_ = volume[1]
+    assert kspace.shape[0] == 3 and attrs["acquisition"] in ("AXT1", "AXT2", "AXFLAIR")
+    assert read_annotations(root / "multicoil_bb_val.csv").empty  # no boxes on the brain
+    # in the image: a bright rim (the scalp) around darker skull, the brain inside
+    kspace, targets, _ = phantom_volume(np.random.default_rng(0), "demo", 2, "AXT1", [],
+                                        coils=2, coil_rng=np.random.default_rng(1),
+                                        anatomy_name="brain")
+    image = targets["reconstruction_rss"][1]
+    middle = image[image.shape[0] // 2]
+    assert middle[64] > 0.3 * image.max()  # white matter at the centre
+    assert (middle[:10] < 0.05 * image.max()).all()  # air outside the head
+    assert 1e-5 < image.max() < 1e-2
+
+
+def test_slices_must_fit_the_brain_templates_cerebrum():
+    with pytest.raises(ValueError, match="do not fit the template's cerebrum"):
+        phantom_volume(np.random.default_rng(0), "smoke", 40, "AXT1", [], anatomy_name="brain")
+
+
+def test_a_missing_nilearn_says_what_to_install(monkeypatch):
+    import sys
+
+    from fnaf.data import brain_anatomy
+    brain_anatomy.template_tissues.cache_clear()
+    monkeypatch.setitem(sys.modules, "nilearn", None)
+    with pytest.raises(ImportError, match="pip install nilearn"):
+        brain_anatomy.template_tissues()
+    brain_anatomy.template_tissues.cache_clear()

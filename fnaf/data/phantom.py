@@ -42,6 +42,7 @@ from scipy import ndimage
 
 from fnaf.data import knee_anatomy as anatomy
 from fnaf.data.annotations import LABEL_CODES, write_annotations
+from fnaf.data.brain_anatomy import brain_slab
 from fnaf.data.coils import birdcage_maps
 from fnaf.data.fastmri_writer import ismrmrd_header, write_volume
 from fnaf.io import atomic_directory
@@ -84,11 +85,24 @@ def get_geometry(geometry: str | Geometry) -> Geometry:
         ) from None
 
 
-# Magnitude of each tissue class (knee_anatomy.TISSUES order) for PD and PD-FS.
+# Magnitude of each tissue class (knee_anatomy.TISSUES order) for fastMRI's coronal PD and
+# PD-FS, and a 3-D fast-spin-echo PD (the second source of the dataset shift, like the Stanford
+# knees of mridata.org: fat and marrow brighter, muscle darker, fluid and cartilage closer).
 CONTRASTS = {
     "CORPD_FBK": np.array([0, 0.90, 0.35, 0.80, 0.05, 0.55, 0.70, 0.07, 0.50, 0.72, 0.55, 0.75]),
     "CORPDFS_FBK": np.array([0, 0.12, 0.30, 0.18, 0.05, 0.50, 0.95, 0.07, 0.80, 0.92, 0.75, 1.0]),
+    "PD_3DFSE": np.array([0, 1.00, 0.28, 0.90, 0.04, 0.62, 0.85, 0.06, 0.60, 0.80, 0.55, 0.90]),
 }
+# ... and of each brain tissue (brain_anatomy.TISSUES order: CSF, grey and white matter, skull,
+# scalp) for fastMRI brain's T1, T2 and FLAIR weightings.
+BRAIN_CONTRASTS = {
+    "AXT1": np.array([0.15, 0.45, 0.75, 0.05, 0.90]),
+    "AXT2": np.array([1.00, 0.55, 0.40, 0.05, 0.60]),
+    "AXFLAIR": np.array([0.12, 0.70, 0.50, 0.05, 0.55]),
+}
+#: The contrasts a volume is drawn from (uniformly), per anatomy.
+DEFAULT_CONTRASTS = {"knee": ("CORPDFS_FBK", "CORPD_FBK"), "brain": tuple(BRAIN_CONTRASTS)}
+ANATOMIES = tuple(DEFAULT_CONTRASTS)
 TEXTURED = {anatomy.FAT: 0.05, anatomy.MUSCLE: 0.08, anatomy.MARROW: 0.09, anatomy.EDEMA: 0.1}
 
 
@@ -100,6 +114,13 @@ class PhantomConfig:
     labels at least ``val_lesions_per_label`` times) than the training split, so that Table 4
     has enough (volume, slice, label) units per compartment for a paired test: the demo's 10
     validation volumes hold about as many units as the published validation CSV (157).
+
+    The acquisition: ``anatomy`` (``"knee"``: the procedural knees; ``"brain"``: real brain
+    anatomy, :mod:`fnaf.data.brain_anatomy`, no lesions or boxes), the ``contrasts`` volumes are
+    drawn from (``None``: the anatomy's :data:`DEFAULT_CONTRASTS`), ``fov`` (the field of view
+    relative to the default: above 1 the anatomy is smaller in the image), the k-space
+    ``noise`` (relative to the image scale) and the coils (``coils``, on a circle of
+    ``coil_radius`` half fields of view).
     """
 
     geometry: str = "demo"
@@ -112,9 +133,27 @@ class PhantomConfig:
     val_lesions_per_label: int = 3
     seed: int = 0
     coils: int = 1
+    anatomy: str = "knee"
+    contrasts: tuple[str, ...] | None = None
+    fov: float = 1.0
+    coil_radius: float = 1.5
 
     def __post_init__(self):  # validated before any generation or cache lookup
         get_geometry(self.geometry)
+        if self.anatomy not in ANATOMIES:
+            raise ValueError(f"unknown anatomy {self.anatomy!r}; choose one of {list(ANATOMIES)}")
+        if self.contrasts is not None:
+            object.__setattr__(self, "contrasts", tuple(self.contrasts))
+            known = BRAIN_CONTRASTS if self.anatomy == "brain" else CONTRASTS
+            unknown = [name for name in self.contrasts if name not in known] or (
+                [] if self.contrasts else ["(none)"])
+            if unknown:
+                raise ValueError(f"phantom contrasts {unknown} are not {self.anatomy} contrasts; "
+                                 f"choose from {sorted(known)}")
+        for name in ("fov", "coil_radius"):
+            value = getattr(self, name)
+            if not (isinstance(value, (int, float)) and 0.5 <= value <= 3):
+                raise ValueError(f"phantom {name} must be a number in [0.5, 3], not {value!r}")
         for name in ("train_volumes", "val_volumes", "slices", "coils"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise ValueError(f"phantom {name} must be an integer >= 1, not "
@@ -129,11 +168,20 @@ class PhantomConfig:
         """fastMRI's name for the layout: ``"singlecoil"`` or ``"multicoil"``."""
         return "multicoil" if self.coils > 1 else "singlecoil"
 
+    @property
+    def acquisitions(self) -> tuple[str, ...]:
+        """The contrasts volumes are drawn from."""
+        return self.contrasts or DEFAULT_CONTRASTS[self.anatomy]
+
     def key(self) -> str:
-        """A hash of the fields (``coils`` only when multi-coil: single-coil keys predate it)."""
+        """A hash of the fields; the fields added after the first datasets (``coils``, the
+        anatomy and the acquisition) only where they differ from their defaults, so that the
+        earlier datasets keep their keys."""
         fields = asdict(self)
-        if self.coils == 1:
-            del fields["coils"]
+        for name, default in (("coils", 1), ("anatomy", "knee"), ("contrasts", None),
+                              ("fov", 1.0), ("coil_radius", 1.5)):
+            if fields[name] == default:
+                del fields[name]
         payload = json.dumps({**fields, "version": GENERATOR_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
@@ -144,22 +192,30 @@ def _smooth_noise(rng: np.random.Generator, shape, sigma) -> np.ndarray:
 
 
 def _volume_labels(rng: np.random.Generator, geometry: Geometry, num_slices: int,
-                   lesion_codes: list[str]):
+                   lesion_codes: list[str], fov: float = 1.0):
     grid = anatomy.Grid(*geometry.kspace_shape, geometry.crop)
-    x, y = grid.coordinates()
+    centre = anatomy.UNITS / 2  # a wider field of view about the crop's centre
+    x, y = (centre + fov * (coordinate - centre) for coordinate in grid.coordinates())
     knee = anatomy.KneeParameters.draw(rng)
     knee.lesions = anatomy.draw_lesions(knee, lesion_codes, num_slices, rng)
     z_positions = np.linspace(-0.6, 0.6, num_slices) if num_slices > 1 else np.zeros(1)
     labels = np.empty((num_slices, *geometry.kspace_shape), dtype=np.uint8)
     boxes = []
     for index, z in enumerate(z_positions):
-        labels[index], regions = anatomy.anatomy_slice(knee, z, x, y, grid.unit)
+        labels[index], regions = anatomy.anatomy_slice(knee, z, x, y, fov * grid.unit)
         for lesion in knee.lesions:
             pixels = anatomy.apply_lesion(labels[index], regions, lesion, index, x, y, knee)
             box = anatomy.box_of(pixels, grid) if pixels.any() else None
             if box is not None:
                 boxes.append((index, lesion.label, box))
     return labels, boxes
+
+
+def _shading(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """A smooth receive-field shading ``(height, width)`` between 0.75 and 1.25."""
+    rows, cols = np.meshgrid(np.linspace(-1, 1, height), np.linspace(-1, 1, width), indexing="ij")
+    direction = rng.uniform(-1, 1, size=2)
+    return 1 + 0.25 * np.tanh(direction[0] * cols + 0.5 * direction[1] * rows)
 
 
 def _magnitude(rng: np.random.Generator, labels: np.ndarray, acquisition: str,
@@ -169,11 +225,17 @@ def _magnitude(rng: np.random.Generator, labels: np.ndarray, acquisition: str,
     for tissue, strength in TEXTURED.items():
         texture = _smooth_noise(rng, labels.shape, sigma_texture)
         magnitude = np.where(labels == tissue, magnitude * (1 + strength * texture), magnitude)
-    height, width = labels.shape[1:]
-    rows, cols = np.meshgrid(np.linspace(-1, 1, height), np.linspace(-1, 1, width), indexing="ij")
-    direction = rng.uniform(-1, 1, size=2)
-    shading = 1 + 0.25 * np.tanh(direction[0] * cols + 0.5 * direction[1] * rows)
-    return np.clip(magnitude, 0, None) * shading
+    return np.clip(magnitude, 0, None) * _shading(rng, *labels.shape[1:])
+
+
+def _brain_magnitude(rng: np.random.Generator, tissues: np.ndarray, acquisition: str,
+                     grid_unit: float) -> np.ndarray:
+    """Magnitude of a brain slab ``(S, H, W, tissues)``: the tissue mixture's contrast with a
+    mild texture and the shading."""
+    magnitude = tissues @ BRAIN_CONTRASTS[acquisition]
+    texture = _smooth_noise(rng, magnitude.shape, (0.7, 1.5 / grid_unit, 1.5 / grid_unit))
+    magnitude = magnitude * (1 + 0.05 * texture)
+    return np.clip(magnitude, 0, None) * _shading(rng, *magnitude.shape[1:])
 
 
 def _phase(rng: np.random.Generator, shape) -> np.ndarray:
@@ -192,15 +254,17 @@ def _zero_unacquired(kspace: np.ndarray, geometry: Geometry) -> np.ndarray:
 
 
 def multicoil_kspace(image: np.ndarray, geometry: Geometry, coils: int, sigma: float,
-                     rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Multi-coil k-space of ``image`` ``(S, H, W)`` through birdcage sensitivities with
-    complex Gaussian noise of standard deviation ``sigma`` per real component on every coil.
+                     rng: np.random.Generator, coil_radius: float = 1.5
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Multi-coil k-space of ``image`` ``(S, H, W)`` through birdcage sensitivities (coils on a
+    circle of ``coil_radius``) with complex Gaussian noise of standard deviation ``sigma`` per
+    real component on every coil.
 
     Returns:
         ``(kspace, rss)``: complex64 ``(S, coils, H, W)`` (zero outside the acquired columns) and
         fastMRI's ``reconstruction_rss``, float32 ``(S, crop, crop)``.
     """
-    maps = birdcage_maps(coils, geometry.kspace_shape)
+    maps = birdcage_maps(coils, geometry.kspace_shape, coil_radius)
     coil_images = torch.from_numpy(np.ascontiguousarray(image[:, None] * maps)).to(torch.complex64)
     kspace = fft2c(coil_images).numpy()
     kspace = kspace + sigma * (rng.standard_normal(kspace.shape)
@@ -213,11 +277,13 @@ def multicoil_kspace(image: np.ndarray, geometry: Geometry, coils: int, sigma: f
 
 def phantom_volume(rng: np.random.Generator, geometry: str | Geometry, num_slices: int,
                    acquisition: str, lesion_codes: list[str], noise: float = 0.015,
-                   coils: int = 1, coil_rng: np.random.Generator | None = None):
+                   coils: int = 1, coil_rng: np.random.Generator | None = None,
+                   anatomy_name: str = "knee", fov: float = 1.0, coil_radius: float = 1.5):
     """One volume.
 
     ``coils > 1`` renders the same volume (the draws from ``rng`` are unchanged) as multi-coil
-    data, its coil noise drawn from ``coil_rng``.
+    data, its coil noise drawn from ``coil_rng``. ``anatomy_name="brain"`` renders a slab of
+    the brain template (:func:`fnaf.data.brain_anatomy.brain_slab`; no lesions, no boxes).
 
     Returns:
         ``(kspace, targets, boxes)``: k-space complex64 ``(S, H, W)`` (multi-coil
@@ -227,11 +293,16 @@ def phantom_volume(rng: np.random.Generator, geometry: str | Geometry, num_slice
         CSV frame.
     """
     geometry = get_geometry(geometry)
-    labels, boxes = _volume_labels(rng, geometry, num_slices, lesion_codes)
-    unit = anatomy.UNITS / geometry.crop
-    magnitude = _magnitude(rng, labels, acquisition, unit)
+    unit = fov * anatomy.UNITS / geometry.crop
+    if anatomy_name == "brain":
+        grid = anatomy.Grid(*geometry.kspace_shape, geometry.crop)
+        slab = brain_slab(rng, grid, num_slices)
+        magnitude, boxes = _brain_magnitude(rng, slab, acquisition, unit), []
+    else:
+        labels, boxes = _volume_labels(rng, geometry, num_slices, lesion_codes, fov)
+        magnitude = _magnitude(rng, labels, acquisition, unit)
     scale = rng.uniform(1.5e-4, 5e-4)  # fastMRI single-coil knee intensities
-    image = scale * magnitude * np.exp(1j * _phase(rng, labels.shape))
+    image = scale * magnitude * np.exp(1j * _phase(rng, magnitude.shape))
     image = image[:, ::-1, :]  # display frame (femur on top) -> network orientation
     kspace = fft2c(torch.from_numpy(np.ascontiguousarray(image)).to(torch.complex64)).numpy()
     sigma = noise * scale / np.sqrt(2)
@@ -239,7 +310,7 @@ def phantom_volume(rng: np.random.Generator, geometry: str | Geometry, num_slice
                                + 1j * rng.standard_normal(kspace.shape))
     kspace = _zero_unacquired(kspace, geometry)
     if coils > 1:
-        kspace, target = multicoil_kspace(image, geometry, coils, sigma, coil_rng)
+        kspace, target = multicoil_kspace(image, geometry, coils, sigma, coil_rng, coil_radius)
         return kspace, {"reconstruction_rss": target}, boxes
     crop = (geometry.crop, geometry.crop)
     esc = center_crop(ifft2c(torch.from_numpy(kspace)), crop).abs().numpy()
@@ -292,11 +363,12 @@ def _write_files(out: Path, config: PhantomConfig, progress: bool) -> None:
             from tqdm import tqdm
             volumes = tqdm(volumes, desc=f"phantom {split}")
         for number in volumes:
-            acquisition = "CORPDFS_FBK" if rng.random() < 0.5 else "CORPD_FBK"
+            acquisitions = config.acquisitions
+            acquisition = acquisitions[int(rng.random() * len(acquisitions))]
             coil_rng = np.random.default_rng([config.seed, first_id + number])
             kspace, targets, boxes = phantom_volume(
                 rng, geometry, config.slices, acquisition, lesion_codes[number], config.noise,
-                config.coils, coil_rng)
+                config.coils, coil_rng, config.anatomy, config.fov, config.coil_radius)
             name = f"file{first_id + number}"
             scored = targets["reconstruction_rss" if config.coils > 1 else "reconstruction_esc"]
             attrs = dict(max=float(scored.max()), norm=float(np.linalg.norm(scored)),

@@ -138,6 +138,12 @@ def test_the_l1_method_beats_zero_filling_and_memoises_its_maps(multicoil_batch)
     assert (ssim(target, magnitude.numpy().astype(np.float64), maxval)
             > ssim(target, zero_filled.numpy().astype(np.float64), maxval))
     assert len(method._maps) == len(multicoil_batch.fname)
+    method(multicoil_batch)
+    assert len(method._maps) == len(multicoil_batch.fname)  # estimated once per slice
+    # the same file and slice names with other data (another dataset, fewer coils): new maps
+    other = multicoil_batch._replace(kspace=multicoil_batch.kspace[:, :-1] * 2)
+    assert method(other).shape == magnitude.shape
+    assert len(method._maps) == 2 * len(multicoil_batch.fname)
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -471,13 +471,20 @@ def test_a_share_of_the_validation_volumes_selects_the_epoch(tmp_path, monkeypat
 
 
 def test_multicoil_presets_and_size_families():
-    from fnaf.runs import SIZE_FAMILIES, VarNetConfig, multicoil_preset
+    from fnaf.runs import SIZE_FAMILIES, UnetConfig, VarNetConfig, multicoil_preset
 
     config = multicoil_preset("demo", "varnet", 4, coils=4)
     assert config.phantom.coils == 4 and config.data_challenge == "multicoil"
     assert config.key() != multicoil_preset("demo", "varnet", 4, coils=6).key()
     assert config.name.startswith("varnet-clean-4x-demo-")
-    assert multicoil_preset("smoke", "unet", 4, coils=3, size="U-net3").network.num_pool_layers == 2
+    # below the paper, a member is the scale's network with the published member's fractions
+    assert multicoil_preset("demo", "unet", 4, size="U-net3").network == UnetConfig(
+        chans=4, num_pool_layers=2)
+    assert multicoil_preset("demo", "varnet", 4, size="VarNet3").network == VarNetConfig(
+        num_cascades=2, sens_chans=2, sens_pools=2, chans=3, pools=3)
+    assert multicoil_preset("demo", "varnet", 4, size="VarNet-ref").key() == config.key()
+    assert multicoil_preset("paper", "unet", 4, size="U-net3", data_root="/d").network == \
+        UnetConfig(chans=16, num_pool_layers=2)
     assert SIZE_FAMILIES["varnet"]["VarNet5"] == VarNetConfig(num_cascades=6, sens_chans=2,
                                                                chans=4)
     assert len(SIZE_FAMILIES["unet"]) == len(SIZE_FAMILIES["varnet"]) == 5
@@ -485,11 +492,24 @@ def test_multicoil_presets_and_size_families():
     assert paper.challenge == "multicoil" and paper.network == VarNetConfig()
     for arguments, message in [(dict(model="irim"), "unknown model 'irim'"),
                                (dict(coils=1), "coils must be an integer >= 2"),
-                               (dict(size="VarNet9"), "unknown varnet size 'VarNet9'")]:
+                               (dict(size="VarNet9"), "unknown varnet size 'VarNet9'"),
+                               (dict(source="heart"), "unknown source 'heart'")]:
         with pytest.raises(ValueError, match=message):
             multicoil_preset("demo", **{"model": "varnet", **arguments})
     with pytest.raises(ValueError, match="multicoil_train/ and multicoil_val/"):
         multicoil_preset("paper", "varnet", 4, coils=15)
+
+
+def test_the_shift_sources_change_the_acquisition_and_keep_the_knee_runs():
+    from fnaf.runs import multicoil_preset
+
+    knee = multicoil_preset("demo", "varnet", 4, coils=4, source="knee")
+    assert knee == multicoil_preset("demo", "varnet", 4, coils=4)
+    shifted = multicoil_preset("demo", "varnet", 4, coils=4, source="knee-shifted").phantom
+    assert (shifted.anatomy, shifted.contrasts, shifted.coils) == ("knee", ("PD_3DFSE",), 8)
+    assert shifted.noise > knee.phantom.noise and shifted.fov > 1 and shifted.seed != 0
+    brain = multicoil_preset("demo", "unet", 4, coils=4, source="brain").phantom
+    assert brain.anatomy == "brain" and brain.coils == 4 and brain.lesions_per_volume == 0
 
 
 def test_the_data_layout_is_checked_against_the_phantom_and_the_model():

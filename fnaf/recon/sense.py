@@ -10,6 +10,8 @@ crop (the maps' squares sum to one inside the object, so ``|x|`` is on the RSS s
 
 from __future__ import annotations
 
+import hashlib
+
 import torch
 
 from fnaf.data.coils import calibration_width, espirit_maps
@@ -80,7 +82,7 @@ class L1Method(UntrainedMethod):
         self.basis, self.lam, self.iterations, self.tol = basis, lam, iterations, tol
         self.solver, self.wavelet, self.level = solver, wavelet, level
         self.calibration = calibration
-        self._maps: dict[tuple[str, int], torch.Tensor] = {}
+        self._maps: dict[str, torch.Tensor] = {}
         self._transforms: dict[tuple[int, int], SparsifyingTransform] = {}
 
     def transform(self, shape: tuple[int, int]) -> SparsifyingTransform:
@@ -91,15 +93,15 @@ class L1Method(UntrainedMethod):
         return self._transforms[shape]
 
     def operator(self, batch: KneeSlice) -> MRIOperator:
-        """SENSE for the batch: its masks and each slice's ESPIRiT maps (memoised by slice and
-        mask)."""
+        """SENSE for the batch: its masks and each slice's ESPIRiT maps (memoised by the slice's
+        clean measurements: the same file and slice of another dataset gets its own maps)."""
         if batch.kspace.ndim == 3:
             return MRIOperator(batch.mask)
         maps = []
         clean = measured(batch)
-        for i, (fname, slice_num) in enumerate(zip(batch.fname, batch.slice_num)):
-            key = (str(fname), int(slice_num), tuple(batch.mask[i].flatten().nonzero()
-                                                     .flatten().tolist()))
+        for i in range(len(batch.fname)):
+            data = clean[i].detach().cpu().numpy()
+            key = hashlib.sha1(repr(data.shape).encode() + data.tobytes()).hexdigest()
             if key not in self._maps:
                 self._maps[key] = espirit_maps(clean[i], calibration_width(batch.mask[i]),
                                                crop=self.calibration)

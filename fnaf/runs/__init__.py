@@ -9,7 +9,8 @@
   :func:`~fnaf.runs.classifier.classifier_or_load`;
 * :mod:`fnaf.runs.untrained` — l1-minimisation and the un-trained decoders: their configs,
   presets, the λ sweep and the cached two-step attack :func:`two_step_or_load`;
-* :mod:`fnaf.runs.feature_slices` — the validation slices of the small-feature chapter as batches;
+* :mod:`fnaf.runs.feature_slices` — the validation slices of the small-feature and
+  distribution-shift chapters as batches;
 * :mod:`fnaf.runs.replay` — :func:`replay_attack`, one attacked slice rebuilt for a figure.
 """
 
@@ -62,6 +63,7 @@ from fnaf.runs.feature_slices import annotated_batch, middle_slice_batch
 from fnaf.runs.presets import (
     DEMO_BETA,
     IRIM_FEATURE_PIXELS,
+    PHANTOM_SOURCES,
     SIZE_FAMILIES,
     SMOKE_PHANTOM,
     chapter_configs,
@@ -70,6 +72,7 @@ from fnaf.runs.presets import (
     multicoil_preset,
     preset,
     robust_preset,
+    size_family,
     training_accel,
 )
 from fnaf.runs.replay import (
@@ -107,7 +110,9 @@ __all__ = [
     "OptimConfig",
     "PgdConfig",
     "RunConfig",
+    "PHANTOM_SOURCES",
     "SIZE_FAMILIES",
+    "size_family",
     "SCALES",
     "SMOKE_PHANTOM",
     "TRAINING_VERSION",

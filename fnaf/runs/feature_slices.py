@@ -1,6 +1,6 @@
-"""The validation slices the small-feature chapter reconstructs, as one batch each: the middle
-slice of each volume (artificial features), and each volume's annotated slice nearest its middle
-(real features). Masks are the evaluation's (one seeded mask per volume)."""
+"""The validation slices the small-feature and distribution-shift chapters reconstruct, as one
+batch each: the middle slices of each volume, and each volume's annotated slice nearest its
+middle (real features). Masks are the evaluation's (one seeded mask per volume)."""
 
 from __future__ import annotations
 
@@ -22,12 +22,18 @@ def _sorted_volumes(config: RunConfig):
 
 
 def middle_slice_batch(config: RunConfig, accel: int | None = None,
-                       volumes: int | None = None) -> KneeSlice:
-    """The middle slice of each of the first ``volumes`` validation volumes (by file name;
-    ``None``: all) of ``config``'s data, with the evaluation masks at ``accel``."""
+                       volumes: int | None = None, per_volume: int | None = 1) -> KneeSlice:
+    """The ``per_volume`` middle slices (``None``: every slice) of each of the first
+    ``volumes`` validation volumes (by file name; ``None``: all) of ``config``'s data, with
+    the evaluation masks at ``accel``."""
     _check_volumes(volumes)
+    _check_volumes(per_volume)
     val, chosen = _sorted_volumes(config)
-    keys = [(volume.fname.name, volume.num_slices // 2) for volume in chosen[:volumes]]
+    keys = []
+    for volume in chosen[:volumes]:
+        count = min(per_volume or volume.num_slices, volume.num_slices)
+        first = (volume.num_slices - count + 1) // 2  # one slice: num_slices // 2
+        keys += [(volume.fname.name, number) for number in range(first, first + count)]
     return collate_slices(val, eval_transform(config, accel), keys)
 
 

@@ -116,6 +116,27 @@ UNET_FAMILY = {
     "U-net5": UnetConfig(chans=8, num_pool_layers=2),
 }
 SIZE_FAMILIES = {"varnet": VARNET_FAMILY, "unet": UNET_FAMILY}
+#: The fields a family member changes, and the reference's field it is a fraction of.
+_SIZED_FIELDS = {"varnet": ("num_cascades", "sens_chans", "chans"),
+                 "unet": ("chans", "num_pool_layers")}
+
+
+def size_family(scale: str, model: str) -> dict:
+    """The appendix's size family of ``model`` at ``scale``: at ``paper`` the published
+    networks (:data:`SIZE_FAMILIES`); below it each member keeps the published member's
+    fractions of the reference (cascades, widths, pools; rounded, at least 1) applied to the
+    scale's own network, so that ``VarNet3`` is always the reference with half the cascades
+    and half the widths."""
+    check_choice("scale", scale, SCALES)
+    check_choice("model", model, tuple(SIZE_FAMILIES))
+    family = SIZE_FAMILIES[model]
+    if scale == "paper":
+        return dict(family)
+    reference, own = next(iter(family.values())), _NETWORKS[scale, model]
+    return {name: replace(own, **{field: max(1, round(getattr(own, field) * getattr(member, field)
+                                                      / getattr(reference, field)))
+                                  for field in _SIZED_FIELDS[model]})
+            for name, member in family.items()}
 
 
 _OPTIM = {"unet": OptimConfig("rmsprop", 1e-3, 40, 0.1), "irim": OptimConfig("adam", 1e-4, 30, 0.1),
@@ -180,15 +201,31 @@ _DEMO_VARNET = dict(epochs=3, batch_size=4, selection_share=0.5,
 #: (each multi-coil slice costs its coils' FFTs and the VarNet's cascades).
 MULTICOIL_DEMO_PHANTOM = PhantomConfig(train_volumes=12, val_volumes=8, coils=4)
 
+#: The phantom's data sources of the distribution-shift chapter, as changes to the scale's
+#: multi-coil phantom. ``knee``: the FNAF chapters' knees. ``knee-shifted``: a second source of
+#: the same anatomy, as the Stanford 3-D FSE knees were for fastMRI: another contrast (PD 3-D
+#: FSE, no fat suppression), twice the noise, a 20 % wider field of view and 8 coils on a
+#: tighter circle (other knees too: its own seed). ``brain``: real brain anatomy (the MNI152
+#: template, T1/T2/FLAIR, no abnormalities), through the same coils and pipeline.
+PHANTOM_SOURCES = {
+    "knee": {},
+    "knee-shifted": dict(contrasts=("PD_3DFSE",), noise=0.03, fov=1.2, coils=8, coil_radius=1.2,
+                         seed=101),
+    "brain": dict(anatomy="brain", lesions_per_volume=0, val_lesions_per_volume=0,
+                  val_lesions_per_label=0, seed=102),
+}
+
 
 def multicoil_preset(scale: str = "demo", model: str = "varnet", accel: int = 4,
                      coils: int = 4, size: str | None = None, data_root: str | None = None,
-                     **overrides) -> RunConfig:
+                     source: str = "knee", **overrides) -> RunConfig:
     """A model trained on multi-coil data (Darestani et al.'s setting): the phantom with
     ``coils`` coils (smoke, demo) or a fastMRI multi-coil folder (paper, ``data_root`` with
-    ``multicoil_train/``, ``multicoil_val/``); ``size`` one of the appendix's size family
-    (:data:`VARNET_FAMILY`, :data:`UNET_FAMILY`), default the scale's own network."""
+    ``multicoil_train/``, ``multicoil_val/``); ``size`` a member of the appendix's size family
+    (:func:`size_family`), default the scale's own network; ``source`` the phantom's data
+    source (:data:`PHANTOM_SOURCES`; ``knee-shifted`` brings its own coils)."""
     check_choice("model", model, tuple(SIZE_FAMILIES))
+    check_choice("source", source, tuple(PHANTOM_SOURCES))
     if not isinstance(coils, int) or coils < 2:
         raise ValueError(f"coils must be an integer >= 2 for multi-coil data, not {coils!r}")
     data: dict = {}
@@ -199,10 +236,11 @@ def multicoil_preset(scale: str = "demo", model: str = "varnet", accel: int = 4,
         data = dict(data_root=data_root, challenge="multicoil")
     elif scale in ("smoke", "demo"):
         base = SMOKE_PHANTOM if scale == "smoke" else MULTICOIL_DEMO_PHANTOM
-        data = dict(phantom=replace(base, coils=coils))
+        data = dict(phantom=replace(base, **{"coils": coils, **PHANTOM_SOURCES[source]}))
     if size is not None:
-        check_choice(f"{model} size", size, SIZE_FAMILIES[model])
-        overrides["network"] = SIZE_FAMILIES[model][size]
+        family = size_family(scale, model)
+        check_choice(f"{model} size", size, family)
+        overrides["network"] = family[size]
     return preset(scale, model, accel, **data, **overrides)
 
 

@@ -1,0 +1,172 @@
+"""Distribution shift (Darestani et al., §5 and appendix B): how a reconstruction method that
+was trained or tuned on one distribution scores on another, and why some images are hard.
+
+* :func:`shift_scores` — SSIM, PSNR and NMSE of each slice of a batch, reconstructed from its
+  own measurements by any reconstruction ``(batch, perturbation) -> magnitudes``
+  (:func:`fnaf.small_features.trained_reconstruction`, an
+  :class:`~fnaf.recon.problem.UntrainedMethod`).
+* :func:`shift_line` and :func:`line_fit` — the "accuracy on the line" reading (main paper
+  Fig. 4): per method its mean score in distribution (x) and under the shift (y) with 95 %
+  intervals, the shift's effect ``y - x`` with its interval, and the straight line through the
+  methods' means.
+* :func:`hardest_slices` — the adversarially-filtered subset (the paper's fastMRI-A): the slices
+  a reference method reconstructs worst, by a stated rule.
+* :func:`low_frequency_proportion` and :func:`frequency_energy` — appendix Fig. 14: the share
+  of the k-space energy in the fully-sampled centre columns, and the energy along the
+  phase-encode direction.
+
+Intervals resample *volumes* (the slices of a volume are not independent). Two settings scored
+on disjoint volumes (another dataset) are resampled independently; settings that share volumes
+(the same slices under two models, a subset of a set) are resampled together, which makes the
+difference paired where the slices are the same.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+from scipy import stats
+
+from fnaf.attacks.measurement import slice_scores
+from fnaf.data.masks import MaskFunc
+from fnaf.data.transforms import KneeSlice, select_slices
+from fnaf.stats import cluster_bootstrap_mean, correlation
+
+ALPHA = 0.05
+
+
+def shift_scores(reconstruct, batch: KneeSlice, chunk: int = 8) -> pd.DataFrame:
+    """One row per slice of ``batch``: ``fname``, ``slice``, ``SSIM``, ``PSNR``, ``NMSE`` of the
+    reconstruction from the slice's own measurements against its target (data range the
+    volume maximum), reconstructed ``chunk`` slices per call."""
+    if not isinstance(chunk, int) or chunk < 1:
+        raise ValueError(f"chunk must be a positive integer, not {chunk!r}")
+    rows = []
+    for start in range(0, len(batch.fname), chunk):
+        part = select_slices(batch, torch.arange(start, min(start + chunk, len(batch.fname))))
+        magnitudes = reconstruct(part, torch.zeros_like(part.kspace)).detach().cpu().numpy()
+        for i, fname in enumerate(part.fname):
+            rows.append({"fname": fname, "slice": int(part.slice_num[i]),
+                         **slice_scores(part.target[i].cpu().numpy(), magnitudes[i],
+                                        float(part.max_value[i]))})
+    return pd.DataFrame(rows)
+
+
+def mean_difference(first: pd.DataFrame, second: pd.DataFrame, metric: str = "SSIM",
+                    resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """``(difference, low, high)``: ``mean(second) - mean(first)`` of ``metric`` and its 95 %
+    percentile bootstrap interval over volumes (``fname``): resampled together where the two
+    row sets share volumes, independently where they do not."""
+    rng = np.random.default_rng(seed)
+    difference = float(second[metric].mean() - first[metric].mean())
+
+    def sums(frame, names):
+        grouped = frame.groupby("fname")[metric].agg(["sum", "count"]).reindex(names).fillna(0)
+        return grouped["sum"].to_numpy(), grouped["count"].to_numpy()
+
+    shared = bool(set(first.fname) & set(second.fname))
+    groups = ([sorted(set(first.fname) | set(second.fname))] * 2 if shared else
+              [sorted(set(first.fname)), sorted(set(second.fname))])
+    if min(len(names) for names in groups) < 2:
+        return difference, float("nan"), float("nan")
+    (first_sum, first_count), (second_sum, second_count) = (
+        sums(frame, names) for frame, names in zip((first, second), groups))
+    first_draw = rng.integers(0, len(groups[0]), size=(resamples, len(groups[0])))
+    second_draw = first_draw if shared else rng.integers(0, len(groups[1]),
+                                                         size=(resamples, len(groups[1])))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (second_sum[second_draw].sum(1) / second_count[second_draw].sum(1)
+                 - first_sum[first_draw].sum(1) / first_count[first_draw].sum(1))
+    means = means[np.isfinite(means)]  # a draw without any of the subset's volumes
+    low, high = np.percentile(means, [2.5, 97.5])
+    return difference, float(low), float(high)
+
+
+def shift_line(scores: pd.DataFrame, x: str, y: str, metric: str = "SSIM",
+               seed: int = 0) -> pd.DataFrame:
+    """The points of the accuracy-on-the-line figure: ``scores`` holds one row per (``model``,
+    ``setting``, ``fname``, ``slice``) with ``family`` and ``metric``; ``x`` and ``y`` name two
+    settings. Per model: the mean of each setting with its interval, ``effect = y - x`` with its
+    interval (:func:`mean_difference`), ``slices`` of each, and ``direction``: ``"lower"`` or
+    ``"higher"`` where the interval excludes 0, else ``"not shown"``."""
+    rows = []
+    for model, part in scores.groupby("model", sort=False):
+        first, second = part[part.setting == x], part[part.setting == y]
+        if first.empty or second.empty:
+            continue
+        row = {"model": model, "family": part.family.iloc[0]}
+        for name, frame in ((x, first), (y, second)):
+            mean, low, high = cluster_bootstrap_mean(frame[metric], frame.fname, seed=seed)
+            row.update({name: mean, f"{name} low": low, f"{name} high": high,
+                        f"{name} slices": len(frame)})
+        effect, low, high = mean_difference(first, second, metric, seed=seed)
+        row.update(effect=effect, **{"effect low": low, "effect high": high})
+        row["direction"] = ("lower" if high < 0 else "higher" if low > 0 else "not shown")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def line_fit(points: pd.DataFrame, x: str, y: str) -> dict[str, float]:
+    """The least-squares line ``y = slope * x + intercept`` through the methods' means (each
+    method one point), with Pearson's r and its 95 % interval (Fisher's z; NaN below four
+    methods) and each method's ``residuals`` (observed minus the line)."""
+    fit = stats.linregress(points[x], points[y]) if len(points) >= 2 else None
+    result = correlation(points[x], points[y])
+    slope, intercept = (fit.slope, fit.intercept) if fit is not None else (np.nan, np.nan)
+    residuals = points[y] - (slope * points[x] + intercept)
+    return {"slope": float(slope), "intercept": float(intercept), "n": len(points),
+            "r": result["pearson_r"], "r low": result["pearson_low"],
+            "r high": result["pearson_high"],
+            "residuals": dict(zip(points.model, residuals.astype(float)))}
+
+
+def check_fraction(fraction: float) -> None:
+    """Refuse a filtered subset's ``fraction`` outside (0, 1)."""
+    if isinstance(fraction, bool) or not (isinstance(fraction, (int, float))
+                                          and 0 < fraction < 1):
+        raise ValueError(f"the filtered subset's fraction must be in (0, 1), not {fraction!r}")
+
+
+def hardest_slices(scores: pd.DataFrame, fraction: float, metric: str = "SSIM") -> pd.DataFrame:
+    """The adversarially-filtered subset: the ``fraction`` of the slices of ``scores`` (one
+    reference method's rows) with the lowest ``metric``, ``ceil(fraction * N)`` slices, ties
+    broken by file name and slice. Raises ``ValueError`` when the rule selects nothing or
+    everything."""
+    check_fraction(fraction)
+    if scores.empty:
+        raise ValueError("no scored slices to select the filtered subset from")
+    count = int(np.ceil(fraction * len(scores)))
+    if count >= len(scores):
+        raise ValueError(f"a fraction of {fraction:g} of {len(scores)} slices keeps all of them: "
+                         "score more slices or lower the fraction")
+    ranked = scores.sort_values([metric, "fname", "slice"], kind="stable")
+    return ranked.head(count).reset_index(drop=True)
+
+
+def _centre_columns(width: int, centre_fraction: float) -> np.ndarray:
+    """fastMRI's fully-sampled centre columns (bool ``(width,)``) at ``centre_fraction``."""
+    if not 0 < centre_fraction < 1:
+        raise ValueError(f"centre_fraction must be in (0, 1), not {centre_fraction!r}")
+    return MaskFunc.center_mask(width, round(width * centre_fraction)).astype(bool)
+
+
+def low_frequency_proportion(kspace: torch.Tensor, centre_fraction: float) -> np.ndarray:
+    """Appendix B.3: the energy of the fully-sampled centre columns (fastMRI's centre of a
+    mask with ``centre_fraction``) over the energy of the whole k-space, per slice of
+    ``kspace`` ``(B, [C,] H, W)`` (coils summed): ``(B,)``."""
+    energy = kspace.abs().square().reshape(kspace.shape[0], -1, kspace.shape[-1]).sum(1)
+    centre = torch.as_tensor(_centre_columns(kspace.shape[-1], centre_fraction))
+    return (energy[:, centre].sum(1) / energy.sum(1)).cpu().numpy()
+
+
+def frequency_energy(kspace: torch.Tensor) -> np.ndarray:
+    """Appendix Fig. 14 (right): the share of each slice's k-space energy at each distance (in
+    columns) from the centre along the phase-encode direction, the two sides added:
+    ``(B, W // 2 + 1)``, each row summing to 1."""
+    energy = kspace.abs().square().reshape(kspace.shape[0], -1, kspace.shape[-1]).sum(1)
+    width = kspace.shape[-1]
+    distance = torch.abs(torch.arange(width) - width // 2)
+    folded = torch.zeros(kspace.shape[0], width // 2 + 1, dtype=energy.dtype)
+    folded.index_add_(1, distance, energy.cpu())
+    return (folded / folded.sum(1, keepdim=True)).numpy()

@@ -5,6 +5,8 @@ was trained or tuned on one distribution scores on another, and why some images 
   own measurements by any reconstruction ``(batch, perturbation) -> magnitudes``
   (:func:`fnaf.small_features.trained_reconstruction`, an
   :class:`~fnaf.recon.problem.UntrainedMethod`).
+* :func:`score_settings` — every :class:`ShiftMethod` on the settings of the anatomy it was
+  trained or tuned on.
 * :func:`shift_line` and :func:`line_fit` — the "accuracy on the line" reading (main paper
   Fig. 4): per method its mean score in distribution (x) and under the shift (y) with 95 %
   intervals, the shift's effect ``y - x`` with its interval, and the straight line through the
@@ -22,6 +24,9 @@ difference paired where the slices are the same.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -51,6 +56,40 @@ def shift_scores(reconstruct, batch: KneeSlice, chunk: int = 8) -> pd.DataFrame:
                          **slice_scores(part.target[i].cpu().numpy(), magnitudes[i],
                                         float(part.max_value[i]))})
     return pd.DataFrame(rows)
+
+
+class ShiftMethod(NamedTuple):
+    """A method of the shift chapter: its ``label``, ``family`` (``VarNet``, ``U-Net``,
+    ``un-trained``, ``l1``), the anatomy it was trained or ``tuned`` on, the reconstruction, and
+    the number of slices of a setting it reconstructs (``None``: all; the decoders fit each
+    slice)."""
+
+    label: str
+    family: str
+    tuned: str
+    reconstruct: Callable
+    max_slices: int | None = None
+
+
+def score_settings(methods: list[ShiftMethod], batches: dict[str, KneeSlice],
+                   settings: dict[str, list[tuple[str, str]]]) -> pd.DataFrame:
+    """:func:`shift_scores` of every method on the settings of its anatomy (``settings``:
+    tuned anatomy -> ``[(setting name, source of batches)]``): one row per (method, setting,
+    slice) with ``model``, ``family``, ``setting``, ``tuned``. A reconstruction object shared
+    by two methods (a decoder, the same whatever it is "tuned" on) reconstructs a source once."""
+    fitted, rows = {}, []
+    for method in methods:
+        for setting, source in settings[method.tuned]:
+            batch = batches[source]
+            if method.max_slices is not None:
+                batch = select_slices(batch, torch.arange(min(method.max_slices,
+                                                              len(batch.fname))))
+            key = (id(method.reconstruct), source, method.max_slices)
+            if key not in fitted:
+                fitted[key] = shift_scores(method.reconstruct, batch)
+            rows.append(fitted[key].assign(model=method.label, family=method.family,
+                                           setting=setting, tuned=method.tuned))
+    return pd.concat(rows, ignore_index=True)
 
 
 def mean_difference(first: pd.DataFrame, second: pd.DataFrame, metric: str = "SSIM",
@@ -170,3 +209,25 @@ def frequency_energy(kspace: torch.Tensor) -> np.ndarray:
     folded = torch.zeros(kspace.shape[0], width // 2 + 1, dtype=energy.dtype)
     folded.index_add_(1, distance, energy.cpu())
     return (folded / folded.sum(1, keepdim=True)).numpy()
+
+
+def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | None = None
+                  ) -> dict:
+    """The paper's two claims read on one shift (:func:`shift_line` points, :func:`line_fit`):
+    (i) every method loses — ``"reproduced"`` where every read method's effect interval lies
+    below 0, ``"direction only"`` where every mean effect is negative but not every interval
+    excludes 0, else ``"not reproduced"``; (ii) the methods lie on a line — ``"reproduced"``
+    where Pearson's r's interval lies above 0, else ``"not shown"``. ``excluded``: methods left
+    out of (i) with the reason (e.g. the filtered subset's reference, selected on its own
+    errors; a method that is the same on both sides).
+
+    Returns ``lower``, ``higher`` (method lists), ``read`` (how many), ``losses`` and ``line``
+    (the verdicts) and ``excluded``."""
+    excluded = excluded or {}
+    read = points[~points.model.isin(excluded)]
+    lower = read[read.direction == "lower"].model.tolist()
+    losses = ("reproduced" if len(read) and len(lower) == len(read) else
+              "direction only" if len(read) and (read.effect < 0).all() else "not reproduced")
+    line = "reproduced" if fit["r low"] > 0 else "not shown"
+    return {"lower": lower, "higher": read[read.direction == "higher"].model.tolist(),
+            "read": len(read), "losses": losses, "line": line, "excluded": excluded}

@@ -264,6 +264,11 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     ("08_untrained_and_l1.ipynb", {"lams": [1e-3, -1.0]}, "lam must be a number >= 0"),
     ("08_untrained_and_l1.ipynb", {"decoder": "unet"}, "unknown method 'unet'"),
     ("08_untrained_and_l1.ipynb", {"bases": ["dct"]}, "must include 'wavelet'"),
+    ("09_distribution_shift.ipynb", {"hard_fraction": 1.5}, "fraction must be in \\(0, 1\\)"),
+    ("09_distribution_shift.ipynb", {"sizes": {"varnet": ["VarNet9"]}},
+     "unknown varnet size 'VarNet9'"),
+    ("09_distribution_shift.ipynb", {"reference": "U-net5"}, "reference 'U-net5' is not one"),
+    ("09_distribution_shift.ipynb", {"per_volume": 0}, "per_volume must be a positive integer"),
     ("10_small_features.ipynb", {"placements": 0}, "placements must be a positive integer"),
     ("10_small_features.ipynb", {"sizes": [2, 40]}, "does not fit the 32×32 target"),
 ])
@@ -324,6 +329,42 @@ def test_untrained_notebook_attacks_l1_and_the_convdecoder_beside_the_trained_ne
     assert (compared.reference == "l1 (wavelet)").all()
     cached = list((tmp_path / "runs" / "untrained").glob("*.json"))
     assert len(cached) == 2 + len(compared)  # l1 wavelet, ConvDecoder, and each compared
+
+
+def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("09_distribution_shift.ipynb", tmp_path, scale="smoke", coils=3, volumes=2,
+                  per_volume=2, decoder_slices=1, hard_fraction=0.25, lams=[1e-3, 1e-2],
+                  tuning_volumes=1, runs_root=str(tmp_path / "runs"))
+    scores = pd.read_csv(results / "scores.csv")
+    methods = {"VarNet-ref", "VarNet3", "U-net-ref", "U-net3", "ConvDecoder", "Deep Decoder",
+               "l1 (wavelet)", "l1 (fourier)", "l1 (dct)"}
+    assert set(scores.model) == methods
+    counts = scores.groupby(["model", "setting"]).size()
+    assert counts["VarNet3", "knee-shifted"] == 2 * 2  # volumes x middle slices
+    assert counts["ConvDecoder", "brain"] == 1  # the decoders: decoder_slices
+    assert set(scores.setting) == {"knee", "knee-shifted", "brain (knee-tuned)", "brain",
+                                   "knee (brain-tuned)", "filtered subset"}
+    decoder = scores[scores.model == "ConvDecoder"].set_index(["setting", "tuned"]).SSIM
+    assert decoder["brain", "brain"] == decoder["brain (knee-tuned)", "knee"]  # one fit
+    lines = pd.read_csv(results / "lines.csv")
+    assert set(lines["shift"]) == {"dataset shift", "anatomy shift (Fig. 4)",
+                                   "anatomy shift, brain to knee (Fig. 12)",
+                                   "adversarially-filtered shift"}
+    assert (lines.groupby("shift").size() == len(methods)).all()
+    assert set(lines.direction) <= {"lower", "higher", "not shown"}
+    assert ((lines["effect low"] <= lines.effect) & (lines.effect <= lines["effect high"])
+            | lines["effect low"].isna()).all()
+    low = pd.read_csv(results / "low_frequency.csv")
+    assert len(low) == 2 * 4 and low.hard.sum() == 2  # every knee slice; ceil(0.25 * 8)
+    assert low["low-frequency proportion"].between(0, 1).all()
+    assert low[low.hard].SSIM.max() <= low[~low.hard].SSIM.min()  # the reference's hardest
+    sweep = pd.read_csv(results / "lambda_sweep.csv")
+    assert set(sweep.anatomy) == {"knee", "brain"} and set(sweep.basis) == {
+        "wavelet", "fourier", "dct"}
+    trained = sorted(path.name.split("-")[0] for path in (tmp_path / "runs").iterdir()
+                     if path.is_dir() and path.name != "untrained")
+    assert trained == ["unet"] * 4 + ["varnet"] * 4  # two sizes each, on knees and on brains
 
 
 def test_small_features_notebook_maps_every_method_and_scores_the_boxes(tmp_path, monkeypatch):

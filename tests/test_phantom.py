@@ -224,4 +224,6 @@ def test_a_missing_nilearn_says_what_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "nilearn", None)
     with pytest.raises(ImportError, match="pip install nilearn"):
         brain_anatomy.template_tissues()
+    with pytest.raises(ImportError, match="pip install nilearn"):  # before any generation
+        PhantomConfig(anatomy="brain")
     brain_anatomy.template_tissues.cache_clear()

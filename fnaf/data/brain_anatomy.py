@@ -37,6 +37,19 @@ _INSTALL = ("the brain anatomy comes from nilearn's MNI152 template, which ships
             "wheel: `pip install nilearn` (no download at run time)")
 
 
+def template_loader():
+    """nilearn's ``datasets`` module, which reads the template from inside its own package.
+
+    Raises:
+        ImportError: nilearn is not installed (the message says what to install).
+    """
+    try:
+        from nilearn import datasets
+    except ImportError as error:
+        raise ImportError(f"nilearn is not installed: {_INSTALL}") from error
+    return datasets
+
+
 @lru_cache(maxsize=1)
 def template_tissues() -> np.ndarray:
     """Tissue probabilities of the MNI152 2009a template at 1 mm: float32
@@ -46,10 +59,7 @@ def template_tissues() -> np.ndarray:
     Raises:
         ImportError: nilearn is not installed (the message says what to install).
     """
-    try:
-        from nilearn import datasets
-    except ImportError as error:
-        raise ImportError(f"nilearn is not installed: {_INSTALL}") from error
+    datasets = template_loader()
     try:
         grey, white, mask = (np.asarray(load(resolution=1).get_fdata(), np.float32) for load in (
             datasets.load_mni152_gm_template, datasets.load_mni152_wm_template,

@@ -42,7 +42,7 @@ from scipy import ndimage
 
 from fnaf.data import knee_anatomy as anatomy
 from fnaf.data.annotations import LABEL_CODES, write_annotations
-from fnaf.data.brain_anatomy import brain_slab
+from fnaf.data.brain_anatomy import brain_slab, template_loader
 from fnaf.data.coils import birdcage_maps
 from fnaf.data.fastmri_writer import ismrmrd_header, write_volume
 from fnaf.io import atomic_directory
@@ -142,6 +142,8 @@ class PhantomConfig:
         get_geometry(self.geometry)
         if self.anatomy not in ANATOMIES:
             raise ValueError(f"unknown anatomy {self.anatomy!r}; choose one of {list(ANATOMIES)}")
+        if self.anatomy == "brain":
+            template_loader()  # the brain's source is installed (offline: inside nilearn)
         if self.contrasts is not None:
             object.__setattr__(self, "contrasts", tuple(self.contrasts))
             known = BRAIN_CONTRASTS if self.anatomy == "brain" else CONTRASTS

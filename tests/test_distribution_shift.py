@@ -1,0 +1,133 @@
+"""Distribution shift: per-slice scores, the accuracy-on-the-line reading with its intervals
+(paired where the slices are shared), the filtered subset's rule and the k-space energy."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+from fnaf import plots  # noqa: E402
+from fnaf.distribution_shift import (  # noqa: E402
+    frequency_energy,
+    hardest_slices,
+    line_fit,
+    low_frequency_proportion,
+    mean_difference,
+    shift_line,
+    shift_scores,
+    shift_verdict,
+)
+from fnaf.tables import shift_view  # noqa: E402
+
+
+def perfect(batch, perturbation):
+    return batch.target
+
+
+@pytest.mark.filterwarnings("ignore:divide by zero")  # the perfect image's PSNR is infinite
+def test_scores_of_the_target_itself_are_perfect_and_chunks_change_nothing(multicoil_batch):
+    def blurred(batch, perturbation):
+        return batch.target * 0.9
+
+    rows = shift_scores(perfect, multicoil_batch)
+    assert list(rows.columns) == ["fname", "slice", "SSIM", "PSNR", "NMSE"]
+    assert len(rows) == len(multicoil_batch.fname) and np.allclose(rows.SSIM, 1)
+    one_by_one = shift_scores(blurred, multicoil_batch, chunk=1)
+    pd.testing.assert_frame_equal(one_by_one, shift_scores(blurred, multicoil_batch, chunk=2))
+    assert (one_by_one.SSIM < 1).all()
+    with pytest.raises(ValueError, match="chunk must be a positive integer"):
+        shift_scores(perfect, multicoil_batch, chunk=0)
+
+
+def frame(values, names, setting="a", model="m", family="VarNet"):
+    return pd.DataFrame({"fname": names, "slice": range(len(names)), "SSIM": values,
+                         "setting": setting, "model": model, "family": family})
+
+
+def test_the_difference_is_paired_on_shared_slices_and_independent_across_datasets():
+    rng = np.random.default_rng(0)
+    names = [f"v{i // 2}" for i in range(20)]
+    first = frame(rng.uniform(0.5, 0.9, 20), names)
+    shifted = first.assign(SSIM=first.SSIM - 0.1)  # the same slices, each 0.1 lower
+    difference, low, high = mean_difference(first, shifted)
+    assert difference == pytest.approx(-0.1) and low == pytest.approx(-0.1)
+    assert high == pytest.approx(-0.1)  # paired: the slices' own spread cancels
+    other = frame(first.SSIM.to_numpy() - 0.1, [f"w{i // 2}" for i in range(20)])
+    difference, low, high = mean_difference(first, other)  # another dataset: independent
+    assert difference == pytest.approx(-0.1) and low < -0.12 and -0.08 < high < 0
+    assert np.isnan(mean_difference(first.head(2), other)[1])  # one volume: no interval
+
+
+def test_the_line_reads_each_method_and_fits_their_means():
+    rng = np.random.default_rng(1)
+    names = [f"v{i // 2}" for i in range(16)]
+    frames = []
+    for index, (model, level) in enumerate({"big": 0.9, "small": 0.85, "l1": 0.8,
+                                            "decoder": 0.75}.items()):
+        before = frame(level + 0.01 * rng.standard_normal(16), names, "knee", model,
+                       ["VarNet", "U-Net", "l1", "un-trained"][index])
+        after = before.assign(SSIM=0.5 * before.SSIM + 0.3, setting="shifted",
+                              fname=[f"s{i // 2}" for i in range(16)])
+        frames += [before, after]
+    points = shift_line(pd.concat(frames), "knee", "shifted")
+    assert list(points.model) == ["big", "small", "l1", "decoder"]
+    assert (points.direction == "lower").all()  # every method loses 0.15 to 0.075
+    assert (points["knee slices"] == 16).all()
+    fit = line_fit(points, "knee", "shifted")
+    assert fit["slope"] == pytest.approx(0.5) and fit["intercept"] == pytest.approx(0.3)
+    assert fit["r"] == pytest.approx(1) and fit["n"] == 4
+    assert max(abs(value) for value in fit["residuals"].values()) < 1e-9
+    view = shift_view(points, "knee", "shifted")
+    assert list(view.columns) == ["family", "knee", "shifted", "effect", "slices", "direction"]
+    figure = plots.accuracy_on_the_line({"shift": (points, fit, "knee", "shifted")})
+    assert len(figure.axes) == 1
+
+
+def test_the_filtered_subset_takes_the_hardest_share_and_refuses_nothing_or_all():
+    scores = frame([0.9, 0.5, 0.7, 0.5, 0.8, 0.95, 0.6, 0.85], [f"v{i}" for i in range(8)])
+    hard = hardest_slices(scores, 0.25)
+    assert list(zip(hard.fname, hard.SSIM)) == [("v1", 0.5), ("v3", 0.5)]
+    assert len(hardest_slices(scores, 0.3)) == 3  # ceil(0.3 * 8)
+    for fraction, message in [(0.0, "must be in \\(0, 1\\)"), (1.0, "must be in"),
+                              (True, "must be in"), (0.9, "keeps all of them")]:
+        with pytest.raises(ValueError, match=message):
+            hardest_slices(scores, fraction)
+    with pytest.raises(ValueError, match="no scored slices"):
+        hardest_slices(scores.head(0), 0.5)
+
+
+def test_the_low_frequency_proportion_and_the_energy_along_the_phase_encodes():
+    width = 40
+    kspace = torch.zeros(3, 2, 8, width, dtype=torch.complex64)
+    kspace[0, :, :, width // 2] = 1  # all energy in the centre column
+    kspace[1] = 1  # flat: the centre's share is its share of the columns
+    kspace[2, :, :, width // 2 + 7] = 2  # all of it 7 columns from the centre
+    proportion = low_frequency_proportion(kspace, 0.08)  # round(40 * 0.08) = 3 centre columns
+    assert proportion == pytest.approx([1.0, 3 / width, 0.0])
+    shares = frequency_energy(kspace)
+    assert shares.shape == (3, width // 2 + 1) and np.allclose(shares.sum(1), 1)
+    assert shares[0, 0] == 1 and shares[2, 7] == 1
+    assert shares[1, 1] == pytest.approx(2 / width)  # both sides of the centre added
+    with pytest.raises(ValueError, match="centre_fraction"):
+        low_frequency_proportion(kspace, 0)
+    table = pd.DataFrame({"SSIM": [0.5, 0.7, 0.9], "low-frequency proportion": proportion,
+                          "hard": [True, False, False]})
+    figure = plots.frequency_figure(table, {"all": shares, "hard": shares[:1]})
+    assert len(figure.axes) == 2
+
+
+def test_the_verdicts_read_every_method_but_the_excluded():
+    points = pd.DataFrame({"model": ["a", "b", "c"], "effect": [-0.1, -0.05, 0.0],
+                           "direction": ["lower", "lower", "not shown"]})
+    on_a_line = {"r low": 0.4}
+    verdict = shift_verdict(points, on_a_line)
+    assert verdict["losses"] == "not reproduced" and verdict["line"] == "reproduced"
+    verdict = shift_verdict(points, {"r low": -0.2}, {"c": "the same on both sides"})
+    assert (verdict["losses"], verdict["read"], verdict["line"]) == ("reproduced", 2, "not shown")
+    assert verdict["lower"] == ["a", "b"] and verdict["excluded"] == {"c": "the same on both sides"}
+    points.loc[1, "direction"] = "not shown"
+    assert shift_verdict(points, on_a_line, {"c": ""})["losses"] == "direction only"

@@ -500,6 +500,19 @@ def test_multicoil_presets_and_size_families():
         multicoil_preset("paper", "varnet", 4, coils=15)
 
 
+def test_earlier_runs_keep_their_keys_after_the_phantoms_acquisition_fields():
+    from fnaf.runs import multicoil_preset
+    from fnaf.runs.classifier import ClassifierConfig
+    from fnaf.runs.untrained import data_key
+
+    # anchors computed before PhantomConfig had its acquisition fields (commit c53c2d8)
+    assert multicoil_preset("demo", "varnet", 4, 4).key() == "55d88d2c9bc2"
+    assert preset("demo", "unet", (4, 8)).key() == "69e83d34e52a"
+    assert robust_preset("demo", "irim", (4, 8), "fnaf").key() == "329f99070bce"
+    assert data_key(multicoil_preset("demo", "varnet", 4, 4), 4) == "7dc193181cb9"
+    assert ClassifierConfig("demo").key() == "9b1a1e5c1cdd"
+
+
 def test_the_shift_sources_change_the_acquisition_and_keep_the_knee_runs():
     from fnaf.runs import multicoil_preset
 

@@ -103,6 +103,9 @@ BRAIN_CONTRASTS = {
 #: The contrasts a volume is drawn from (uniformly), per anatomy.
 DEFAULT_CONTRASTS = {"knee": ("CORPDFS_FBK", "CORPD_FBK"), "brain": tuple(BRAIN_CONTRASTS)}
 ANATOMIES = tuple(DEFAULT_CONTRASTS)
+#: The acquisition fields of :class:`PhantomConfig` and their defaults (added after the first
+#: datasets: left out of the cache keys at their defaults).
+ACQUISITION_DEFAULTS = {"anatomy": "knee", "contrasts": None, "fov": 1.0, "coil_radius": 1.5}
 TEXTURED = {anatomy.FAT: 0.05, anatomy.MUSCLE: 0.08, anatomy.MARROW: 0.09, anatomy.EDEMA: 0.1}
 
 
@@ -175,15 +178,19 @@ class PhantomConfig:
         """The contrasts volumes are drawn from."""
         return self.contrasts or DEFAULT_CONTRASTS[self.anatomy]
 
+    def identity(self) -> dict:
+        """The fields, the acquisition's (:data:`ACQUISITION_DEFAULTS`) only where they differ
+        from their defaults: what the caches built on a phantom hash, so that the datasets and
+        runs from before these fields keep their keys."""
+        return {name: value for name, value in asdict(self).items()
+                if name not in ACQUISITION_DEFAULTS or value != ACQUISITION_DEFAULTS[name]}
+
     def key(self) -> str:
-        """A hash of the fields; the fields added after the first datasets (``coils``, the
-        anatomy and the acquisition) only where they differ from their defaults, so that the
-        earlier datasets keep their keys."""
-        fields = asdict(self)
-        for name, default in (("coils", 1), ("anatomy", "knee"), ("contrasts", None),
-                              ("fov", 1.0), ("coil_radius", 1.5)):
-            if fields[name] == default:
-                del fields[name]
+        """A hash of :meth:`identity` (``coils`` only when multi-coil: single-coil keys predate
+        it)."""
+        fields = self.identity()
+        if self.coils == 1:
+            del fields["coils"]
         payload = json.dumps({**fields, "version": GENERATOR_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

@@ -118,7 +118,8 @@ class ClassifierConfig:
         source = data_source(self.data_root, self.annotations(), self.phantom)
         data = None if self.data_root is None else data_fingerprint(
             self.data_root, source.annotations.values())
-        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION, "data": data,
+        payload = json.dumps({**asdict(self), "phantom": self.phantom.identity(),
+                              "version": TRAINING_VERSION, "data": data,
                               "annotations": [_sha256(path) for path in
                                               source.annotations.values()]},
                              sort_keys=True, default=str)

@@ -25,7 +25,7 @@ from fnaf.attacks.search import (
     check_target_scale,
 )
 from fnaf.data.annotations import AnnotationIndex
-from fnaf.data.phantom import PhantomConfig
+from fnaf.data.phantom import ACQUISITION_DEFAULTS, PhantomConfig
 from fnaf.data.sources import data_fingerprint
 from fnaf.objectives import (
     PAPER_ADV_FRACTION,
@@ -60,7 +60,7 @@ ATTACK_VERSION = 3
 #: :mod:`fnaf.released`).
 LATER_OPTIONS = {"placement": "paper", "intensities": "slice", "target_scale": 1.0,
                  "region_loss": "nmse", "normalization": "slice", "challenge": None,
-                 "coils": 1}
+                 "coils": 1, **ACQUISITION_DEFAULTS}
 
 
 def without_later_defaults(settings: dict) -> dict:

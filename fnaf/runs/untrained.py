@@ -137,7 +137,7 @@ class TwoStepConfig:
 
 def data_key(data: RunConfig, accel: int) -> str:
     """What the attacked slices depend on: the data, the challenge and the masks."""
-    return _key({"data_root": data.data_root, "phantom": asdict(data.phantom),
+    return _key({"data_root": data.data_root, "phantom": data.phantom.identity(),
                  "challenge": data.data_challenge, "accel": accel})
 
 

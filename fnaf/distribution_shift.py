@@ -231,3 +231,15 @@ def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | No
     line = "reproduced" if fit["r low"] > 0 else "not shown"
     return {"lower": lower, "higher": read[read.direction == "higher"].model.tolist(),
             "read": len(read), "losses": losses, "line": line, "excluded": excluded}
+
+
+def example_images(methods: dict[str, Callable], batch: KneeSlice, index: int = 0
+                   ) -> dict[str, np.ndarray]:
+    """Appendix Figs. 11-12: slice ``index`` of ``batch``, its target (``"ground truth"``) and
+    each method's reconstruction (label -> reconstruction), magnitudes ``(h, w)`` in display
+    orientation."""
+    one = select_slices(batch, torch.tensor([index]))
+    images = {"ground truth": one.target[0]}
+    for label, reconstruct in methods.items():
+        images[label] = reconstruct(one, torch.zeros_like(one.kspace))[0].detach()
+    return {label: image.cpu().numpy()[::-1] for label, image in images.items()}

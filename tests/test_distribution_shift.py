@@ -12,6 +12,7 @@ import torch  # noqa: E402
 
 from fnaf import plots  # noqa: E402
 from fnaf.distribution_shift import (  # noqa: E402
+    example_images,
     frequency_energy,
     hardest_slices,
     line_fit,
@@ -131,3 +132,11 @@ def test_the_verdicts_read_every_method_but_the_excluded():
     assert verdict["lower"] == ["a", "b"] and verdict["excluded"] == {"c": "the same on both sides"}
     points.loc[1, "direction"] = "not shown"
     assert shift_verdict(points, on_a_line, {"c": ""})["losses"] == "direction only"
+
+
+def test_examples_show_the_target_and_each_reconstruction_upright(multicoil_batch):
+    images = example_images({"perfect": perfect}, multicoil_batch, index=1)
+    assert list(images) == ["ground truth", "perfect"]
+    target = multicoil_batch.target[1].numpy()
+    assert np.array_equal(images["ground truth"], target[::-1])  # display orientation
+    assert np.array_equal(images["perfect"], images["ground truth"])

@@ -269,6 +269,8 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
      "unknown varnet size 'VarNet9'"),
     ("09_distribution_shift.ipynb", {"reference": "U-net5"}, "reference 'U-net5' is not one"),
     ("09_distribution_shift.ipynb", {"per_volume": 0}, "per_volume must be a positive integer"),
+    ("09_distribution_shift.ipynb", {"scale": "paper", "data_root": "/knees"},
+     "pass \\['shifted_root', 'brain_root'\\]"),
     ("10_small_features.ipynb", {"placements": 0}, "placements must be a positive integer"),
     ("10_small_features.ipynb", {"sizes": [2, 40]}, "does not fit the 32×32 target"),
 ])
@@ -276,7 +278,8 @@ def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, 
                                                          message):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     with pytest.raises(papermill.PapermillExecutionError, match=message):
-        run(name, tmp_path, scale="smoke", runs_root=str(tmp_path / "runs"), **parameters)
+        run(name, tmp_path, **{"scale": "smoke", "runs_root": str(tmp_path / "runs"),
+                               **parameters})
     assert not (tmp_path / "runs").exists()  # nothing was trained
 
 

@@ -125,9 +125,14 @@ def test_fista_agrees_with_sigpy_l1waveletrecon(multicoil_batch):
     assert solver.objective(ours, y, operator) <= solver.objective(theirs, y, operator) * 1.001
 
 
-def test_the_l1_method_beats_zero_filling_and_memoises_its_maps(multicoil_batch):
+def test_the_l1_method_beats_zero_filling_and_memoises_its_maps(multicoil_batch, monkeypatch):
+    from fnaf.data import coils
     from fnaf.mri import center_crop, zero_filled_image
 
+    estimated = []
+    monkeypatch.setattr(coils, "_MEMO", type(coils._MEMO)())
+    monkeypatch.setattr(coils, "espirit_maps", lambda kspace, *args: estimated.append(1) or
+                        torch.from_numpy(birdcage_maps(kspace.shape[0], kspace.shape[-2:])))
     method = L1Method(lam=3e-4, iterations=100)
     magnitude = method(multicoil_batch)
     assert magnitude.shape == multicoil_batch.target.shape
@@ -137,13 +142,16 @@ def test_the_l1_method_beats_zero_filling_and_memoises_its_maps(multicoil_batch)
     maxval = float(target.max())
     assert (ssim(target, magnitude.numpy().astype(np.float64), maxval)
             > ssim(target, zero_filled.numpy().astype(np.float64), maxval))
-    assert len(method._maps) == len(multicoil_batch.fname)
-    method(multicoil_batch)
-    assert len(method._maps) == len(multicoil_batch.fname)  # estimated once per slice
+    assert len(estimated) == len(multicoil_batch.fname)
+    L1Method(basis="dct", lam=3e-4, iterations=2)(multicoil_batch)
+    assert len(estimated) == len(multicoil_batch.fname)  # once per slice, for every method
     # the same file and slice names with other data (another dataset, fewer coils): new maps
     other = multicoil_batch._replace(kspace=multicoil_batch.kspace[:, :-1] * 2)
     assert method(other).shape == magnitude.shape
-    assert len(method._maps) == 2 * len(multicoil_batch.fname)
+    assert len(estimated) == 2 * len(multicoil_batch.fname)
+    monkeypatch.setattr(coils, "MEMO_BYTES", 0)  # the oldest maps go first; the newest stay
+    method(multicoil_batch._replace(kspace=multicoil_batch.kspace * 3))
+    assert len(coils._MEMO) == 1
 
 
 @pytest.mark.parametrize("settings, message", [

@@ -9,13 +9,18 @@ The VarNet needs neither: it learns its maps from the auto-calibration lines.
 
 from __future__ import annotations
 
+import hashlib
 import warnings
+from collections import OrderedDict
 
 import numpy as np
 import torch
 
 #: ESPIRiT's kernel width (BART's and SigPy's default), where the calibration region allows.
 KERNEL_WIDTH = 6
+#: The bytes of ESPIRiT maps :func:`memoised_espirit_maps` keeps (the oldest dropped first).
+MEMO_BYTES = 2 ** 30
+_MEMO: OrderedDict[str, torch.Tensor] = OrderedDict()
 
 
 def _sigpy_mri():
@@ -84,3 +89,22 @@ def espirit_maps(kspace: torch.Tensor, calib_width: int, threshold: float = 0.02
                          f"{calib_width} calibration columns); lower crop or sample more "
                          "central columns")
     return torch.from_numpy(np.asarray(maps, np.complex64)).to(kspace.device)
+
+
+def memoised_espirit_maps(kspace: torch.Tensor, calib_width: int, threshold: float = 0.02,
+                          crop: float = 0.95) -> torch.Tensor:
+    """:func:`espirit_maps`, estimated once per measured k-space and settings and reused (a
+    scanner's calibration: every method reconstructing a slice, and every attack on it, uses
+    the same maps); up to :data:`MEMO_BYTES` of maps are kept, keyed by the k-space's content,
+    so two datasets with the same file names never share maps."""
+    data = kspace.detach().cpu().numpy()
+    key = hashlib.sha1(repr((data.shape, calib_width, threshold, crop)).encode()
+                       + data.tobytes()).hexdigest()
+    if key in _MEMO:
+        _MEMO.move_to_end(key)
+        return _MEMO[key].to(kspace.device)
+    maps = espirit_maps(kspace, calib_width, threshold, crop)
+    _MEMO[key] = maps.cpu()
+    while sum(kept.nbytes for kept in _MEMO.values()) > MEMO_BYTES and len(_MEMO) > 1:
+        _MEMO.popitem(last=False)
+    return maps

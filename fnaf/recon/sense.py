@@ -10,11 +10,9 @@ crop (the maps' squares sum to one inside the object, so ``|x|`` is on the RSS s
 
 from __future__ import annotations
 
-import hashlib
-
 import torch
 
-from fnaf.data.coils import calibration_width, espirit_maps
+from fnaf.data.coils import calibration_width, memoised_espirit_maps
 from fnaf.data.transforms import KneeSlice
 from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
 from fnaf.recon.l1 import SOLVERS, L1Solver, check_l1_settings, lipschitz
@@ -82,7 +80,6 @@ class L1Method(UntrainedMethod):
         self.basis, self.lam, self.iterations, self.tol = basis, lam, iterations, tol
         self.solver, self.wavelet, self.level = solver, wavelet, level
         self.calibration = calibration
-        self._maps: dict[str, torch.Tensor] = {}
         self._transforms: dict[tuple[int, int], SparsifyingTransform] = {}
 
     def transform(self, shape: tuple[int, int]) -> SparsifyingTransform:
@@ -93,20 +90,15 @@ class L1Method(UntrainedMethod):
         return self._transforms[shape]
 
     def operator(self, batch: KneeSlice) -> MRIOperator:
-        """SENSE for the batch: its masks and each slice's ESPIRiT maps (memoised by the slice's
-        clean measurements: the same file and slice of another dataset gets its own maps)."""
+        """SENSE for the batch: its masks and each slice's ESPIRiT maps from its clean
+        measurements (:func:`~fnaf.data.coils.memoised_espirit_maps`: estimated once per slice
+        and mask, whichever method or attack asks)."""
         if batch.kspace.ndim == 3:
             return MRIOperator(batch.mask)
-        maps = []
         clean = measured(batch)
-        for i in range(len(batch.fname)):
-            data = clean[i].detach().cpu().numpy()
-            key = hashlib.sha1(repr(data.shape).encode() + data.tobytes()).hexdigest()
-            if key not in self._maps:
-                self._maps[key] = espirit_maps(clean[i], calibration_width(batch.mask[i]),
-                                               crop=self.calibration)
-            maps.append(self._maps[key])
-        return MRIOperator(batch.mask, torch.stack(maps))
+        return MRIOperator(batch.mask, torch.stack([
+            memoised_espirit_maps(clean[i], calibration_width(batch.mask[i]),
+                                  crop=self.calibration) for i in range(len(batch.fname))]))
 
     def fit(self, batch: KneeSlice, perturbation: torch.Tensor | None = None) -> Fit:
         y = measured(batch, perturbation)

@@ -338,6 +338,7 @@ def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path,
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     results = run("09_distribution_shift.ipynb", tmp_path, scale="smoke", coils=3, volumes=2,
                   per_volume=2, decoder_slices=1, hard_fraction=0.25, lams=[1e-3, 1e-2],
+                  sizes={"varnet": ["VarNet-ref", "VarNet3"], "unet": ["U-net-ref", "U-net3"]},
                   tuning_volumes=1, runs_root=str(tmp_path / "runs"))
     scores = pd.read_csv(results / "scores.csv")
     methods = {"VarNet-ref", "VarNet3", "U-net-ref", "U-net3", "ConvDecoder", "Deep Decoder",
@@ -356,6 +357,8 @@ def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path,
                                    "adversarially-filtered shift"}
     assert (lines.groupby("shift").size() == len(methods)).all()
     assert set(lines.direction) <= {"lower", "higher", "not shown"}
+    fits = pd.read_csv(results / "fits.csv")
+    assert len(fits) == 4 and fits.n.eq(len(methods)).all() and fits.r.between(-1, 1).all()
     assert ((lines["effect low"] <= lines.effect + 1e-9)
             & (lines.effect <= lines["effect high"] + 1e-9) | lines["effect low"].isna()).all()
     low = pd.read_csv(results / "low_frequency.csv")

@@ -354,11 +354,12 @@ def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path,
     lines = pd.read_csv(results / "lines.csv")
     assert set(lines["shift"]) == {"dataset shift", "anatomy shift (Fig. 4)",
                                    "anatomy shift, brain to knee (Fig. 12)",
+                                   "knee-tuned, knee against brain (Fig. 13)",
                                    "adversarially-filtered shift"}
     assert (lines.groupby("shift").size() == len(methods)).all()
     assert set(lines.direction) <= {"lower", "higher", "not shown"}
     fits = pd.read_csv(results / "fits.csv")
-    assert len(fits) == 4 and fits.n.eq(len(methods)).all() and fits.r.between(-1, 1).all()
+    assert len(fits) == 5 and fits.n.eq(len(methods)).all() and fits.r.between(-1, 1).all()
     assert ((lines["effect low"] <= lines.effect + 1e-9)
             & (lines.effect <= lines["effect high"] + 1e-9) | lines["effect low"].isna()).all()
     low = pd.read_csv(results / "low_frequency.csv")

@@ -243,3 +243,13 @@ def example_images(methods: dict[str, Callable], batch: KneeSlice, index: int = 
     for label, reconstruct in methods.items():
         images[label] = reconstruct(one, torch.zeros_like(one.kspace))[0].detach()
     return {label: image.cpu().numpy()[::-1] for label, image in images.items()}
+
+
+def verdict_sentence(title: str, verdict: dict, fit: dict, x: str, y: str) -> str:
+    """One shift's :func:`shift_verdict` in words, with its counts and the line's r."""
+    left_out = "; ".join(f"{name} left out ({why})" for name, why in verdict["excluded"].items())
+    higher = f", higher: {', '.join(verdict['higher'])}" if verdict["higher"] else ""
+    return (f"{title} ({y} against {x}): {len(verdict['lower'])} of {verdict['read']} methods "
+            f"shown to lose{higher}" + (f"; {left_out}" if left_out else "")
+            + f". (i) {verdict['losses']}. (ii) r = {fit['r']:.2f} [{fit['r low']:.2f}, "
+            f"{fit['r high']:.2f}] over {fit['n']} methods: {verdict['line']}.")

@@ -21,6 +21,7 @@ from fnaf.distribution_shift import (  # noqa: E402
     shift_line,
     shift_scores,
     shift_verdict,
+    verdict_sentence,
 )
 from fnaf.tables import shift_view  # noqa: E402
 
@@ -140,3 +141,13 @@ def test_examples_show_the_target_and_each_reconstruction_upright(multicoil_batc
     target = multicoil_batch.target[1].numpy()
     assert np.array_equal(images["ground truth"], target[::-1])  # display orientation
     assert np.array_equal(images["perfect"], images["ground truth"])
+
+
+def test_the_verdict_sentence_says_counts_exclusions_and_the_line():
+    points = pd.DataFrame({"model": ["a", "b", "c"], "effect": [-0.1, 0.05, 0.0],
+                           "direction": ["lower", "higher", "not shown"]})
+    fit = {"r": 0.5, "r low": -0.1, "r high": 0.8, "n": 3}
+    sentence = verdict_sentence("shift", shift_verdict(points, fit, {"c": "why"}), fit, "x", "y")
+    assert sentence == ("shift (y against x): 1 of 2 methods shown to lose, higher: b; c left out "
+                        "(why). (i) not reproduced. (ii) r = 0.50 [-0.10, 0.80] over 3 methods: "
+                        "not shown.")

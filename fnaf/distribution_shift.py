@@ -39,6 +39,9 @@ from fnaf.data.transforms import KneeSlice, select_slices
 from fnaf.stats import cluster_bootstrap_mean, correlation
 
 ALPHA = 0.05
+#: The fewest volumes a mean's interval may rest on for a claim to be read from it (the
+#: intervals resample volumes; with fewer they say little).
+MIN_VOLUMES = 5
 
 
 def shift_scores(reconstruct, batch: KneeSlice, chunk: int = 8) -> pd.DataFrame:
@@ -127,7 +130,8 @@ def shift_line(scores: pd.DataFrame, x: str, y: str, metric: str = "SSIM",
     """The points of the accuracy-on-the-line figure: ``scores`` holds one row per (``model``,
     ``setting``, ``fname``, ``slice``) with ``family`` and ``metric``; ``x`` and ``y`` name two
     settings. Per model: the mean of each setting with its interval, ``effect = y - x`` with its
-    interval (:func:`mean_difference`), ``slices`` of each, and ``direction``: ``"lower"`` or
+    interval (:func:`mean_difference`), the ``slices`` and ``volumes`` of each, and
+    ``direction``: ``"lower"`` or
     ``"higher"`` where the interval excludes 0, else ``"not shown"``."""
     rows = []
     for model, part in scores.groupby("model", sort=False):
@@ -138,7 +142,7 @@ def shift_line(scores: pd.DataFrame, x: str, y: str, metric: str = "SSIM",
         for name, frame in ((x, first), (y, second)):
             mean, low, high = cluster_bootstrap_mean(frame[metric], frame.fname, seed=seed)
             row.update({name: mean, f"{name} low": low, f"{name} high": high,
-                        f"{name} slices": len(frame)})
+                        f"{name} slices": len(frame), f"{name} volumes": frame.fname.nunique()})
         effect, low, high = mean_difference(first, second, metric, seed=seed)
         row.update(effect=effect, **{"effect low": low, "effect high": high})
         row["direction"] = ("lower" if high < 0 else "higher" if low > 0 else "not shown")
@@ -211,23 +215,31 @@ def frequency_energy(kspace: torch.Tensor) -> np.ndarray:
     return (folded / folded.sum(1, keepdim=True)).numpy()
 
 
-def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | None = None
-                  ) -> dict:
+def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | None = None,
+                  min_volumes: int = MIN_VOLUMES) -> dict:
     """The paper's two claims read on one shift (:func:`shift_line` points, :func:`line_fit`):
     (i) every method loses — ``"reproduced"`` where every read method's effect interval lies
     below 0, ``"direction only"`` where every mean effect is negative but not every interval
-    excludes 0, else ``"not reproduced"``; (ii) the methods lie on a line — ``"reproduced"``
-    where Pearson's r's interval lies above 0, else ``"not shown"``. ``excluded``: methods left
-    out of (i) with the reason (e.g. the filtered subset's reference, selected on its own
-    errors; a method that is the same on both sides).
+    excludes 0, ``"not comparable"`` where no method can be read, else ``"not reproduced"``;
+    (ii) the methods lie on a line — ``"reproduced"`` where Pearson's r's interval lies above 0,
+    else ``"not shown"``. ``excluded``: methods left out of (i) with the reason (e.g. the
+    filtered subset's reference, selected on its own errors; a method that is the same on both
+    sides); a method whose either mean rests on fewer than ``min_volumes`` volumes is left out
+    too.
 
     Returns ``lower``, ``higher`` (method lists), ``read`` (how many), ``losses`` and ``line``
     (the verdicts) and ``excluded``."""
-    excluded = excluded or {}
+    excluded = dict(excluded or {})
+    counts = points.filter(like=" volumes").min(axis=1) if len(points.filter(
+        like=" volumes").columns) else pd.Series(min_volumes, index=points.index)
+    for model, count in zip(points.model, counts):
+        if count < min_volumes and model not in excluded:
+            excluded[model] = f"{int(count)} volumes, too few to read"
     read = points[~points.model.isin(excluded)]
     lower = read[read.direction == "lower"].model.tolist()
-    losses = ("reproduced" if len(read) and len(lower) == len(read) else
-              "direction only" if len(read) and (read.effect < 0).all() else "not reproduced")
+    losses = ("not comparable" if not len(read) else
+              "reproduced" if len(lower) == len(read) else
+              "direction only" if (read.effect < 0).all() else "not reproduced")
     line = "reproduced" if fit["r low"] > 0 else "not shown"
     return {"lower": lower, "higher": read[read.direction == "higher"].model.tolist(),
             "read": len(read), "losses": losses, "line": line, "excluded": excluded}

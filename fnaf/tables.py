@@ -615,10 +615,11 @@ def box_view(reading: pd.DataFrame) -> pd.DataFrame:
 def shift_view(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     """A :func:`fnaf.distribution_shift.shift_line` table for reading: per model its family,
     the mean in each setting and the shift's effect (``y - x``) with 95 % intervals, the
-    slices each mean rests on, and the direction."""
+    slices and volumes each mean rests on, and the direction."""
     view = interval_strings(points, [x, y, "effect"], places=3)
     view.insert(0, "family", points.family.values)
-    view["slices"] = [f"{a} / {b}" for a, b in zip(points[f"{x} slices"], points[f"{y} slices"])]
+    for unit in ("slices", "volumes"):
+        view[unit] = [f"{a} / {b}" for a, b in zip(points[f"{x} {unit}"], points[f"{y} {unit}"])]
     view["direction"] = points.direction.values
     view.index = points.model
     return view

@@ -84,7 +84,8 @@ def test_the_line_reads_each_method_and_fits_their_means():
     assert fit["r"] == pytest.approx(1) and fit["n"] == 4
     assert max(abs(value) for value in fit["residuals"].values()) < 1e-9
     view = shift_view(points, "knee", "shifted")
-    assert list(view.columns) == ["family", "knee", "shifted", "effect", "slices", "direction"]
+    assert list(view.columns) == ["family", "knee", "shifted", "effect", "slices", "volumes",
+                                  "direction"]
     figure = plots.accuracy_on_the_line({"shift": (points, fit, "knee", "shifted")})
     assert len(figure.axes) == 1
 
@@ -151,3 +152,13 @@ def test_the_verdict_sentence_says_counts_exclusions_and_the_line():
     assert sentence == ("shift (y against x): 1 of 2 methods shown to lose, higher: b; c left out "
                         "(why). (i) not reproduced. (ii) r = 0.50 [-0.10, 0.80] over 3 methods: "
                         "not shown.")
+
+
+def test_a_method_whose_means_rest_on_few_volumes_is_not_read():
+    points = pd.DataFrame({"model": ["a", "b"], "effect": [-0.1, -0.2],
+                           "direction": ["lower", "lower"], "x volumes": [8, 8],
+                           "y volumes": [8, 2]})
+    verdict = shift_verdict(points, {"r low": 0.1})
+    assert verdict["read"] == 1 and verdict["excluded"] == {"b": "2 volumes, too few to read"}
+    assert verdict["losses"] == "reproduced"
+    assert shift_verdict(points, {"r low": 0.1}, min_volumes=10)["losses"] == "not comparable"

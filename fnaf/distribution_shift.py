@@ -78,8 +78,9 @@ def score_settings(methods: list[ShiftMethod], batches: dict[str, KneeSlice],
                    settings: dict[str, list[tuple[str, str]]]) -> pd.DataFrame:
     """:func:`shift_scores` of every method on the settings of its anatomy (``settings``:
     tuned anatomy -> ``[(setting name, source of batches)]``): one row per (method, setting,
-    slice) with ``model``, ``family``, ``setting``, ``tuned``. A reconstruction object shared
-    by two methods (a decoder, the same whatever it is "tuned" on) reconstructs a source once."""
+    slice) with ``model``, ``family``, ``setting``, ``tuned`` and ``source`` (two sources are
+    different volumes, even where their file names agree). A reconstruction object shared by
+    two methods (a decoder, the same whatever it is "tuned" on) reconstructs a source once."""
     fitted, rows = {}, []
     for method in methods:
         for setting, source in settings[method.tuned]:
@@ -91,17 +92,20 @@ def score_settings(methods: list[ShiftMethod], batches: dict[str, KneeSlice],
             if key not in fitted:
                 fitted[key] = shift_scores(method.reconstruct, batch)
             rows.append(fitted[key].assign(model=method.label, family=method.family,
-                                           setting=setting, tuned=method.tuned))
+                                           setting=setting, tuned=method.tuned, source=source))
     return pd.concat(rows, ignore_index=True)
 
 
 def mean_difference(first: pd.DataFrame, second: pd.DataFrame, metric: str = "SSIM",
                     resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """``(difference, low, high)``: ``mean(second) - mean(first)`` of ``metric`` and its 95 %
-    percentile bootstrap interval over volumes (``fname``): resampled together where the two
-    row sets share volumes, independently where they do not."""
+    percentile bootstrap interval over volumes (``fname``, within its ``source`` where the rows
+    name one): resampled together where the two row sets share volumes, independently where
+    they do not."""
     rng = np.random.default_rng(seed)
     difference = float(second[metric].mean() - first[metric].mean())
+    first, second = (frame.assign(fname=frame.source.astype(str) + "/" + frame.fname.astype(str))
+                     if "source" in frame else frame for frame in (first, second))
 
     def sums(frame, names):
         grouped = frame.groupby("fname")[metric].agg(["sum", "count"]).reindex(names).fillna(0)

@@ -62,6 +62,10 @@ def test_the_difference_is_paired_on_shared_slices_and_independent_across_datase
     difference, low, high = mean_difference(first, other)  # another dataset: independent
     assert difference == pytest.approx(-0.1) and low < -0.12 and -0.08 < high < 0
     assert np.isnan(mean_difference(first.head(2), other)[1])  # one volume: no interval
+    # the same file names in two sources are different volumes: independent, as above
+    renamed = other.assign(fname=first.fname, source="shifted")
+    assert mean_difference(first.assign(source="knee"), renamed)[1:] == pytest.approx(
+        (low, high))
 
 
 def test_the_line_reads_each_method_and_fits_their_means():

@@ -1,4 +1,5 @@
-"""The embedded knee phantom: a procedural fastMRI-format knee dataset, single- or multi-coil.
+"""The embedded knee phantom: a procedural fastMRI-format knee dataset, single- or multi-coil
+(and, for the anatomy shift, brains through the same pipeline).
 
 :func:`phantom_volume` renders one volume (k-space, targets, boxes); :func:`write_phantom`
 writes a dataset laid out like fastMRI's (``singlecoil_train/``, ``singlecoil_val/`` and the
@@ -7,9 +8,12 @@ equivalents); :func:`phantom_dataset` returns the path of a cached copy, generat
 The simulation:
 
 1. tissue label map of each coronal slice (:mod:`fnaf.data.knee_anatomy`) on the full field of
-   view (2x read-out oversampling: ``H = 2 * crop``), abnormalities drawn in;
-2. magnitude from a PD or PD-FS contrast table, textures correlated across slices, a smooth coil
-   shading; a smooth phase; the volume scaled to fastMRI's intensity range (about 1e-4);
+   view (2x read-out oversampling: ``H = 2 * crop``), abnormalities drawn in; or, with
+   ``anatomy="brain"``, tissue probabilities of axial slices of a real brain
+   (:mod:`fnaf.data.brain_anatomy`, no abnormalities);
+2. magnitude from a contrast table (knee: PD, PD-FS or the second source's 3-D FSE PD; brain:
+   T1, T2, FLAIR), textures correlated across slices, a smooth coil shading; a smooth phase;
+   the volume scaled to fastMRI's intensity range (about 1e-4);
 3. k-space = ``fft2c`` of the image plus complex Gaussian noise, zero outside the acquired
    phase-encode columns (as in fastMRI's zero-padded knee data);
 4. ``reconstruction_esc`` = ``|centre crop (ifft2c(kspace))|`` (exactly the target a fully-sampled

@@ -203,7 +203,8 @@ def low_frequency_proportion(kspace: torch.Tensor, centre_fraction: float) -> np
     mask with ``centre_fraction``) over the energy of the whole k-space, per slice of
     ``kspace`` ``(B, [C,] H, W)`` (coils summed): ``(B,)``."""
     energy = kspace.abs().square().reshape(kspace.shape[0], -1, kspace.shape[-1]).sum(1)
-    centre = torch.as_tensor(_centre_columns(kspace.shape[-1], centre_fraction))
+    centre = torch.as_tensor(_centre_columns(kspace.shape[-1], centre_fraction),
+                             device=energy.device)
     return (energy[:, centre].sum(1) / energy.sum(1)).cpu().numpy()
 
 

@@ -1,6 +1,6 @@
 """Bootstrap intervals of the classification metrics: one weighted pass for all resamples
-(:func:`fnaf.classification.weighted_metrics`) against scikit-learn's metrics recomputed per
-resample (the direct loop over :func:`~fnaf.classification.point_metrics`).
+(:func:`fnaf.classifier_scores.weighted_metrics`) against scikit-learn's metrics recomputed per
+resample (the direct loop over :func:`~fnaf.classifier_scores.point_metrics`).
 
 On the paper's 32-px validation set size (2552 patches in 42 volumes); printed: resamples/s of
 each and their ratio (weighted / loop), and the largest difference between the two interval
@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from fnaf.classification import point_metrics, weighted_metrics
+from fnaf.classifier_scores import point_metrics, weighted_metrics
 
 PATCHES, VOLUMES, RESAMPLES = 2552, 42, 400
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from fnaf.recon.decoder_fit import DecoderMethod
+from fnaf.untrained.decoder_fit import DecoderMethod
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import batched_and_looped, demo_batch, throughput_arguments  # noqa: E402 (the benchmarks folder)

@@ -2,9 +2,9 @@
 objective.
 
 One demo-phantom slice (4 coils, 4x mask, its true birdcage maps), the same absolute λ and wavelet
-(``db3`` at SigPy's default level) solved by FISTA (``fnaf.recon.l1.L1Solver``, batched torch) and
-by SigPy (proximal gradient with acceleration, NumPy), the same iterations each. Prints, as
-``name: value`` lines:
+(``db3`` at SigPy's default level) solved by FISTA (``fnaf.untrained.l1.L1Solver``, batched
+torch) and by SigPy (proximal gradient with acceleration, NumPy), the same iterations each.
+Prints, as ``name: value`` lines:
 
 * ``fnaf_s``, ``sigpy_s`` and ``sigpy_vs_fnaf_time`` — the solve times and their ratio (> 1: fnaf
   is faster);
@@ -35,9 +35,9 @@ from fnaf.data.coils import birdcage_maps
 from fnaf.data.transforms import select_slices
 from fnaf.metrics import ssim
 from fnaf.mri import MRIOperator, ifft2c, rss
-from fnaf.recon.l1 import L1Solver
-from fnaf.recon.sparsity import SparsifyingTransform
 from fnaf.runs import attack_transform, datasets, multicoil_preset
+from fnaf.untrained.l1 import L1Solver
+from fnaf.untrained.sparsity import SparsifyingTransform
 
 
 def main() -> None:

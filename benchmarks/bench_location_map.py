@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
-from fnaf.pipelines import pipeline_for
+from fnaf.pipelines import pipeline_for, trained_reconstructor
 from fnaf.runs import multicoil_preset
 from fnaf.runs.builders import build_model
-from fnaf.small_features import location_map, trained_reconstruction
+from fnaf.studies.small_features import location_map
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import demo_batch, throughput_arguments  # noqa: E402 (the benchmarks folder)
@@ -56,7 +56,7 @@ def main() -> None:
     batch, device = demo_batch(args)
     for name in args.models:
         model = build_model(multicoil_preset("demo", name, coils=args.coils)).to(device)
-        reconstruct = trained_reconstruction(model, pipeline_for(name))
+        reconstruct = trained_reconstructor(model, pipeline_for(name))
         batched = windows_per_second(reconstruct, batch, args.size, args.points, args.chunk,
                                      device)
         looped = windows_per_second(reconstruct, batch, args.size, args.points, 1, device)

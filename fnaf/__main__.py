@@ -7,9 +7,19 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from fnaf.attacks.report import INFORMATION_TOLERANCE, PAPER_GAMMA
+from fnaf.attacks.search import DOMAINS
+from fnaf.data.masks import CENTER_FRACTIONS
 from fnaf.data.phantom import GEOMETRIES, PhantomConfig, write_phantom
+from fnaf.runs.configs import (
+    ATTACK_METHODS,
+    OBJECTIVES,
+    RECONSTRUCTION_MODELS,
+    SCALES,
+    AttackConfig,
+)
 
-ACCELERATIONS = (4, 8)
+ACCELERATIONS = tuple(sorted(CENTER_FRACTIONS))
 
 
 def _phantom(args: argparse.Namespace) -> None:
@@ -136,19 +146,20 @@ def _attack(args: argparse.Namespace) -> None:
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--model", choices=("unet", "irim", "varnet"), default="unet")
+    parser.add_argument("--model", choices=RECONSTRUCTION_MODELS, default=RECONSTRUCTION_MODELS[0])
     parser.add_argument("--coils", type=int, help="multi-coil data: the phantom with this many "
                         "coils, or --data-root's multicoil_train/ and multicoil_val/ "
                         "(fnaf.runs.multicoil_preset; U-Net or VarNet)")
     parser.add_argument("--size", help="with --coils: a size-family member of Darestani et "
                         "al.'s appendix (VarNet-ref, VarNet2-5, U-net-ref, U-net2-5)")
-    parser.add_argument("--accel", type=int, choices=ACCELERATIONS, default=4,
+    parser.add_argument("--accel", type=int, choices=ACCELERATIONS, default=ACCELERATIONS[0],
                         help="acceleration (trained at, unless --mixed-masks; evaluated and "
-                        "attacked at); centre fraction 0.08 at 4x, 0.04 at 8x")
+                        "attacked at); centre fraction " + ", ".join(
+                            f"{CENTER_FRACTIONS[a]:g} at {a}x" for a in ACCELERATIONS))
     parser.add_argument("--mixed-masks", action="store_true",
                         help="the run trains on 4x and 8x masks (one drawn per slice, "
                         "fastMRI's default); --accel then says where to evaluate or attack")
-    parser.add_argument("--scale", choices=("smoke", "demo", "paper"), default="demo",
+    parser.add_argument("--scale", choices=SCALES, default="demo",
                         help="preset (fnaf.runs.preset); paper needs --data-root")
     parser.add_argument("--data-root", help="fastMRI knee folder with singlecoil_train/ and "
                         "singlecoil_val/ (default: the embedded phantom)")
@@ -163,7 +174,7 @@ def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
                         "~/.cache/fnaf/runs)")
     parser.add_argument("--device", help="cpu, cuda, cuda:1 (default: CUDA when present)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
-    parser.add_argument("--objective", choices=("clean", "fnaf", "bbox"), default="clean",
+    parser.add_argument("--objective", choices=OBJECTIVES, default=OBJECTIVES[0],
                         help="clean: the baseline; fnaf/bbox: a robust fine-tune of it "
                         "(fnaf.runs.robust_preset)")
     parser.add_argument("--beta", type=float, help="weight of the NMSE term of eq. 5")
@@ -230,16 +241,20 @@ def build_parser() -> argparse.ArgumentParser:
                     "slice and prints the attack rate, NMSE, the control's false-alarm rate, "
                     "the recovery error and the information-preservation check.")
     _add_run_arguments(attack)
-    attack.add_argument("--method", choices=("random", "fd"), default="random",
+    attack_defaults = AttackConfig()
+    attack.add_argument("--method", choices=ATTACK_METHODS, default=attack_defaults.method,
                         help="random search or finite differences (same budget)")
-    attack.add_argument("--n-candidates", type=int, default=11, help="evaluations per slice")
-    attack.add_argument("--attack-pixels", type=int, default=10, help="feature size (pixels)")
+    attack.add_argument("--n-candidates", type=int, default=attack_defaults.n_candidates,
+                        help="evaluations per slice")
+    attack.add_argument("--attack-pixels", type=int, default=attack_defaults.n_pixels,
+                        help="feature size (pixels)")
     attack.add_argument("--border", type=int, help="T's border in pixels (default: 5 at 320, "
                         "scaled)")
-    attack.add_argument("--domain", choices=("magnitude", "normalized"), default="magnitude")
-    attack.add_argument("--gamma", type=float, default=0.25, help="hit threshold")
-    attack.add_argument("--epsilon", type=float, default=1e-4, help="information tolerance")
-    attack.add_argument("--attack-seed", type=int, default=0)
+    attack.add_argument("--domain", choices=DOMAINS, default=attack_defaults.domain)
+    attack.add_argument("--gamma", type=float, default=PAPER_GAMMA, help="hit threshold")
+    attack.add_argument("--epsilon", type=float, default=INFORMATION_TOLERANCE,
+                        help="information tolerance")
+    attack.add_argument("--attack-seed", type=int, default=attack_defaults.seed)
     attack.set_defaults(run=_attack)
     return parser
 

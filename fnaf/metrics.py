@@ -72,3 +72,11 @@ def region_nmse(gt: np.ndarray, pred: np.ndarray, region: np.ndarray) -> float:
 def volume_metrics(gt: np.ndarray, pred: np.ndarray, maxval: float | None = None) -> dict:
     """NMSE, PSNR and SSIM of one volume (``maxval`` is used by PSNR and SSIM)."""
     return {"NMSE": nmse(gt, pred), "PSNR": psnr(gt, pred, maxval), "SSIM": ssim(gt, pred, maxval)}
+
+
+def slice_scores(reference: np.ndarray, prediction: np.ndarray, maxval: float) -> dict:
+    """SSIM, PSNR and NMSE of one slice ``(h, w)`` against ``reference``, data range
+    ``maxval`` (the volume maximum, fastMRI's rule)."""
+    gt, pred = reference[None].astype(np.float64), prediction[None].astype(np.float64)
+    return {"SSIM": ssim(gt, pred, maxval), "PSNR": psnr(gt, pred, maxval),
+            "NMSE": nmse(gt, pred)}

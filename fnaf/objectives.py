@@ -82,9 +82,9 @@ class FnafObjective:
     their perturbed targets) plus ``beta * NMSE`` inside T averaged over the perturbed samples,
     taken in ``domain`` (see :mod:`fnaf.attacks.search`).
 
-    The released code's rules are options (:mod:`fnaf.released`): ``region_loss="l1"`` (the
-    U-Net code's mean absolute error inside T, with β = 1 in the normalised domain) and
-    ``target_scale`` √2 (the I-RIM code's too bright target).
+    The released code's rules are options (:mod:`fnaf.studies.released_code`):
+    ``region_loss="l1"`` (the U-Net code's mean absolute error inside T, with β = 1 in the
+    normalised domain) and ``target_scale`` √2 (the I-RIM code's too bright target).
     """
 
     def __init__(self, features: FeatureSpec = FeatureSpec(), alpha: float = PAPER_ALPHA,

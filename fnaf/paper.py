@@ -25,3 +25,8 @@ def paper_table(name: str) -> dict:
         known = ", ".join(key for key in tables if not key.startswith("_"))
         raise KeyError(f"no paper table {name!r}; known: {known}")
     return tables[name]
+
+
+#: The paper's confidence analysis at 32 px (§4.3): the share of the baseline's false
+#: negatives called normal less confidently on the FNAF model's reconstruction.
+PAPER_LESS_CONFIDENT = {"FNAF U-Net": 0.61, "FNAF I-RIM": 0.54}

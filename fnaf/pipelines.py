@@ -21,6 +21,7 @@ pipeline.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -169,3 +170,22 @@ def pipeline_for(model_name: str):
     if model_name not in PIPELINES:
         raise ValueError(f"unknown model {model_name!r}; accepted: {sorted(PIPELINES)}")
     return PIPELINES[model_name]()
+
+
+#: Any reconstruction of perturbed measurements, trained or not: called as
+#: ``reconstruct(batch, perturbation) -> magnitudes (B, h, w)``, where ``perturbation`` (the
+#: shape of ``batch.kspace``) is added to the k-space before the mask (``M (k + z)``). An
+#: :class:`~fnaf.untrained.problem.UntrainedMethod` is one; :func:`trained_reconstructor` makes a
+#: network one. (Not :class:`Reconstruction`, one model's output for a batch.)
+Reconstructor = Callable[[KneeSlice, torch.Tensor], torch.Tensor]
+
+
+def trained_reconstructor(model: nn.Module, pipeline) -> Reconstructor:
+    """A trained network and its pipeline as a :data:`Reconstructor` (eval mode, no
+    gradients)."""
+    model.eval()
+
+    def reconstruct(batch: KneeSlice, perturbation: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return pipeline(model, batch._replace(kspace=batch.kspace + perturbation)).magnitude
+    return reconstruct

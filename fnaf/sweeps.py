@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from fnaf.attacks.report import compare_hits
+from fnaf.formatting import interval_strings
 from fnaf.io import atomic_path
 from fnaf.runs import (
     AttackConfig,
@@ -31,7 +32,6 @@ from fnaf.runs import (
     validation_boxes,
 )
 from fnaf.stats import paired_test
-from fnaf.tables import interval_strings
 
 #: The committed sweeps (``tools/beta_sweep.py``).
 MEASUREMENTS = Path(__file__).resolve().parent / "measurements"

@@ -1,13 +1,16 @@
-"""The paper's Tables 2 to 6 rebuilt from this package's results, with the paper's numbers
-beside them."""
+"""What several chapters share of the FNAF paper's tables: Tables 1-4 rebuilt from this
+package's results with the paper's numbers beside them (chapters 00-04, the summary), the views
+of Table 2's attack summaries, and the correlation view of chapters 06 and 10. A table only one
+chapter shows lives in that chapter's module (:mod:`fnaf.studies`); number formatting in
+:mod:`fnaf.formatting`."""
 
 from __future__ import annotations
 
 import pandas as pd
 
 from fnaf.boxes import COMPARTMENTS
-from fnaf.classification import CLASSIFICATION_METRICS, FULLY_SAMPLED
 from fnaf.evaluation import METRICS
+from fnaf.formatting import interval_strings, p_string
 from fnaf.models import MODEL_NAMES  # noqa: F401 (the notebooks' display names)
 from fnaf.paper import paper_table
 from fnaf.stats import cluster_bootstrap_mean, paired_test
@@ -91,34 +94,6 @@ def versus_zero_filled(per_volume: dict[str, pd.DataFrame], alpha: float = 0.05)
     return pd.DataFrame(rows).T.rename_axis("model")
 
 
-def mean_std_strings(table: pd.DataFrame, digits: dict[str, int] | None = None,
-                     spread: float = 2.0) -> pd.DataFrame:
-    """Format ``X``/``X std`` column pairs as ``"mean ± spread·std"`` strings for display, with
-    the mean's 95 % interval where the table has one (``"mean [low, high] ± spread·std"``).
-
-    The default ``spread = 2`` is fastMRI ``evaluate.py``'s convention (mean ± 2 sample standard
-    deviations across volumes), which the paper's Table 3 most likely follows; the columns say
-    which (``NMSE [95 % CI] ± 2σ``). The paper's own columns (``paper …``) are shown as printed.
-    """
-    digits = digits or {"NMSE": 4, "PSNR": 2, "SSIM": 4}
-    shown = {}
-    for column in table.columns:
-        if column.endswith((" std", " low", " high")):
-            continue
-        places = digits.get(column.split()[-1], 4)
-        factor, label = ((1.0, "± as printed") if column.startswith("paper ")
-                         else (spread, f"± {spread:g}σ"))
-        mean, std = table[column], table[f"{column} std"]
-        nan = pd.Series(float("nan"), index=table.index)
-        low, high = table.get(f"{column} low", nan), table.get(f"{column} high", nan)
-        interval = [f" [{lo:.{places}f}, {hi:.{places}f}]" if not pd.isna(lo) else ""
-                    for lo, hi in zip(low, high)]
-        name = f"{column} [95 % CI] ({label})" if not low.isna().all() else f"{column} ({label})"
-        shown[name] = ["–" if pd.isna(m) else f"{m:.{places}f}{ci} ± {factor * s:.{places}f}"
-                       for m, s, ci in zip(mean, std, interval)]
-    return pd.DataFrame(shown, index=table.index)
-
-
 #: Table 2's columns: (column, summary key, scale); each has ``low``/``high`` interval columns.
 TABLE2_COLUMNS = (
     ("attack rate (%)", "attack_rate", 100),
@@ -179,32 +154,6 @@ def hits_view(table: pd.DataFrame) -> pd.DataFrame:
              "control rate, all candidates (%)", "hits with control (%)", "feature lost (%)"]
     return pd.concat([interval_strings(table, rates, places=1),
                       interval_strings(table, ["recovery error"], places=3)], axis=1)
-
-
-def interval_string(mean: float, low: float, high: float, places: int = 4,
-                    separator: str = " [{}]") -> str:
-    """``"mean [low, high]"``; ``–`` where the mean is missing, the mean alone where the interval
-    is. ``separator`` places the interval (e.g. ``"<br><small>[{}]</small>"`` on a second line)."""
-    if pd.isna(mean):
-        return "–"
-    if pd.isna(low):
-        return f"{mean:.{places}f}"
-    return f"{mean:.{places}f}" + separator.format(f"{low:.{places}f}, {high:.{places}f}")
-
-
-def interval_strings(table: pd.DataFrame, columns: list[str], places: int = 4,
-                     separator: str = " [{}]") -> pd.DataFrame:
-    """:func:`interval_string` of the ``X``/``X low``/``X high`` columns."""
-    return pd.DataFrame({column: [interval_string(*values, places, separator) for values in zip(
-        table[column], table[f"{column} low"], table[f"{column} high"])] for column in columns},
-        index=table.index)
-
-
-def p_string(p: float) -> str:
-    """A p-value for reading: two significant digits, ``< 1e-06`` below that, ``–`` if missing."""
-    if pd.isna(p):
-        return "–"
-    return "< 1e-06" if p < 1e-6 else f"{p:.2g}"
 
 
 def separation(first: dict, second: dict, key: str) -> str:
@@ -350,57 +299,6 @@ def table4(per_model: dict[str, pd.DataFrame], baselines: dict[str, str], accel:
     return table, tests
 
 
-def classification_table(metrics: dict[tuple[str, int], pd.DataFrame],
-                         patch_size: int) -> pd.DataFrame:
-    """Table 5 (32-px patches) or 6 (64 px): the classifier's Sn, Sp, F1, κ and AUROC (%) on
-    the same patches of each input, beside the paper.
-
-    Args:
-        metrics: ``(input, accel)`` -> :func:`~fnaf.classification.classification_metrics`
-            (``value``/``low``/``high`` per metric); inputs are :data:`FULLY_SAMPLED` and the
-            models' display names (``"U-Net"``, ``"FNAF U-Net"``, ...).
-        patch_size: 32 or 64, selecting the paper's table (other sizes: no paper values).
-
-    Returns:
-        rows ``(AF, input)``; columns ``Sn``, ``Sn low``, ``Sn high``, ``paper Sn``, ...
-    """
-    name = {32: "table5_classification_32px", 64: "table6_classification_64px"}.get(patch_size)
-    paper = paper_table(name) if name else {}
-    rows = {}
-    for (label, accel), frame in metrics.items():
-        reported = paper.get(f"{accel}x", {}).get(label, {})
-        row = {}
-        for metric in CLASSIFICATION_METRICS:
-            row[metric], row[f"{metric} low"], row[f"{metric} high"] = frame.loc[metric]
-            row[f"paper {metric}"] = reported.get(metric, float("nan"))
-        rows[f"{accel}×", label] = row
-    return pd.DataFrame(rows).T.rename_axis(["AF", "input"])
-
-
-def classification_view(table: pd.DataFrame, places: int = 1):
-    """:func:`classification_table` for reading (a Styler): per input a row ``ours`` (the value,
-    its 95 % interval on a second line) and a row ``paper``; ``–`` where a value is missing."""
-    ours = interval_strings(table, list(CLASSIFICATION_METRICS), places,
-                            separator="<br><small>[{}]</small>")
-    rows = {}
-    for key, row in table.iterrows():
-        rows[(*key, "ours")] = ours.loc[key].to_dict()
-        rows[(*key, "paper")] = {m: "–" if pd.isna(row[f"paper {m}"]) else
-                                 f"{row[f'paper {m}']:.2f}" for m in CLASSIFICATION_METRICS}
-    view = pd.DataFrame(rows).T.rename_axis(["AF", "input", "source"])
-    return view.style.set_table_attributes('class="dataframe"').set_table_styles(  # fits
-        [{"selector": "th, td",  # the column: five metrics, each with its interval
-          "props": "padding: 0.15em 0.4em; text-align: right; font-size: 0.85em;"}])
-
-
-def wrapped(table: pd.DataFrame):
-    """A table of words for reading (a Styler): cells wrap at the column instead of running
-    past it, aligned left and to the top."""
-    return table.style.set_table_attributes('class="dataframe"').set_table_styles(
-        [{"selector": "th, td", "props": "text-align: left; padding: 0.2em 0.5em; "
-                                         "white-space: normal; vertical-align: top;"}])
-
-
 def table1(datasets: dict, boxes: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Table 1's data rows: per split (``datasets``: split -> :class:`~fnaf.data.fastmri.
     SliceDataset`; ``boxes``: split -> its annotation CSV matched to those volumes), the
@@ -422,77 +320,13 @@ def table1(datasets: dict, boxes: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows).rename_axis(["data", "count"])
 
 
-def patch_rows(tables: dict[str, pd.DataFrame], patch_size: int) -> pd.DataFrame:
-    """Table 1's patch rows: per split, the patches used here
-    (:func:`~fnaf.data.patches.patch_counts`) beside the paper's count for ``patch_size``."""
-    from fnaf.data.patches import patch_counts
-
-    paper = paper_table("table1_data").get(f"patches_{patch_size}", {})
-    counts = patch_counts(tables)
-    counts["paper patches"] = [paper.get(split, "–") for split in counts.index]
-    return counts.rename_axis("split")
-
-
-#: The paper's confidence analysis at 32 px (§4.3): the share of the baseline's false
-#: negatives called normal less confidently on the FNAF model's reconstruction.
-PAPER_LESS_CONFIDENT = {"FNAF U-Net": 0.61, "FNAF I-RIM": 0.54}
-
-
-def classification_sentences(table: pd.DataFrame, compared: pd.DataFrame,
-                             patch_size: int) -> list[str]:
-    """The classification chapter's conclusion, computed: whether the fully-sampled patches
-    bound the reconstructions' AUROC (intervals separate), each robust model's sensitivity
-    against its baseline beside the paper's direction with McNemar's verdict, and the
-    confidence analysis beside the paper's share."""
-    sentences = []
-    for af, part in table.groupby(level="AF", sort=False):
-        part = part.droplevel("AF")
-        full = part.loc[FULLY_SAMPLED]
-        others = part.drop(index=FULLY_SAMPLED)
-        below = [name for name, row in others.iterrows() if row["AUROC high"] < full["AUROC low"]]
-        sentences.append(
-            f"{af}: the AUROC on fully-sampled patches, {full['AUROC']:.1f} "
-            f"[{full['AUROC low']:.1f}, {full['AUROC high']:.1f}], lies above the interval of "
-            f"{len(below)} of {len(others)} reconstructions" +
-            (f" ({', '.join(below)})." if below else "."))
-    for (af, robust), row in compared.iterrows():
-        mine, theirs = table.loc[(af, robust)], table.loc[(af, row["baseline"])]
-        ours = _direction(mine["Sn"], theirs["Sn"])
-        paper = _direction(mine["paper Sn"], theirs["paper Sn"])
-        differ = "differ" if row["p"] <= 0.05 else "do not differ"
-        verdict = ("–" if paper == "–" else
-                   "reproduced" if ours == paper else "not reproduced")
-        sentences.append(
-            f"{af}: the sensitivity on {robust} is {_compared(ours)} on {row['baseline']} "
-            f"({mine['Sn']:.1f} vs {theirs['Sn']:.1f} %; paper: {_compared(paper)}; direction "
-            f"{verdict}); the classifier's decisions {differ} (McNemar p {p_string(row['p'])};"
-            f" the paper: p > 0.05).")
-        share = PAPER_LESS_CONFIDENT.get(robust) if patch_size == 32 else None
-        if row["false negatives"]:
-            paper_share = f"; paper {share:.0%}" if share is not None else ""
-            sentences.append(
-                f"{af}: of {row['baseline']}'s {row['false negatives']} false negatives, "
-                f"{row['share']:.0%} [{row['share low']:.0%}, {row['share high']:.0%}] are "
-                f"called normal less confidently on {robust}{paper_share}.")
-    return sentences
-
-
-def _compared(direction: str) -> str:
-    return {"equal": "the same as", "–": "not comparable to"}.get(direction,
-                                                                  f"{direction} than")
-
-
-def _direction(value: float, reference: float) -> str:
-    if pd.isna(value) or pd.isna(reference):
-        return "–"
-    return "higher" if value > reference else "lower" if value < reference else "equal"
-
-
 def correlation_view(table: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`fnaf.correlation.size_correlations` table for reading: ``n``, Pearson's r and
-    Spearman's ρ each with its 95 % interval, ρ's p-value (the sign is read from ρ), and the
-    sign (with the paper's and the verdict where :func:`fnaf.correlation.reading` added them);
-    the acceleration as ``"4×"``."""
+    """A correlation table for reading (chapter 06's
+    :func:`~fnaf.studies.correlation_analysis.size_correlations`, chapter 10's box reading):
+    ``n``, Pearson's r and Spearman's ρ each with its 95 % interval, ρ's p-value (the sign is
+    read from ρ), and the sign (with the paper's and the verdict where
+    :func:`~fnaf.studies.correlation_analysis.reading` added them); the acceleration as
+    ``"4×"``."""
     renamed = table.rename(columns={"pearson_r": "Pearson r", "pearson_low": "Pearson r low",
                                     "pearson_high": "Pearson r high",
                                     "spearman_r": "Spearman ρ", "spearman_low": "Spearman ρ low",
@@ -506,120 +340,4 @@ def correlation_view(table: pd.DataFrame) -> pd.DataFrame:
     if "accel" in view.index.names:
         view = view.rename(index="{}×".format, level="accel").rename_axis(
             index={"accel": "AF"})
-    return view
-
-
-def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
-    """:func:`fnaf.classification.comparisons` for reading: the baseline, the patches only one
-    reconstruction lets the classifier get right, McNemar's p, and the confidence analysis as
-    ``less confident / false negatives`` with the share and its 95 % interval."""
-    share = interval_strings(compared.astype({"share": float}), ["share"], 2)["share"]
-    return pd.DataFrame({
-        "vs": compared["baseline"], "right only on baseline": compared["baseline only"],
-        "right only on robust": compared["robust only"],
-        "McNemar p": compared["p"].map(p_string),
-        "less confident / FN": [f"{less} / {missed}" for less, missed in
-                                zip(compared["less confident"], compared["false negatives"])],
-        "share [95 % CI]": share})
-
-
-def pgd_curve_view(curves: pd.DataFrame, metric: str = "SSIM") -> pd.DataFrame:
-    """:func:`fnaf.robustness.curves` as a table to read: one row per (model, ε), the clean,
-    attacked and control ``metric`` with its interval on a second line."""
-    order = curves.model.map({model: i for i, model in enumerate(curves.model.unique())})
-    curves = curves.assign(order=order).sort_values(["order", "eps"], kind="stable")
-    shown = curves[["model", "kind"]].assign(
-        eps=curves.eps.map("{:g}".format),
-        value=interval_strings(curves, [metric], 3, "<br>[{}]")[metric])
-    table = shown.pivot_table(index=["model", "eps"], columns="kind", values="value",
-                              aggfunc="first", sort=False).fillna("–")
-    return table.rename_axis(columns=None).rename_axis(index=["model", "ε"])
-
-
-def control_view(versus: pd.DataFrame) -> pd.DataFrame:
-    """:func:`fnaf.robustness.attack_versus_control` as a table to read."""
-    return pd.DataFrame({
-        "model": versus.model, "ε": versus.eps.map("{:g}".format),
-        "SSIM attack": versus.attack.map("{:.3f}".format),
-        "SSIM control": versus.control.map("{:.3f}".format),
-        "median paired difference": versus["median difference"].map("{:+.3f}".format),
-        "p": versus.p.map(p_string), "shown": versus.shown.map({True: "yes", False: "no"})})
-
-
-def robustness_view(compared: pd.DataFrame) -> pd.DataFrame:
-    """:func:`fnaf.robustness.robustness_comparison` as a table to read: each model's SSIM drop
-    under attack (interval on a second line) beside its reference's, the paired test."""
-    return pd.DataFrame({
-        "model": compared.model, "reference": compared.reference,
-        "ε": compared.eps.map("{:g}".format),
-        "SSIM drop": interval_strings(compared, ["drop"], 3, "<br>[{}]")["drop"],
-        "reference's drop": compared["reference drop"].map("{:.3f}".format),
-        "median paired difference": compared["median difference"].map("{:+.3f}".format),
-        "p": compared.p.map(p_string), "reading": compared.direction})
-
-
-def norm_view(frame: pd.DataFrame) -> pd.DataFrame:
-    """PGD rows of one model at one ε under both norm conventions (a ``norm`` column): the
-    perturbation's norm relative to the measured data (what the model sees), and the mean SSIM
-    under attack and under the control, with intervals (bootstrap over volumes)."""
-    rows = []
-    for (norm, kind), part in frame.groupby(["norm", "kind"], sort=False):
-        mean, low, high = cluster_bootstrap_mean(part.SSIM, part.fname)
-        rows.append({"norm": norm, "kind": kind, "ε": f"{part.eps.iloc[0]:g}",
-                     "||Mz|| / ||My||": f"{part.measured_relative_norm.mean():.3f}",
-                     "SSIM": interval_string(mean, low, high, 3, "<br>[{}]")})
-    return pd.DataFrame(rows).set_index(["norm", "kind"])
-
-
-def location_view(dependence: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`fnaf.feature_recovery.location_dependence` table for reading: per model the slices
-    and locations, the mean window error and the map's spread with 95 % intervals, and
-    Friedman's χ² with its p-value."""
-    view = interval_strings(dependence, ["error", "spread"], places=3)
-    view["Friedman χ² (p)"] = [f"{chi2:.1f} ({p_string(p)})"
-                               for chi2, p in zip(dependence.chi2, dependence.p)]
-    view.index = dependence.model
-    return pd.concat([dependence.set_index("model")[["images", "locations"]], view], axis=1)
-
-
-def flatness_view(flatness: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`fnaf.feature_recovery.spread_comparison` table for reading: both spreads, the
-    difference with its 95 % interval and the reading."""
-    view = flatness.set_index(["model", "reference"])[["spread", "reference spread"]].map(
-        "{:.3f}".format)
-    view["difference"] = interval_strings(flatness, ["difference"], places=3)["difference"].values
-    view["direction"] = flatness["direction"].values
-    return view
-
-
-def window_error_view(summary: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`fnaf.feature_recovery.information_summary` table for reading: one row per model,
-    one column per window size (and "all"), the mean window error with its 95 % interval and the
-    placements behind it."""
-    cells = interval_strings(summary, ["error"], places=3)["error"] + [
-        f" (n = {n})" for n in summary.n]
-    view = summary.assign(cell=cells.values).pivot(index="model", columns="size", values="cell")
-    return view.loc[list(dict.fromkeys(summary.model))].rename_axis(
-        columns="window size").rename(columns=str)
-
-
-def box_view(reading: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`fnaf.feature_recovery.box_reading` table for reading: per model the mean box
-    error and SSIM with 95 % intervals, then their correlation over slices
-    (:func:`correlation_view`)."""
-    means = interval_strings(reading, ["box error", "SSIM"], places=3)
-    means.index = reading.model
-    return means.join(correlation_view(reading.set_index("model")))
-
-
-def shift_view(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
-    """A :func:`fnaf.distribution_shift.shift_line` table for reading: per model its family,
-    the mean in each setting and the shift's effect (``y - x``) with 95 % intervals, the
-    slices and volumes each mean rests on, and the direction."""
-    view = interval_strings(points, [x, y, "effect"], places=3)
-    view.insert(0, "family", points.family.values)
-    for unit in ("slices", "volumes"):
-        view[unit] = [f"{a} / {b}" for a, b in zip(points[f"{x} {unit}"], points[f"{y} {unit}"])]
-    view["direction"] = points.direction.values
-    view.index = points.model
     return view

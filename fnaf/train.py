@@ -6,7 +6,7 @@ the clean, FNAF-robust and B-Box objectives plug in without touching the loop, a
 classifier trains through the same loop (its pipeline's own loss is the cross-entropy). After
 every epoch ``validate`` scores the model on the clean validation set (a reconstruction model:
 fastMRI metrics and its own loss, :class:`fnaf.evaluation.Validator`; the classifier:
-:class:`fnaf.classification.PatchValidator`); the best validation loss selects the weights that
+:class:`fnaf.classifier_scores.PatchValidator`); the best validation loss selects the weights that
 are kept, and ``patience`` stops a run early.
 
 Determinism and resuming: the epoch's order comes from ``seed + epoch``, every slice's training

@@ -4,13 +4,8 @@ intervals, and the paper's confidence analysis."""
 import numpy as np
 import pytest
 
-from fnaf.classification import (
-    classification_metrics,
-    confidence_drop,
-    decision_test,
-    point_metrics,
-    weighted_metrics,
-)
+from fnaf.classifier_scores import point_metrics, weighted_metrics
+from fnaf.studies.classification import classification_metrics, confidence_drop, decision_test
 
 
 def test_metrics_match_a_hand_computed_confusion_matrix():

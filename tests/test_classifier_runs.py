@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import fnaf.runs.classifier
-from fnaf.classification import predict
+from fnaf.classifier_scores import predict
 from fnaf.data.fastmri import FastMRIDataError, SliceDataset, read_volumes
 from fnaf.data.patches import PatchBatch, PatchSet
 from fnaf.data.sources import data_source

@@ -7,7 +7,7 @@ import torch
 
 from fnaf.models.decoders import decoder, hidden_sizes
 from fnaf.mri import center_crop, ifft2c, rss
-from fnaf.recon.decoder_fit import DecoderMethod
+from fnaf.untrained.decoder_fit import DecoderMethod
 
 SMALL = dict(layers=4, channels=8, in_size=(4, 3))
 

@@ -10,10 +10,11 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from fnaf import plots  # noqa: E402
-from fnaf.distribution_shift import (  # noqa: E402
+from fnaf.studies.distribution_shift import (  # noqa: E402
+    accuracy_on_the_line,
     example_images,
     frequency_energy,
+    frequency_figure,
     hardest_slices,
     line_fit,
     low_frequency_proportion,
@@ -21,9 +22,9 @@ from fnaf.distribution_shift import (  # noqa: E402
     shift_line,
     shift_scores,
     shift_verdict,
+    shift_view,
     verdict_sentence,
 )
-from fnaf.tables import shift_view  # noqa: E402
 
 
 def perfect(batch, perturbation):
@@ -90,7 +91,7 @@ def test_the_line_reads_each_method_and_fits_their_means():
     view = shift_view(points, "knee", "shifted")
     assert list(view.columns) == ["family", "knee", "shifted", "effect", "slices", "volumes",
                                   "direction"]
-    figure = plots.accuracy_on_the_line({"shift": (points, fit, "knee", "shifted")})
+    figure = accuracy_on_the_line({"shift": (points, fit, "knee", "shifted")})
     assert len(figure.axes) == 1
 
 
@@ -123,7 +124,7 @@ def test_the_low_frequency_proportion_and_the_energy_along_the_phase_encodes():
         low_frequency_proportion(kspace, 0)
     table = pd.DataFrame({"SSIM": [0.5, 0.7, 0.9], "low-frequency proportion": proportion,
                           "hard": [True, False, False]})
-    figure = plots.frequency_figure(table, {"all": shares, "hard": shares[:1]})
+    figure = frequency_figure(table, {"all": shares, "hard": shares[:1]})
     assert len(figure.axes) == 2
 
 

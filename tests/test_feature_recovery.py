@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fnaf.feature_recovery import (
+from fnaf.studies.small_features import (
     box_reading,
     information_summary,
     location_dependence,

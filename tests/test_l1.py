@@ -9,9 +9,9 @@ from fnaf.data.coils import birdcage_maps
 from fnaf.data.masks import RandomMaskFunc
 from fnaf.metrics import ssim
 from fnaf.mri import MRIOperator, fft2c
-from fnaf.recon.l1 import L1Solver, lipschitz
-from fnaf.recon.sense import L1Method
-from fnaf.recon.sparsity import BASES, SparsifyingTransform, soft_threshold
+from fnaf.untrained.l1 import L1Solver, lipschitz
+from fnaf.untrained.sense import L1Method
+from fnaf.untrained.sparsity import BASES, SparsifyingTransform, soft_threshold
 
 
 def column_mask(width, seed):

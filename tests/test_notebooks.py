@@ -400,7 +400,7 @@ def test_small_features_notebook_maps_every_method_and_scores_the_boxes(tmp_path
 
 
 def test_summary_notebook_reads_every_chapters_tables_into_verdicts(tmp_path):
-    from fnaf.summary import COLUMNS
+    from fnaf.studies.summary import COLUMNS
 
     fixture = Path(__file__).resolve().parent / "data" / "summary_results"
     results = run("summary.ipynb", tmp_path, results_root=str(fixture))
@@ -413,7 +413,7 @@ def test_summary_notebook_reads_every_chapters_tables_into_verdicts(tmp_path):
 
 def test_released_code_notebook_measures_every_departure_against_the_papers_rules(tmp_path,
                                                                                   monkeypatch):
-    from fnaf.released import DEPARTURES, RELEASED_UNET_ATTACK
+    from fnaf.studies.released_code import DEPARTURES, RELEASED_UNET_ATTACK
 
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     results = run("released_code.ipynb", tmp_path, scale="smoke", accel=4, n_candidates=3,

@@ -152,6 +152,7 @@ def test_box_training_with_a_csv_of_other_volumes_says_so(tmp_path, monkeypatch,
         train_or_load(config, tmp_path / "runs", progress=False)
 
 
+@pytest.mark.slow  # over ~10 s: `make test` runs it, a bare `pytest` does not
 def test_paper_preset_fnaf_fine_tune_sees_features_at_its_batch_of_1(tmp_path, monkeypatch):
     """A dry run of the paper preset's FNAF U-Net (batch 1, chans 32, 320x320 images of a
     paper-geometry phantom): a few engine steps, counting the slices that carry a feature."""

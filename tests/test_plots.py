@@ -9,6 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from fnaf import plots  # noqa: E402
+from fnaf.studies.classification import patch_examples, roc_figure  # noqa: E402
 
 
 def region_at(row, column, shape=(64, 64), size=3):
@@ -53,7 +54,7 @@ def test_example_patches_take_one_patch_per_slice_and_class_from_every_input():
     table = pd.DataFrame({"fname": ["a.h5"] * 4 + ["b.h5"] * 2, "slice": [0, 0, 1, 1, 0, 0],
                           "label": [1, 1, 1, 0, 1, 0]})
     images = np.arange(6)[:, None, None] * np.ones((6, 4, 4))
-    figure = plots.patch_examples({"Fully-sampled": images, "U-Net": images}, table, count=3)
+    figure = patch_examples({"Fully-sampled": images, "U-Net": images}, table, count=3)
     shown = [ax.images[0].get_array()[0, 0] for ax in figure.axes[:5]]
     assert shown == [0, 2, 4, 3, 5]  # abnormal: a/0, a/1, b/0 (not a/0 twice); normal: a/1, b/0
     assert len(figure.axes) == 2 * 5
@@ -62,6 +63,6 @@ def test_example_patches_take_one_patch_per_slice_and_class_from_every_input():
 def test_the_roc_figure_draws_every_input_in_each_panel():
     labels = np.array([0, 1, 0, 1, 1, 0])
     scores = {"Fully-sampled": np.linspace(0, 1, 6), "U-Net": np.array([.1, .9, .2, .8, .7, .3])}
-    figure = plots.roc_figure(labels, {"4×": scores, "8×": scores})
+    figure = roc_figure(labels, {"4×": scores, "8×": scores})
     assert len(figure.axes) == 2
     assert all(len(ax.lines) == 3 for ax in figure.axes)  # two inputs and the diagonal

@@ -500,6 +500,7 @@ def test_multicoil_presets_and_size_families():
         multicoil_preset("paper", "varnet", 4, coils=15)
 
 
+@pytest.mark.slow  # over ~10 s: `make test` runs it, a bare `pytest` does not
 def test_earlier_runs_keep_their_keys_after_the_phantoms_acquisition_fields():
     from fnaf.runs import multicoil_preset
     from fnaf.runs.classifier import ClassifierConfig

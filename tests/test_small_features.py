@@ -9,7 +9,7 @@ import torch
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.transforms import KneeSlice
 from fnaf.mri import center_crop, fft2c, ifft2c
-from fnaf.small_features import (
+from fnaf.studies.small_features import (
     FEATURE_FRACTION,
     box_errors,
     check_window,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from fnaf.summary import claims, summary_view, verdict_counts
+from fnaf.studies.summary import claims, summary_view, verdict_counts
 from fnaf.verdicts import VERDICTS
 
 RESULTS = Path(__file__).resolve().parent / "data" / "summary_results"

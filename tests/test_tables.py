@@ -6,13 +6,12 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from fnaf.formatting import mean_std_strings
+from fnaf.studies.classification import classification_table, classification_view
 from fnaf.tables import (
     attack_comparison_view,
     by_acceleration,
-    classification_table,
-    classification_view,
     information_view,
-    mean_std_strings,
     p_string,
     separation,
     table3,

@@ -168,6 +168,7 @@ def test_batches_of_different_kspace_widths_train(tmp_path):
     assert result.steps == 3  # 2 batches of the 4 narrow slices + 1 of the 2 wide ones
 
 
+@pytest.mark.slow  # over ~10 s: `make test` runs it, a bare `pytest` does not
 def test_two_processes_with_gloo_average_the_gradient_of_one_process(tmp_path):
     """torchrun + DistributedDataParallel (gloo, CPU): one SGD step on one global batch,
     2 ranks x 1 slice == 1 rank x 2 slices (see ``distributed_worker.py``).
@@ -200,6 +201,7 @@ def test_two_processes_with_gloo_average_the_gradient_of_one_process(tmp_path):
         torch.testing.assert_close(double[key], single[key], rtol=0, atol=1e-3 * update)
 
 
+@pytest.mark.slow  # over ~10 s: `make test` runs it, a bare `pytest` does not
 def test_processes_that_see_different_data_refuse_to_train(phantom_root, tmp_path):
     """Nodes with their own copies of the data must agree on the run (its key hashes the data's
     modification times): a copy without them is refused by every process, not trained."""

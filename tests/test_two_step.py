@@ -7,8 +7,8 @@ import torch
 
 from fnaf.attacks.pgd import slice_norms
 from fnaf.attacks.two_step import TwoStepAttack
-from fnaf.recon.decoder_fit import DecoderMethod
-from fnaf.recon.sense import L1Method
+from fnaf.untrained.decoder_fit import DecoderMethod
+from fnaf.untrained.sense import L1Method
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ Usage: ``python tools/check_html.py _build/html`` (``make book`` runs it). Exits
 names the page and the tag when a page loads MathJax twice, or loads a script, stylesheet,
 image or font from an absolute URL (the book must work offline; links to papers are fine); and
 when a summary link (``<a class="fnaf-source" data-af="8×" href="02_fnaf_attacks.html">Table
-2</a>``, :func:`fnaf.summary.source_link`) points to a page without that table or figure in a
-heading, without its acceleration, or when a source is not read at every acceleration the
-summary reads.
+2</a>``, :func:`fnaf.studies.summary.source_link`) points to a page without that table or
+figure in a heading, without its acceleration, or when a source is not read at every
+acceleration the summary reads.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Measure the released code's training-side departures (run by hand): each FNAF fine-tune with
 the released rule against the paper's objective from the same baseline
-(``fnaf.released.training_effects``), written to ``fnaf/measurements/released_training.csv``
-with the commit it was measured at; the chapter on the paper and its released code shows it.
+(``fnaf.studies.released_code.training_effects``), written to
+``fnaf/measurements/released_training.csv`` with the commit it was measured at; the chapter on
+the paper and its released code shows it.
 
 Usage: ``python tools/released_training.py`` (about 6 min on 2 CPU cores for the demo; runs go
 to the run cache, so the paper-objective fine-tunes the book trains are reused when
@@ -13,7 +14,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fnaf.released import training_effects
+from fnaf.studies.released_code import training_effects
 from fnaf.sweeps import MEASUREMENTS, save_measurement
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -19,18 +18,10 @@ from fnaf.attacks.pgd import KspacePGD, PgdResult, slice_norms
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
-from fnaf.metrics import nmse, psnr, ssim
+from fnaf.metrics import slice_scores
 
 #: The reconstructions each attacked slice is scored for.
 KINDS = ("attack", "control")
-
-
-def slice_scores(reference: np.ndarray, prediction: np.ndarray, maxval: float) -> dict:
-    """SSIM, PSNR and NMSE of one slice ``(h, w)`` against ``reference``, data range
-    ``maxval`` (the volume maximum, fastMRI's rule)."""
-    gt, pred = reference[None].astype(np.float64), prediction[None].astype(np.float64)
-    return {"SSIM": ssim(gt, pred, maxval), "PSNR": psnr(gt, pred, maxval),
-            "NMSE": nmse(gt, pred)}
 
 
 def _rows(result: PgdResult, batch, eps: float) -> list[dict]:

@@ -18,6 +18,11 @@ from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.stats import cluster_bootstrap_mean, correlation, mcnemar_exact, wilson_interval
 
+#: The paper's hit threshold γ on the attack loss (§3.2).
+PAPER_GAMMA = 0.25
+#: The information-preservation tolerance ε of eq. 7 (D > ε: the feature's information kept).
+INFORMATION_TOLERANCE = 1e-4
+
 
 def check_thresholds(gamma: float | None = None, epsilon: float | None = None) -> None:
     """γ (the hit threshold) and ε (the information tolerance), where given, must be positive
@@ -150,7 +155,8 @@ def paired_hits(reports: dict[tuple[str, int], AttackReport],
 
 
 def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTransform, *,
-                   batch_size: int = 8, gamma: float = 0.25, epsilon: float = 1e-4,
+                   batch_size: int = 8, gamma: float = PAPER_GAMMA,
+                   epsilon: float = INFORMATION_TOLERANCE,
                    num_workers: int = 0, progress: bool = False) -> AttackReport:
     """Run ``attack`` on every slice of ``slices``.
 

@@ -19,7 +19,8 @@ optimisation-based method does not offer. The authors instead
 norm, reconstructed the same way) are those of :class:`~fnaf.attacks.pgd.KspacePGD`, so the
 results read the same as PGD's (:class:`~fnaf.attacks.pgd.PgdResult`, ``loss`` there being
 ``½||Ψ(y) − Ψ(y + ẑ)||²`` of the final reconstruction). The authors' final data-consistency step
-with the *clean* data is :class:`~fnaf.recon.decoder_fit.DecoderMethod`'s ``consistency="clean"``.
+with the *clean* data is :class:`~fnaf.untrained.decoder_fit.DecoderMethod`'s
+``consistency="clean"``.
 """
 
 from __future__ import annotations
@@ -36,14 +37,14 @@ from fnaf.attacks.pgd import (
     slice_norms,
 )
 from fnaf.data.transforms import KneeSlice
-from fnaf.recon.problem import UntrainedMethod, slice_energy
+from fnaf.untrained.problem import UntrainedMethod, slice_energy
 
 
 class TwoStepAttack:
     """The two-step attack (eq. 3) on ``method``.
 
     Args:
-        method: the reconstruction (:class:`~fnaf.recon.problem.UntrainedMethod`).
+        method: the reconstruction (:class:`~fnaf.untrained.problem.UntrainedMethod`).
         eps: the perturbation's norm relative to the measurements' (``ε``).
         steps: joint steps of the first step.
         beta: ``β`` of eq. 3 (relative units: the image's departure from the clean one).

@@ -22,6 +22,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+#: The paper's masks: random (fastMRI ``RandomMaskFunc``), centre fraction by acceleration.
+CENTER_FRACTIONS = {4: 0.08, 8: 0.04}
+
 
 @contextlib.contextmanager
 def temp_seed(rng: np.random.RandomState, seed) -> Iterator[None]:

@@ -42,7 +42,6 @@ from fnaf.runs.cache import (
 )
 from fnaf.runs.configs import (
     ATTACK_VERSION,
-    CENTER_FRACTIONS,
     MASKS,
     MODELS,
     OBJECTIVES,
@@ -58,6 +57,7 @@ from fnaf.runs.configs import (
     UnetConfig,
     VarNetConfig,
     check_choice,
+    check_counts,
 )
 from fnaf.runs.feature_slices import annotated_batch, middle_slice_batch
 from fnaf.runs.presets import (
@@ -98,7 +98,6 @@ __all__ = [
     "validation_boxes",
     "ATTACK_VERSION",
     "AttackConfig",
-    "CENTER_FRACTIONS",
     "DEMO_BETA",
     "IRIM_FEATURE_PIXELS",
     "IrimConfig",
@@ -125,6 +124,7 @@ __all__ = [
     "build_model",
     "build_optimizer",
     "check_choice",
+    "check_counts",
     "datasets",
     "eval_transform",
     "evaluate_or_load",

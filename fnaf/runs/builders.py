@@ -10,11 +10,11 @@ from torch import nn
 
 from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
 from fnaf.data.fastmri import SliceDataset
-from fnaf.data.masks import create_mask_for_mask_type
+from fnaf.data.masks import CENTER_FRACTIONS, create_mask_for_mask_type
 from fnaf.data.sources import data_source
 from fnaf.data.transforms import SliceTransform
 from fnaf.models import IRIM, UNet, VarNet
-from fnaf.runs.configs import CENTER_FRACTIONS, RunConfig
+from fnaf.runs.configs import RunConfig
 
 
 def build_model(config: RunConfig) -> nn.Module:

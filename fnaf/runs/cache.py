@@ -30,7 +30,7 @@ from torch import nn
 
 from fnaf.attacks import AttackReport, attack_dataset
 from fnaf.attacks.measurement import pgd_dataset
-from fnaf.attacks.report import check_thresholds
+from fnaf.attacks.report import INFORMATION_TOLERANCE, PAPER_GAMMA, check_thresholds
 from fnaf.boxes import BOX_COLUMNS, box_nmse
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.batches import SeededSlices
@@ -246,7 +246,7 @@ def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
 
 
 def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = None, *,
-                   gamma: float = 0.25, epsilon: float = 1e-4,
+                   gamma: float = PAPER_GAMMA, epsilon: float = INFORMATION_TOLERANCE,
                    device: torch.device | str | None = None, progress: bool = True) -> AttackReport:
     """Attack every validation slice of ``run`` at ``accel`` (its own data, per-volume masks,
     see :func:`attack_transform`; omit ``accel`` for a run trained at one acceleration), or load

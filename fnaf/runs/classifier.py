@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from fnaf.classification import FULLY_SAMPLED, PatchScores, PatchValidator, predict
+from fnaf.classifier_scores import FULLY_SAMPLED, PatchScores, PatchValidator, predict
 from fnaf.data.annotations import match_volumes, read_annotations
 from fnaf.data.fastmri import SliceDataset, read_volumes
 from fnaf.data.patches import (
@@ -289,7 +289,7 @@ def classify_inputs(classifier: TrainedClassifier, data: PatchData, runs: dict, 
                     device: torch.device | str | None = None
                     ) -> tuple[dict[tuple[str, int], PatchScores], dict[str, PatchSet]]:
     """The classifier on the validation patches of every input: the fully-sampled targets
-    (:data:`~fnaf.tables.FULLY_SAMPLED`, listed at each acceleration) and each run's
+    (:data:`~fnaf.classifier_scores.FULLY_SAMPLED`, listed at each acceleration) and each run's
     reconstructions (``runs``: ``(label, accel)`` -> :class:`~fnaf.runs.cache.TrainedRun`),
     cut at the same positions (:func:`~fnaf.runs.cache.reconstructions_or_load`).
 

@@ -10,6 +10,7 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -25,6 +26,7 @@ from fnaf.attacks.search import (
     check_target_scale,
 )
 from fnaf.data.annotations import AnnotationIndex
+from fnaf.data.masks import CENTER_FRACTIONS
 from fnaf.data.phantom import ACQUISITION_DEFAULTS, PhantomConfig
 from fnaf.data.sources import data_fingerprint
 from fnaf.objectives import (
@@ -36,10 +38,6 @@ from fnaf.objectives import (
     CleanObjective,
     FnafObjective,
 )
-
-#: The paper's masks: random (fastMRI ``RandomMaskFunc``), centre fraction by acceleration.
-CENTER_FRACTIONS = {4: 0.08, 8: 0.04}
-
 
 SCALES = ("smoke", "demo", "paper")
 
@@ -57,7 +55,7 @@ ATTACK_VERSION = 3
 #: defaults (the paper's rules): a config enters them into its key only when it sets them, so
 #: adding an option keeps the runs and attacks already cached (the released code's placement,
 #: batch intensities and input normalisation, target brightness and training term,
-#: :mod:`fnaf.released`).
+#: :mod:`fnaf.studies.released_code`).
 LATER_OPTIONS = {"placement": "paper", "intensities": "slice", "target_scale": 1.0,
                  "region_loss": "nmse", "normalization": "slice", "challenge": None,
                  "coils": 1, **ACQUISITION_DEFAULTS}
@@ -333,7 +331,19 @@ def check_choice(name: str, value, accepted) -> None:
         raise ValueError(f"unknown {name} {value!r}; accepted: {list(accepted)}")
 
 
+def check_counts(**counts) -> None:
+    """Refuse any named count (window size, grid points, placements, ...) that is not a positive
+    integer."""
+    for name, value in counts.items():
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, not {value!r}")
+
+
 MASKS = ("mixed", "separate")
+
+
+#: The FNAF attack's search methods: random search, finite differences (same budget).
+ATTACK_METHODS = ("random", "fd")
 
 
 @dataclass(frozen=True)
@@ -359,7 +369,7 @@ class AttackConfig:
     seed: int = 0
 
     def __post_init__(self):  # validated here, before any training or cache lookup
-        check_choice("attack method", self.method, ("random", "fd"))
+        check_choice("attack method", self.method, ATTACK_METHODS)
         minimum = 1 if self.method == "random" else 6
         if not isinstance(self.n_candidates, int) or self.n_candidates < minimum:
             raise ValueError(f"the {self.method} attack needs n_candidates >= {minimum} "

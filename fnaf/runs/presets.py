@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from fnaf.data.masks import CENTER_FRACTIONS
 from fnaf.data.phantom import PhantomConfig
 from fnaf.models import MODEL_NAMES
 from fnaf.objectives import PAPER_BETA
 from fnaf.runs.configs import (
-    CENTER_FRACTIONS,
     MASKS,
     MODELS,
     RECONSTRUCTION_MODELS,

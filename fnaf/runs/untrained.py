@@ -26,13 +26,13 @@ from fnaf.attacks.two_step import TwoStepAttack
 from fnaf.data.batches import SeededSlices
 from fnaf.io import ensure_writable, load_json, save_json
 from fnaf.models.decoders import ARCHITECTURES
-from fnaf.recon.decoder_fit import CONSISTENCY, SCALINGS, DecoderMethod
-from fnaf.recon.l1 import SOLVERS, check_l1_settings
-from fnaf.recon.problem import UntrainedMethod
-from fnaf.recon.sense import L1Method
-from fnaf.recon.sparsity import BASES, check_basis
 from fnaf.runs.builders import attack_transform, datasets
 from fnaf.runs.configs import RunConfig
+from fnaf.untrained.decoder_fit import CONSISTENCY, SCALINGS, DecoderMethod
+from fnaf.untrained.l1 import SOLVERS, check_l1_settings
+from fnaf.untrained.problem import UntrainedMethod
+from fnaf.untrained.sense import L1Method
+from fnaf.untrained.sparsity import BASES, check_basis
 
 #: Part of every cached two-step result's key, bumped when what a row records changes.
 TWO_STEP_VERSION = 1
@@ -51,8 +51,8 @@ class UntrainedConfig:
     """A reconstruction without training: ``method`` ∈ :data:`UNTRAINED_METHODS` and its
     settings (l1: ``basis``, ``lam``, ``iterations``, ``solver``, ``wavelet``, ``level``;
     decoders: ``layers``, ``channels``, ``in_size``, ``iterations``, ``lr``, ``scaling``,
-    ``consistency``; see :class:`~fnaf.recon.sense.L1Method` and
-    :class:`~fnaf.recon.decoder_fit.DecoderMethod`)."""
+    ``consistency``; see :class:`~fnaf.untrained.sense.L1Method` and
+    :class:`~fnaf.untrained.decoder_fit.DecoderMethod`)."""
 
     method: str = "l1"
     iterations: int = 100

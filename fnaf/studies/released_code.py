@@ -1,4 +1,4 @@
-"""The FNAF paper and its released code: the departures that change a number
+"""The chapter on the FNAF paper and its released code: the departures that change a number
 (``../shared/reference/fnaf_reference.md`` §12), each an option of the attack, and their
 measured effect.
 
@@ -17,9 +17,9 @@ import pandas as pd
 
 from fnaf.attacks.report import AttackReport, compare_hits
 from fnaf.attacks.search import RELEASED_IRIM_TARGET_SCALE
+from fnaf.formatting import interval_string, p_string
 from fnaf.runs import AttackConfig, robust_preset
 from fnaf.sweeps import compare_fine_tunes, measure_fine_tune
-from fnaf.tables import interval_string, p_string
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,10 @@
-"""Reading measurement-domain attacks (Darestani et al.): SSIM against ε with intervals, the attack
-against its random control, and one model's robustness against another's on the same slices.
+"""Chapters 07-08, measurement-domain attacks (Darestani et al.): SSIM against ε with intervals,
+the attack against its random control, and one model's robustness against another's on the
+same slices; the chapters' tables (:func:`pgd_curve_view`, :func:`control_view`,
+:func:`robustness_view`, :func:`norm_view`) and figures (:func:`ssim_vs_eps`,
+:func:`measurement_panels`, appendix Fig. 9). Chapter 07 attacks trained networks with k-space
+PGD, chapter 08 l1-minimisation and un-trained decoders with the two-step attack; both read
+their rows here.
 
 The input is the rows of :func:`fnaf.attacks.measurement.pgd_dataset` (one per slice, ε and kind)
 with a ``model`` column. Means carry a seeded bootstrap interval over volumes (the slices of a
@@ -9,8 +14,12 @@ units are the same slices under two perturbations or two models.
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
+import seaborn as sns
 
+from fnaf.formatting import interval_string, interval_strings, p_string
 from fnaf.stats import cluster_bootstrap_mean, paired_test
 
 ALPHA = 0.05
@@ -112,3 +121,97 @@ def vulnerability_sentence(versus: pd.DataFrame) -> str:
             parts.append(f"{model}: at no ε")
     return ("The attack lowers SSIM more than random noise of the same norm (paired signed-rank "
             f"test, p ≤ {ALPHA}) — " + "; ".join(parts) + ".")
+
+
+def pgd_curve_view(curves: pd.DataFrame, metric: str = "SSIM") -> pd.DataFrame:
+    """:func:`curves` as a table to read: one row per (model, ε), the clean,
+    attacked and control ``metric`` with its interval on a second line."""
+    order = curves.model.map({model: i for i, model in enumerate(curves.model.unique())})
+    curves = curves.assign(order=order).sort_values(["order", "eps"], kind="stable")
+    shown = curves[["model", "kind"]].assign(
+        eps=curves.eps.map("{:g}".format),
+        value=interval_strings(curves, [metric], 3, "<br>[{}]")[metric])
+    table = shown.pivot_table(index=["model", "eps"], columns="kind", values="value",
+                              aggfunc="first", sort=False).fillna("–")
+    return table.rename_axis(columns=None).rename_axis(index=["model", "ε"])
+
+
+def control_view(versus: pd.DataFrame) -> pd.DataFrame:
+    """:func:`attack_versus_control` as a table to read."""
+    return pd.DataFrame({
+        "model": versus.model, "ε": versus.eps.map("{:g}".format),
+        "SSIM attack": versus.attack.map("{:.3f}".format),
+        "SSIM control": versus.control.map("{:.3f}".format),
+        "median paired difference": versus["median difference"].map("{:+.3f}".format),
+        "p": versus.p.map(p_string), "shown": versus.shown.map({True: "yes", False: "no"})})
+
+
+def robustness_view(compared: pd.DataFrame) -> pd.DataFrame:
+    """:func:`robustness_comparison` as a table to read: each model's SSIM drop
+    under attack (interval on a second line) beside its reference's, the paired test."""
+    return pd.DataFrame({
+        "model": compared.model, "reference": compared.reference,
+        "ε": compared.eps.map("{:g}".format),
+        "SSIM drop": interval_strings(compared, ["drop"], 3, "<br>[{}]")["drop"],
+        "reference's drop": compared["reference drop"].map("{:.3f}".format),
+        "median paired difference": compared["median difference"].map("{:+.3f}".format),
+        "p": compared.p.map(p_string), "reading": compared.direction})
+
+
+def norm_view(frame: pd.DataFrame) -> pd.DataFrame:
+    """PGD rows of one model at one ε under both norm conventions (a ``norm`` column): the
+    perturbation's norm relative to the measured data (what the model sees), and the mean SSIM
+    under attack and under the control, with intervals (bootstrap over volumes)."""
+    rows = []
+    for (norm, kind), part in frame.groupby(["norm", "kind"], sort=False):
+        mean, low, high = cluster_bootstrap_mean(part.SSIM, part.fname)
+        rows.append({"norm": norm, "kind": kind, "ε": f"{part.eps.iloc[0]:g}",
+                     "||Mz|| / ||My||": f"{part.measured_relative_norm.mean():.3f}",
+                     "SSIM": interval_string(mean, low, high, 3, "<br>[{}]")})
+    return pd.DataFrame(rows).set_index(["norm", "kind"])
+
+
+def ssim_vs_eps(curves: pd.DataFrame, metric: str = "SSIM"):
+    """SSIM against the perturbation's relative norm ε per model (:func:`curves`
+    rows): the attack solid, the random control of the same norm dashed, 95 % intervals as bars;
+    ε = 0 is the clean reconstruction."""
+    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    palette = dict(zip(curves.model.unique(), sns.color_palette("tab10")))
+    for model, part in curves.groupby("model", sort=False):
+        clean = part[part.kind == "clean"]
+        for kind, style in (("attack", "-"), ("control", "--")):
+            points = pd.concat([clean, part[part.kind == kind]]).sort_values("eps")
+            ax.errorbar(points.eps, points[metric],
+                        yerr=[points[metric] - points[f"{metric} low"],
+                              points[f"{metric} high"] - points[metric]],
+                        color=palette[model], linestyle=style, marker="o", markersize=3,
+                        capsize=2, label=f"{model} ({'attack' if kind == 'attack' else 'noise'})")
+    ax.set_xlabel("ε = ||z|| / ||y||")
+    ax.set_ylabel(f"{metric} to the ground truth")
+    ax.legend(fontsize=7, frameon=False, ncol=2)
+    return figure
+
+
+def measurement_panels(columns: dict[str, dict[str, np.ndarray]], size: float = 2.4):
+    """Appendix Fig. 9: one column per method; rows the ground truth, the clean reconstruction,
+    the reconstruction of the attacked measurements and the perturbation's image
+    (RSS of ``F^-1 z``, its own scale).
+
+    ``columns``: method -> ``{"ground truth", "clean", "attacked", "perturbation"}`` ``(h, w)``.
+    """
+    rows = ("ground truth", "clean", "attacked", "perturbation")
+    figure, axes = plt.subplots(len(rows), len(columns), squeeze=False, layout="constrained",
+                                figsize=(size * len(columns), size * len(rows)))
+    for column, (method, images) in enumerate(columns.items()):
+        vmax = float(images["ground truth"].max())
+        for row, name in enumerate(rows):
+            ax = axes[row, column]
+            scale = {} if name == "perturbation" else {"vmin": 0, "vmax": vmax}
+            ax.imshow(images[name], cmap="gray", **scale)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row == 0:
+                ax.set_title(method, fontsize=10)
+            if column == 0:
+                ax.set_ylabel(name, fontsize=9)
+    return figure

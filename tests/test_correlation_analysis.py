@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fnaf.correlation import improvements, reading, size_correlations, unit_sizes
 from fnaf.data.annotations import AnnotationIndex
+from fnaf.studies.correlation_analysis import improvements, reading, size_correlations, unit_sizes
 
 
 def test_a_units_size_counts_its_labels_pixels_at_320():

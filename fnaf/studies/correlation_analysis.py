@@ -1,5 +1,5 @@
-"""Does robust training help small abnormalities most? The FNAF paper's correlation analysis
-(Appendix A, Figs. 6-7).
+"""Chapter 06, the correlation analysis: does robust training help small abnormalities most?
+The FNAF paper's Appendix A (Figs. 6-7), and the box NMSE per compartment (Figs. 8-9).
 
 The unit is Table 4's (volume, slice, label); its **size** is the number of pixels its boxes
 cover on fastMRI's 320 × 320 annotation grid (the paper: "the number of pixels abnormalities
@@ -12,10 +12,12 @@ and :data:`PAPER_READING` the paper's statements, so the verdict is computed.
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 
-from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_CODES, AnnotationIndex
+from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_CODES, LABELS, AnnotationIndex
 from fnaf.stats import correlation
 from fnaf.verdicts import comparison_verdict
 
@@ -92,3 +94,39 @@ def reading(table: pd.DataFrame, value: str) -> pd.DataFrame:
                                   "positive" if rho > 0 else "negative", ours != "none")
                for ours, theirs, rho in zip(table["sign"], paper, table["spearman_r"])]
     return table.assign(paper=paper, verdict=verdict)
+
+
+def box_nmse_figure(per_model: dict[str, pd.DataFrame], title: str = ""):
+    """Per-abnormality NMSE inside the boxes, one box per model and compartment (the paper's
+    Figs. 8-9); ``per_model``: model -> :func:`fnaf.boxes.box_nmse` rows."""
+    frame = pd.concat([rows.assign(model=model) for model, rows in per_model.items()],
+                      ignore_index=True)
+    order = [label.name for label in LABELS if label.name in set(frame["compartment"])]
+    figure, ax = plt.subplots(figsize=(9.0, 4.8), layout="constrained")
+    sns.boxplot(frame, x="compartment", y="nmse", hue="model", order=order, ax=ax,
+                fliersize=2, linewidth=0.8)
+    ax.set_xlabel("")
+    ax.set_ylabel("NMSE inside the boxes")
+    ax.set_yscale("log")
+    ax.tick_params(axis="x", rotation=35, labelsize=10)
+    plt.setp(ax.get_xticklabels(), ha="right", rotation_mode="anchor")
+    ax.legend(fontsize=9, frameon=False, ncols=3, loc="upper center",
+              bbox_to_anchor=(0.5, -0.35))
+    ax.set_title(title, fontsize=11)
+    return figure
+
+
+def size_scatter(points: pd.DataFrame, value: str, ylabel: str):
+    """Figs. 6-7: ``value`` against the abnormality's size (pixels at 320 × 320, log scale) with
+    a least-squares line (on log size) per kind of model; one row per architecture, one column
+    per acceleration (``points`` columns ``size``, ``value``, ``kind``, ``architecture``,
+    ``AF``)."""
+    grid = sns.lmplot(points, x="size", y=value, hue="kind", row="architecture", col="AF",
+                      logx=True, ci=None, height=2.9, aspect=1.2,
+                      scatter_kws={"s": 9, "alpha": 0.45}, line_kws={"linewidth": 1.6},
+                      facet_kws={"sharey": False, "margin_titles": True})
+    grid.set(xscale="log")
+    grid.set_axis_labels("abnormality size (pixels at 320 × 320)", ylabel)
+    if value == "improvement":
+        grid.refline(y=0, color="0.6", linewidth=0.8)
+    return grid.figure

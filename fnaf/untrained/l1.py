@@ -1,7 +1,7 @@
 """l1-minimisation (Darestani et al., eq. 1): ``min_x ½||A x − y||² + λ||Ψx||₁``, batched.
 
 ``A`` is an :class:`~fnaf.mri.MRIOperator` (SENSE: mask, Fourier, coil sensitivities) and ``Ψ`` a
-:class:`~fnaf.recon.sparsity.SparsifyingTransform`. Two solvers:
+:class:`~fnaf.untrained.sparsity.SparsifyingTransform`. Two solvers:
 
 * ``"fista"`` (default): Beck and Teboulle's accelerated proximal gradient, step ``1/L`` with
   ``L = ||AᴴA||`` from power iterations, stopped when every slice's relative change
@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 
 from fnaf.mri import MRIOperator
-from fnaf.recon.sparsity import SparsifyingTransform, soft_threshold
+from fnaf.untrained.sparsity import SparsifyingTransform, soft_threshold
 
 #: The solvers; the first is the default (a proper solve of eq. 1).
 SOLVERS = ("fista", "gd")

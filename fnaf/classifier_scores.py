@@ -1,11 +1,9 @@
-"""Scoring the patch classifier (the FNAF paper's Tables 5-6 and §4.3).
+"""Scoring the patch classifier: what the training engine and the chapter both need.
 
-:func:`classification_metrics` gives sensitivity, specificity, F1, Cohen's κ and AUROC (in %,
-as the paper prints them) from scikit-learn, each with a 95 % percentile bootstrap interval
-that resamples whole volumes (patches of one volume are not independent; seeded), computed for
-all resamples at once from weighted confusion counts (:func:`weighted_metrics`).
-:func:`confidence_drop` is the paper's confidence analysis: among the baseline's false
-negatives, the share whose abnormal-class probability is lower on the robust reconstruction.
+:func:`point_metrics` gives sensitivity, specificity, F1, Cohen's κ and AUROC (in %, as the
+FNAF paper's Tables 5-6 print them) from scikit-learn; :func:`weighted_metrics` the same for many
+weightings of the patches at once (weighted confusion counts: the bootstrap of
+:func:`fnaf.studies.classification.classification_metrics`).
 :func:`predict` scores every patch of a :class:`~fnaf.data.patches.PatchSet` (the released code
 dropped the last partial batch; nothing is dropped here); :class:`PatchValidator` is the
 training engine's validation of the classifier.
@@ -23,7 +21,6 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix, f1_score, roc_a
 from torch import nn
 
 from fnaf.data.patches import PatchBatch, PatchSet
-from fnaf.stats import mcnemar_exact, wilson_interval
 
 #: The classification tables' first input: the classifier on the fully-sampled images.
 FULLY_SAMPLED = "Fully-sampled"
@@ -77,72 +74,6 @@ def weighted_metrics(labels, probabilities, weights, threshold: float = 0.5) -> 
         auroc = (pos * (below + neg / 2)).sum(axis=1) / (pos.sum(axis=1) * neg.sum(axis=1))
         return pd.DataFrame({"Sn": 100 * tp / (tp + fn), "Sp": 100 * tn / (tn + fp),
                              "F1": 100 * f1, "Kappa": 100 * kappa, "AUROC": 100 * auroc})
-
-
-def classification_metrics(labels, probabilities, volumes, *, resamples: int = 1000,
-                           seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
-    """One row per metric (:data:`CLASSIFICATION_METRICS`): ``value`` (scikit-learn's,
-    :func:`point_metrics`), ``low`` and ``high``, the percentile interval from resampling
-    ``volumes`` (each patch's volume) with replacement (:func:`weighted_metrics`)."""
-    labels, probabilities, volumes = (np.asarray(a) for a in (labels, probabilities, volumes))
-    if not len(labels) == len(probabilities) == len(volumes):
-        raise ValueError("labels, probabilities and volumes must have one entry per patch")
-    names, index = np.unique(volumes, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, len(names), (resamples, len(names)))
-    counts = np.stack([np.bincount(row, minlength=len(names)) for row in drawn])
-    draws = weighted_metrics(labels, probabilities, counts[:, index])
-    tail = (1 - confidence) / 2
-    return pd.DataFrame({"value": pd.Series(point_metrics(labels, probabilities)),
-                         "low": draws.quantile(tail), "high": draws.quantile(1 - tail)}
-                        ).loc[list(CLASSIFICATION_METRICS)]
-
-
-def confidence_drop(labels, baseline, robust, threshold: float = 0.5) -> tuple[int, int]:
-    """The paper's confidence analysis (§4.3) on the same patches: ``(less_confident,
-    false_negatives)`` — the baseline's false negatives (abnormal patches called normal) and
-    how many of them the classifier calls normal *less confidently* on the robust model's
-    reconstruction, i.e. with a higher abnormal-class probability (the paper: 61 % for U-Net,
-    54 % for I-RIM at 32 px, read as the robust reconstruction keeping more of the
-    abnormality)."""
-    labels, baseline, robust = (np.asarray(a, dtype=float) for a in (labels, baseline, robust))
-    missed = (labels == 1) & (baseline <= threshold)
-    return int((robust[missed] > baseline[missed]).sum()), int(missed.sum())
-
-
-def decision_test(labels, baseline, robust, threshold: float = 0.5) -> dict:
-    """McNemar's exact test (:func:`fnaf.stats.mcnemar_exact`) of the classifier's correctness
-    on the same patches from two reconstructions: ``{"baseline only", "robust only", "p"}``,
-    the patches only one of them gets right and the two-sided p-value. Patches are taken as
-    independent, as in the paper (patches of one volume overlap; read p as optimistic)."""
-    labels = np.asarray(labels) == 1
-    right = [(np.asarray(side) > threshold) == labels for side in (baseline, robust)]
-    only_robust, only_baseline, p = mcnemar_exact(right[1], right[0])
-    return {"baseline only": only_baseline, "robust only": only_robust, "p": p}
-
-
-def comparisons(labels, probabilities: dict[tuple[str, int], np.ndarray],
-                baselines: dict[str, str]) -> pd.DataFrame:
-    """Each robust reconstruction against its baseline on the same patches, per acceleration:
-    McNemar's exact test of the classifier's correctness (:func:`decision_test`) and the
-    confidence analysis (:func:`confidence_drop`, with a 95 % Wilson interval of the share).
-
-    ``probabilities``: ``(input, accel)`` -> abnormal-class probabilities; ``baselines``: robust
-    input -> its baseline (e.g. ``{"FNAF U-Net": "U-Net"}``). Rows ``(AF, robust)``.
-    """
-    rows = {}
-    for (robust, accel), scores in probabilities.items():
-        if robust not in baselines:
-            continue
-        baseline = probabilities[baselines[robust], accel]
-        less, missed = confidence_drop(labels, baseline, scores)
-        low, high = wilson_interval(less, missed)
-        rows[f"{accel}×", robust] = {
-            "baseline": baselines[robust], **decision_test(labels, baseline, scores),
-            "false negatives": missed, "less confident": less,
-            "share": less / missed if missed else float("nan"), "share low": low,
-            "share high": high}
-    return pd.DataFrame(rows).T.rename_axis(["AF", "robust"])
 
 
 @dataclass

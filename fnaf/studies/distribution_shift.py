@@ -1,10 +1,10 @@
-"""Distribution shift (Darestani et al., §5 and appendix B): how a reconstruction method that
-was trained or tuned on one distribution scores on another, and why some images are hard.
+"""Chapter 09, distribution shift (Darestani et al., §5 and appendix B): how a reconstruction method
+that was trained or tuned on one distribution scores on another, and why some images are hard.
 
 * :func:`shift_scores` — SSIM, PSNR and NMSE of each slice of a batch, reconstructed from its
   own measurements by any reconstruction ``(batch, perturbation) -> magnitudes``
-  (:func:`fnaf.small_features.trained_reconstruction`, an
-  :class:`~fnaf.recon.problem.UntrainedMethod`).
+  (a :data:`~fnaf.pipelines.Reconstructor`: :func:`~fnaf.pipelines.trained_reconstructor`, an
+  :class:`~fnaf.untrained.problem.UntrainedMethod`).
 * :func:`score_settings` — every :class:`ShiftMethod` on the settings of the anatomy it was
   trained or tuned on.
 * :func:`shift_line` and :func:`line_fit` — the "accuracy on the line" reading (main paper
@@ -28,14 +28,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import NamedTuple
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
 import torch
 from scipy import stats
 
 from fnaf.attacks.measurement import slice_scores
 from fnaf.data.masks import MaskFunc
 from fnaf.data.transforms import KneeSlice, select_slices
+from fnaf.formatting import interval_strings
 from fnaf.stats import cluster_bootstrap_mean, correlation
 
 ALPHA = 0.05
@@ -270,3 +273,78 @@ def verdict_sentence(title: str, verdict: dict, fit: dict, x: str, y: str) -> st
             f"shown to lose{higher}" + (f"; {left_out}" if left_out else "")
             + f". (i) {verdict['losses']}. (ii) r = {fit['r']:.2f} [{fit['r low']:.2f}, "
             f"{fit['r high']:.2f}] over {fit['n']} methods: {verdict['line']}.")
+
+
+def shift_view(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """A :func:`shift_line` table for reading: per model its family,
+    the mean in each setting and the shift's effect (``y - x``) with 95 % intervals, the
+    slices and volumes each mean rests on, and the direction."""
+    view = interval_strings(points, [x, y, "effect"], places=3)
+    view.insert(0, "family", points.family.values)
+    for unit in ("slices", "volumes"):
+        view[unit] = [f"{a} / {b}" for a, b in zip(points[f"{x} {unit}"], points[f"{y} {unit}"])]
+    view["direction"] = points.direction.values
+    view.index = points.model
+    return view
+
+
+FAMILY_MARKERS = {"VarNet": "o", "U-Net": "s", "un-trained": "^", "l1": "D"}
+
+
+def accuracy_on_the_line(panels: dict[str, tuple[pd.DataFrame, dict, str, str]],
+                         metric: str = "SSIM", columns: int = 2):
+    """Main paper Fig. 4 style: per panel (title -> ``(points, fit, x, y)``, from
+    :func:`shift_line` and :func:`line_fit`)
+    each method's mean ``metric`` in setting ``x`` against setting ``y`` with 95 % intervals as
+    bars, a marker per family, the fitted line (solid) and ``y = x`` (dotted)."""
+    rows = -(-len(panels) // columns)
+    figure, axes = plt.subplots(rows, min(columns, len(panels)), squeeze=False,
+                                figsize=(4.6 * min(columns, len(panels)), 4.0 * rows),
+                                layout="constrained")
+    for ax in axes.flat[len(panels):]:
+        ax.axis("off")
+    colors = dict(zip(FAMILY_MARKERS, sns.color_palette("colorblind", len(FAMILY_MARKERS))))
+    for ax, (title, (points, fit, x, y)) in zip(axes.flat, panels.items()):
+        for _, values in points.iterrows():
+            family = values["family"]
+            ax.errorbar(values[x], values[y],
+                        xerr=[[values[x] - values[f"{x} low"]], [values[f"{x} high"] - values[x]]],
+                        yerr=[[values[y] - values[f"{y} low"]], [values[f"{y} high"] - values[y]]],
+                        marker=FAMILY_MARKERS.get(family, "o"), color=colors.get(family),
+                        markersize=5, capsize=2, linestyle="none", label=family)
+            ax.annotate(values["model"], (values[x], values[y]), fontsize=6, xytext=(3, 3),
+                        textcoords="offset points")
+        low = min(points[f"{x} low"].min(), points[f"{y} low"].min())
+        high = max(points[f"{x} high"].max(), points[f"{y} high"].max())
+        span = np.linspace(low, high, 2)
+        ax.plot(span, span, ":", color="grey", linewidth=1, label="y = x")
+        if np.isfinite(fit["slope"]):
+            ax.plot(span, fit["slope"] * span + fit["intercept"], "-", color="black",
+                    linewidth=1, label="fit")
+        ax.set_xlabel(f"{metric}: {x}")
+        ax.set_ylabel(f"{metric}: {y}")
+        ax.set_title(title, fontsize=10)
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles))
+        ax.legend(unique.values(), unique.keys(), fontsize=7, frameon=False)
+    return figure
+
+
+def frequency_figure(proportions: pd.DataFrame, energy: dict[str, np.ndarray]):
+    """Appendix Fig. 14: (left) each slice's low-frequency proportion against the reference
+    method's SSIM, the filtered subset highlighted (``proportions``: columns ``SSIM``,
+    ``low-frequency proportion``, ``hard``); (right) the mean share of k-space energy against
+    the distance from the centre along the phase-encode direction per group (label ->
+    ``(slices, frequencies)``), log scale."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    sns.scatterplot(proportions, x="SSIM", y="low-frequency proportion", hue="hard",
+                    palette={True: "tab:red", False: "tab:blue"}, s=18, ax=left)
+    left.set_xlabel("reference method's SSIM")
+    left.legend(title="filtered subset", fontsize=7, title_fontsize=8, frameon=False)
+    for label, shares in energy.items():
+        right.plot(np.arange(shares.shape[1]), shares.mean(0), label=label)
+    right.set_yscale("log")
+    right.set_xlabel("distance from the k-space centre (phase-encode columns)")
+    right.set_ylabel("share of the k-space energy")
+    right.legend(fontsize=7, frameon=False)
+    return figure

@@ -1,4 +1,4 @@
-"""The results summary: every claim of the FNAF paper, the paper's number beside ours and a
+"""The results summary chapter: every claim of the FNAF paper, the paper's number beside ours and a
 computed verdict (:mod:`fnaf.verdicts`), at each acceleration.
 
 :func:`claims` reads the result tables the chapters write (``<results>/<chapter>/<table>.csv``,
@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from fnaf.paper import paper_table, paper_tables
-from fnaf.tables import PAPER_LESS_CONFIDENT, interval_string, p_string, wrapped
+from fnaf.formatting import interval_string, p_string, wrapped
+from fnaf.paper import PAPER_LESS_CONFIDENT, paper_table, paper_tables
 from fnaf.verdicts import VERDICTS, claim_verdict, comparison_verdict, level_verdict
 
 #: The paper's significance level, and its acceptance rate of the information check (§3.3:

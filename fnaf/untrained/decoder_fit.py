@@ -23,7 +23,7 @@ import torch
 from fnaf.data.transforms import KneeSlice
 from fnaf.models.decoders import ARCHITECTURES, Decoder, decoder
 from fnaf.mri import center_crop, fft2c, ifft2c, rss
-from fnaf.recon.problem import Fit, FitProblem, UntrainedMethod, measured, slice_energy
+from fnaf.untrained.problem import Fit, FitProblem, UntrainedMethod, measured, slice_energy
 
 #: What the k-space scaling's data norm is taken from; the first is the default.
 SCALINGS = ("measured", "full")

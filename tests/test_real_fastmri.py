@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 import torch
 
-from fnaf.costs import (
+from fnaf.models import IRIM
+from fnaf.studies.real_fastmri import (
     EPOCHS,
     FINE_TUNE_EPOCHS,
     IRIM_TRAINING_FORWARDS,
@@ -12,7 +13,6 @@ from fnaf.costs import (
     notebook_costs,
     notebook_passes,
 )
-from fnaf.models import IRIM
 
 
 def test_the_passes_follow_the_presets_and_the_data_sizes():

@@ -4,14 +4,14 @@ import pandas as pd
 import pytest
 
 from fnaf.attacks import AttackReport
-from fnaf.released import (
+from fnaf.runs import AttackConfig
+from fnaf.studies.released_code import (
     DEPARTURES,
     RELEASED_UNET_ATTACK,
     Departure,
     departure_effects,
     rules,
 )
-from fnaf.runs import AttackConfig
 
 
 def test_every_departure_is_an_attack_option_and_the_paper_is_the_default():
@@ -57,7 +57,7 @@ def test_the_effects_compare_the_two_rules_slice_by_slice():
 
 
 def test_each_training_departure_is_compared_with_the_papers_objective(tmp_path, monkeypatch):
-    from fnaf.released import TRAINING_DEPARTURES, training_effects, training_view
+    from fnaf.studies.released_code import TRAINING_DEPARTURES, training_effects, training_view
 
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     table = training_effects("smoke", attack=AttackConfig(n_candidates=2, border=1),
@@ -74,7 +74,7 @@ def test_each_training_departure_is_compared_with_the_papers_objective(tmp_path,
 
 
 def test_the_committed_training_measurement_covers_every_departure_at_both_accelerations():
-    from fnaf.released import TRAINING_DEPARTURES
+    from fnaf.studies.released_code import TRAINING_DEPARTURES
     from fnaf.sweeps import load_measurement
 
     table = load_measurement("released_training")

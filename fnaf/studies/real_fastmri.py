@@ -1,6 +1,6 @@
-"""What the paper's setting costs: the floating-point operations each notebook spends at the
-``paper`` preset on fastMRI's single-coil knee data, counted, and the time they take at a given
-sustained throughput. An estimate, not a measurement on a GPU:
+"""The chapter on real fastMRI data: what the paper's setting costs, the floating-point operations
+each notebook spends at the ``paper`` preset on fastMRI's single-coil knee data, counted, and the
+time they take at a given sustained throughput. An estimate, not a measurement on a GPU:
 
 * :func:`slice_flops` counts one slice's forward (and training) pass with
   :class:`torch.utils.flop_counter.FlopCounterMode` on the paper's networks: the U-Net on

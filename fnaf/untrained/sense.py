@@ -1,5 +1,5 @@
 """l1-minimisation as a reconstruction method (Darestani et al.'s "l1"): SENSE with ESPIRiT maps
-and a sparsifying basis, on batches of slices (:class:`~fnaf.recon.problem.UntrainedMethod`).
+and a sparsifying basis, on batches of slices (:class:`~fnaf.untrained.problem.UntrainedMethod`).
 
 The maps are estimated once per slice from its clean measurements (the auto-calibration block,
 SigPy's ESPIRiT as the authors' BART ``ecalib``) and kept for every reconstruction of that slice,
@@ -15,9 +15,9 @@ import torch
 from fnaf.data.coils import calibration_width, memoised_espirit_maps
 from fnaf.data.transforms import KneeSlice
 from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
-from fnaf.recon.l1 import SOLVERS, L1Solver, check_l1_settings, lipschitz
-from fnaf.recon.problem import Fit, FitProblem, UntrainedMethod, measured, slice_energy
-from fnaf.recon.sparsity import BASES, SparsifyingTransform, check_basis, soft_threshold
+from fnaf.untrained.l1 import SOLVERS, L1Solver, check_l1_settings, lipschitz
+from fnaf.untrained.problem import Fit, FitProblem, UntrainedMethod, measured, slice_energy
+from fnaf.untrained.sparsity import BASES, SparsifyingTransform, check_basis, soft_threshold
 
 
 class L1Problem(FitProblem):
@@ -64,8 +64,8 @@ class L1Method(UntrainedMethod):
     """l1-minimisation (eq. 1) of every slice of a batch.
 
     Args:
-        basis: the sparsifying basis (:data:`~fnaf.recon.sparsity.BASES`).
-        lam, iterations, tol, solver: :class:`~fnaf.recon.l1.L1Solver`'s.
+        basis: the sparsifying basis (:data:`~fnaf.untrained.sparsity.BASES`).
+        lam, iterations, tol, solver: :class:`~fnaf.untrained.l1.L1Solver`'s.
         wavelet, level: the wavelet and its scales (``basis="wavelet"``).
         calibration: ESPIRiT's eigenvalue crop (BART ``ecalib -c``).
     """

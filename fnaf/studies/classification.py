@@ -1,0 +1,259 @@
+"""Chapter 05, the classifier (the FNAF paper's Tables 5-6 and §4.3): does robust training help
+a classifier find the abnormalities on the reconstructions?
+
+* :func:`classification_metrics` — Sn, Sp, F1, Cohen's κ and AUROC (%) of one input's patches,
+  each with a 95 % percentile bootstrap interval that resamples whole volumes (patches of one
+  volume are not independent; seeded), all resamples at once
+  (:func:`fnaf.classifier_scores.weighted_metrics`).
+* :func:`confidence_drop`, :func:`decision_test`, :func:`comparisons` — §4.3: among the
+  baseline's false negatives, the share whose abnormal-class probability is lower on the robust
+  reconstruction, and McNemar's exact test of the two reconstructions' decisions.
+* :func:`classification_table`, :func:`classification_view`, :func:`comparisons_view`,
+  :func:`classification_sentences`, :func:`patch_rows` — the chapter's tables beside the paper's
+  and its computed conclusion; :func:`roc_figure`, :func:`patch_examples` — its figures.
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from fnaf.classifier_scores import (
+    CLASSIFICATION_METRICS,
+    FULLY_SAMPLED,
+    point_metrics,
+    weighted_metrics,
+)
+from fnaf.formatting import interval_strings, p_string
+from fnaf.paper import PAPER_LESS_CONFIDENT, paper_table
+from fnaf.stats import mcnemar_exact, wilson_interval
+
+
+def classification_metrics(labels, probabilities, volumes, *, resamples: int = 1000,
+                           seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
+    """One row per metric (:data:`CLASSIFICATION_METRICS`): ``value`` (scikit-learn's,
+    :func:`point_metrics`), ``low`` and ``high``, the percentile interval from resampling
+    ``volumes`` (each patch's volume) with replacement (:func:`weighted_metrics`)."""
+    labels, probabilities, volumes = (np.asarray(a) for a in (labels, probabilities, volumes))
+    if not len(labels) == len(probabilities) == len(volumes):
+        raise ValueError("labels, probabilities and volumes must have one entry per patch")
+    names, index = np.unique(volumes, return_inverse=True)
+    rng = np.random.default_rng(seed)
+    drawn = rng.integers(0, len(names), (resamples, len(names)))
+    counts = np.stack([np.bincount(row, minlength=len(names)) for row in drawn])
+    draws = weighted_metrics(labels, probabilities, counts[:, index])
+    tail = (1 - confidence) / 2
+    return pd.DataFrame({"value": pd.Series(point_metrics(labels, probabilities)),
+                         "low": draws.quantile(tail), "high": draws.quantile(1 - tail)}
+                        ).loc[list(CLASSIFICATION_METRICS)]
+
+
+def confidence_drop(labels, baseline, robust, threshold: float = 0.5) -> tuple[int, int]:
+    """The paper's confidence analysis (§4.3) on the same patches: ``(less_confident,
+    false_negatives)`` — the baseline's false negatives (abnormal patches called normal) and
+    how many of them the classifier calls normal *less confidently* on the robust model's
+    reconstruction, i.e. with a higher abnormal-class probability (the paper: 61 % for U-Net,
+    54 % for I-RIM at 32 px, read as the robust reconstruction keeping more of the
+    abnormality)."""
+    labels, baseline, robust = (np.asarray(a, dtype=float) for a in (labels, baseline, robust))
+    missed = (labels == 1) & (baseline <= threshold)
+    return int((robust[missed] > baseline[missed]).sum()), int(missed.sum())
+
+
+def decision_test(labels, baseline, robust, threshold: float = 0.5) -> dict:
+    """McNemar's exact test (:func:`fnaf.stats.mcnemar_exact`) of the classifier's correctness
+    on the same patches from two reconstructions: ``{"baseline only", "robust only", "p"}``,
+    the patches only one of them gets right and the two-sided p-value. Patches are taken as
+    independent, as in the paper (patches of one volume overlap; read p as optimistic)."""
+    labels = np.asarray(labels) == 1
+    right = [(np.asarray(side) > threshold) == labels for side in (baseline, robust)]
+    only_robust, only_baseline, p = mcnemar_exact(right[1], right[0])
+    return {"baseline only": only_baseline, "robust only": only_robust, "p": p}
+
+
+def comparisons(labels, probabilities: dict[tuple[str, int], np.ndarray],
+                baselines: dict[str, str]) -> pd.DataFrame:
+    """Each robust reconstruction against its baseline on the same patches, per acceleration:
+    McNemar's exact test of the classifier's correctness (:func:`decision_test`) and the
+    confidence analysis (:func:`confidence_drop`, with a 95 % Wilson interval of the share).
+
+    ``probabilities``: ``(input, accel)`` -> abnormal-class probabilities; ``baselines``: robust
+    input -> its baseline (e.g. ``{"FNAF U-Net": "U-Net"}``). Rows ``(AF, robust)``.
+    """
+    rows = {}
+    for (robust, accel), scores in probabilities.items():
+        if robust not in baselines:
+            continue
+        baseline = probabilities[baselines[robust], accel]
+        less, missed = confidence_drop(labels, baseline, scores)
+        low, high = wilson_interval(less, missed)
+        rows[f"{accel}×", robust] = {
+            "baseline": baselines[robust], **decision_test(labels, baseline, scores),
+            "false negatives": missed, "less confident": less,
+            "share": less / missed if missed else float("nan"), "share low": low,
+            "share high": high}
+    return pd.DataFrame(rows).T.rename_axis(["AF", "robust"])
+
+
+def classification_table(metrics: dict[tuple[str, int], pd.DataFrame],
+                         patch_size: int) -> pd.DataFrame:
+    """Table 5 (32-px patches) or 6 (64 px): the classifier's Sn, Sp, F1, κ and AUROC (%) on
+    the same patches of each input, beside the paper.
+
+    Args:
+        metrics: ``(input, accel)`` -> :func:`classification_metrics`
+            (``value``/``low``/``high`` per metric); inputs are :data:`FULLY_SAMPLED` and the
+            models' display names (``"U-Net"``, ``"FNAF U-Net"``, ...).
+        patch_size: 32 or 64, selecting the paper's table (other sizes: no paper values).
+
+    Returns:
+        rows ``(AF, input)``; columns ``Sn``, ``Sn low``, ``Sn high``, ``paper Sn``, ...
+    """
+    name = {32: "table5_classification_32px", 64: "table6_classification_64px"}.get(patch_size)
+    paper = paper_table(name) if name else {}
+    rows = {}
+    for (label, accel), frame in metrics.items():
+        reported = paper.get(f"{accel}x", {}).get(label, {})
+        row = {}
+        for metric in CLASSIFICATION_METRICS:
+            row[metric], row[f"{metric} low"], row[f"{metric} high"] = frame.loc[metric]
+            row[f"paper {metric}"] = reported.get(metric, float("nan"))
+        rows[f"{accel}×", label] = row
+    return pd.DataFrame(rows).T.rename_axis(["AF", "input"])
+
+
+def classification_view(table: pd.DataFrame, places: int = 1):
+    """:func:`classification_table` for reading (a Styler): per input a row ``ours`` (the value,
+    its 95 % interval on a second line) and a row ``paper``; ``–`` where a value is missing."""
+    ours = interval_strings(table, list(CLASSIFICATION_METRICS), places,
+                            separator="<br><small>[{}]</small>")
+    rows = {}
+    for key, row in table.iterrows():
+        rows[(*key, "ours")] = ours.loc[key].to_dict()
+        rows[(*key, "paper")] = {m: "–" if pd.isna(row[f"paper {m}"]) else
+                                 f"{row[f'paper {m}']:.2f}" for m in CLASSIFICATION_METRICS}
+    view = pd.DataFrame(rows).T.rename_axis(["AF", "input", "source"])
+    return view.style.set_table_attributes('class="dataframe"').set_table_styles(  # fits
+        [{"selector": "th, td",  # the column: five metrics, each with its interval
+          "props": "padding: 0.15em 0.4em; text-align: right; font-size: 0.85em;"}])
+
+
+def patch_rows(tables: dict[str, pd.DataFrame], patch_size: int) -> pd.DataFrame:
+    """Table 1's patch rows: per split, the patches used here
+    (:func:`~fnaf.data.patches.patch_counts`) beside the paper's count for ``patch_size``."""
+    from fnaf.data.patches import patch_counts
+
+    paper = paper_table("table1_data").get(f"patches_{patch_size}", {})
+    counts = patch_counts(tables)
+    counts["paper patches"] = [paper.get(split, "–") for split in counts.index]
+    return counts.rename_axis("split")
+
+
+def classification_sentences(table: pd.DataFrame, compared: pd.DataFrame,
+                             patch_size: int) -> list[str]:
+    """The classification chapter's conclusion, computed: whether the fully-sampled patches
+    bound the reconstructions' AUROC (intervals separate), each robust model's sensitivity
+    against its baseline beside the paper's direction with McNemar's verdict, and the
+    confidence analysis beside the paper's share."""
+    sentences = []
+    for af, part in table.groupby(level="AF", sort=False):
+        part = part.droplevel("AF")
+        full = part.loc[FULLY_SAMPLED]
+        others = part.drop(index=FULLY_SAMPLED)
+        below = [name for name, row in others.iterrows() if row["AUROC high"] < full["AUROC low"]]
+        sentences.append(
+            f"{af}: the AUROC on fully-sampled patches, {full['AUROC']:.1f} "
+            f"[{full['AUROC low']:.1f}, {full['AUROC high']:.1f}], lies above the interval of "
+            f"{len(below)} of {len(others)} reconstructions" +
+            (f" ({', '.join(below)})." if below else "."))
+    for (af, robust), row in compared.iterrows():
+        mine, theirs = table.loc[(af, robust)], table.loc[(af, row["baseline"])]
+        ours = _direction(mine["Sn"], theirs["Sn"])
+        paper = _direction(mine["paper Sn"], theirs["paper Sn"])
+        differ = "differ" if row["p"] <= 0.05 else "do not differ"
+        verdict = ("–" if paper == "–" else
+                   "reproduced" if ours == paper else "not reproduced")
+        sentences.append(
+            f"{af}: the sensitivity on {robust} is {_compared(ours)} on {row['baseline']} "
+            f"({mine['Sn']:.1f} vs {theirs['Sn']:.1f} %; paper: {_compared(paper)}; direction "
+            f"{verdict}); the classifier's decisions {differ} (McNemar p {p_string(row['p'])};"
+            f" the paper: p > 0.05).")
+        share = PAPER_LESS_CONFIDENT.get(robust) if patch_size == 32 else None
+        if row["false negatives"]:
+            paper_share = f"; paper {share:.0%}" if share is not None else ""
+            sentences.append(
+                f"{af}: of {row['baseline']}'s {row['false negatives']} false negatives, "
+                f"{row['share']:.0%} [{row['share low']:.0%}, {row['share high']:.0%}] are "
+                f"called normal less confidently on {robust}{paper_share}.")
+    return sentences
+
+
+def _compared(direction: str) -> str:
+    return {"equal": "the same as", "–": "not comparable to"}.get(direction,
+                                                                  f"{direction} than")
+
+
+def _direction(value: float, reference: float) -> str:
+    if pd.isna(value) or pd.isna(reference):
+        return "–"
+    return "higher" if value > reference else "lower" if value < reference else "equal"
+
+
+def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
+    """:func:`comparisons` for reading: the baseline, the patches only one
+    reconstruction lets the classifier get right, McNemar's p, and the confidence analysis as
+    ``less confident / false negatives`` with the share and its 95 % interval."""
+    share = interval_strings(compared.astype({"share": float}), ["share"], 2)["share"]
+    return pd.DataFrame({
+        "vs": compared["baseline"], "right only on baseline": compared["baseline only"],
+        "right only on robust": compared["robust only"],
+        "McNemar p": compared["p"].map(p_string),
+        "less confident / FN": [f"{less} / {missed}" for less, missed in
+                                zip(compared["less confident"], compared["false negatives"])],
+        "share [95 % CI]": share})
+
+
+def roc_figure(labels, probabilities: dict[str, dict[str, np.ndarray]]):
+    """ROC curves of the classifier on every input (the fully-sampled patches dashed), one
+    panel per acceleration; ``probabilities``: panel title -> input -> abnormal-class
+    probabilities of the same patches as ``labels``."""
+    from sklearn.metrics import roc_curve
+
+    panels = len(probabilities)
+    figure, axes = plt.subplots(1, panels, figsize=(4.6 * panels, 4.4), squeeze=False,
+                                layout="constrained")
+    for ax, (title, inputs) in zip(axes[0], probabilities.items()):
+        for name, scores in inputs.items():
+            false_positive, true_positive, _ = roc_curve(labels, scores)
+            ax.plot(100 * false_positive, 100 * true_positive, label=name, linewidth=1.2,
+                    linestyle="--" if name == "Fully-sampled" else "-")
+        ax.plot([0, 100], [0, 100], color="0.7", linewidth=0.8)
+        ax.set(xlabel="1 − specificity (%)", ylabel="sensitivity (%)", title=title,
+               aspect="equal", xlim=(0, 100), ylim=(0, 100))
+        ax.legend(fontsize=8, frameon=False, loc="lower right")
+    return figure
+
+
+def patch_examples(patches: dict[str, np.ndarray], table: pd.DataFrame, count: int = 3):
+    """``count`` abnormal and ``count`` normal patches (columns; the first of each class on
+    different slices) cut from each input (rows; ``patches``: input -> ``(N, p, p)`` at the
+    positions of ``table``'s rows), on one grey scale per column (the fully-sampled patch's)."""
+    labels = table["label"].to_numpy()
+    firsts = table.reset_index(drop=True).drop_duplicates(["fname", "slice", "label"])
+    chosen = [*firsts.index[firsts["label"] == 1][:count],
+              *firsts.index[firsts["label"] == 0][:count]]
+    reference = next(iter(patches.values()))
+    figure, axes = plt.subplots(len(patches), len(chosen), squeeze=False, layout="constrained",
+                                figsize=(1.3 * len(chosen) + 1.2, 1.3 * len(patches)))
+    for row, (name, images) in zip(axes, patches.items()):
+        for column, (ax, index) in enumerate(zip(row, chosen)):
+            ax.imshow(images[index], cmap="gray", vmin=reference[index].min(),
+                      vmax=reference[index].max())
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row is axes[0]:
+                ax.set_title("abnormal" if labels[index] == 1 else "normal", fontsize=9)
+            if column == 0:
+                ax.set_ylabel(name, fontsize=9, rotation=0, ha="right", va="center")
+    return figure

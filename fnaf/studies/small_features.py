@@ -1,0 +1,451 @@
+"""Chapter 10, small-feature recovery (Darestani et al., §6 and appendix C): the computation,
+its reading, tables and figures.
+
+A *window feature* is a ``k``×``k`` square of constant value ``max / 6`` (``max``: the slice's
+fully-sampled root-sum-of-squares image; the authors' code writes ``(k/2)·max/(3k)``), added as a
+real image to **every coil** through the Fourier transform: the measurements become
+``M (y + F f)`` and the ground truth the fully-sampled reconstruction of ``y + F f``.
+
+How well a reconstruction keeps the feature is the **standardised MSE inside the window**: the
+ground truth and the reconstruction are each standardised over the target image (zero mean, unit
+standard deviation), and their squared difference averaged over the window's pixels. The same
+error inside a slice's annotated boxes scores real features.
+
+* :func:`location_grid` / :func:`random_placements` — where windows go (top-left corners on the
+  target grid, anywhere inside it: the authors' margin is 0).
+* :func:`feature_errors` — the error of each placement, reconstructed in chunks of placements
+  (one batched call per chunk; ``chunk=1`` is the one-at-a-time reference of the benchmark).
+* :func:`location_map`, :func:`information_loss`, :func:`box_errors` — the tables of the
+  chapter: the error per (image, location), per random placement and window size (appendix
+  Fig. 17), and inside the annotated boxes beside the slice's SSIM (Fig. 8).
+
+The reading: every mean with a bootstrap interval over images, and a claim only where an
+interval or a test says so.
+
+* :func:`location_dependence` — per model: the mean window error, the map's **spread** (the
+  coefficient of variation of the per-location means: 0 for a flat map) and Friedman's test of a
+  location effect, images as blocks (the paper's claim (i): each method depends on location).
+* :func:`spread_comparison` — a model's spread against a reference's on the same images and
+  locations, the difference with a paired bootstrap interval over images ("flatter" only where it
+  excludes zero).
+* :func:`information_summary` — appendix Fig. 17: the mean window error per model and window size.
+* :func:`box_reading` — Fig. 8: per model, the mean error inside the annotated boxes and the mean
+  SSIM, and their correlation over slices.
+* :func:`rankings` — do artificial and real features rank the models the same way (Kendall's τ)?
+
+The chapter's tables (:func:`location_view`, :func:`flatness_view`, :func:`window_error_view`,
+:func:`box_view`) and figures (:func:`location_maps`, :func:`information_curves`,
+:func:`box_error_scatter`) follow.
+
+Every reconstruction here is a :data:`~fnaf.pipelines.Reconstructor`
+``(batch, perturbation) -> magnitudes (B, h, w)``: :func:`~fnaf.pipelines.trained_reconstructor`
+wraps a network and its pipeline; an :class:`~fnaf.untrained.problem.UntrainedMethod` is one
+already.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+import torch
+from scipy import stats
+
+from fnaf.data.annotations import AnnotationIndex
+from fnaf.data.transforms import KneeSlice, select_slices
+from fnaf.formatting import interval_strings, p_string
+from fnaf.metrics import ssim
+from fnaf.mri import center_crop, fft2c, ifft2c, rss
+from fnaf.pipelines import Reconstructor
+from fnaf.runs.configs import check_counts
+from fnaf.stats import cluster_bootstrap_mean, correlation
+from fnaf.tables import correlation_view
+
+#: The feature's value as a fraction of the slice's maximum (the authors' ``max / 6``).
+FEATURE_FRACTION = 1 / 6
+#: Window sizes of appendix Fig. 17.
+PAPER_WINDOW_SIZES = (2, 3, 4, 5)
+
+
+def check_window(size: int, shape: Sequence[int]) -> None:
+    """Refuse a window that is not a positive integer or does not fit the ``shape`` target."""
+    check_counts(**{"window size": size})
+    if size > min(shape):
+        raise ValueError(f"a {size}×{size} window does not fit the {shape[0]}×{shape[1]} target "
+                         f"image; choose window sizes of at most {min(shape)} pixels")
+
+
+def location_grid(shape: Sequence[int], size: int, points: int) -> np.ndarray:
+    """Top-left corners ``(points², 2)`` of ``size``-pixel windows on an evenly spaced
+    ``points``×``points`` grid covering the ``shape`` target image, row-major."""
+    check_window(size, shape)
+    check_counts(**{"grid points": points})
+    rows, cols = (np.linspace(0, extent - size, points).round().astype(int) for extent in shape)
+    return np.stack(np.meshgrid(rows, cols, indexing="ij"), -1).reshape(-1, 2)
+
+
+def random_placements(count: int, images: int, shape: Sequence[int], size: int,
+                      rng: np.random.Generator) -> np.ndarray:
+    """``count`` random placements ``(count, 3)``: an image index below ``images`` and a
+    top-left corner, uniform over the corners where the window fits."""
+    check_window(size, shape)
+    check_counts(placements=count, images=images)
+    return np.stack([rng.integers(0, images, count), rng.integers(0, shape[0] - size + 1, count),
+                     rng.integers(0, shape[1] - size + 1, count)], -1)
+
+
+def window_masks(shape: Sequence[int], size: int, corners: torch.Tensor) -> torch.Tensor:
+    """Bool windows ``(P, h, w)`` of ``size`` pixels at the top-left ``corners`` ``(P, 2)``."""
+    rows = torch.arange(shape[0], device=corners.device)
+    cols = torch.arange(shape[1], device=corners.device)
+    inside_rows = (rows >= corners[:, :1]) & (rows < corners[:, :1] + size)
+    inside_cols = (cols >= corners[:, 1:]) & (cols < corners[:, 1:] + size)
+    return inside_rows[:, :, None] & inside_cols[:, None, :]
+
+
+def ground_truth(kspace: torch.Tensor) -> torch.Tensor:
+    """The fully-sampled magnitude image of k-space ``(B, [C,] H, W)``: the root-sum-of-squares of
+    the coil images (single-coil: the magnitude), full grid ``(B, H, W)``."""
+    images = ifft2c(kspace)
+    return rss(images, dim=1) if kspace.dim() == 4 else images.abs()
+
+
+def feature_images(batch: KneeSlice, windows: torch.Tensor,
+                   peaks: torch.Tensor | None = None) -> torch.Tensor:
+    """Window features ``f`` on the target grid ``(B, h, w)``: ``windows`` (bool ``(B, h, w)``)
+    at :data:`FEATURE_FRACTION` of each slice's fully-sampled maximum (``peaks`` ``(B,)`` if
+    already known)."""
+    if peaks is None:
+        peaks = ground_truth(batch.kspace).amax(dim=(-2, -1))
+    return windows * (peaks * FEATURE_FRACTION)[:, None, None]
+
+
+def feature_kspace(batch: KneeSlice, features: torch.Tensor) -> torch.Tensor:
+    """``F f``: features ``(B, h, w)`` on the target grid (centred in the k-space's grid, as the
+    target is cropped from it) Fourier transformed and added to every coil; shaped like
+    ``batch.kspace`` (multi-coil: broadcast over coils, ``(B, 1, H, W)``)."""
+    grid = batch.kspace.shape[-2:]
+    top, left = ((full - crop) // 2 for full, crop in zip(grid, features.shape[-2:]))
+    image = torch.zeros(features.shape[0], *grid, dtype=batch.kspace.dtype,
+                        device=batch.kspace.device)
+    image[:, top:top + features.shape[-2], left:left + features.shape[-1]] = features
+    kspace = fft2c(image)
+    return kspace[:, None] if batch.kspace.dim() == 4 else kspace
+
+
+def standardised(images: torch.Tensor) -> torch.Tensor:
+    """Each image ``(B, h, w)`` at zero mean and unit standard deviation (population std)."""
+    mean = images.mean(dim=(-2, -1), keepdim=True)
+    std = images.std(dim=(-2, -1), correction=0, keepdim=True)
+    return (images - mean) / std
+
+
+def region_errors(reference: torch.Tensor, prediction: torch.Tensor,
+                  regions: torch.Tensor) -> torch.Tensor:
+    """The standardised MSE inside each region ``(B,)``: images ``(B, h, w)``, standardised
+    over the whole image, and bool ``regions`` ``(B, h, w)`` (none may be empty)."""
+    if not bool(regions.flatten(1).any(1).all()):
+        raise ValueError("a region is empty: the error inside it is undefined")
+    squared = (standardised(reference) - standardised(prediction)).square()
+    return (squared * regions).flatten(1).sum(1) / regions.flatten(1).sum(1)
+
+
+def feature_errors(reconstruct: Reconstructor, batch: KneeSlice, placements: np.ndarray,
+                   size: int, chunk: int = 8) -> np.ndarray:
+    """The standardised window error ``(P,)`` of each placement ``(image, row, col)`` of a
+    ``size``-pixel feature in the slices of ``batch``, reconstructed ``chunk`` placements per
+    call (``chunk=1``: one at a time)."""
+    shape = batch.target.shape[-2:]
+    check_window(size, shape)
+    check_counts(chunk=chunk)
+    placements = torch.as_tensor(np.asarray(placements), device=batch.kspace.device)
+    coil_images = center_crop(ifft2c(batch.kspace), shape)  # F⁻¹(k + F f) = F⁻¹k + f
+    if batch.kspace.dim() == 3:
+        coil_images = coil_images[:, None]
+    peaks = ground_truth(batch.kspace).amax(dim=(-2, -1))
+    errors = []
+    for part in placements.split(chunk):
+        slices = select_slices(batch, part[:, 0])
+        windows = window_masks(shape, size, part[:, 1:])
+        features = feature_images(slices, windows, peaks[part[:, 0]])
+        truth = rss(coil_images[part[:, 0]] + features[:, None])
+        prediction = reconstruct(slices, feature_kspace(slices, features))
+        errors.append(region_errors(truth, prediction, windows))
+    return torch.cat(errors).cpu().numpy()
+
+
+def _rows(batch: KneeSlice, placements: np.ndarray, size: int, errors: np.ndarray
+          ) -> pd.DataFrame:
+    return pd.DataFrame({"fname": [batch.fname[i] for i in placements[:, 0]],
+                         "slice": [int(batch.slice_num[i]) for i in placements[:, 0]],
+                         "row": placements[:, 1], "col": placements[:, 2], "size": size,
+                         "error": errors})
+
+
+def location_map(reconstruct: Reconstructor, batch: KneeSlice, size: int, points: int,
+                 chunk: int = 8) -> pd.DataFrame:
+    """The window error of a ``size``-pixel feature at every corner of a ``points``×``points``
+    grid, in every slice of ``batch``: one row per (slice, location) with ``fname``, ``slice``,
+    ``row``, ``col``, ``size`` and ``error`` (the paper's Fig. 7 is its mean over slices)."""
+    corners = location_grid(batch.target.shape[-2:], size, points)
+    images = np.repeat(np.arange(len(batch.fname)), len(corners))
+    placements = np.column_stack([images, np.tile(corners, (len(batch.fname), 1))])
+    return _rows(batch, placements, size,
+                 feature_errors(reconstruct, batch, placements, size, chunk))
+
+
+def information_loss(reconstruct: Reconstructor, batch: KneeSlice, sizes: Sequence[int],
+                     placements: int, seed: int = 0, chunk: int = 8) -> pd.DataFrame:
+    """Appendix C.2: for each window size, ``placements`` random (slice, location) draws and the
+    window error of each (the same draws for every method given the same ``seed``)."""
+    rng = np.random.default_rng(seed)
+    shape = batch.target.shape[-2:]
+    frames = []
+    for size in sizes:
+        drawn = random_placements(placements, len(batch.fname), shape, size, rng)
+        frames.append(_rows(batch, drawn, size,
+                            feature_errors(reconstruct, batch, drawn, size, chunk)))
+    return pd.concat(frames, ignore_index=True)
+
+
+def box_errors(reconstruct: Reconstructor, batch: KneeSlice, index: AnnotationIndex
+               ) -> pd.DataFrame:
+    """Real features (§6, Fig. 8): per annotated slice of ``batch``, the standardised MSE inside
+    the union of its boxes (``box error``) and the slice's ``SSIM`` (data range the volume
+    maximum), both of the reconstruction from the unperturbed measurements against the
+    dataset's target."""
+    shape = tuple(batch.target.shape[-2:])
+    regions = torch.as_tensor(np.stack([index.masks(fname, int(slice_num), shape).any(0)
+                                        for fname, slice_num in zip(batch.fname,
+                                                                    batch.slice_num)]),
+                              device=batch.kspace.device)
+    annotated = regions.flatten(1).any(1)
+    if not bool(annotated.any()):
+        raise ValueError("none of the slices has an annotated box: nothing to score")
+    batch = select_slices(batch, annotated.nonzero().squeeze(1))
+    prediction = reconstruct(batch, torch.zeros_like(batch.kspace))
+    errors = region_errors(batch.target, prediction, regions[annotated]).cpu().numpy()
+    maxima = torch.as_tensor(batch.max_value).reshape(-1).tolist()
+    scores = [ssim(t[None].double().cpu().numpy(), p[None].double().cpu().numpy(), m)
+              for t, p, m in zip(batch.target, prediction, maxima)]
+    return pd.DataFrame({"fname": list(batch.fname), "slice": [int(s) for s in batch.slice_num],
+                         "box error": errors, "SSIM": scores})
+
+
+def location_view(dependence: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`location_dependence` table for reading: per model the slices
+    and locations, the mean window error and the map's spread with 95 % intervals, and
+    Friedman's χ² with its p-value."""
+    view = interval_strings(dependence, ["error", "spread"], places=3)
+    view["Friedman χ² (p)"] = [f"{chi2:.1f} ({p_string(p)})"
+                               for chi2, p in zip(dependence.chi2, dependence.p)]
+    view.index = dependence.model
+    return pd.concat([dependence.set_index("model")[["images", "locations"]], view], axis=1)
+
+
+def flatness_view(flatness: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`spread_comparison` table for reading: both spreads, the
+    difference with its 95 % interval and the reading."""
+    view = flatness.set_index(["model", "reference"])[["spread", "reference spread"]].map(
+        "{:.3f}".format)
+    view["difference"] = interval_strings(flatness, ["difference"], places=3)["difference"].values
+    view["direction"] = flatness["direction"].values
+    return view
+
+
+def window_error_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`information_summary` table for reading: one row per model,
+    one column per window size (and "all"), the mean window error with its 95 % interval and the
+    placements behind it."""
+    cells = interval_strings(summary, ["error"], places=3)["error"] + [
+        f" (n = {n})" for n in summary.n]
+    view = summary.assign(cell=cells.values).pivot(index="model", columns="size", values="cell")
+    return view.loc[list(dict.fromkeys(summary.model))].rename_axis(
+        columns="window size").rename(columns=str)
+
+
+def box_view(reading: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`box_reading` table for reading: per model the mean box
+    error and SSIM with 95 % intervals, then their correlation over slices
+    (:func:`correlation_view`)."""
+    means = interval_strings(reading, ["box error", "SSIM"], places=3)
+    means.index = reading.model
+    return means.join(correlation_view(reading.set_index("model")))
+
+
+def location_maps(means: pd.DataFrame, size: int, shape: tuple[int, int], columns: int = 4,
+                  panel: float = 2.6):
+    """The paper's Fig. 7 idea: per model, the mean window error (rows of
+    :func:`map_means`) drawn at each window's centre on the ``shape``
+    target grid, each model on its own colour scale (the pattern, not the level, is compared)."""
+    models = list(dict.fromkeys(means.model))
+    rows = -(-len(models) // columns)
+    width = min(columns, len(models))
+    figure, axes = plt.subplots(rows, width, figsize=(panel * width, panel * rows), squeeze=False,
+                                layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, model in zip(axes.flat, models):
+        grid = means[means.model == model].pivot(index="row", columns="col", values="error")
+        half = size / 2
+        extent = (grid.columns.min() + half - 0.5, grid.columns.max() + half - 0.5,
+                  grid.index.max() + half - 0.5, grid.index.min() + half - 0.5)
+        shown = ax.imshow(grid.to_numpy(), cmap="magma", extent=extent, interpolation="nearest")
+        ax.set_xlim(-0.5, shape[1] - 0.5)
+        ax.set_ylim(shape[0] - 0.5, -0.5)
+        ax.set_title(model, fontsize=9)
+        figure.colorbar(shown, ax=ax, shrink=0.8)
+    return figure
+
+
+def information_curves(summary: pd.DataFrame):
+    """Appendix Fig. 17: the mean window error against the window size per model
+    (:func:`information_summary` rows), 95 % intervals as bars."""
+    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    sized = summary[summary["size"] != "all"]
+    offsets = np.linspace(-0.15, 0.15, max(sized.model.nunique(), 1))
+    for offset, (model, part) in zip(offsets, sized.groupby("model", sort=False)):
+        sizes = part["size"].astype(float) + offset
+        ax.errorbar(sizes, part.error, yerr=[part.error - part["error low"],
+                                             part["error high"] - part.error],
+                    marker="o", markersize=3, capsize=2, label=model)
+    ax.set_xticks(sorted(sized["size"].astype(int).unique()))
+    ax.set_xlabel("window size k (a k × k feature)")
+    ax.set_ylabel("window error (standardised MSE)")
+    ax.legend(fontsize=7, frameon=False, ncol=2)
+    return figure
+
+
+def box_error_scatter(frame: pd.DataFrame):
+    """Fig. 8 idea: per annotated slice, the error inside its boxes against its SSIM, one colour
+    per model (rows of :func:`box_errors` with a ``model`` column)."""
+    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    sns.scatterplot(frame, x="SSIM", y="box error", hue="model", ax=ax, s=18)
+    ax.set_ylabel("error inside the boxes (standardised MSE)")
+    ax.legend(fontsize=7, frameon=False)
+    return figure
+
+
+RESAMPLES = 2000
+CONFIDENCE = 0.95
+
+
+def _location_matrix(maps: pd.DataFrame) -> pd.DataFrame:
+    """One model's map rows as an (image, location) matrix of window errors."""
+    return maps.pivot_table(index=["fname", "slice"], columns=["row", "col"], values="error")
+
+
+def map_means(maps: pd.DataFrame) -> pd.DataFrame:
+    """The heat maps: the mean window error over images per ``model``, ``row`` and ``col``."""
+    return maps.groupby(["model", "row", "col"], sort=False, as_index=False).error.mean()
+
+
+def spread(matrix: np.ndarray) -> float:
+    """Coefficient of variation over locations of the per-location mean error of an
+    ``(images, locations)`` matrix: 0 for a flat map."""
+    means = matrix.mean(axis=0)
+    return float(means.std() / means.mean())
+
+
+def _image_draws(images: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, images, size=(RESAMPLES, images))
+
+
+def _interval(values: np.ndarray) -> tuple[float, float]:
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def location_dependence(maps: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Per ``model`` of the map rows (``model``, ``fname``, ``slice``, ``row``, ``col``,
+    ``error``): ``images``, ``locations``, the mean ``error`` with its interval (bootstrap over
+    images), the ``spread`` with its interval, Friedman's ``chi2`` and ``p`` over locations
+    (images as blocks; NaN below two images) and ``shown`` (p ≤ 0.05)."""
+    rows = []
+    for model, group in maps.groupby("model", sort=False):
+        matrix = _location_matrix(group).to_numpy()
+        images, locations = matrix.shape
+        mean, low, high = cluster_bootstrap_mean(group.error, group.fname + "/" +
+                                                 group.slice.astype(str), seed=seed)
+        draws = _image_draws(images, seed)
+        spreads = np.array([spread(matrix[draw]) for draw in draws]) if images > 1 else [np.nan]
+        chi2, p = (stats.friedmanchisquare(*matrix.T) if images > 1 and locations > 2
+                   else (np.nan, np.nan))
+        rows.append({"model": model, "images": images, "locations": locations, "error": mean,
+                     "error low": low, "error high": high, "spread": spread(matrix),
+                     **dict(zip(["spread low", "spread high"], _interval(spreads))),
+                     "chi2": float(chi2), "p": float(p), "shown": bool(p <= 0.05)})
+    return pd.DataFrame(rows)
+
+
+def spread_comparison(maps: pd.DataFrame, references: dict[str, str],
+                      seed: int = 0) -> pd.DataFrame:
+    """Each ``model -> reference`` pair's spread difference (model − reference) on the images and
+    locations both were mapped on, with a paired bootstrap interval over images; ``direction``
+    "flatter", "less flat" or "not shown" (the interval covers zero)."""
+    rows = []
+    for model, reference in references.items():
+        first = _location_matrix(maps[maps.model == model])
+        second = _location_matrix(maps[maps.model == reference])
+        if not first.index.equals(second.index) or not first.columns.equals(second.columns):
+            raise ValueError(f"{model} and {reference} were not mapped on the same images and "
+                             "locations")
+        a, b = first.to_numpy(), second.to_numpy()
+        differences = np.array([spread(a[draw]) - spread(b[draw])
+                                for draw in _image_draws(len(a), seed)])
+        low, high = _interval(differences) if len(a) > 1 else (np.nan, np.nan)
+        direction = ("flatter" if high < 0 else "less flat" if low > 0 else "not shown")
+        rows.append({"model": model, "reference": reference, "spread": spread(a),
+                     "reference spread": spread(b), "difference": spread(a) - spread(b),
+                     "difference low": low, "difference high": high, "direction": direction})
+    return pd.DataFrame(rows)
+
+
+def information_summary(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Appendix Fig. 17: per ``model`` and window ``size`` (and pooled over sizes, ``size``
+    "all"), the mean window error over the random placements with its interval (bootstrap over
+    images: placements on one image are not independent) and the placement count ``n``."""
+    rows = []
+    pooled = frame.assign(size="all")
+    for (model, size), group in pd.concat([frame, pooled]).groupby(["model", "size"],
+                                                                   sort=False):
+        mean, low, high = cluster_bootstrap_mean(group.error, group.fname + "/" +
+                                                 group.slice.astype(str), seed=seed)
+        rows.append({"model": model, "size": size, "error": mean, "error low": low,
+                     "error high": high, "n": len(group)})
+    return pd.DataFrame(rows)
+
+
+def box_reading(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Fig. 8 per ``model`` of the box rows (``model``, ``fname``, ``box error``, ``SSIM``): the
+    mean box error and mean SSIM with intervals (bootstrap over volumes), and their correlation
+    over slices (:func:`fnaf.stats.correlation`: Pearson and Spearman with intervals)."""
+    rows = []
+    for model, group in frame.groupby("model", sort=False):
+        error = cluster_bootstrap_mean(group["box error"], group.fname, seed=seed)
+        quality = cluster_bootstrap_mean(group.SSIM, group.fname, seed=seed)
+        rows.append({"model": model, "slices": len(group),
+                     **dict(zip(["box error", "box error low", "box error high"], error)),
+                     **dict(zip(["SSIM", "SSIM low", "SSIM high"], quality)),
+                     **correlation(group.SSIM, group["box error"])})
+    return pd.DataFrame(rows)
+
+
+def rankings(information: pd.DataFrame, boxes: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """Rank the models common to both by their pooled information loss (artificial features,
+    :func:`information_summary`'s ``size == "all"``) and by their mean box error (real features,
+    :func:`box_reading`), 1 = the smallest error. Returns the table and Kendall's ``tau`` and
+    ``p`` between the two orders (``n`` models; NaN below three)."""
+    artificial = information[information["size"] == "all"].set_index("model").error
+    real = boxes.set_index("model")["box error"]
+    models = [model for model in artificial.index if model in real.index]
+    table = pd.DataFrame({"information loss": artificial[models], "box error": real[models]})
+    table["artificial rank"] = table["information loss"].rank(method="min").astype(int)
+    table["real rank"] = table["box error"].rank(method="min").astype(int)
+    tau, p = (stats.kendalltau(table["artificial rank"], table["real rank"])
+              if len(models) > 2 else (np.nan, np.nan))
+    return table, {"n": len(models), "tau": float(tau), "p": float(p)}

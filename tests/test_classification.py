@@ -2,10 +2,17 @@
 intervals, and the paper's confidence analysis."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from fnaf.classifier_scores import point_metrics, weighted_metrics
-from fnaf.studies.classification import classification_metrics, confidence_drop, decision_test
+from fnaf.studies.classification import (
+    classification_metrics,
+    classification_table,
+    classification_view,
+    confidence_drop,
+    decision_test,
+)
 
 
 def test_metrics_match_a_hand_computed_confusion_matrix():
@@ -65,3 +72,17 @@ def test_weighted_metrics_equal_scikit_learns_on_the_repeated_patches():
         repeated = np.repeat(np.arange(60), counts)
         expected = point_metrics(labels[repeated], probabilities[repeated])
         assert row == pytest.approx(expected)
+
+
+def test_the_classification_table_puts_ours_with_its_interval_beside_the_papers():
+    metrics = pd.DataFrame({"value": [90.0, 60.0, 80.0, 50.0, 85.0],
+                            "low": [85.0, 55.0, 75.0, 40.0, 80.0],
+                            "high": [95.0, 65.0, 85.0, 60.0, 90.0]},
+                           index=["Sn", "Sp", "F1", "Kappa", "AUROC"])
+    table = classification_table({("U-Net", 8): metrics, ("mine", 8): metrics}, 32)
+    assert table.loc[("8×", "U-Net"), "paper Sn"] == 85.3  # Table 5, 8x
+    assert np.isnan(table.loc[("8×", "mine"), "paper Sn"])
+    view = classification_view(table).data
+    assert view.loc[("8×", "U-Net", "ours"), "Sn"] == "90.0<br><small>[85.0, 95.0]</small>"
+    assert view.loc[("8×", "U-Net", "paper"), "Kappa"] == "54.26"
+    assert view.loc[("8×", "mine", "paper"), "AUROC"] == "–"

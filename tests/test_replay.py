@@ -1,5 +1,6 @@
 """Replaying one attacked slice for a figure (``fnaf.runs.replay``) rebuilds what the cached attack
-scored: the same feature, region and loss (FNAF), the same attacked reconstruction (k-space PGD)."""
+scored: the same feature, region and loss (FNAF), the same attacked reconstruction (k-space PGD,
+the two-step attack on l1)."""
 
 import numpy as np
 import pytest
@@ -10,12 +11,17 @@ from fnaf.metrics import nmse
 from fnaf.runs import (
     AttackConfig,
     PgdConfig,
+    TwoStepConfig,
     attack_or_load,
+    multicoil_preset,
     pgd_or_load,
     preset,
     replay_attack,
     replay_pgd,
+    replay_two_step,
     train_or_load,
+    two_step_or_load,
+    untrained_preset,
 )
 
 
@@ -54,4 +60,20 @@ def test_a_pgd_replay_gives_the_cached_rows_reconstructions(run):
     assert nmse(truth, panels["clean"][None].astype(np.float64)) == pytest.approx(
         attacked["clean NMSE"], rel=1e-4)
     assert panels["perturbation"].shape == panels["clean"].shape
+    assert panels["perturbation"].max() > 0
+
+
+def test_a_two_step_replay_on_l1_gives_the_cached_rows_reconstructions(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    data = multicoil_preset("smoke", "varnet", 4, coils=4)
+    method = untrained_preset("smoke", "l1")
+    attack = TwoStepConfig(eps=(0.05,), steps=2, volumes=1, batch_size=1)
+    rows = two_step_or_load(method, attack, data, root=tmp_path / "runs")
+    attacked = rows[rows.kind == "attack"].iloc[0]
+    panels = replay_two_step(method, attack, data, attacked["fname"], int(attacked["slice"]), 0.05)
+    truth = panels["ground truth"][None].astype(np.float64)
+    assert nmse(truth, panels["attacked"][None].astype(np.float64)) == pytest.approx(
+        attacked["NMSE"], rel=1e-4)
+    assert nmse(truth, panels["clean"][None].astype(np.float64)) == pytest.approx(
+        attacked["clean NMSE"], rel=1e-4)
     assert panels["perturbation"].max() > 0

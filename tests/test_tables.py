@@ -6,13 +6,11 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from fnaf.formatting import mean_std_strings
-from fnaf.studies.classification import classification_table, classification_view
+from fnaf.formatting import mean_std_strings, p_string
 from fnaf.tables import (
     attack_comparison_view,
     by_acceleration,
     information_view,
-    p_string,
     separation,
     table3,
     versus_zero_filled,
@@ -105,17 +103,3 @@ def test_the_quality_table_takes_the_zero_filled_input_once_and_every_label_per_
                                     for name in ("zero-filled", "U-Net", "FNAF U-Net")]
     assert table.loc[("8×", "zero-filled"), "NMSE"] == pytest.approx(0.15)
     assert table.loc[("4×", "FNAF U-Net"), "SSIM"] == pytest.approx(0.75)
-
-
-def test_the_classification_table_puts_ours_with_its_interval_beside_the_papers():
-    metrics = pd.DataFrame({"value": [90.0, 60.0, 80.0, 50.0, 85.0],
-                            "low": [85.0, 55.0, 75.0, 40.0, 80.0],
-                            "high": [95.0, 65.0, 85.0, 60.0, 90.0]},
-                           index=["Sn", "Sp", "F1", "Kappa", "AUROC"])
-    table = classification_table({("U-Net", 8): metrics, ("mine", 8): metrics}, 32)
-    assert table.loc[("8×", "U-Net"), "paper Sn"] == 85.3  # Table 5, 8x
-    assert np.isnan(table.loc[("8×", "mine"), "paper Sn"])
-    view = classification_view(table).data
-    assert view.loc[("8×", "U-Net", "ours"), "Sn"] == "90.0<br><small>[85.0, 95.0]</small>"
-    assert view.loc[("8×", "U-Net", "paper"), "Kappa"] == "54.26"
-    assert view.loc[("8×", "mine", "paper"), "AUROC"] == "–"

@@ -235,100 +235,8 @@ def box_errors(reconstruct: Reconstructor, batch: KneeSlice, index: AnnotationIn
                          "box error": errors, "SSIM": scores})
 
 
-def location_view(dependence: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`location_dependence` table for reading: per model the slices
-    and locations, the mean window error and the map's spread with 95 % intervals, and
-    Friedman's χ² with its p-value."""
-    view = interval_strings(dependence, ["error", "spread"], places=3)
-    view["Friedman χ² (p)"] = [f"{chi2:.1f} ({p_string(p)})"
-                               for chi2, p in zip(dependence.chi2, dependence.p)]
-    view.index = dependence.model
-    return pd.concat([dependence.set_index("model")[["images", "locations"]], view], axis=1)
-
-
-def flatness_view(flatness: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`spread_comparison` table for reading: both spreads, the
-    difference with its 95 % interval and the reading."""
-    view = flatness.set_index(["model", "reference"])[["spread", "reference spread"]].map(
-        "{:.3f}".format)
-    view["difference"] = interval_strings(flatness, ["difference"], places=3)["difference"].values
-    view["direction"] = flatness["direction"].values
-    return view
-
-
-def window_error_view(summary: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`information_summary` table for reading: one row per model,
-    one column per window size (and "all"), the mean window error with its 95 % interval and the
-    placements behind it."""
-    cells = interval_strings(summary, ["error"], places=3)["error"] + [
-        f" (n = {n})" for n in summary.n]
-    view = summary.assign(cell=cells.values).pivot(index="model", columns="size", values="cell")
-    return view.loc[list(dict.fromkeys(summary.model))].rename_axis(
-        columns="window size").rename(columns=str)
-
-
-def box_view(reading: pd.DataFrame) -> pd.DataFrame:
-    """A :func:`box_reading` table for reading: per model the mean box
-    error and SSIM with 95 % intervals, then their correlation over slices
-    (:func:`correlation_view`)."""
-    means = interval_strings(reading, ["box error", "SSIM"], places=3)
-    means.index = reading.model
-    return means.join(correlation_view(reading.set_index("model")))
-
-
-def location_maps(means: pd.DataFrame, size: int, shape: tuple[int, int], columns: int = 4,
-                  panel: float = 2.6):
-    """The paper's Fig. 7 idea: per model, the mean window error (rows of
-    :func:`map_means`) drawn at each window's centre on the ``shape``
-    target grid, each model on its own colour scale (the pattern, not the level, is compared)."""
-    models = list(dict.fromkeys(means.model))
-    rows = -(-len(models) // columns)
-    width = min(columns, len(models))
-    figure, axes = plt.subplots(rows, width, figsize=(panel * width, panel * rows), squeeze=False,
-                                layout="constrained")
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, model in zip(axes.flat, models):
-        grid = means[means.model == model].pivot(index="row", columns="col", values="error")
-        half = size / 2
-        extent = (grid.columns.min() + half - 0.5, grid.columns.max() + half - 0.5,
-                  grid.index.max() + half - 0.5, grid.index.min() + half - 0.5)
-        shown = ax.imshow(grid.to_numpy(), cmap="magma", extent=extent, interpolation="nearest")
-        ax.set_xlim(-0.5, shape[1] - 0.5)
-        ax.set_ylim(shape[0] - 0.5, -0.5)
-        ax.set_title(model, fontsize=9)
-        figure.colorbar(shown, ax=ax, shrink=0.8)
-    return figure
-
-
-def information_curves(summary: pd.DataFrame):
-    """Appendix Fig. 17: the mean window error against the window size per model
-    (:func:`information_summary` rows), 95 % intervals as bars."""
-    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
-    sized = summary[summary["size"] != "all"]
-    offsets = np.linspace(-0.15, 0.15, max(sized.model.nunique(), 1))
-    for offset, (model, part) in zip(offsets, sized.groupby("model", sort=False)):
-        sizes = part["size"].astype(float) + offset
-        ax.errorbar(sizes, part.error, yerr=[part.error - part["error low"],
-                                             part["error high"] - part.error],
-                    marker="o", markersize=3, capsize=2, label=model)
-    ax.set_xticks(sorted(sized["size"].astype(int).unique()))
-    ax.set_xlabel("window size k (a k × k feature)")
-    ax.set_ylabel("window error (standardised MSE)")
-    ax.legend(fontsize=7, frameon=False, ncol=2)
-    return figure
-
-
-def box_error_scatter(frame: pd.DataFrame):
-    """Fig. 8 idea: per annotated slice, the error inside its boxes against its SSIM, one colour
-    per model (rows of :func:`box_errors` with a ``model`` column)."""
-    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
-    sns.scatterplot(frame, x="SSIM", y="box error", hue="model", ax=ax, s=18)
-    ax.set_ylabel("error inside the boxes (standardised MSE)")
-    ax.legend(fontsize=7, frameon=False)
-    return figure
-
-
+# The reading: bootstrap intervals over images (seeded), a claim only where one says so.
+#: Bootstrap resamples and the intervals' coverage.
 RESAMPLES = 2000
 CONFIDENCE = 0.95
 
@@ -449,3 +357,100 @@ def rankings(information: pd.DataFrame, boxes: pd.DataFrame) -> tuple[pd.DataFra
     tau, p = (stats.kendalltau(table["artificial rank"], table["real rank"])
               if len(models) > 2 else (np.nan, np.nan))
     return table, {"n": len(models), "tau": float(tau), "p": float(p)}
+
+
+# The chapter's tables and figures.
+
+
+def location_view(dependence: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`location_dependence` table for reading: per model the slices
+    and locations, the mean window error and the map's spread with 95 % intervals, and
+    Friedman's χ² with its p-value."""
+    view = interval_strings(dependence, ["error", "spread"], places=3)
+    view["Friedman χ² (p)"] = [f"{chi2:.1f} ({p_string(p)})"
+                               for chi2, p in zip(dependence.chi2, dependence.p)]
+    view.index = dependence.model
+    return pd.concat([dependence.set_index("model")[["images", "locations"]], view], axis=1)
+
+
+def flatness_view(flatness: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`spread_comparison` table for reading: both spreads, the
+    difference with its 95 % interval and the reading."""
+    view = flatness.set_index(["model", "reference"])[["spread", "reference spread"]].map(
+        "{:.3f}".format)
+    view["difference"] = interval_strings(flatness, ["difference"], places=3)["difference"].values
+    view["direction"] = flatness["direction"].values
+    return view
+
+
+def window_error_view(summary: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`information_summary` table for reading: one row per model,
+    one column per window size (and "all"), the mean window error with its 95 % interval and the
+    placements behind it."""
+    cells = interval_strings(summary, ["error"], places=3)["error"] + [
+        f" (n = {n})" for n in summary.n]
+    view = summary.assign(cell=cells.values).pivot(index="model", columns="size", values="cell")
+    return view.loc[list(dict.fromkeys(summary.model))].rename_axis(
+        columns="window size").rename(columns=str)
+
+
+def box_view(reading: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`box_reading` table for reading: per model the mean box
+    error and SSIM with 95 % intervals, then their correlation over slices
+    (:func:`correlation_view`)."""
+    means = interval_strings(reading, ["box error", "SSIM"], places=3)
+    means.index = reading.model
+    return means.join(correlation_view(reading.set_index("model")))
+
+
+def location_maps(means: pd.DataFrame, size: int, shape: tuple[int, int], columns: int = 4,
+                  panel: float = 2.6):
+    """The paper's Fig. 7 idea: per model, the mean window error (rows of
+    :func:`map_means`) drawn at each window's centre on the ``shape``
+    target grid, each model on its own colour scale (the pattern, not the level, is compared)."""
+    models = list(dict.fromkeys(means.model))
+    rows = -(-len(models) // columns)
+    width = min(columns, len(models))
+    figure, axes = plt.subplots(rows, width, figsize=(panel * width, panel * rows), squeeze=False,
+                                layout="constrained")
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, model in zip(axes.flat, models):
+        grid = means[means.model == model].pivot(index="row", columns="col", values="error")
+        half = size / 2
+        extent = (grid.columns.min() + half - 0.5, grid.columns.max() + half - 0.5,
+                  grid.index.max() + half - 0.5, grid.index.min() + half - 0.5)
+        shown = ax.imshow(grid.to_numpy(), cmap="magma", extent=extent, interpolation="nearest")
+        ax.set_xlim(-0.5, shape[1] - 0.5)
+        ax.set_ylim(shape[0] - 0.5, -0.5)
+        ax.set_title(model, fontsize=9)
+        figure.colorbar(shown, ax=ax, shrink=0.8)
+    return figure
+
+
+def information_curves(summary: pd.DataFrame):
+    """Appendix Fig. 17: the mean window error against the window size per model
+    (:func:`information_summary` rows), 95 % intervals as bars."""
+    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    sized = summary[summary["size"] != "all"]
+    offsets = np.linspace(-0.15, 0.15, max(sized.model.nunique(), 1))
+    for offset, (model, part) in zip(offsets, sized.groupby("model", sort=False)):
+        sizes = part["size"].astype(float) + offset
+        ax.errorbar(sizes, part.error, yerr=[part.error - part["error low"],
+                                             part["error high"] - part.error],
+                    marker="o", markersize=3, capsize=2, label=model)
+    ax.set_xticks(sorted(sized["size"].astype(int).unique()))
+    ax.set_xlabel("window size k (a k × k feature)")
+    ax.set_ylabel("window error (standardised MSE)")
+    ax.legend(fontsize=7, frameon=False, ncol=2)
+    return figure
+
+
+def box_error_scatter(frame: pd.DataFrame):
+    """Fig. 8 idea: per annotated slice, the error inside its boxes against its SSIM, one colour
+    per model (rows of :func:`box_errors` with a ``model`` column)."""
+    figure, ax = plt.subplots(figsize=(6, 3.6), layout="constrained")
+    sns.scatterplot(frame, x="SSIM", y="box error", hue="model", ax=ax, s=18)
+    ax.set_ylabel("error inside the boxes (standardised MSE)")
+    ax.legend(fontsize=7, frameon=False)
+    return figure

@@ -50,3 +50,26 @@ def test_multicoil_runs_train_from_the_command_line(tmp_path, monkeypatch, capsy
             main(["train", "--model", "varnet", "--coils", "3", "--scale", "smoke", *extra])
     with pytest.raises(SystemExit, match="give --coils too"):
         main(["train", "--model", "unet", "--size", "U-net2"])
+
+
+def test_the_command_line_offers_the_owners_choices_and_defaults():
+    from fnaf.__main__ import build_parser
+    from fnaf.attacks.report import INFORMATION_TOLERANCE, PAPER_GAMMA
+    from fnaf.data.masks import CENTER_FRACTIONS
+    from fnaf.runs import AttackConfig
+    from fnaf.runs.configs import OBJECTIVES, RECONSTRUCTION_MODELS, SCALES
+
+    attack = build_parser()._subparsers._group_actions[0].choices["attack"]
+    options = {action.dest: action for action in attack._actions}
+    assert list(options["accel"].choices) == sorted(CENTER_FRACTIONS)
+    assert list(options["model"].choices) == list(RECONSTRUCTION_MODELS)
+    assert list(options["scale"].choices) == list(SCALES)
+    assert list(options["objective"].choices) == list(OBJECTIVES)
+    defaults = AttackConfig()
+    assert (options["n_candidates"].default, options["attack_pixels"].default,
+            options["domain"].default, options["method"].default) == (
+        defaults.n_candidates, defaults.n_pixels, defaults.domain, defaults.method)
+    assert (options["gamma"].default, options["epsilon"].default) == (PAPER_GAMMA,
+                                                                      INFORMATION_TOLERANCE)
+    help_text = " ".join(attack.format_help().split())  # argparse wraps the lines
+    assert all(f"{CENTER_FRACTIONS[a]:g} at {a}x" in help_text for a in CENTER_FRACTIONS)

@@ -33,3 +33,29 @@ def multicoil_batch(tmp_path_factory):
     keys = [(slices.volumes[v].fname.name, s) for v, s in slices.samples]
     return collate_slices(slices, SliceTransform(RandomMaskFunc([0.3], [2]), use_seed=True),
                           keys)
+
+
+@pytest.fixture(scope="session")
+def varied_root(tmp_path_factory):
+    """The smoke phantom, single- and 3-coil (the same volumes and boxes), copied with fastMRI's
+    variety (:mod:`fnaf.data.varied`): volumes 64x40 and 64x44, 3 and 2 coils, 4 and 3 slices."""
+    import shutil
+    from dataclasses import replace
+
+    from fnaf.data.varied import write_varied
+
+    base = tmp_path_factory.mktemp("varied")
+    write_phantom(base / "source", SMOKE_PHANTOM)
+    multicoil = write_phantom(base / "multicoil", replace(SMOKE_PHANTOM, coils=3))
+    for folder in multicoil.glob("multicoil_*"):
+        shutil.move(folder, base / "source" / folder.name)
+    return write_varied(base / "source", base / "varied")
+
+
+@pytest.fixture(params=["phantom", "varied"])
+def dataset(request):
+    """Notebook parameters of the data a chapter's test runs on: the embedded phantom (none) or
+    :func:`varied_root` as ``data_root``."""
+    if request.param == "phantom":
+        return {}
+    return {"data_root": str(request.getfixturevalue("varied_root"))}

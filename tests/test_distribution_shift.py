@@ -10,6 +10,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from fnaf.data.batches import SliceGroups  # noqa: E402
+from fnaf.data.transforms import KneeSlice  # noqa: E402
 from fnaf.studies.distribution_shift import (  # noqa: E402
     accuracy_on_the_line,
     example_images,
@@ -108,20 +110,32 @@ def test_the_filtered_subset_takes_the_hardest_share_and_refuses_nothing_or_all(
         hardest_slices(scores.head(0), 0.5)
 
 
+def _kspace_only(kspace):
+    """Slices that hold only k-space (what the energy readings look at)."""
+    count = len(kspace)
+    return KneeSlice(kspace, None, torch.zeros(count, 4, 4), torch.ones(count), ["f"] * count,
+                     torch.arange(count), ["CORPD_FBK"] * count, [""] * count)
+
+
 def test_the_low_frequency_proportion_and_the_energy_along_the_phase_encodes():
     width = 40
     kspace = torch.zeros(3, 2, 8, width, dtype=torch.complex64)
     kspace[0, :, :, width // 2] = 1  # all energy in the centre column
     kspace[1] = 1  # flat: the centre's share is its share of the columns
     kspace[2, :, :, width // 2 + 7] = 2  # all of it 7 columns from the centre
-    proportion = low_frequency_proportion(kspace, 0.08)  # round(40 * 0.08) = 3 centre columns
-    assert proportion == pytest.approx([1.0, 3 / width, 0.0])
-    shares = frequency_energy(kspace)
-    assert shares.shape == (3, width // 2 + 1) and np.allclose(shares.sum(1), 1)
-    assert shares[0, 0] == 1 and shares[2, 7] == 1
+    wider = torch.zeros(1, 2, 8, width + 4, dtype=torch.complex64)
+    wider[0, :, :, width // 2 + 2 + 21] = 1  # 21 columns out: beyond the narrower slices
+    slices = SliceGroups((_kspace_only(kspace), _kspace_only(wider)))
+    proportion = low_frequency_proportion(slices, 0.08)  # round(40 * 0.08) = 3 centre columns
+    assert proportion == pytest.approx([1.0, 3 / width, 0.0, 0.0])
+    shares = frequency_energy(slices)
+    assert shares.shape == (4, (width + 4) // 2 + 1) and np.allclose(shares.sum(1), 1)
+    assert shares[0, 0] == 1 and shares[2, 7] == 1 and shares[3, 21] == 1
     assert shares[1, 1] == pytest.approx(2 / width)  # both sides of the centre added
+    assert (shares[:3, width // 2 + 1:] == 0).all()  # no columns that far out
     with pytest.raises(ValueError, match="centre_fraction"):
-        low_frequency_proportion(kspace, 0)
+        low_frequency_proportion(slices, 0)
+    proportion, shares = proportion[:3], shares[:3]
     table = pd.DataFrame({"SSIM": [0.5, 0.7, 0.9], "low-frequency proportion": proportion,
                           "hard": [True, False, False]})
     figure = frequency_figure(table, {"all": shares, "hard": shares[:1]})

@@ -241,6 +241,40 @@ def test_correlation_notebook_reads_each_size_correlation_beside_the_paper(tmp_p
     assert (points["size"] > 0).all() and len(points) == 4 * gains["n"].iloc[0]
 
 
+def test_the_fnaf_chapters_run_on_volumes_of_several_shapes(tmp_path, monkeypatch,
+                                                           varied_root):
+    """Chapters 00-06 and the released code's on fastMRI's variety (k-space widths 40 and 44,
+    3 and 4 slices), one run cache shared as in the book; each reads every validation slice."""
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    shared = {"scale": "smoke", "data_root": str(varied_root),
+              "runs_root": str(tmp_path / "runs")}
+    masks = pd.read_csv(run("00_data.ipynb", tmp_path / "00", data_root=str(varied_root))
+                        / "masks.csv")
+    assert masks["centre_columns"].tolist() in ([round(width * 0.08), round(width * 0.04)]
+                                                for width in (40, 44))  # the example's width
+    table3 = pd.read_csv(run("01_baselines.ipynb", tmp_path / "01", model="both", **shared)
+                         / "table3_baselines.csv", index_col=["AF", "model"])
+    assert table3["SSIM"].between(0, 1).all()
+    table2 = pd.read_csv(run("02_fnaf_attacks.ipynb", tmp_path / "02", model="both",
+                             n_candidates=6, border=1, **shared) / "table2_by_contrast.csv")
+    assert (table2.groupby("AF")["slices"].sum() == 2 * 2 * 4).all()  # 2 models x 8 slices
+    claim = pd.read_csv(run("03_robust_training.ipynb", tmp_path / "03", accel=8, model="unet",
+                            n_candidates=6, **shared) / "claim.csv")
+    assert len(claim) == 1
+    table4 = pd.read_csv(run("04_bbox_training.ipynb", tmp_path / "04", model="unet",
+                             n_candidates=6, **shared) / "table4.csv")
+    assert set(table4.AF) == {"4×", "8×"}
+    table5 = pd.read_csv(run("05_classification.ipynb", tmp_path / "05", model="unet", **shared)
+                         / "table5.csv")
+    assert table5["Sn"].between(0, 100).all()
+    gains = pd.read_csv(run("06_correlation_analysis.ipynb", tmp_path / "06", model="unet",
+                            **shared) / "fig6_correlations.csv")
+    assert gains["spearman_r"].between(-1, 1).all()
+    departures = pd.read_csv(run("released_code.ipynb", tmp_path / "released", accel=4,
+                                 n_candidates=3, **shared) / "departures.csv")
+    assert set(departures.rule) == {"paper", "released"}
+
+
 @pytest.mark.parametrize("path", sorted(NOTEBOOKS.glob("*.ipynb")), ids=lambda p: p.name)
 def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     notebook = nbformat.read(path, as_version=4)
@@ -284,11 +318,12 @@ def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, 
 
 
 def test_measurement_attacks_notebook_attacks_each_network_beside_its_control(tmp_path,
-                                                                              monkeypatch):
+                                                                              monkeypatch,
+                                                                              dataset):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     results = run("07_measurement_attacks.ipynb", tmp_path, scale="smoke", coils=3,
                   eps=[0.02, 0.08], steps=3, slices_per_volume=4,
-                  runs_root=str(tmp_path / "runs"))
+                  runs_root=str(tmp_path / "runs"), **dataset)
     slices = pd.read_csv(results / "pgd_slices.csv")
     assert set(slices.model) == {"VarNet", "U-Net"} and set(slices.kind) == {"attack", "control"}
     assert slices.relative_norm.tolist() == pytest.approx(slices.eps.tolist(), rel=1e-4)
@@ -309,11 +344,11 @@ def test_measurement_attacks_notebook_attacks_each_network_beside_its_control(tm
 
 
 def test_untrained_notebook_attacks_l1_and_the_convdecoder_beside_the_trained_networks(
-        tmp_path, monkeypatch):
+        tmp_path, monkeypatch, dataset):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     results = run("08_untrained_and_l1.ipynb", tmp_path, scale="smoke", coils=3,
                   eps=[0.02, 0.08], steps=3, lams=[3e-4, 1e-3],
-                  runs_root=str(tmp_path / "runs"))
+                  runs_root=str(tmp_path / "runs"), **dataset)
     slices = pd.read_csv(results / "attack_slices.csv")
     assert set(slices.model) == {"VarNet", "U-Net", "l1", "ConvDecoder"}
     assert slices.measured_relative_norm.tolist() == pytest.approx(slices.eps.tolist(), rel=1e-4)
@@ -334,12 +369,13 @@ def test_untrained_notebook_attacks_l1_and_the_convdecoder_beside_the_trained_ne
     assert len(cached) == 2 + len(compared)  # l1 wavelet, ConvDecoder, and each compared
 
 
-def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path, monkeypatch):
+def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path, monkeypatch,
+                                                                      dataset):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     results = run("09_distribution_shift.ipynb", tmp_path, scale="smoke", coils=3, volumes=2,
                   per_volume=2, decoder_slices=1, hard_fraction=0.25, lams=[1e-3, 1e-2],
                   sizes={"varnet": ["VarNet-ref", "VarNet3"], "unet": ["U-net-ref", "U-net3"]},
-                  tuning_volumes=1, runs_root=str(tmp_path / "runs"))
+                  tuning_volumes=1, runs_root=str(tmp_path / "runs"), **dataset)
     scores = pd.read_csv(results / "scores.csv")
     methods = {"VarNet-ref", "VarNet3", "U-net-ref", "U-net3", "ConvDecoder", "Deep Decoder",
                "l1 (wavelet)", "l1 (fourier)", "l1 (dct)"}
@@ -374,11 +410,13 @@ def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path,
     assert trained == ["unet"] * 4 + ["varnet"] * 4  # two sizes each, on knees and on brains
 
 
-def test_small_features_notebook_maps_every_method_and_scores_the_boxes(tmp_path, monkeypatch):
+def test_small_features_notebook_maps_every_method_and_scores_the_boxes(tmp_path, monkeypatch,
+                                                                       dataset):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     results = run("10_small_features.ipynb", tmp_path, scale="smoke", coils=3, window=3, grid=2,
                   images=2, sizes=[2, 3], placements=3, decoder_placements=1, box_volumes=2,
-                  fnaf_models="unet", lams=[3e-4, 1e-3], runs_root=str(tmp_path / "runs"))
+                  fnaf_models="unet", lams=[3e-4, 1e-3], runs_root=str(tmp_path / "runs"),
+                  **dataset)
     maps = pd.read_csv(results / "location_maps.csv")
     single = ["U-Net + clean fine-tune", "FNAF U-Net", "B-Box U-Net"]
     assert set(maps.model) == {"VarNet", "U-Net", "l1", *single}  # no decoder map by default

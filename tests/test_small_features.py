@@ -137,3 +137,29 @@ def test_box_errors_score_only_annotated_slices(multicoil_batch):
     assert rows["box error"].iloc[0] > 0 and 0 < rows.SSIM.iloc[0] < 1
     with pytest.raises(ValueError, match="none of the slices"):
         box_errors(zero_filled, multicoil_batch, AnnotationIndex(boxes.iloc[:0]))
+
+
+def test_maps_losses_and_boxes_read_slices_of_several_shapes_group_by_group(varied_root):
+    from fnaf.data.batches import slice_groups
+    from fnaf.data.fastmri import SliceDataset, split_dir
+    from fnaf.data.masks import RandomMaskFunc
+    from fnaf.data.transforms import SliceTransform
+
+    val = SliceDataset(split_dir(varied_root, "val", "multicoil"), challenge="multicoil")
+    keys = [(val.volumes[v].fname.name, s) for v, s in val.samples][2:6]  # 2 slices per shape
+    groups = slice_groups(val, SliceTransform(RandomMaskFunc([0.08], [4]), use_seed=True),
+                          keys)
+    assert len(groups.batches) == 2
+    maps = location_map(zero_filled, groups, 3, 2, chunk=3)
+    alone = pd.concat([location_map(zero_filled, batch, 3, 2) for batch in groups.batches],
+                      ignore_index=True)
+    pd.testing.assert_frame_equal(maps, alone, rtol=1e-5)
+    drawn = information_loss(zero_filled, groups, [2], 6, seed=1)
+    assert set(zip(drawn.fname, drawn.slice)) <= set(zip(groups.fname, groups.slice_num))
+    assert np.isfinite(drawn.error).all() and len(drawn) == 6
+    index = AnnotationIndex(pd.DataFrame({"filename": [keys[0][0][:-3], keys[-1][0][:-3]],
+                                          "slice": [keys[0][1] + 1, keys[-1][1] + 1],
+                                          "label": ["CartMedFem"] * 2, "x0": [64.0] * 2,
+                                          "x1": [192.0] * 2, "y0": [64.0] * 2, "y1": [192.0] * 2}))
+    boxes = box_errors(zero_filled, groups, index)
+    assert sorted(zip(boxes.fname, boxes.slice)) == sorted([keys[0], keys[-1]])

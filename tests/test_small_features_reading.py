@@ -83,14 +83,14 @@ def test_box_reading_and_rankings():
 
 
 def test_the_chapter_slices(phantom_root):
-    from fnaf.runs import annotated_batch, middle_slice_batch, preset, validation_boxes
+    from fnaf.runs import annotated_slices, middle_slices, preset, validation_boxes
 
     config = preset("smoke", "unet", 4, data_root=str(phantom_root))
-    batch = middle_slice_batch(config, 4, volumes=1)
+    batch = middle_slices(config, 4, volumes=1)
     assert len(batch.fname) == 1 and int(batch.slice_num[0]) == 2  # 4 slices: the middle is 2
     index = validation_boxes(config)
-    annotated = annotated_batch(config, index, 4)
+    annotated = annotated_slices(config, index, 4)
     assert all(len(index.boxes_for(name, int(number)))
                for name, number in zip(annotated.fname, annotated.slice_num))
     with pytest.raises(ValueError, match="volumes must be a positive integer"):
-        middle_slice_batch(config, 4, volumes=0)
+        middle_slices(config, 4, volumes=0)

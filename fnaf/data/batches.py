@@ -1,17 +1,23 @@
-"""Batches of slices: shape-homogeneous batching for training (shuffled, sharded over ranks)
-and validation (in dataset order), per-slice mask seeds that do not depend on data-loader
-workers, and collation of named slices."""
+"""Batches of slices, by one rule: a batch holds slices of one k-space shape ``(coils, H, W)``.
+
+Real fastMRI volumes differ in k-space width (368, 372, ... columns), slice count and (brains)
+coil count, so nothing here ever collates across shapes: training batches (shuffled, sharded
+over ranks) and validation batches (in dataset order) group by shape, and a set of named slices
+from several volumes is a :class:`SliceGroups`, one batch per shape. Mask seeds are per slice,
+not per data-loader worker."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch.utils.data import default_collate
 
 from fnaf.data.fastmri import SliceDataset
-from fnaf.data.transforms import KneeSlice, SliceTransform
+from fnaf.data.transforms import KneeSlice, SliceTransform, select_slices
 
 
 class SeededSlices(torch.utils.data.Dataset):
@@ -27,7 +33,7 @@ class SeededSlices(torch.utils.data.Dataset):
         return len(self.slices)
 
     @property
-    def shapes(self) -> list[tuple[int, int]]:
+    def shapes(self) -> list[tuple[int, int, int]]:
         """Every sample's k-space shape (a training batch holds one shape)."""
         return slice_shapes(self.slices)
 
@@ -36,9 +42,11 @@ class SeededSlices(torch.utils.data.Dataset):
         return self.transform(*self.slices.read_slice(index), seed=seed)
 
 
-def slice_shapes(slices: SliceDataset) -> list[tuple[int, int]]:
-    """The k-space shape of every sample (batches must not mix shapes)."""
-    return [slices.volumes[volume].kspace_shape for volume, _ in slices.samples]
+def slice_shapes(slices: SliceDataset) -> list[tuple[int, int, int]]:
+    """The k-space shape ``(coils, H, W)`` of every sample (single-coil: 1 coil); batches
+    never mix shapes."""
+    return [(slices.volumes[volume].coils, *slices.volumes[volume].kspace_shape)
+            for volume, _ in slices.samples]
 
 
 def validation_batches(slices: SliceDataset, batch_size: int) -> list[list[int]]:
@@ -53,16 +61,106 @@ def validation_batches(slices: SliceDataset, batch_size: int) -> list[list[int]]
     return batches
 
 
-def collate_slices(slices: SliceDataset, transform: SliceTransform,
-                   keys: list[tuple[str, int]]) -> KneeSlice:
-    """A batch of the slices named by ``(file name, slice number)``."""
+def _kspace_shape(item: KneeSlice) -> tuple[int, ...]:
+    return tuple(item.kspace.shape)
+
+
+@dataclass(frozen=True)
+class SliceGroups:
+    """Slices of several volumes as one collated batch per k-space shape, in order of each
+    shape's first slice (slices keep their order within a shape). The slices' order is the
+    groups' order: :attr:`fname`, :attr:`slice_num`, :meth:`select` and every per-slice result
+    computed group by group follow it. On data of one shape (the phantom) it is one batch in the
+    order asked for."""
+
+    batches: tuple[KneeSlice, ...]
+
+    @classmethod
+    def collate(cls, items: Sequence[KneeSlice]) -> SliceGroups:
+        """Group uncollated slices by k-space shape and collate each group."""
+        groups: dict[tuple[int, ...], list[KneeSlice]] = defaultdict(list)
+        for item in items:
+            groups[_kspace_shape(item)].append(item)
+        return cls(tuple(default_collate(group) for group in groups.values()))
+
+    @classmethod
+    def of(cls, slices: KneeSlice | SliceGroups) -> SliceGroups:
+        """``slices`` as groups (a collated batch is one group)."""
+        return slices if isinstance(slices, SliceGroups) else cls((slices,))
+
+    def __len__(self) -> int:
+        return sum(len(batch.fname) for batch in self.batches)
+
+    @property
+    def fname(self) -> list[str]:
+        return [name for batch in self.batches for name in batch.fname]
+
+    @property
+    def slice_num(self) -> list[int]:
+        return [int(number) for batch in self.batches for number in batch.slice_num]
+
+    @property
+    def target_shape(self) -> tuple[int, int]:
+        """The targets' ``(h, w)``, shared by every group (fastMRI's 320x320 crop)."""
+        shapes = {tuple(batch.target.shape[-2:]) for batch in self.batches}
+        if len(shapes) != 1:
+            raise ValueError(f"the slices' targets differ in shape ({sorted(shapes)}); a "
+                             "computation on one target grid needs slices with one target shape")
+        return shapes.pop()
+
+    def offsets(self) -> list[int]:
+        """The position of each group's first slice in the slices' order."""
+        return np.cumsum([0] + [len(batch.fname) for batch in self.batches[:-1]]).tolist()
+
+    def select(self, positions: Sequence[int]) -> SliceGroups:
+        """The slices at ``positions`` (in the slices' order), as groups; empty groups dropped."""
+        wanted = sorted({int(position) for position in positions})
+        if wanted and not 0 <= wanted[0] <= wanted[-1] < len(self):
+            raise IndexError(f"positions {wanted[0]}..{wanted[-1]} outside {len(self)} slices")
+        picked = []
+        for offset, batch in zip(self.offsets(), self.batches):
+            local = [p - offset for p in wanted if offset <= p < offset + len(batch.fname)]
+            if local:
+                picked.append(select_slices(batch, torch.tensor(local)))
+        return SliceGroups(tuple(picked))
+
+    def first(self, count: int) -> SliceGroups:
+        """The first ``count`` slices (all where there are fewer)."""
+        return self.select(range(min(count, len(self))))
+
+    def to(self, device: torch.device | str) -> SliceGroups:
+        return SliceGroups(tuple(batch.to(device) for batch in self.batches))
+
+
+def _named_items(slices: SliceDataset, transform: SliceTransform,
+                 keys: list[tuple[str, int]]) -> list[KneeSlice]:
+    if not keys:
+        raise ValueError(f"no slices of {slices.root} were asked for")
     index = {(slices.volumes[volume].fname.name, number): position
              for position, (volume, number) in enumerate(slices.samples)}
     missing = [key for key in keys if key not in index]
     if missing:
         raise KeyError(f"slices not in {slices.root}: {missing[:3]}")
     dataset = SeededSlices(slices, transform)
-    return default_collate([dataset[index[key]] for key in keys])
+    return [dataset[index[key]] for key in keys]
+
+
+def slice_groups(slices: SliceDataset, transform: SliceTransform,
+                 keys: list[tuple[str, int]]) -> SliceGroups:
+    """The slices named by ``(file name, slice number)``, one batch per k-space shape."""
+    return SliceGroups.collate(_named_items(slices, transform, keys))
+
+
+def collate_slices(slices: SliceDataset, transform: SliceTransform,
+                   keys: list[tuple[str, int]]) -> KneeSlice:
+    """One batch of the slices named by ``(file name, slice number)``, which must share a
+    k-space shape (slices of several shapes: :func:`slice_groups`)."""
+    groups = slice_groups(slices, transform, keys)
+    if len(groups.batches) > 1:
+        shapes = [tuple(batch.kspace.shape[1:]) for batch in groups.batches]
+        raise ValueError(f"the slices of {slices.root} asked for have {len(shapes)} k-space "
+                         f"shapes {shapes}; one batch holds one shape: use slice_groups")
+    return groups.batches[0]
 
 
 def derived_seed(*keys: int) -> int:

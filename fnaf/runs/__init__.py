@@ -59,7 +59,7 @@ from fnaf.runs.configs import (
     check_choice,
     check_counts,
 )
-from fnaf.runs.feature_slices import annotated_batch, middle_slice_batch
+from fnaf.runs.feature_slices import annotated_slices, middle_slices
 from fnaf.runs.presets import (
     DEMO_BETA,
     IRIM_FEATURE_PIXELS,
@@ -91,8 +91,8 @@ from fnaf.runs.untrained import (
 )
 
 __all__ = [
-    "annotated_batch",
-    "middle_slice_batch",
+    "annotated_slices",
+    "middle_slices",
     "chapter_configs",
     "model_names",
     "validation_boxes",

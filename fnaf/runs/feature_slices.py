@@ -1,12 +1,12 @@
-"""The validation slices the small-feature and distribution-shift chapters reconstruct, as one
-batch each: the middle slices of each volume, and each volume's annotated slice nearest its
-middle (real features). Masks are the evaluation's (one seeded mask per volume)."""
+"""The validation slices the small-feature and distribution-shift chapters reconstruct, as
+:class:`~fnaf.data.batches.SliceGroups` (one batch per k-space shape): the middle slices of each
+volume, and each volume's annotated slice nearest its middle (real features). Masks are the
+evaluation's (one seeded mask per volume)."""
 
 from __future__ import annotations
 
 from fnaf.data.annotations import AnnotationIndex
-from fnaf.data.batches import collate_slices
-from fnaf.data.transforms import KneeSlice
+from fnaf.data.batches import SliceGroups, slice_groups
 from fnaf.runs.builders import datasets, eval_transform
 from fnaf.runs.configs import RunConfig
 
@@ -21,8 +21,8 @@ def _sorted_volumes(config: RunConfig):
     return val, sorted(val.volumes, key=lambda volume: volume.fname.name)
 
 
-def middle_slice_batch(config: RunConfig, accel: int | None = None,
-                       volumes: int | None = None, per_volume: int | None = 1) -> KneeSlice:
+def middle_slices(config: RunConfig, accel: int | None = None,
+                  volumes: int | None = None, per_volume: int | None = 1) -> SliceGroups:
     """The ``per_volume`` middle slices (``None``: every slice) of each of the first
     ``volumes`` validation volumes (by file name; ``None``: all) of ``config``'s data, with
     the evaluation masks at ``accel``."""
@@ -34,11 +34,11 @@ def middle_slice_batch(config: RunConfig, accel: int | None = None,
         count = min(per_volume or volume.num_slices, volume.num_slices)
         first = (volume.num_slices - count + 1) // 2  # one slice: num_slices // 2
         keys += [(volume.fname.name, number) for number in range(first, first + count)]
-    return collate_slices(val, eval_transform(config, accel), keys)
+    return slice_groups(val, eval_transform(config, accel), keys)
 
 
-def annotated_batch(config: RunConfig, index: AnnotationIndex, accel: int | None = None,
-                    volumes: int | None = None) -> KneeSlice:
+def annotated_slices(config: RunConfig, index: AnnotationIndex, accel: int | None = None,
+                     volumes: int | None = None) -> SliceGroups:
     """For each of the first ``volumes`` validation volumes with annotated boxes, its annotated
     slice nearest the middle, with the evaluation masks at ``accel``."""
     _check_volumes(volumes)
@@ -52,4 +52,4 @@ def annotated_batch(config: RunConfig, index: AnnotationIndex, accel: int | None
                          min(annotated, key=lambda n: abs(n - volume.num_slices // 2))))
     if not keys:
         raise ValueError(f"no validation volume of {val.root} has an annotated slice")
-    return collate_slices(val, eval_transform(config, accel), keys[:volumes])
+    return slice_groups(val, eval_transform(config, accel), keys[:volumes])

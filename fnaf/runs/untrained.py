@@ -18,12 +18,11 @@ from pathlib import Path
 
 import pandas as pd
 import torch
-from torch.utils.data import default_collate
 
 from fnaf.attacks.measurement import measurement_rows, slice_scores
 from fnaf.attacks.pgd import NORMS, check_pgd_settings
 from fnaf.attacks.two_step import TwoStepAttack
-from fnaf.data.batches import SeededSlices
+from fnaf.data.batches import SeededSlices, SliceGroups
 from fnaf.io import ensure_writable, load_json, save_json
 from fnaf.models.decoders import ARCHITECTURES
 from fnaf.runs.builders import attack_transform, datasets
@@ -221,12 +220,15 @@ def lambda_sweep(config: UntrainedConfig, lams, data: RunConfig, accel: int | No
     train = datasets(data)[0]
     names = sorted(volume.fname.name for volume in train.volumes)[:volumes]
     slices = SeededSlices(train.only(names).middle_slices(1), attack_transform(data, accel))
-    batch = default_collate([slices[i] for i in range(len(slices))])
+    groups = SliceGroups.collate([slices[i] for i in range(len(slices))])
     rows = []
     for tuned in configs:
-        magnitudes = tuned.build()(batch).numpy()
-        for i, fname in enumerate(batch.fname):
-            score = slice_scores(batch.target[i].numpy(), magnitudes[i], float(batch.max_value[i]))
-            rows.append({"basis": tuned.basis, "lam": tuned.lam, "fname": fname,
-                         "slice": int(batch.slice_num[i]), "SSIM": score["SSIM"]})
+        reconstruct = tuned.build()
+        for batch in groups.batches:
+            magnitudes = reconstruct(batch).numpy()
+            for i, fname in enumerate(batch.fname):
+                score = slice_scores(batch.target[i].numpy(), magnitudes[i],
+                                     float(batch.max_value[i]))
+                rows.append({"basis": tuned.basis, "lam": tuned.lam, "fname": fname,
+                             "slice": int(batch.slice_num[i]), "SSIM": score["SSIM"]})
     return pd.DataFrame(rows)

@@ -36,6 +36,7 @@ import torch
 from scipy import stats
 
 from fnaf.attacks.measurement import slice_scores
+from fnaf.data.batches import SliceGroups
 from fnaf.data.masks import MaskFunc
 from fnaf.data.transforms import KneeSlice, select_slices
 from fnaf.formatting import interval_strings
@@ -47,20 +48,23 @@ ALPHA = 0.05
 MIN_VOLUMES = 5
 
 
-def shift_scores(reconstruct, batch: KneeSlice, chunk: int = 8) -> pd.DataFrame:
-    """One row per slice of ``batch``: ``fname``, ``slice``, ``SSIM``, ``PSNR``, ``NMSE`` of the
-    reconstruction from the slice's own measurements against its target (data range the
-    volume maximum), reconstructed ``chunk`` slices per call."""
+def shift_scores(reconstruct, slices: KneeSlice | SliceGroups, chunk: int = 8) -> pd.DataFrame:
+    """One row per slice of ``slices`` (in their order): ``fname``, ``slice``, ``SSIM``,
+    ``PSNR``, ``NMSE`` of the reconstruction from the slice's own measurements against its
+    target (data range the volume maximum), reconstructed ``chunk`` slices of one k-space shape
+    per call."""
     if not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, not {chunk!r}")
     rows = []
-    for start in range(0, len(batch.fname), chunk):
-        part = select_slices(batch, torch.arange(start, min(start + chunk, len(batch.fname))))
-        magnitudes = reconstruct(part, torch.zeros_like(part.kspace)).detach().cpu().numpy()
-        for i, fname in enumerate(part.fname):
-            rows.append({"fname": fname, "slice": int(part.slice_num[i]),
-                         **slice_scores(part.target[i].cpu().numpy(), magnitudes[i],
-                                        float(part.max_value[i]))})
+    for batch in SliceGroups.of(slices).batches:
+        for start in range(0, len(batch.fname), chunk):
+            part = select_slices(batch, torch.arange(start, min(start + chunk,
+                                                                len(batch.fname))))
+            magnitudes = reconstruct(part, torch.zeros_like(part.kspace)).detach().cpu().numpy()
+            for i, fname in enumerate(part.fname):
+                rows.append({"fname": fname, "slice": int(part.slice_num[i]),
+                             **slice_scores(part.target[i].cpu().numpy(), magnitudes[i],
+                                            float(part.max_value[i]))})
     return pd.DataFrame(rows)
 
 
@@ -77,7 +81,7 @@ class ShiftMethod(NamedTuple):
     max_slices: int | None = None
 
 
-def score_settings(methods: list[ShiftMethod], batches: dict[str, KneeSlice],
+def score_settings(methods: list[ShiftMethod], batches: dict[str, SliceGroups],
                    settings: dict[str, list[tuple[str, str]]]) -> pd.DataFrame:
     """:func:`shift_scores` of every method on the settings of its anatomy (``settings``:
     tuned anatomy -> ``[(setting name, source of batches)]``): one row per (method, setting,
@@ -87,10 +91,9 @@ def score_settings(methods: list[ShiftMethod], batches: dict[str, KneeSlice],
     fitted, rows = {}, []
     for method in methods:
         for setting, source in settings[method.tuned]:
-            batch = batches[source]
+            batch = SliceGroups.of(batches[source])
             if method.max_slices is not None:
-                batch = select_slices(batch, torch.arange(min(method.max_slices,
-                                                              len(batch.fname))))
+                batch = batch.first(method.max_slices)
             key = (id(method.reconstruct), source, method.max_slices)
             if key not in fitted:
                 fitted[key] = shift_scores(method.reconstruct, batch)
@@ -201,26 +204,42 @@ def _centre_columns(width: int, centre_fraction: float) -> np.ndarray:
     return MaskFunc.center_mask(width, round(width * centre_fraction)).astype(bool)
 
 
-def low_frequency_proportion(kspace: torch.Tensor, centre_fraction: float) -> np.ndarray:
+def _column_energy(kspace: torch.Tensor) -> torch.Tensor:
+    """Each slice's k-space energy per phase-encode column, coils and rows summed: ``(B, W)``."""
+    return kspace.abs().square().reshape(kspace.shape[0], -1, kspace.shape[-1]).sum(1)
+
+
+def low_frequency_proportion(slices: KneeSlice | SliceGroups, centre_fraction: float
+                             ) -> np.ndarray:
     """Appendix B.3: the energy of the fully-sampled centre columns (fastMRI's centre of a
-    mask with ``centre_fraction``) over the energy of the whole k-space, per slice of
-    ``kspace`` ``(B, [C,] H, W)`` (coils summed): ``(B,)``."""
-    energy = kspace.abs().square().reshape(kspace.shape[0], -1, kspace.shape[-1]).sum(1)
-    centre = torch.as_tensor(_centre_columns(kspace.shape[-1], centre_fraction),
-                             device=energy.device)
-    return (energy[:, centre].sum(1) / energy.sum(1)).cpu().numpy()
+    mask with ``centre_fraction`` of each slice's own width) over the energy of the whole
+    k-space, per slice of ``slices`` (k-space ``(B, [C,] H, W)``, coils summed): ``(N,)``."""
+    _centre_columns(1, centre_fraction)  # checked before any work
+    proportions = []
+    for batch in SliceGroups.of(slices).batches:
+        energy = _column_energy(batch.kspace)
+        centre = torch.as_tensor(_centre_columns(energy.shape[-1], centre_fraction),
+                                 device=energy.device)
+        proportions.append((energy[:, centre].sum(1) / energy.sum(1)).cpu().numpy())
+    return np.concatenate(proportions)
 
 
-def frequency_energy(kspace: torch.Tensor) -> np.ndarray:
+def frequency_energy(slices: KneeSlice | SliceGroups) -> np.ndarray:
     """Appendix Fig. 14 (right): the share of each slice's k-space energy at each distance (in
     columns) from the centre along the phase-encode direction, the two sides added:
-    ``(B, W // 2 + 1)``, each row summing to 1."""
-    energy = kspace.abs().square().reshape(kspace.shape[0], -1, kspace.shape[-1]).sum(1)
-    width = kspace.shape[-1]
-    distance = torch.abs(torch.arange(width) - width // 2)
-    folded = torch.zeros(kspace.shape[0], width // 2 + 1, dtype=energy.dtype)
-    folded.index_add_(1, distance, energy.cpu())
-    return (folded / folded.sum(1, keepdim=True)).numpy()
+    ``(N, W_max // 2 + 1)`` over the widest slice, each row summing to 1 (a narrower slice has
+    no energy beyond its own half-width)."""
+    shares = []
+    for batch in SliceGroups.of(slices).batches:
+        energy = _column_energy(batch.kspace).cpu()
+        width = energy.shape[-1]
+        distance = torch.abs(torch.arange(width) - width // 2)
+        folded = torch.zeros(energy.shape[0], width // 2 + 1, dtype=energy.dtype)
+        folded.index_add_(1, distance, energy)
+        shares.append((folded / folded.sum(1, keepdim=True)).numpy())
+    widest = max(share.shape[1] for share in shares)
+    return np.concatenate([np.pad(share, ((0, 0), (0, widest - share.shape[1])))
+                           for share in shares])
 
 
 def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | None = None,
@@ -253,12 +272,12 @@ def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | No
             "read": len(read), "losses": losses, "line": line, "excluded": excluded}
 
 
-def example_images(methods: dict[str, Callable], batch: KneeSlice, index: int = 0
+def example_images(methods: dict[str, Callable], slices: KneeSlice | SliceGroups, index: int = 0
                    ) -> dict[str, np.ndarray]:
-    """Appendix Figs. 11-12: slice ``index`` of ``batch``, its target (``"ground truth"``) and
+    """Appendix Figs. 11-12: slice ``index`` of ``slices``, its target (``"ground truth"``) and
     each method's reconstruction (label -> reconstruction), magnitudes ``(h, w)`` in display
     orientation."""
-    one = select_slices(batch, torch.tensor([index]))
+    (one,) = SliceGroups.of(slices).select([index]).batches
     images = {"ground truth": one.target[0]}
     for label, reconstruct in methods.items():
         images[label] = reconstruct(one, torch.zeros_like(one.kspace))[0].detach()

@@ -55,6 +55,7 @@ import torch
 from scipy import stats
 
 from fnaf.data.annotations import AnnotationIndex
+from fnaf.data.batches import SliceGroups
 from fnaf.data.transforms import KneeSlice, select_slices
 from fnaf.formatting import interval_strings, p_string
 from fnaf.metrics import ssim
@@ -153,15 +154,28 @@ def region_errors(reference: torch.Tensor, prediction: torch.Tensor,
     return (squared * regions).flatten(1).sum(1) / regions.flatten(1).sum(1)
 
 
-def feature_errors(reconstruct: Reconstructor, batch: KneeSlice, placements: np.ndarray,
-                   size: int, chunk: int = 8) -> np.ndarray:
+def feature_errors(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups,
+                   placements: np.ndarray, size: int, chunk: int = 8) -> np.ndarray:
     """The standardised window error ``(P,)`` of each placement ``(image, row, col)`` of a
-    ``size``-pixel feature in the slices of ``batch``, reconstructed ``chunk`` placements per
-    call (``chunk=1``: one at a time)."""
-    shape = batch.target.shape[-2:]
-    check_window(size, shape)
+    ``size``-pixel feature in ``slices`` (``image``: a position in their order), reconstructed
+    ``chunk`` placements of one k-space shape per call (``chunk=1``: one at a time)."""
+    groups = SliceGroups.of(slices)
+    check_window(size, groups.target_shape)
     check_counts(chunk=chunk)
-    placements = torch.as_tensor(np.asarray(placements), device=batch.kspace.device)
+    placements = np.asarray(placements)
+    errors = np.full(len(placements), np.nan)
+    for offset, batch in zip(groups.offsets(), groups.batches):
+        mine = (placements[:, 0] >= offset) & (placements[:, 0] < offset + len(batch.fname))
+        if mine.any():
+            local = placements[mine] - np.array([offset, 0, 0])
+            errors[mine] = _batch_feature_errors(reconstruct, batch, local, size, chunk)
+    return errors
+
+
+def _batch_feature_errors(reconstruct: Reconstructor, batch: KneeSlice, placements: np.ndarray,
+                          size: int, chunk: int) -> np.ndarray:
+    shape = batch.target.shape[-2:]
+    placements = torch.as_tensor(placements, device=batch.kspace.device)
     coil_images = center_crop(ifft2c(batch.kspace), shape)  # F⁻¹(k + F f) = F⁻¹k + f
     if batch.kspace.dim() == 3:
         coil_images = coil_images[:, None]
@@ -177,62 +191,75 @@ def feature_errors(reconstruct: Reconstructor, batch: KneeSlice, placements: np.
     return torch.cat(errors).cpu().numpy()
 
 
-def _rows(batch: KneeSlice, placements: np.ndarray, size: int, errors: np.ndarray
+def _rows(groups: SliceGroups, placements: np.ndarray, size: int, errors: np.ndarray
           ) -> pd.DataFrame:
-    return pd.DataFrame({"fname": [batch.fname[i] for i in placements[:, 0]],
-                         "slice": [int(batch.slice_num[i]) for i in placements[:, 0]],
+    names, numbers = groups.fname, groups.slice_num
+    return pd.DataFrame({"fname": [names[i] for i in placements[:, 0]],
+                         "slice": [numbers[i] for i in placements[:, 0]],
                          "row": placements[:, 1], "col": placements[:, 2], "size": size,
                          "error": errors})
 
 
-def location_map(reconstruct: Reconstructor, batch: KneeSlice, size: int, points: int,
-                 chunk: int = 8) -> pd.DataFrame:
+def location_map(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups, size: int,
+                 points: int, chunk: int = 8) -> pd.DataFrame:
     """The window error of a ``size``-pixel feature at every corner of a ``points``×``points``
-    grid, in every slice of ``batch``: one row per (slice, location) with ``fname``, ``slice``,
+    grid, in every slice of ``slices``: one row per (slice, location) with ``fname``, ``slice``,
     ``row``, ``col``, ``size`` and ``error`` (the paper's Fig. 7 is its mean over slices)."""
-    corners = location_grid(batch.target.shape[-2:], size, points)
-    images = np.repeat(np.arange(len(batch.fname)), len(corners))
-    placements = np.column_stack([images, np.tile(corners, (len(batch.fname), 1))])
-    return _rows(batch, placements, size,
-                 feature_errors(reconstruct, batch, placements, size, chunk))
+    groups = SliceGroups.of(slices)
+    corners = location_grid(groups.target_shape, size, points)
+    images = np.repeat(np.arange(len(groups)), len(corners))
+    placements = np.column_stack([images, np.tile(corners, (len(groups), 1))])
+    return _rows(groups, placements, size,
+                 feature_errors(reconstruct, groups, placements, size, chunk))
 
 
-def information_loss(reconstruct: Reconstructor, batch: KneeSlice, sizes: Sequence[int],
-                     placements: int, seed: int = 0, chunk: int = 8) -> pd.DataFrame:
+def information_loss(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups,
+                     sizes: Sequence[int], placements: int, seed: int = 0, chunk: int = 8
+                     ) -> pd.DataFrame:
     """Appendix C.2: for each window size, ``placements`` random (slice, location) draws and the
     window error of each (the same draws for every method given the same ``seed``)."""
     rng = np.random.default_rng(seed)
-    shape = batch.target.shape[-2:]
+    groups = SliceGroups.of(slices)
     frames = []
     for size in sizes:
-        drawn = random_placements(placements, len(batch.fname), shape, size, rng)
-        frames.append(_rows(batch, drawn, size,
-                            feature_errors(reconstruct, batch, drawn, size, chunk)))
+        drawn = random_placements(placements, len(groups), groups.target_shape, size, rng)
+        frames.append(_rows(groups, drawn, size,
+                            feature_errors(reconstruct, groups, drawn, size, chunk)))
     return pd.concat(frames, ignore_index=True)
 
 
-def box_errors(reconstruct: Reconstructor, batch: KneeSlice, index: AnnotationIndex
-               ) -> pd.DataFrame:
-    """Real features (§6, Fig. 8): per annotated slice of ``batch``, the standardised MSE inside
-    the union of its boxes (``box error``) and the slice's ``SSIM`` (data range the volume
-    maximum), both of the reconstruction from the unperturbed measurements against the
+def box_errors(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups,
+               index: AnnotationIndex) -> pd.DataFrame:
+    """Real features (§6, Fig. 8): per annotated slice of ``slices``, the standardised MSE
+    inside the union of its boxes (``box error``) and the slice's ``SSIM`` (data range the
+    volume maximum), both of the reconstruction from the unperturbed measurements against the
     dataset's target."""
+    frames = [_batch_box_errors(reconstruct, batch, index)
+              for batch in SliceGroups.of(slices).batches]
+    if not any(len(frame) for frame in frames):
+        raise ValueError("none of the slices has an annotated box: nothing to score")
+    return pd.concat([frame for frame in frames if len(frame)], ignore_index=True)
+
+
+def _batch_box_errors(reconstruct: Reconstructor, batch: KneeSlice, index: AnnotationIndex
+                      ) -> pd.DataFrame:
     shape = tuple(batch.target.shape[-2:])
     regions = torch.as_tensor(np.stack([index.masks(fname, int(slice_num), shape).any(0)
                                         for fname, slice_num in zip(batch.fname,
                                                                     batch.slice_num)]),
                               device=batch.kspace.device)
     annotated = regions.flatten(1).any(1)
+    columns = ["fname", "slice", "box error", "SSIM"]
     if not bool(annotated.any()):
-        raise ValueError("none of the slices has an annotated box: nothing to score")
+        return pd.DataFrame(columns=columns)
     batch = select_slices(batch, annotated.nonzero().squeeze(1))
     prediction = reconstruct(batch, torch.zeros_like(batch.kspace))
     errors = region_errors(batch.target, prediction, regions[annotated]).cpu().numpy()
     maxima = torch.as_tensor(batch.max_value).reshape(-1).tolist()
     scores = [ssim(t[None].double().cpu().numpy(), p[None].double().cpu().numpy(), m)
               for t, p, m in zip(batch.target, prediction, maxima)]
-    return pd.DataFrame({"fname": list(batch.fname), "slice": [int(s) for s in batch.slice_num],
-                         "box error": errors, "SSIM": scores})
+    return pd.DataFrame(dict(zip(columns, [list(batch.fname),
+                                           [int(s) for s in batch.slice_num], errors, scores])))
 
 
 # The reading: bootstrap intervals over images (seeded), a claim only where one says so.

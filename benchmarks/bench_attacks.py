@@ -28,9 +28,9 @@ from fnaf.data.batches import collate_slices
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.phantom import PhantomConfig, phantom_dataset
 from fnaf.data.transforms import repeat_slices
+from fnaf.devices import resolve_device
 from fnaf.pipelines import pipeline_for
 from fnaf.runs import attack_transform, build_model, preset
-from fnaf.train import default_device
 
 
 def _timed(function, device: torch.device, repeats: int = 3) -> float:
@@ -109,7 +109,7 @@ def main() -> None:
                         "attack's, 8 on CPU, 64 on CUDA)")
     parser.add_argument("--device", help="default: CUDA when present, else CPU")
     args = parser.parse_args()
-    device = torch.device(args.device) if args.device else default_device()
+    device = resolve_device(args.device)
     chunk = args.chunk or (64 if device.type == "cuda" else 8)
     print(f"device: {device}, threads: {torch.get_num_threads()}, chunk: {chunk}")
     with tempfile.TemporaryDirectory() as scratch:

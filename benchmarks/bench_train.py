@@ -35,11 +35,12 @@ from fnaf.data.batches import SeededSlices, ShapeBatchSampler, slice_shapes
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.phantom import PhantomConfig, phantom_dataset
 from fnaf.data.transforms import unet_input, unet_target
+from fnaf.devices import resolve_device
 from fnaf.mri import center_crop, ifft2c
 from fnaf.objectives import CleanObjective
 from fnaf.pipelines import pipeline_for
 from fnaf.runs import build_model, build_optimizer, preset, robust_preset, transforms
-from fnaf.train import default_device, train_step
+from fnaf.train import train_step
 
 
 def _sync(device: torch.device) -> None:
@@ -145,7 +146,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
     parser.add_argument("--device", help="default: CUDA when present, else CPU")
     args = parser.parse_args()
-    device = torch.device(args.device) if args.device else default_device()
+    device = resolve_device(args.device)
     print(f"device: {device}, threads: {torch.get_num_threads()}")
     with tempfile.TemporaryDirectory() as scratch:
         paper_root = None

@@ -9,7 +9,7 @@ import time
 import torch
 
 from fnaf.data.transforms import KneeSlice, select_slices
-from fnaf.train import default_device
+from fnaf.devices import resolve_device
 
 
 def synthetic_batch(slices: int, coils: int, shape: tuple[int, int], crop: int,
@@ -60,6 +60,6 @@ def demo_batch(args: argparse.Namespace) -> tuple[KneeSlice, torch.device]:
     grid (256x148 k-space, 128x128 target) on ``--device``."""
     if args.threads:
         torch.set_num_threads(args.threads)
-    device = torch.device(args.device) if args.device else default_device()
+    device = resolve_device(args.device)
     print(f"device: {device}, threads: {torch.get_num_threads()}")
     return synthetic_batch(args.slices, args.coils, (256, 148), 128, device), device

@@ -81,17 +81,17 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    import torch
 
     from fnaf.data.fastmri import SliceDataset
     from fnaf.data.fastmri_writer import write_reconstruction
+    from fnaf.devices import resolve_device
     from fnaf.evaluation import reconstruct_volumes, score_volumes
     from fnaf.io import ensure_writable
     from fnaf.models import load_weights
     from fnaf.pipelines import pipeline_for
     from fnaf.runs import build_model, datasets, eval_transform, load_run
-    from fnaf.train import default_device
 
+    device = resolve_device(args.device)  # checked before any work
     config = _config(args)
     if args.out is not None:
         ensure_writable(args.out, "pass a writable folder as --out")
@@ -106,7 +106,6 @@ def _evaluate(args: argparse.Namespace) -> None:
     _, val = datasets(config)
     if args.split != "val":
         val = SliceDataset(val.root.parent / f"singlecoil_{args.split}")
-    device = torch.device(args.device) if args.device else default_device()
     model.to(device)
 
     def volumes():

@@ -21,6 +21,7 @@ from sklearn.metrics import cohen_kappa_score, confusion_matrix, f1_score, roc_a
 from torch import nn
 
 from fnaf.data.patches import PatchBatch, PatchSet
+from fnaf.devices import resolve_device
 
 #: The classification tables' first input: the classifier on the fully-sampled images.
 FULLY_SAMPLED = "Fully-sampled"
@@ -97,8 +98,10 @@ class PatchScores:
 
 @torch.no_grad()
 def predict(model: nn.Module, pipeline, patches: PatchSet, *, batch_size: int = 256,
-            device: torch.device | str = "cpu") -> PatchScores:
-    """Run the classifier (eval mode) on every patch of ``patches``, in order."""
+            device: torch.device | str | None = None) -> PatchScores:
+    """Run the classifier (eval mode) on every patch of ``patches``, in order, on ``device``
+    (``None``: the session's)."""
+    device = resolve_device(device)
     was_training = model.training
     model.eval().to(device)
     probabilities, loss = [], 0.0

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
+from fnaf.devices import resolve_device
 from fnaf.metrics import volume_metrics
 
 METRICS = ("NMSE", "PSNR", "SSIM")
@@ -46,16 +47,16 @@ class VolumeReconstruction:
 @torch.no_grad()
 def reconstruct_volumes(model: nn.Module, pipeline, slices: SliceDataset,
                         transform: SliceTransform, *, batch_size: int = 8,
-                        device: torch.device | str = "cpu", num_workers: int = 0,
+                        device: torch.device | str | None = None, num_workers: int = 0,
                         progress: bool = False) -> Iterator[VolumeReconstruction]:
     """Yield each volume of ``slices`` reconstructed by ``model`` (in eval mode).
 
     ``transform`` draws the masks (validation: ``SliceTransform(mask_func, use_seed=True)``, one
     fixed mask per volume, as fastMRI).
     """
-    device = torch.device(device)
+    device = resolve_device(device)
     was_training = model.training
-    model.eval()
+    model.eval().to(device)
     loader = DataLoader(SeededSlices(slices, transform), batch_sampler=validation_batches(
         slices, batch_size), num_workers=num_workers, collate_fn=default_collate)
     current: dict | None = None

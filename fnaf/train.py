@@ -46,7 +46,9 @@ from tqdm import tqdm
 
 from fnaf.data.batches import ShapeBatchSampler, derived_seed
 from fnaf.data.transforms import KneeSlice
+from fnaf.devices import default_device, resolve_device
 from fnaf.io import load_torch, remove_stale_partials, save_torch
+from fnaf.ranks import rank_world
 
 CHECKPOINT = "checkpoint.pt"
 BEST = "best.pt"
@@ -124,13 +126,6 @@ class FitResult:
     best_validation: dict | None = None
 
 
-def default_device() -> torch.device:
-    """CUDA when present (the local rank's GPU under ``torchrun``), else CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return torch.device("cpu")
-
-
 def init_distributed(device: torch.device | str | None = None) -> tuple[int, int]:
     """Join the ``torchrun`` process group if there is one; return ``(rank, world_size)``.
 
@@ -141,17 +136,11 @@ def init_distributed(device: torch.device | str | None = None) -> tuple[int, int
         return dist.get_rank(), dist.get_world_size()
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return 0, 1
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     if device.type == "cuda":
         torch.cuda.set_device(device if device.index is not None else default_device())
     dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     return dist.get_rank(), dist.get_world_size()
-
-
-def _rank_world() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 def _state(model: nn.Module) -> dict:
@@ -244,10 +233,10 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: TrainingSet,
             existing checkpoint is resumed.
     """
     start = time.perf_counter()
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", torch.cuda.current_device())
-    rank, world_size = _rank_world()
+    rank, world_size = rank_world()
     checkpoint_dir = Path(checkpoint_dir)
     if rank == 0 and checkpoint_dir.is_dir():
         remove_stale_partials(checkpoint_dir)  # half-written checkpoints of a killed run

@@ -18,7 +18,9 @@ from fnaf.attacks.pgd import KspacePGD, PgdResult, slice_norms
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
+from fnaf.devices import resolve_device
 from fnaf.metrics import slice_scores
+from fnaf.ranks import gathered, my_batches
 
 #: The reconstructions each attacked slice is scored for.
 KINDS = ("attack", "control")
@@ -51,7 +53,8 @@ def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
 
 def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDataset,
                      transform: SliceTransform, eps: Sequence[float], *, batch_size: int = 8,
-                     device: torch.device | str = "cpu", progress: bool = False) -> pd.DataFrame:
+                     device: torch.device | str | None = None, progress: bool = False
+                     ) -> pd.DataFrame:
     """Attack every slice of ``slices`` (masks from ``transform``) at each ``eps`` with
     ``attack_for(eps)`` (a batch -> :class:`~fnaf.attacks.pgd.PgdResult` callable).
 
@@ -60,16 +63,23 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
     eq. 2 maximises), ``clean SSIM``/… of the unperturbed reconstruction,
     ``relative_norm`` ``||z|| / ||y||`` in the attack's norm convention (equal to ``eps`` for
     both kinds) and ``measured_relative_norm`` ``||M z|| / ||M k||``, what the model sees.
+
+    Under ``torchrun`` each process attacks every ``world``-th batch (:mod:`fnaf.ranks`; every
+    attack seeds its randomness per batch) and every process returns all rows, in the order one
+    process gives.
     """
+    device = resolve_device(device)
+    batches = validation_batches(slices, batch_size)
+    mine = my_batches(batches)
     loader = DataLoader(SeededSlices(slices, transform),
-                        batch_sampler=validation_batches(slices, batch_size),
-                        collate_fn=default_collate)
-    rows = []
-    for batch in tqdm(loader, desc="attack", disable=not progress, leave=False):
+                        batch_sampler=[batch for _, batch in mine], collate_fn=default_collate)
+    rows = {}
+    for (position, _), batch in zip(mine, tqdm(loader, desc="attack", disable=not progress,
+                                                leave=False)):
         batch = batch.to(device)
-        for value in eps:
-            rows += _rows(attack_for(value)(batch), batch, value)
-    return pd.DataFrame(rows)
+        rows[position] = [row for value in eps
+                          for row in _rows(attack_for(value)(batch), batch, value)]
+    return pd.DataFrame(gathered(rows, len(batches)))
 
 
 def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,

@@ -190,11 +190,13 @@ def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTra
     return AttackReport(pd.DataFrame(rows), gamma, epsilon)
 
 
-def feature_of(pixels: list, shape: tuple[int, int]) -> Features:
-    """Rebuild one stored feature (``[row, col, value]`` triples) as a batch of one."""
+def feature_of(pixels: list, shape: tuple[int, int],
+               device: torch.device | str = "cpu") -> Features:
+    """Rebuild one stored feature (``[row, col, value]`` triples) as a batch of one on
+    ``device``."""
     mask = torch.zeros(1, *shape, dtype=torch.bool)
     values = torch.zeros(1, *shape)
     for row, col, value in pixels:
         mask[0, row, col], values[0, row, col] = True, value
-    return Features(mask, values)
+    return Features(mask.to(device), values.to(device))
 

@@ -36,10 +36,12 @@ from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.batches import SeededSlices
 from fnaf.data.fastmri_writer import write_reconstruction
 from fnaf.data.phantom import cache_dir
+from fnaf.devices import resolve_device
 from fnaf.evaluation import Evaluation, Validator, reconstruct_volumes, score_volumes
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
 from fnaf.models import load_irim_checkpoint, load_weights
 from fnaf.pipelines import pipeline_for
+from fnaf.ranks import barrier, rank_world
 from fnaf.runs.builders import (
     attack_transform,
     build_model,
@@ -52,7 +54,7 @@ from fnaf.runs.builders import (
     transforms,
 )
 from fnaf.runs.configs import AttackConfig, PgdConfig, RunConfig
-from fnaf.train import FitResult, Settings, TrainingError, default_device, fit
+from fnaf.train import FitResult, Settings, TrainingError, fit
 
 UNWRITABLE_RUNS = ("point $FNAF_RUNS (or --runs-dir, or the notebooks' runs_root) at a "
                    "writable folder")
@@ -95,8 +97,11 @@ class TrainedRun:
     provenance: dict
 
 
-def load_run(config: RunConfig, root: str | PathLike | None = None) -> TrainedRun:
-    """The finished run of ``config``; ``FileNotFoundError`` if it has not been trained."""
+def load_run(config: RunConfig, root: str | PathLike | None = None,
+             device: torch.device | str | None = None) -> TrainedRun:
+    """The finished run of ``config``, its model on ``device`` (``None``: the session's,
+    :func:`~fnaf.devices.resolve_device`); ``FileNotFoundError`` if it has not been trained."""
+    device = resolve_device(device)
     directory = run_dir(config, root)
     if not (directory / "model.pt").exists():
         raise FileNotFoundError(f"no finished run for {config.name} in {directory.parent}; "
@@ -106,7 +111,7 @@ def load_run(config: RunConfig, root: str | PathLike | None = None) -> TrainedRu
     model.load_state_dict(load_torch(directory / "model.pt", retrain))
     metrics, origin = (load_json(directory / name, retrain)
                        for name in ("metrics.json", "provenance.json"))
-    return TrainedRun(config, directory, model.eval(), metrics, origin)
+    return TrainedRun(config, directory, model.to(device).eval(), metrics, origin)
 
 
 def _check_ranks_agree(config: RunConfig) -> None:
@@ -135,11 +140,11 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
 
     if dist.is_available() and dist.is_initialized():
         _check_ranks_agree(config)
+    device = resolve_device(device)
     directory = run_dir(config, root)
     if (directory / "model.pt").exists():
-        return load_run(config, root)
+        return load_run(config, root, device)
     ensure_writable(directory, UNWRITABLE_RUNS)
-    device = torch.device(device) if device is not None else default_device()
     torch.manual_seed(config.seed)  # the initial weights are part of the run
     model = build_model(config)
     if config.init_from is not None:
@@ -189,7 +194,7 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
         save_torch(result.best_state, directory / "model.pt")
     if distributed:
         dist.barrier()
-    return load_run(config, root)
+    return load_run(config, root, device)
 
 
 def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
@@ -205,6 +210,7 @@ def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
     again — and writes the annotated volumes' reconstructions where
     :func:`reconstructions_or_load` finds them (the classification chapter's inputs).
     """
+    device = resolve_device(device)
     accel = run.config.evaluation_accel(accel)
     path = run.directory / "evaluations" / f"{accel}x.json"
     if annotations is None:
@@ -218,7 +224,6 @@ def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
                               saved["loss"], None if wanted is None else
                               pd.DataFrame(boxes["rows"], columns=BOX_COLUMNS))
     ensure_writable(path.parent, UNWRITABLE_RUNS)
-    device = torch.device(device) if device is not None else default_device()
     box_rows = []
     folder = run.directory / "reconstructions" / f"{accel}x"
 
@@ -253,13 +258,13 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = No
     the per-slice results cached in ``<run>/attacks/``. ``gamma``/``epsilon`` only score them
     (validated first, whether cached or not)."""
     check_thresholds(gamma, epsilon)
+    device = resolve_device(device)
     accel = run.config.evaluation_accel(accel)
     path = run.directory / "attacks" / f"{attack.method}-{accel}x-{attack.key()}.json"
     if path.exists():
         saved = load_json(path, f"delete {path} to attack again")
         return AttackReport(pd.DataFrame(saved["slices"]), gamma, epsilon)
     ensure_writable(path.parent, UNWRITABLE_RUNS)
-    device = torch.device(device) if device is not None else default_device()
     _, val = datasets(run.config)
     model = run.model.to(device)
     report = attack_dataset(attack.build(model, pipeline_for(run.config.model)), val,
@@ -274,20 +279,23 @@ def pgd_or_load(run: TrainedRun, pgd: PgdConfig, accel: int | None = None, *,
                 device: torch.device | str | None = None, progress: bool = True) -> pd.DataFrame:
     """k-space PGD on ``run``'s validation slices at ``accel`` (the masks and field of view of
     :func:`attack_transform`), every ``pgd.eps``, beside the random control
-    (:func:`fnaf.attacks.measurement.pgd_dataset` rows), or the rows cached in ``<run>/pgd/``."""
+    (:func:`fnaf.attacks.measurement.pgd_dataset` rows), or the rows cached in ``<run>/pgd/``.
+    Under ``torchrun`` the processes share the slices and rank 0 writes the cache."""
+    device = resolve_device(device)
     accel = run.config.evaluation_accel(accel)
     path = run.directory / "pgd" / f"{accel}x-{pgd.key()}.json"
     if path.exists():
         return pd.DataFrame(load_json(path, f"delete {path} to attack again")["rows"])
     ensure_writable(path.parent, UNWRITABLE_RUNS)
-    device = torch.device(device) if device is not None else default_device()
     val = datasets(run.config)[1]
     if pgd.slices_per_volume is not None:
         val = val.middle_slices(pgd.slices_per_volume)
     frame = pgd_dataset(run.model.to(device), pipeline_for(run.config.model), val,
                         attack_transform(run.config, accel), pgd.eps,
                         batch_size=pgd.batch_size, progress=progress, **pgd.options())
-    save_json({"pgd": asdict(pgd), "accel": accel, "rows": frame.to_dict("records")}, path)
+    if rank_world()[0] == 0:  # every rank holds every row (fnaf.ranks); one writes them
+        save_json({"pgd": asdict(pgd), "accel": accel, "rows": frame.to_dict("records")}, path)
+    barrier()
     return frame
 
 
@@ -296,6 +304,7 @@ def pgd_frame(runs: dict[str, TrainedRun], pgd: PgdConfig, accel: int | None = N
               ) -> pd.DataFrame:
     """:func:`pgd_or_load` of each run of ``runs`` (label -> run), the rows of all with a
     ``model`` column holding the label."""
+    device = resolve_device(device)
     return pd.concat([pgd_or_load(run, pgd, accel, device=device, progress=progress)
                       .assign(model=label) for label, run in runs.items()], ignore_index=True)
 
@@ -306,6 +315,7 @@ def reconstructions_or_load(run: TrainedRun, accel: int | None = None, names=Non
     (:func:`~fnaf.data.fastmri_writer.write_reconstruction`) of its validation volumes ``names``
     (file names; default all) at ``accel``, with Table 3's masks; only volumes not there yet are
     reconstructed."""
+    device = resolve_device(device)
     accel = run.config.evaluation_accel(accel)
     folder = run.directory / "reconstructions" / f"{accel}x"
     val = datasets(run.config)[1]
@@ -313,7 +323,6 @@ def reconstructions_or_load(run: TrainedRun, accel: int | None = None, names=Non
     missing = [name for name in names if not (folder / name).is_file()]
     if missing:
         ensure_writable(folder, UNWRITABLE_RUNS)
-        device = torch.device(device) if device is not None else default_device()
         for volume in reconstruct_volumes(run.model.to(device), pipeline_for(run.config.model),
                                           val.only(missing), eval_transform(run.config, accel),
                                           device=device):

@@ -34,6 +34,7 @@ from fnaf.data.patches import (
 )
 from fnaf.data.phantom import PhantomConfig
 from fnaf.data.sources import data_fingerprint, data_source
+from fnaf.devices import resolve_device
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
 from fnaf.models.squeezenet import HEADS, STRATEGIES, SqueezeNet, load_imagenet_features
 from fnaf.objectives import CleanObjective
@@ -41,7 +42,7 @@ from fnaf.pipelines import ClassifierPipeline
 from fnaf.runs.cache import UNWRITABLE_RUNS, provenance, reconstructions_or_load, runs_dir
 from fnaf.runs.configs import SCALES, TRAINING_VERSION, OptimConfig, check_choice
 from fnaf.runs.presets import SMOKE_PHANTOM
-from fnaf.train import Settings, TrainingError, default_device, fit
+from fnaf.train import Settings, TrainingError, fit
 
 #: The paper's fine-tuning (§3.8.2): SGD, lr 1e-3 with decay rate 0.1, weight decay 5e-4. The
 #: paper gives no decay step nor momentum; the released command used momentum 0.9 and an
@@ -256,7 +257,7 @@ def classifier_or_load(config: ClassifierConfig, root: str | PathLike | None = N
 
 
 def _train(config: ClassifierConfig, directory: Path, data: PatchData, device, progress):
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     torch.manual_seed(config.seed)
     model = build_classifier(config)
     optimizer, scheduler = config.optim.build([p for p in model.parameters()
@@ -296,7 +297,7 @@ def classify_inputs(classifier: TrainedClassifier, data: PatchData, runs: dict, 
     Returns the scores keyed ``(input, accel)`` and the patch sets keyed ``"<input> <accel>×"``
     (``"Fully-sampled"`` once).
     """
-    device = torch.device(device) if device is not None else default_device()
+    device = resolve_device(device)
     names = sorted(set(data.tables["val"]["fname"]))
     patches = {FULLY_SAMPLED: data.targets["val"]}
     for (label, accel), run in runs.items():

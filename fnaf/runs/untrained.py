@@ -23,8 +23,10 @@ from fnaf.attacks.measurement import measurement_rows, slice_scores
 from fnaf.attacks.pgd import NORMS, check_pgd_settings
 from fnaf.attacks.two_step import TwoStepAttack
 from fnaf.data.batches import SeededSlices, SliceGroups
+from fnaf.devices import resolve_device
 from fnaf.io import ensure_writable, load_json, save_json
 from fnaf.models.decoders import ARCHITECTURES
+from fnaf.ranks import barrier, rank_world
 from fnaf.runs.builders import attack_transform, datasets
 from fnaf.runs.configs import RunConfig
 from fnaf.untrained.decoder_fit import CONSISTENCY, SCALINGS, DecoderMethod
@@ -142,13 +144,15 @@ def data_key(data: RunConfig, accel: int) -> str:
 
 def two_step_or_load(method: UntrainedConfig, attack: TwoStepConfig, data: RunConfig,
                      accel: int | None = None, root: str | PathLike | None = None, *,
-                     device: torch.device | str = "cpu", progress: bool = False
+                     device: torch.device | str | None = None, progress: bool = False
                      ) -> pd.DataFrame:
     """The two-step attack on ``method``'s reconstructions of ``data``'s validation slices at
     ``accel`` (:func:`~fnaf.attacks.measurement.measurement_rows`), or the rows cached under
-    ``<root>/untrained/`` (``root`` default :func:`~fnaf.runs.cache.runs_dir`)."""
+    ``<root>/untrained/`` (``root`` default :func:`~fnaf.runs.cache.runs_dir`). Under
+    ``torchrun`` the processes share the slices and rank 0 writes the cache."""
     from fnaf.runs.cache import UNWRITABLE_RUNS, runs_dir
 
+    device = resolve_device(device)
     accel = data.evaluation_accel(accel)
     folder = (Path(root) if root is not None else runs_dir()) / "untrained"
     path = folder / (f"{method.method}-{accel}x-{data_key(data, accel)}-{method.key()}-"
@@ -168,20 +172,24 @@ def two_step_or_load(method: UntrainedConfig, attack: TwoStepConfig, data: RunCo
     if not frame[["SSIM", "clean SSIM"]].notna().all().all():
         raise FloatingPointError(f"{method.label}: a reconstruction gave no finite SSIM; "
                                  "nothing was cached")
-    save_json({"method": asdict(method), "attack": asdict(attack), "accel": accel,
-               "rows": frame.to_dict("records")}, path)
+    if rank_world()[0] == 0:  # every rank holds every row (fnaf.ranks); one writes them
+        save_json({"method": asdict(method), "attack": asdict(attack), "accel": accel,
+                   "rows": frame.to_dict("records")}, path)
+    barrier()
     return frame
 
 
 def two_step_frame(methods: dict[str, UntrainedConfig], attack: TwoStepConfig, data: RunConfig,
-                   accel: int | None = None, root: str | PathLike | None = None
-                   ) -> pd.DataFrame:
-    """:func:`two_step_or_load` of each method (label -> config), the rows of all with a
-    ``model`` column holding the label (no methods: no rows)."""
+                   accel: int | None = None, root: str | PathLike | None = None, *,
+                   device: torch.device | str | None = None) -> pd.DataFrame:
+    """:func:`two_step_or_load` of each method (label -> config) on ``device``, the rows of all
+    with a ``model`` column holding the label (no methods: no rows)."""
+    device = resolve_device(device)
     if not methods:
         return pd.DataFrame()
-    return pd.concat([two_step_or_load(config, attack, data, accel, root).assign(model=label)
-                      for label, config in methods.items()], ignore_index=True)
+    return pd.concat([two_step_or_load(config, attack, data, accel, root, device=device)
+                      .assign(model=label) for label, config in methods.items()],
+                     ignore_index=True)
 
 
 #: The preset settings per scale: l1 (iterations) and the decoders (layers, channels, input
@@ -208,7 +216,7 @@ def untrained_preset(scale: str, method: str, **overrides) -> UntrainedConfig:
 
 
 def lambda_sweep(config: UntrainedConfig, lams, data: RunConfig, accel: int | None = None,
-                 volumes: int = 2) -> pd.DataFrame:
+                 volumes: int = 2, *, device: torch.device | str | None = None) -> pd.DataFrame:
     """SSIM of l1-minimisation (``config`` with each ``lam`` of ``lams``) on the middle slice of
     the first ``volumes`` *training* volumes of ``data`` (tuning never sees the attacked
     validation slices): one row per (``lam``, slice) with ``basis``, ``fname``, ``slice``,
@@ -216,18 +224,19 @@ def lambda_sweep(config: UntrainedConfig, lams, data: RunConfig, accel: int | No
     if config.method != "l1":
         raise ValueError(f"lambda_sweep tunes l1-minimisation, not {config.method!r}")
     configs = [replace(config, lam=lam) for lam in lams]  # each λ checked before any work
+    device = resolve_device(device)
     accel = data.evaluation_accel(accel)
     train = datasets(data)[0]
     names = sorted(volume.fname.name for volume in train.volumes)[:volumes]
     slices = SeededSlices(train.only(names).middle_slices(1), attack_transform(data, accel))
-    groups = SliceGroups.collate([slices[i] for i in range(len(slices))])
+    groups = SliceGroups.collate([slices[i] for i in range(len(slices))]).to(device)
     rows = []
     for tuned in configs:
         reconstruct = tuned.build()
         for batch in groups.batches:
-            magnitudes = reconstruct(batch).numpy()
+            magnitudes = reconstruct(batch).cpu().numpy()
             for i, fname in enumerate(batch.fname):
-                score = slice_scores(batch.target[i].numpy(), magnitudes[i],
+                score = slice_scores(batch.target[i].cpu().numpy(), magnitudes[i],
                                      float(batch.max_value[i]))
                 rows.append({"basis": tuned.basis, "lam": tuned.lam, "fname": fname,
                              "slice": int(batch.slice_num[i]), "SSIM": score["SSIM"]})

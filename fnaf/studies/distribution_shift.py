@@ -39,6 +39,7 @@ from fnaf.attacks.measurement import slice_scores
 from fnaf.data.batches import SliceGroups
 from fnaf.data.masks import MaskFunc
 from fnaf.data.transforms import KneeSlice, select_slices
+from fnaf.devices import resolve_device
 from fnaf.formatting import interval_strings
 from fnaf.stats import cluster_bootstrap_mean, correlation
 
@@ -48,18 +49,20 @@ ALPHA = 0.05
 MIN_VOLUMES = 5
 
 
-def shift_scores(reconstruct, slices: KneeSlice | SliceGroups, chunk: int = 8) -> pd.DataFrame:
+def shift_scores(reconstruct, slices: KneeSlice | SliceGroups, chunk: int = 8, *,
+                 device: torch.device | str | None = None) -> pd.DataFrame:
     """One row per slice of ``slices`` (in their order): ``fname``, ``slice``, ``SSIM``,
     ``PSNR``, ``NMSE`` of the reconstruction from the slice's own measurements against its
     target (data range the volume maximum), reconstructed ``chunk`` slices of one k-space shape
-    per call."""
+    per call on ``device`` (``None``: the session's)."""
     if not isinstance(chunk, int) or chunk < 1:
         raise ValueError(f"chunk must be a positive integer, not {chunk!r}")
+    device = resolve_device(device)
     rows = []
     for batch in SliceGroups.of(slices).batches:
         for start in range(0, len(batch.fname), chunk):
             part = select_slices(batch, torch.arange(start, min(start + chunk,
-                                                                len(batch.fname))))
+                                                                len(batch.fname)))).to(device)
             magnitudes = reconstruct(part, torch.zeros_like(part.kspace)).detach().cpu().numpy()
             for i, fname in enumerate(part.fname):
                 rows.append({"fname": fname, "slice": int(part.slice_num[i]),
@@ -82,12 +85,15 @@ class ShiftMethod(NamedTuple):
 
 
 def score_settings(methods: list[ShiftMethod], batches: dict[str, SliceGroups],
-                   settings: dict[str, list[tuple[str, str]]]) -> pd.DataFrame:
+                   settings: dict[str, list[tuple[str, str]]], *,
+                   device: torch.device | str | None = None) -> pd.DataFrame:
     """:func:`shift_scores` of every method on the settings of its anatomy (``settings``:
     tuned anatomy -> ``[(setting name, source of batches)]``): one row per (method, setting,
     slice) with ``model``, ``family``, ``setting``, ``tuned`` and ``source`` (two sources are
     different volumes, even where their file names agree). A reconstruction object shared by
-    two methods (a decoder, the same whatever it is "tuned" on) reconstructs a source once."""
+    two methods (a decoder, the same whatever it is "tuned" on) reconstructs a source once.
+    Computed on ``device`` (``None``: the session's)."""
+    device = resolve_device(device)
     fitted, rows = {}, []
     for method in methods:
         for setting, source in settings[method.tuned]:
@@ -96,7 +102,7 @@ def score_settings(methods: list[ShiftMethod], batches: dict[str, SliceGroups],
                 batch = batch.first(method.max_slices)
             key = (id(method.reconstruct), source, method.max_slices)
             if key not in fitted:
-                fitted[key] = shift_scores(method.reconstruct, batch)
+                fitted[key] = shift_scores(method.reconstruct, batch, device=device)
             rows.append(fitted[key].assign(model=method.label, family=method.family,
                                            setting=setting, tuned=method.tuned, source=source))
     return pd.concat(rows, ignore_index=True)
@@ -272,12 +278,12 @@ def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | No
             "read": len(read), "losses": losses, "line": line, "excluded": excluded}
 
 
-def example_images(methods: dict[str, Callable], slices: KneeSlice | SliceGroups, index: int = 0
-                   ) -> dict[str, np.ndarray]:
+def example_images(methods: dict[str, Callable], slices: KneeSlice | SliceGroups, index: int = 0,
+                   *, device: torch.device | str | None = None) -> dict[str, np.ndarray]:
     """Appendix Figs. 11-12: slice ``index`` of ``slices``, its target (``"ground truth"``) and
-    each method's reconstruction (label -> reconstruction), magnitudes ``(h, w)`` in display
-    orientation."""
-    (one,) = SliceGroups.of(slices).select([index]).batches
+    each method's reconstruction (label -> reconstruction) on ``device`` (``None``: the
+    session's), magnitudes ``(h, w)`` in display orientation."""
+    (one,) = SliceGroups.of(slices).select([index]).to(resolve_device(device)).batches
     images = {"ground truth": one.target[0]}
     for label, reconstruct in methods.items():
         images[label] = reconstruct(one, torch.zeros_like(one.kspace))[0].detach()

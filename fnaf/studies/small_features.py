@@ -57,6 +57,7 @@ from scipy import stats
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.batches import SliceGroups
 from fnaf.data.transforms import KneeSlice, select_slices
+from fnaf.devices import resolve_device
 from fnaf.formatting import interval_strings, p_string
 from fnaf.metrics import ssim
 from fnaf.mri import center_crop, fft2c, ifft2c, rss
@@ -155,10 +156,13 @@ def region_errors(reference: torch.Tensor, prediction: torch.Tensor,
 
 
 def feature_errors(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups,
-                   placements: np.ndarray, size: int, chunk: int = 8) -> np.ndarray:
+                   placements: np.ndarray, size: int, chunk: int = 8, *,
+                   device: torch.device | str | None = None) -> np.ndarray:
     """The standardised window error ``(P,)`` of each placement ``(image, row, col)`` of a
     ``size``-pixel feature in ``slices`` (``image``: a position in their order), reconstructed
-    ``chunk`` placements of one k-space shape per call (``chunk=1``: one at a time)."""
+    ``chunk`` placements of one k-space shape per call (``chunk=1``: one at a time) on
+    ``device`` (``None``: the session's)."""
+    device = resolve_device(device)
     groups = SliceGroups.of(slices)
     check_window(size, groups.target_shape)
     check_counts(chunk=chunk)
@@ -168,7 +172,8 @@ def feature_errors(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups,
         mine = (placements[:, 0] >= offset) & (placements[:, 0] < offset + len(batch.fname))
         if mine.any():
             local = placements[mine] - np.array([offset, 0, 0])
-            errors[mine] = _batch_feature_errors(reconstruct, batch, local, size, chunk)
+            errors[mine] = _batch_feature_errors(reconstruct, batch.to(device), local, size,
+                                                 chunk)
     return errors
 
 
@@ -201,40 +206,46 @@ def _rows(groups: SliceGroups, placements: np.ndarray, size: int, errors: np.nda
 
 
 def location_map(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups, size: int,
-                 points: int, chunk: int = 8) -> pd.DataFrame:
+                 points: int, chunk: int = 8, *, device: torch.device | str | None = None
+                 ) -> pd.DataFrame:
     """The window error of a ``size``-pixel feature at every corner of a ``points``×``points``
     grid, in every slice of ``slices``: one row per (slice, location) with ``fname``, ``slice``,
-    ``row``, ``col``, ``size`` and ``error`` (the paper's Fig. 7 is its mean over slices)."""
+    ``row``, ``col``, ``size`` and ``error`` (the paper's Fig. 7 is its mean over slices),
+    computed on ``device`` (``None``: the session's)."""
     groups = SliceGroups.of(slices)
     corners = location_grid(groups.target_shape, size, points)
     images = np.repeat(np.arange(len(groups)), len(corners))
     placements = np.column_stack([images, np.tile(corners, (len(groups), 1))])
     return _rows(groups, placements, size,
-                 feature_errors(reconstruct, groups, placements, size, chunk))
+                 feature_errors(reconstruct, groups, placements, size, chunk, device=device))
 
 
 def information_loss(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups,
-                     sizes: Sequence[int], placements: int, seed: int = 0, chunk: int = 8
-                     ) -> pd.DataFrame:
+                     sizes: Sequence[int], placements: int, seed: int = 0, chunk: int = 8, *,
+                     device: torch.device | str | None = None) -> pd.DataFrame:
     """Appendix C.2: for each window size, ``placements`` random (slice, location) draws and the
-    window error of each (the same draws for every method given the same ``seed``)."""
+    window error of each (the same draws for every method given the same ``seed``), computed on
+    ``device`` (``None``: the session's)."""
     rng = np.random.default_rng(seed)
     groups = SliceGroups.of(slices)
     frames = []
     for size in sizes:
         drawn = random_placements(placements, len(groups), groups.target_shape, size, rng)
         frames.append(_rows(groups, drawn, size,
-                            feature_errors(reconstruct, groups, drawn, size, chunk)))
+                            feature_errors(reconstruct, groups, drawn, size, chunk,
+                                           device=device)))
     return pd.concat(frames, ignore_index=True)
 
 
 def box_errors(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups,
-               index: AnnotationIndex) -> pd.DataFrame:
+               index: AnnotationIndex, *, device: torch.device | str | None = None
+               ) -> pd.DataFrame:
     """Real features (§6, Fig. 8): per annotated slice of ``slices``, the standardised MSE
     inside the union of its boxes (``box error``) and the slice's ``SSIM`` (data range the
     volume maximum), both of the reconstruction from the unperturbed measurements against the
-    dataset's target."""
-    frames = [_batch_box_errors(reconstruct, batch, index)
+    dataset's target; computed on ``device`` (``None``: the session's)."""
+    device = resolve_device(device)
+    frames = [_batch_box_errors(reconstruct, batch.to(device), index)
               for batch in SliceGroups.of(slices).batches]
     if not any(len(frame) for frame in frames):
         raise ValueError("none of the slices has an annotated box: nothing to score")

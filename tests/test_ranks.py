@@ -1,0 +1,85 @@
+"""Per-slice work sharded over torchrun processes (gloo, CPU): the rows of two processes are
+one process's rows, in its order; rank 0 writes the cache once; processes that see different
+slices refuse."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from fnaf.ranks import gathered, my_batches, rank_world
+
+WORKER = Path(__file__).with_name("shard_worker.py")
+
+
+def test_one_process_takes_every_batch_and_gathers_them_in_order():
+    assert rank_world() == (0, 1)
+    batches = [[0, 1], [2], [3, 4]]
+    assert my_batches(batches) == list(enumerate(batches))
+    assert gathered({1: ["b"], 0: ["a", "a2"], 2: []}, 3) == ["a", "a2", "b"]
+    with pytest.raises(RuntimeError, match="gathered 2 of 3 batches"):
+        gathered({0: [], 2: []}, 3)
+
+
+def _torchrun(tmp_path, *arguments, check=True):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "FNAF_CACHE": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node", "2", str(WORKER), *arguments], check=check,
+                          env=env, timeout=180, capture_output=True, text=True)
+
+
+@pytest.fixture
+def phantom(tmp_path, monkeypatch):
+    """The worker's phantom, written once before any process starts."""
+    from fnaf.runs import datasets
+
+    monkeypatch.syspath_prepend(str(WORKER.parent))
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    from shard_worker import DATA
+
+    datasets(DATA)
+
+
+@pytest.mark.slow  # over ~10 s: `make test` runs it, a bare `pytest` does not
+def test_two_processes_return_and_cache_the_rows_of_one(tmp_path, phantom):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(WORKER), str(tmp_path / "one"), str(tmp_path / "one")],
+                   check=True, env=env, timeout=180)
+    _torchrun(tmp_path, str(tmp_path / "two"), str(tmp_path / "two"))
+    one = pd.read_csv(tmp_path / "one.0.csv")
+    ranks = [pd.read_csv(tmp_path / f"two.{rank}.csv") for rank in (0, 1)]
+    pd.testing.assert_frame_equal(ranks[0], ranks[1])  # every rank holds every row
+    assert len(one) == 2 * 4 * 2 * 2  # volumes x slices x eps x (attack, control)
+    assert ranks[0][["fname", "slice", "eps", "kind"]].equals(one[["fname", "slice", "eps",
+                                                                    "kind"]])
+    pd.testing.assert_frame_equal(ranks[0], one, rtol=1e-5)  # the same batches and seeds
+    (cached,) = (tmp_path / "two" / "untrained").glob("*.json")
+    assert cached.name == next((tmp_path / "one" / "untrained").glob("*.json")).name
+
+
+@pytest.mark.slow
+def test_processes_that_see_different_slices_refuse(tmp_path, phantom):
+    result = _torchrun(tmp_path, str(tmp_path / "runs"), str(tmp_path / "out"), "differ",
+                       check=False)
+    assert result.returncode != 0
+    assert "the processes see different slices" in result.stderr
+    assert not list((tmp_path / "runs").rglob("*.json"))
+
+
+def test_a_rank_takes_every_worlds_batch_and_finds_a_share_missing(monkeypatch):
+    import fnaf.ranks as ranks
+
+    monkeypatch.setattr(ranks, "rank_world", lambda: (1, 2))
+    monkeypatch.setattr(ranks, "_everyone", lambda value: [value, value])
+    batches = [[0], [1], [2], [3], [4]]
+    assert ranks.my_batches(batches) == [(1, [1]), (3, [3])]
+    monkeypatch.setattr(ranks, "_everyone", lambda value: [{0: ["a"], 2: ["c"]}, value])
+    assert ranks.gathered({1: ["b"]}, 3) == ["a", "b", "c"]
+    with pytest.raises(RuntimeError, match="a process did not finish its share"):
+        ranks.gathered({}, 3)
+    monkeypatch.setattr(ranks, "_everyone", lambda value: [value, "another"])
+    with pytest.raises(ValueError, match="the processes see different slices"):
+        ranks.my_batches(batches)

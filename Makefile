@@ -47,6 +47,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_attacks.py
 	$(PY) benchmarks/bench_patches.py
 	$(PY) benchmarks/bench_classification.py
+	$(PY) benchmarks/bench_shards.py
 
 clean-nb: $(VENV)/.installed
 	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

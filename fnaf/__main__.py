@@ -7,6 +7,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from fnaf.attacks.pgd import NORMS
 from fnaf.attacks.report import INFORMATION_TOLERANCE, PAPER_GAMMA
 from fnaf.attacks.search import DOMAINS
 from fnaf.data.masks import CENTER_FRACTIONS
@@ -17,6 +18,7 @@ from fnaf.runs.configs import (
     RECONSTRUCTION_MODELS,
     SCALES,
     AttackConfig,
+    PgdConfig,
 )
 
 ACCELERATIONS = tuple(sorted(CENTER_FRACTIONS))
@@ -144,6 +146,29 @@ def _attack(args: argparse.Namespace) -> None:
         print(f"  {name}: {value:.4g}")
 
 
+def _pgd(args: argparse.Namespace) -> None:
+    from fnaf.devices import resolve_device
+    from fnaf.runs import PgdConfig, load_run, pgd_or_load
+    from fnaf.train import init_distributed
+
+    try:  # every setting checked before a cached run or attack is looked up
+        pgd = PgdConfig(eps=tuple(args.eps), steps=args.steps, restarts=args.restarts,
+                        norm=args.norm, slices_per_volume=args.slices_per_volume,
+                        batch_size=args.pgd_batch_size, seed=args.attack_seed)
+        resolve_device(args.device)
+    except ValueError as error:
+        sys.exit(f"python -m fnaf pgd: {error}")
+    rank, _ = init_distributed(args.device)
+    run = load_run(_config(args), args.runs_dir, args.device)
+    frame = pgd_or_load(run, pgd, args.accel, device=args.device,
+                        progress=not args.quiet and rank == 0)
+    if rank == 0:
+        slices = frame[["fname", "slice"]].drop_duplicates()
+        print(f"{run.directory.name}: k-space PGD on {len(slices)} validation slices "
+              f"({frame.fname.nunique()} volumes), cached in {run.directory / 'pgd'}")
+        print(frame.groupby(["eps", "kind"]).SSIM.mean().unstack("kind").round(4).to_string())
+
+
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=RECONSTRUCTION_MODELS, default=RECONSTRUCTION_MODELS[0])
     parser.add_argument("--coils", type=int, help="multi-coil data: the phantom with this many "
@@ -255,6 +280,27 @@ def build_parser() -> argparse.ArgumentParser:
                         help="information tolerance")
     attack.add_argument("--attack-seed", type=int, default=attack_defaults.seed)
     attack.set_defaults(run=_attack)
+
+    pgd = commands.add_parser(
+        "pgd", help="k-space PGD on a trained run's validation slices, beside its control",
+        description="Runs (or loads from the run cache) Darestani et al.'s k-space PGD at each "
+                    "--eps with the same-norm random control, and prints the mean SSIM. Several "
+                    "GPUs: torchrun --nproc_per_node N -m fnaf pgd ... shares the slices; rank 0 "
+                    "writes the cache the notebooks read (pass the notebook's settings).")
+    _add_run_arguments(pgd)
+    pgd_defaults = PgdConfig()
+    pgd.add_argument("--eps", type=float, nargs="+", default=list(pgd_defaults.eps),
+                     help="relative perturbation sizes ||z|| / ||y||")
+    pgd.add_argument("--steps", type=int, default=pgd_defaults.steps)
+    pgd.add_argument("--restarts", type=int, default=pgd_defaults.restarts)
+    pgd.add_argument("--norm", choices=NORMS, default=pgd_defaults.norm,
+                     help="what ||z|| covers: the measured entries (eq. 2) or all")
+    pgd.add_argument("--slices-per-volume", type=int, default=pgd_defaults.slices_per_volume,
+                     help="middle slices per validation volume (default: all)")
+    pgd.add_argument("--pgd-batch-size", type=int, default=pgd_defaults.batch_size,
+                     help="slices attacked together (part of the cache key)")
+    pgd.add_argument("--attack-seed", type=int, default=pgd_defaults.seed)
+    pgd.set_defaults(run=_pgd)
     return parser
 
 

@@ -50,6 +50,17 @@ def test_multicoil_runs_train_from_the_command_line(tmp_path, monkeypatch, capsy
             main(["train", "--model", "varnet", "--coils", "3", "--scale", "smoke", *extra])
     with pytest.raises(SystemExit, match="give --coils too"):
         main(["train", "--model", "unet", "--size", "U-net2"])
+    pgd = ["pgd", "--model", "varnet", "--coils", "3", "--scale", "smoke", "--epochs", "1",
+           "--runs-dir", str(tmp_path / "runs"), "--quiet", "--steps", "2"]
+    capsys.readouterr()
+    main([*pgd, "--eps", "0.05"])
+    printed = capsys.readouterr().out
+    assert "k-space PGD on 8 validation slices (2 volumes)" in printed and "control" in printed
+    assert len(list((run / "pgd").glob("4x-*.json"))) == 1  # the cache a notebook reads
+    for extra, message in [(["--eps", "-1"], "eps must be a number >= 0"),
+                           (["--device", "cuda:7"], "not on this machine")]:
+        with pytest.raises(SystemExit, match=message):
+            main([*pgd, *extra])
 
 
 def test_the_command_line_offers_the_owners_choices_and_defaults():

@@ -146,3 +146,17 @@ def test_pgd_dataset_rows(phantom_root, trained_unet):
     assert worse[0.05] > worse[0.02] > 0
     with pytest.raises(ValueError, match="count must be an integer >= 1"):
         slices.middle_slices(0)
+
+
+def test_running_out_of_memory_names_the_batch_size_to_lower(phantom_root):
+    from fnaf.attacks.measurement import measurement_rows
+
+    def attack_for(eps):
+        def attack(batch):
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return attack
+
+    slices = SliceDataset(split_dir(phantom_root, "val"))
+    with pytest.raises(torch.OutOfMemoryError, match="lower batch_size \\(now 3\\): chapters "
+                       "07-08's batch_size, the CLI's --pgd-batch-size"):
+        measurement_rows(attack_for, slices, TRANSFORM, [0.05], batch_size=3, device="cpu")

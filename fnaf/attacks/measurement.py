@@ -77,8 +77,15 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
     for (position, _), batch in zip(mine, tqdm(loader, desc="attack", disable=not progress,
                                                 leave=False)):
         batch = batch.to(device)
-        rows[position] = [row for value in eps
-                          for row in _rows(attack_for(value)(batch), batch, value)]
+        try:
+            rows[position] = [row for value in eps
+                              for row in _rows(attack_for(value)(batch), batch, value)]
+        except torch.OutOfMemoryError as error:
+            raise torch.OutOfMemoryError(
+                f"out of memory attacking {len(batch.fname)} slices of k-space shape "
+                f"{tuple(batch.kspace.shape[1:])} at once on {device}: lower batch_size "
+                f"(now {batch_size}): chapters 07-08's batch_size, the CLI's --pgd-batch-size, "
+                "PgdConfig.batch_size or TwoStepConfig.batch_size") from error
     return pd.DataFrame(gathered(rows, len(batches)))
 
 

@@ -27,13 +27,29 @@ def random_image(shape, seed=0):
 
 @pytest.mark.parametrize("basis", BASES)
 @pytest.mark.parametrize("shape", [(64, 40), (50, 30)])
-def test_every_basis_is_orthonormal_with_perfect_reconstruction(basis, shape):
+def test_every_basis_keeps_norms_with_perfect_reconstruction(basis, shape):
     transform = SparsifyingTransform(basis, shape)
     x = random_image((3, *shape))
     coefficients = transform.forward(x)
     energy = x.abs().square().sum()
     assert coefficients.abs().square().sum() == pytest.approx(energy.item(), rel=1e-5)
     torch.testing.assert_close(transform.inverse(coefficients), x, atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("shape, square", [((64, 368), True), ((64, 372), False),
+                                           ((64, 40), True), ((64, 44), False)])
+def test_the_wavelet_is_square_only_where_each_side_halves_evenly(shape, square):
+    """fastMRI's widths: 368 = 8 x 46 gives an orthonormal level-3 wavelet; at 372 it is a
+    Parseval frame (norms kept, more coefficients than pixels), as the docstring says."""
+    transform = SparsifyingTransform("wavelet", shape)
+    x = random_image((2, *shape))
+    coefficients = transform.forward(x)
+    assert transform.square == square == (coefficients.shape[-1] == shape[0] * shape[1])
+    torch.testing.assert_close(transform.inverse(coefficients), x, atol=1e-5, rtol=0)
+    other = random_image(coefficients.shape, seed=1)  # Ψ Ψᴴ = I only for a square transform
+    roundtrip = transform.forward(transform.inverse(other))
+    assert torch.allclose(roundtrip, other, atol=1e-4) == square
+    assert all(SparsifyingTransform(basis, shape).square for basis in ("fourier", "dct"))
 
 
 def test_the_wavelet_lowpass_band_is_the_approximation():

@@ -1,12 +1,17 @@
 """Sparsifying transforms ``Ψ`` for l1-minimisation (Darestani et al., eq. 1; appendix A.3).
 
-Each transform is orthonormal on complex images ``(B, H, W)``, so ``Ψᴴ Ψ = I`` and the proximal
-operator of ``λ||Ψx||₁`` is ``Ψᴴ soft(Ψx, λ)`` (what FISTA needs):
+Each transform keeps norms on complex images ``(B, H, W)``: ``Ψᴴ Ψ = I``, so FISTA's step
+``1/L`` needs no change. Where it is also :attr:`~SparsifyingTransform.square` (orthonormal,
+``Ψ Ψᴴ = I``) the proximal operator of ``λ||Ψx||₁`` is exactly ``Ψᴴ soft(Ψx, λ)`` (what FISTA
+uses):
 
 * ``"wavelet"``: a separable discrete wavelet transform, ``level`` scales, all bands (the
-  approximation and every detail band). Orthonormal on any grid through boundary wavelets
-  (``ptwt.MatrixWavedec2``, QR-orthogonalised), where the authors' ``pytorch_wavelets``
-  zero-padded transform is only a frame;
+  approximation and every detail band), through boundary wavelets (``ptwt.MatrixWavedec2``,
+  QR-orthogonalised; the authors' ``pytorch_wavelets`` zero-padded transform is only a frame).
+  It is square where each side halves evenly ``level`` times (fastMRI's 640×368 at level 3,
+  368 = 8·46); elsewhere (372 columns: 372/8 = 46.5) the odd bands are padded and it is a
+  Parseval frame with a few more coefficients than pixels (0.07 % at 640×372), where
+  ``Ψᴴ soft(Ψx, λ)`` is the usual analysis approximation of the proximal operator;
 * ``"fourier"``: the centred orthonormal 2-D FFT (:func:`fnaf.mri.fft2c`);
 * ``"dct"``: the orthonormal 2-D DCT-II (``scipy.fft.dct(..., norm="ortho")``, as a matrix product).
 
@@ -67,6 +72,15 @@ class SparsifyingTransform:
             self._synthesis = ptwt.MatrixWaverec2(wavelet)
             self._band_shapes = None
         self.lowpass = self._lowpass_size()
+
+    @property
+    def square(self) -> bool:
+        """Orthonormal (as many coefficients as pixels, ``Ψ Ψᴴ = I``): the proximal step is
+        exact. Fourier and DCT always; the wavelet where each side halves evenly ``level``
+        times."""
+        if self.basis != "wavelet":
+            return True
+        return all(n % 2 ** self.level == 0 for n in self.shape)
 
     def __repr__(self) -> str:
         extra = f", wavelet={self.wavelet!r}, level={self.level}" if self.basis == "wavelet" else ""

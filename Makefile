@@ -32,7 +32,7 @@ _assets/mathjax/tex-chtml.js:
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check fnaf tests tools benchmarks notebooks
-	$(VENV)/bin/pytest -m 'slow or not slow'  # everything; a bare `pytest` skips the slow notebook runs
+	$(VENV)/bin/pytest -m 'slow or not slow' -n 2  # everything, on 2 processes; a bare `pytest` skips the slow notebook runs
 
 book: $(VENV)/.installed _assets/mathjax/tex-chtml.js
 	OMP_NUM_THREADS=$(BOOK_THREADS) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going

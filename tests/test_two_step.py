@@ -2,6 +2,7 @@
 the norm bound and support, a larger effect than random noise of the same norm, settings."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -78,3 +79,24 @@ def test_clean_consistency_writes_the_clean_measurements(batch):
     clean = DecoderMethod("convdecoder", consistency="clean", **settings)
     perturbed = DecoderMethod("convdecoder", **settings)
     assert not np.allclose(clean(batch, z).numpy(), perturbed(batch, z).numpy())
+
+
+def test_cached_rows_come_back_as_computed_and_a_foreign_cache_is_named(tmp_path, monkeypatch):
+    import json
+
+    from fnaf.attacks.measurement import COLUMNS
+    from fnaf.runs import TwoStepConfig, multicoil_preset, two_step_or_load, untrained_preset
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    arguments = (untrained_preset("smoke", "l1"), TwoStepConfig(eps=(0.05,), steps=2),
+                 multicoil_preset("smoke", "varnet", 4, 3))
+    fresh = two_step_or_load(*arguments, root=tmp_path / "runs", device="cpu")
+    cached = two_step_or_load(*arguments, root=tmp_path / "runs", device="cpu")
+    assert list(fresh.columns) == list(COLUMNS)
+    pd.testing.assert_frame_equal(fresh, cached)  # the same columns in the same order
+    (path,) = (tmp_path / "runs" / "untrained").glob("*.json")
+    saved = json.loads(path.read_text())
+    saved["rows"][0]["extra"] = 1.0
+    path.write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=f"{path.name}: columns .*delete it to attack again"):
+        two_step_or_load(*arguments, root=tmp_path / "runs", device="cpu")

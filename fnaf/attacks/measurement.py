@@ -24,6 +24,22 @@ from fnaf.ranks import gathered, my_batches
 
 #: The reconstructions each attacked slice is scored for.
 KINDS = ("attack", "control")
+#: The scores of :func:`fnaf.metrics.slice_scores`, in its order.
+SCORES = ("SSIM", "PSNR", "NMSE")
+#: A measurement row's columns in the order they are computed; a frame read back from a cache
+#: (JSON with sorted keys) is put back in it, so a cold and a warm run write the same tables.
+COLUMNS = ("fname", "slice", "eps", "kind", "relative_norm", "measured_relative_norm", *SCORES,
+           *(f"{score} vs clean" for score in SCORES), *(f"clean {score}" for score in SCORES))
+
+
+def measurement_frame(rows: list[dict], source: str = "measurement rows") -> pd.DataFrame:
+    """Measurement rows (fresh, or read back from the cache file ``source``) as a frame in
+    :data:`COLUMNS` order; rows with other columns are a ``ValueError`` naming ``source``."""
+    frame = pd.DataFrame(rows)
+    if len(frame) and set(frame.columns) != set(COLUMNS):
+        raise ValueError(f"{source}: columns {sorted(frame.columns)}, not {list(COLUMNS)}; "
+                         "delete it to attack again")
+    return frame.reindex(columns=list(COLUMNS))
 
 
 def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
@@ -86,7 +102,7 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
                 f"{tuple(batch.kspace.shape[1:])} at once on {device}: lower batch_size "
                 f"(now {batch_size}): chapters 07-08's batch_size, the CLI's --pgd-batch-size, "
                 "PgdConfig.batch_size or TwoStepConfig.batch_size") from error
-    return pd.DataFrame(gathered(rows, len(batches)))
+    return measurement_frame(gathered(rows, len(batches)))
 
 
 def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from fnaf.attacks import AttackReport, attack_dataset
-from fnaf.attacks.measurement import pgd_dataset
+from fnaf.attacks.measurement import measurement_frame, pgd_dataset
 from fnaf.attacks.report import INFORMATION_TOLERANCE, PAPER_GAMMA, check_thresholds
 from fnaf.boxes import BOX_COLUMNS, box_nmse
 from fnaf.data.annotations import AnnotationIndex
@@ -285,7 +285,8 @@ def pgd_or_load(run: TrainedRun, pgd: PgdConfig, accel: int | None = None, *,
     accel = run.config.evaluation_accel(accel)
     path = run.directory / "pgd" / f"{accel}x-{pgd.key()}.json"
     if path.exists():
-        return pd.DataFrame(load_json(path, f"delete {path} to attack again")["rows"])
+        return measurement_frame(load_json(path, f"delete {path} to attack again")["rows"],
+                                 str(path))
     ensure_writable(path.parent, UNWRITABLE_RUNS)
     val = datasets(run.config)[1]
     if pgd.slices_per_volume is not None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from fnaf.attacks.measurement import measurement_rows, slice_scores
+from fnaf.attacks.measurement import measurement_frame, measurement_rows, slice_scores
 from fnaf.attacks.pgd import NORMS, check_pgd_settings
 from fnaf.attacks.two_step import TwoStepAttack
 from fnaf.data.batches import SeededSlices, SliceGroups
@@ -158,7 +158,8 @@ def two_step_or_load(method: UntrainedConfig, attack: TwoStepConfig, data: RunCo
     path = folder / (f"{method.method}-{accel}x-{data_key(data, accel)}-{method.key()}-"
                      f"{attack.key()}.json")
     if path.exists():
-        return pd.DataFrame(load_json(path, f"delete {path} to attack again")["rows"])
+        return measurement_frame(load_json(path, f"delete {path} to attack again")["rows"],
+                                 str(path))
     ensure_writable(folder, UNWRITABLE_RUNS)
     val = datasets(data)[1]
     if attack.volumes is not None:

@@ -37,6 +37,16 @@ def _phantom(args: argparse.Namespace) -> None:
     print(f"wrote the phantom knee dataset to {out}")
 
 
+def _batch_size(text: str) -> int | None:
+    """``--pgd-batch-size``: a count, or ``auto`` (from the device's memory, :mod:`fnaf.memory`)."""
+    if text == "auto":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a count nor 'auto'") from None
+
+
 def _config(args: argparse.Namespace):
     """The run config: the baseline preset, or a fine-tune with ``--objective fnaf|bbox``."""
     from fnaf.runs import multicoil_preset, preset, robust_preset
@@ -297,8 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="what ||z|| covers: the measured entries (eq. 2) or all")
     pgd.add_argument("--slices-per-volume", type=int, default=pgd_defaults.slices_per_volume,
                      help="middle slices per validation volume (default: all)")
-    pgd.add_argument("--pgd-batch-size", type=int, default=pgd_defaults.batch_size,
-                     help="slices attacked together (part of the cache key)")
+    pgd.add_argument("--pgd-batch-size", type=_batch_size, default=pgd_defaults.batch_size,
+                     help="slices attacked together, or 'auto': as many as fit the device's "
+                          "free memory (a slice's result does not depend on it)")
     pgd.add_argument("--attack-seed", type=int, default=pgd_defaults.seed)
     pgd.set_defaults(run=_pgd)
     return parser

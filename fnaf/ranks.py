@@ -50,6 +50,11 @@ def gathered(rows: dict[int, list], count: int) -> list:
     return [row for position in range(count) for row in merged[position]]
 
 
+def smallest(value: int) -> int:
+    """The smallest of every rank's ``value`` (e.g. the batch that fits every rank's device)."""
+    return min(_everyone(value)) if rank_world()[1] > 1 else value
+
+
 def barrier() -> None:
     """Wait for every rank (after rank 0 wrote a cache); nothing without ``torchrun``."""
     if rank_world()[1] > 1:

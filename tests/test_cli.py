@@ -57,6 +57,11 @@ def test_multicoil_runs_train_from_the_command_line(tmp_path, monkeypatch, capsy
     printed = capsys.readouterr().out
     assert "k-space PGD on 8 validation slices (2 volumes)" in printed and "control" in printed
     assert len(list((run / "pgd").glob("4x-*.json"))) == 1  # the cache a notebook reads
+    main([*pgd, "--eps", "0.05", "--pgd-batch-size", "auto"])  # the same rows: read back
+    assert len(list((run / "pgd").glob("4x-*.json"))) == 1
+    with pytest.raises(SystemExit):
+        main([*pgd, "--pgd-batch-size", "some"])
+    assert "--pgd-batch-size: 'some' is neither a count nor 'auto'" in capsys.readouterr().err
     for extra, message in [(["--eps", "-1"], "eps must be a number >= 0"),
                            (["--device", "cuda:7"], "not on this machine")]:
         with pytest.raises(SystemExit, match=message):

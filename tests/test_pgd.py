@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from fnaf.attacks.measurement import KINDS, pgd_dataset
-from fnaf.attacks.pgd import KspacePGD, project, random_perturbation
+from fnaf.attacks.pgd import KspacePGD, project, random_perturbation, slice_generators
 from fnaf.data.batches import collate_slices
 from fnaf.data.fastmri import SliceDataset, split_dir
 from fnaf.data.masks import RandomMaskFunc
@@ -14,6 +14,7 @@ from fnaf.data.phantom import PhantomConfig, write_phantom
 from fnaf.data.transforms import SliceTransform
 from fnaf.models import IRIM, UNet, VarNet
 from fnaf.pipelines import IrimPipeline, UnetPipeline, VarnetPipeline
+from fnaf.runs.configs import PgdConfig
 
 TRANSFORM = SliceTransform(RandomMaskFunc([0.08], [4]), use_seed=True)
 
@@ -50,7 +51,7 @@ def test_projection_scales_only_what_lies_outside_the_ball():
     torch.testing.assert_close(projected[0], z[0] / 5)
     torch.testing.assert_close(projected[1], z[1])
     noise = random_perturbation(torch.ones(2, 5, 4), torch.tensor([2.0, 0.5]),
-                                torch.Generator().manual_seed(0))
+                                [torch.Generator().manual_seed(seed) for seed in (0, 1)])
     torch.testing.assert_close(noise.abs().square().sum((1, 2)).sqrt(), torch.tensor([2.0, 0.5]))
 
 
@@ -80,6 +81,22 @@ def test_pgd_beats_random_noise_of_the_same_norm_and_keeps_the_best_iterate(
     torch.testing.assert_close(result.loss, 0.5 * attack_error, rtol=1e-4, atol=0)
     more = KspacePGD(trained_unet, UnetPipeline(), eps=0.05, steps=8, restarts=2, seed=1)(batch)
     assert torch.all(more.loss >= result.loss * (1 - 1e-5))  # restarts only add candidates
+
+
+def test_a_slice_is_attacked_the_same_in_any_batch(phantom_root, trained_unet):
+    """Starts and controls are drawn per slice: the batch size is a memory setting only."""
+    slices = SliceDataset(split_dir(phantom_root, "val"))
+    attack = KspacePGD(trained_unet, UnetPipeline(), eps=0.05, steps=3, seed=1)
+    together = attack(batch_of(slices, count=4))
+    for i in (0, 3):
+        keys = [(slices.volumes[v].fname.name, s) for v, s in slices.samples[i:i + 1]]
+        alone = attack(collate_slices(slices, TRANSFORM, keys))
+        torch.testing.assert_close(alone.noise[0], together.noise[i])
+        torch.testing.assert_close(alone.perturbation[0], together.perturbation[i],
+                                   rtol=1e-3, atol=1e-6)
+    reseeded = KspacePGD(trained_unet, UnetPipeline(), eps=0.05, steps=3, seed=2)(
+        batch_of(slices, count=4))
+    assert not torch.allclose(reseeded.noise, together.noise)
 
 
 def test_no_budget_no_change(phantom_root, trained_unet):
@@ -117,7 +134,7 @@ def test_irim_gradients_through_the_memory_saving_backward_match_autograd(phanto
     model = IRIM(n_steps=2, n_hidden=16, n_network_hidden=(4,), dilations=(1,), multiplicity=1,
                  memory_free=True).eval()
     z = random_perturbation(torch.ones_like(batch.kspace.real) * batch.mask,
-                            torch.tensor([1e-5, 1e-5]), torch.Generator().manual_seed(0))
+                            torch.tensor([1e-5, 1e-5]), slice_generators(batch, 0))
     gradients = []
     for memory_free in (True, False):
         model.memory_free = memory_free
@@ -160,3 +177,13 @@ def test_running_out_of_memory_names_the_batch_size_to_lower(phantom_root):
     with pytest.raises(torch.OutOfMemoryError, match="lower batch_size \\(now 3\\): chapters "
                        "07-08's batch_size, the CLI's --pgd-batch-size"):
         measurement_rows(attack_for, slices, TRANSFORM, [0.05], batch_size=3, device="cpu")
+
+
+def test_a_batch_sized_from_memory_gives_the_rows_of_a_fixed_batch(phantom_root, trained_unet):
+    val = SliceDataset(split_dir(phantom_root, "val")).middle_slices(2)
+    rows = {size: pgd_dataset(trained_unet, UnetPipeline(), val, TRANSFORM, [0.05], steps=2,
+                              batch_size=size) for size in (None, 1)}
+    columns = ["fname", "slice", "eps", "kind"]
+    assert rows[None][columns].equals(rows[1][columns])
+    np.testing.assert_allclose(rows[None]["SSIM"], rows[1]["SSIM"], rtol=1e-4, atol=1e-5)
+    assert PgdConfig(batch_size=None).key() == PgdConfig(batch_size=1).key()

@@ -6,6 +6,7 @@ reconstruction."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import pandas as pd
@@ -15,12 +16,13 @@ from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
 from fnaf.attacks.pgd import KspacePGD, PgdResult, slice_norms
-from fnaf.data.batches import SeededSlices, validation_batches
+from fnaf.data.batches import SeededSlices, slice_shapes, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
+from fnaf.memory import memory_budget, slice_cost
 from fnaf.metrics import slice_scores
-from fnaf.ranks import gathered, my_batches
+from fnaf.ranks import gathered, my_batches, smallest
 
 #: The reconstructions each attacked slice is scored for.
 KINDS = ("attack", "control")
@@ -67,24 +69,42 @@ def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
     return rows
 
 
+def fitting_batch_size(attack: Callable, slices: SliceDataset, transform: SliceTransform,
+                       device: torch.device | str | None = None) -> int:
+    """The most slices ``attack`` (a batch -> result callable) can take at once within
+    :func:`~fnaf.memory.memory_budget` of ``device``, its cost measured on a slice of the
+    largest k-space shape of ``slices`` (:func:`~fnaf.memory.slice_cost`); at most all of them.
+    Under ``torchrun`` every rank takes the smallest of the ranks' sizes, so all batch alike."""
+    shapes = slice_shapes(slices)
+    largest = max(range(len(shapes)), key=lambda index: math.prod(shapes[index]))
+    probe = default_collate([SeededSlices(slices, transform)[largest]])
+    cost = slice_cost(attack, probe, device)
+    return smallest(min(cost.batch_for(memory_budget(device)), len(slices)))
+
+
 def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDataset,
-                     transform: SliceTransform, eps: Sequence[float], *, batch_size: int = 8,
+                     transform: SliceTransform, eps: Sequence[float], *,
+                     batch_size: int | None = 8,
                      device: torch.device | str | None = None, progress: bool = False
                      ) -> pd.DataFrame:
     """Attack every slice of ``slices`` (masks from ``transform``) at each ``eps`` with
     ``attack_for(eps)`` (a batch -> :class:`~fnaf.attacks.pgd.PgdResult` callable).
 
-    Returns one row per (slice, ``eps``, kind ∈ :data:`KINDS`): ``SSIM``/``PSNR``/``NMSE``
-    against the ground truth, the same ``vs clean`` (against the clean reconstruction, what
-    eq. 2 maximises), ``clean SSIM``/… of the unperturbed reconstruction,
+    Returns one row per (slice, ``eps``, kind ∈ :data:`KINDS`), in that order:
+    ``SSIM``/``PSNR``/``NMSE`` against the ground truth, the same ``vs clean`` (against the
+    clean reconstruction, what eq. 2 maximises), ``clean SSIM``/… of the unperturbed reconstruction,
     ``relative_norm`` ``||z|| / ||y||`` in the attack's norm convention (equal to ``eps`` for
     both kinds) and ``measured_relative_norm`` ``||M z|| / ||M k||``, what the model sees.
 
-    Under ``torchrun`` each process attacks every ``world``-th batch (:mod:`fnaf.ranks`; every
-    attack seeds its randomness per batch) and every process returns all rows, in the order one
-    process gives.
+    ``batch_size`` ``None`` takes the most slices that fit the device's memory at the largest
+    ``eps`` (:func:`fitting_batch_size`); a slice's row does not depend on its batch. Under
+    ``torchrun`` each process attacks every ``world``-th batch (:mod:`fnaf.ranks`; every attack
+    seeds its randomness per slice) and every process returns all rows, in the order one process
+    gives.
     """
     device = resolve_device(device)
+    if batch_size is None:
+        batch_size = fitting_batch_size(attack_for(max(eps)), slices, transform, device)
     batches = validation_batches(slices, batch_size)
     mine = my_batches(batches)
     loader = DataLoader(SeededSlices(slices, transform),
@@ -94,19 +114,24 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
                                                 leave=False)):
         batch = batch.to(device)
         try:
-            rows[position] = [row for value in eps
-                              for row in _rows(attack_for(value)(batch), batch, value)]
+            found = [row for value in eps
+                     for row in _rows(attack_for(value)(batch), batch, value)]
+            order = {(fname, int(number)): i
+                     for i, (fname, number) in enumerate(zip(batch.fname, batch.slice_num))}
+            # slice by slice (each: every eps, attack then control), whatever the batch size
+            rows[position] = sorted(found, key=lambda row: order[row["fname"], row["slice"]])
         except torch.OutOfMemoryError as error:
             raise torch.OutOfMemoryError(
                 f"out of memory attacking {len(batch.fname)} slices of k-space shape "
                 f"{tuple(batch.kspace.shape[1:])} at once on {device}: lower batch_size "
                 f"(now {batch_size}): chapters 07-08's batch_size, the CLI's --pgd-batch-size, "
-                "PgdConfig.batch_size or TwoStepConfig.batch_size") from error
+                "PgdConfig.batch_size or TwoStepConfig.batch_size (None: sized from the "
+                "device's free memory)") from error
     return measurement_frame(gathered(rows, len(batches)))
 
 
 def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,
-                eps: Sequence[float], *, batch_size: int = 8, progress: bool = False,
+                eps: Sequence[float], *, batch_size: int | None = 8, progress: bool = False,
                 **pgd_options) -> pd.DataFrame:
     """:func:`measurement_rows` of k-space PGD on a trained ``model``; ``pgd_options`` go to
     :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ...)."""

@@ -18,11 +18,15 @@ and projects back onto the ball; the reported perturbation is each slice's best 
 largest loss seen, not the last). ``restarts`` repeat the search from new random starts. The
 control is a random perturbation (complex Gaussian on the same entries) of exactly the same norm
 as the attack's. The attack is batched over slices: a pipeline treats slices independently, so
-one backward pass gives every slice's gradient.
+one backward pass gives every slice's gradient. Every slice draws its random start and control
+from its own generator, seeded by ``(seed, file name, slice number)`` (:func:`slice_generators`),
+so a slice's result does not depend on the batch it is in: the batch size is a memory setting
+(:mod:`fnaf.memory`), not part of the experiment.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 import torch
@@ -72,11 +76,24 @@ def perturbation_support(batch: KneeSlice, norm: str = NORMS[0]) -> torch.Tensor
     return ones * batch.mask if norm == "measured" else ones
 
 
+def slice_generators(batch: KneeSlice, seed: int) -> list[torch.Generator]:
+    """One CPU generator per slice of ``batch``, seeded by ``(seed, file name, slice number)``:
+    the same slice draws the same numbers in any batch, on any rank."""
+    def slice_seed(fname: str, slice_num: int) -> int:
+        digest = hashlib.sha256(f"{seed}/{fname}/{slice_num}".encode()).digest()
+        return int.from_bytes(digest[:8], "little")
+
+    return [torch.Generator().manual_seed(slice_seed(fname, int(slice_num)))
+            for fname, slice_num in zip(batch.fname, batch.slice_num)]
+
+
 def random_perturbation(support: torch.Tensor, radius: torch.Tensor,
-                        generator: torch.Generator) -> torch.Tensor:
-    """Complex Gaussian noise on ``support`` (a 0/1 tensor of the k-space's shape), each slice
-    scaled to norm exactly ``radius_b``: the random-noise control."""
-    noise = torch.randn(support.shape, generator=generator, dtype=torch.complex64)
+                        generators: list[torch.Generator]) -> torch.Tensor:
+    """Complex Gaussian noise on ``support`` (a 0/1 tensor of the k-space's shape ``(B, ...)``),
+    slice ``b`` drawn from ``generators[b]`` and scaled to norm exactly ``radius_b``: the
+    random-noise control."""
+    noise = torch.stack([torch.randn(support.shape[1:], generator=generator,
+                                     dtype=torch.complex64) for generator in generators])
     noise = noise.to(support.device) * support
     return noise * _per_slice(radius / slice_norms(noise).clamp_min(1e-30), noise)
 
@@ -118,7 +135,7 @@ class KspacePGD:
         restarts: random starts; the best iterate over all of them is kept.
         norm: ``"measured"`` (eq. 2) or ``"full"`` (the Robustness-CS code), see the module.
         start: the random start's norm as a fraction of the radius.
-        seed: seed of the starts and of the control.
+        seed: seed of the starts and of the control (with each slice's name and number).
     """
 
     def __init__(self, model: nn.Module, pipeline, eps: float, steps: int = 10,
@@ -142,7 +159,7 @@ class KspacePGD:
             self.model.train(was_training)
 
     def _attack(self, batch: KneeSlice) -> PgdResult:
-        generator = torch.Generator().manual_seed(self.seed)
+        generators = slice_generators(batch, self.seed)
         support = perturbation_support(batch, self.norm)
         radius = self.eps * slice_norms(batch.kspace * support)  # ε||y||
         with torch.no_grad():
@@ -150,7 +167,7 @@ class KspacePGD:
         best_z = torch.zeros_like(batch.kspace)
         best_loss = torch.full_like(radius, -1.0)
         for _ in range(self.restarts):
-            z = random_perturbation(support, radius * self.start, generator)
+            z = random_perturbation(support, radius * self.start, generators)
             for step in range(self.steps + 1):
                 z = z.detach().requires_grad_(step < self.steps)
                 with torch.set_grad_enabled(step < self.steps):
@@ -163,7 +180,7 @@ class KspacePGD:
                 (gradient,) = torch.autograd.grad(loss.sum(), z)
                 z = projected_step(z.detach(), gradient * support, self.step_size * radius,
                                    radius)
-        noise = random_perturbation(support, slice_norms(best_z), generator)
+        noise = random_perturbation(support, slice_norms(best_z), generators)
         with torch.no_grad():
             attacked = self.magnitudes(batch, best_z)
             control = self.magnitudes(batch, noise)

@@ -34,6 +34,7 @@ from fnaf.attacks.pgd import (
     perturbation_support,
     projected_step,
     random_perturbation,
+    slice_generators,
     slice_norms,
 )
 from fnaf.data.transforms import KneeSlice
@@ -51,7 +52,7 @@ class TwoStepAttack:
         step_size: each ``z`` step's length as a fraction of ``ε||y||``; default ``2.5 / steps``.
         norm: ``"measured"`` (eq. 2's convention) or ``"full"`` (the authors' code).
         start: the random start's norm as a fraction of the radius.
-        seed: seed of the start and of the control.
+        seed: seed of the start and of the control (with each slice's name and number).
     """
 
     def __init__(self, method: UntrainedMethod, eps: float, steps: int = 100, beta: float = 1.0,
@@ -65,22 +66,22 @@ class TwoStepAttack:
         self.norm, self.start, self.seed = norm, start, seed
 
     def __call__(self, batch: KneeSlice) -> PgdResult:
-        generator = torch.Generator().manual_seed(self.seed)
+        generators = slice_generators(batch, self.seed)
         support = perturbation_support(batch, self.norm)
         radius = self.eps * slice_norms(batch.kspace * support)
         clean = self.method.fit(batch)
-        z = self.perturbation(batch, clean.problem, support, radius, generator)
-        noise = random_perturbation(support, slice_norms(z), generator)
+        z = self.perturbation(batch, clean.problem, support, radius, generators)
+        noise = random_perturbation(support, slice_norms(z), generators)
         attacked, control = self.method(batch, z), self.method(batch, noise)
         loss = 0.5 * slice_energy(attacked - clean.magnitude)
         return PgdResult(z, noise, clean.magnitude, attacked, control, radius, loss)
 
     def perturbation(self, batch: KneeSlice, problem, support: torch.Tensor,
-                     radius: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+                     radius: torch.Tensor, generators: list[torch.Generator]) -> torch.Tensor:
         """Step 1: joint descent of eq. 3 from the solved ``problem``; returns ``ẑ``."""
         reference = problem.truth(batch.kspace).detach()
         energy = slice_energy(reference).clamp_min(1e-30)
-        z = random_perturbation(support, radius * self.start, generator)
+        z = random_perturbation(support, radius * self.start, generators)
         parameters = problem.parameters()
         for _ in range(self.steps):
             z = z.detach().requires_grad_(True)

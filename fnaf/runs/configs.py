@@ -407,16 +407,17 @@ class AttackConfig:
 
 
 #: Part of every cached PGD result's key, bumped when what a row records changes
-#: (2: the measured part's relative norm).
-PGD_VERSION = 2
+#: (2: the measured part's relative norm; 3: random starts and controls drawn per slice).
+PGD_VERSION = 3
 
 
 @dataclass(frozen=True)
 class PgdConfig:
     """A k-space PGD attack on a trained run (:class:`fnaf.attacks.pgd.KspacePGD`) at each of
     ``eps``, on the ``slices_per_volume`` middle slices of every validation volume (``None``:
-    all); its hash names the cached per-slice results. ``batch_size`` is part of the key: the
-    random starts are drawn per batch."""
+    all); its hash names the cached per-slice results. ``batch_size`` (``None``: as many slices
+    as fit the device's free memory, :mod:`fnaf.memory`) is not part of the key: starts and
+    controls are drawn per slice, so a slice's row does not depend on its batch."""
 
     eps: tuple[float, ...] = (0.02, 0.04, 0.08)
     steps: int = 10
@@ -424,7 +425,7 @@ class PgdConfig:
     restarts: int = 1
     norm: str = NORMS[0]
     slices_per_volume: int | None = None
-    batch_size: int = 8
+    batch_size: int | None = 8
     seed: int = 0
 
     def __post_init__(self):  # validated before any attack or cache lookup
@@ -445,6 +446,7 @@ class PgdConfig:
                     norm=self.norm, seed=self.seed)
 
     def key(self) -> str:
-        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
+        fields = {name: value for name, value in asdict(self).items() if name != "batch_size"}
+        payload = json.dumps({**fields, "version": TRAINING_VERSION,
                               "pgd_version": PGD_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]

@@ -35,8 +35,9 @@ from fnaf.untrained.problem import UntrainedMethod
 from fnaf.untrained.sense import L1Method
 from fnaf.untrained.sparsity import BASES, check_basis
 
-#: Part of every cached two-step result's key, bumped when what a row records changes.
-TWO_STEP_VERSION = 1
+#: Part of every cached two-step result's key, bumped when what a row records changes (2: the
+#: start and control drawn per slice).
+TWO_STEP_VERSION = 2
 #: The methods without training: l1-minimisation and the decoders.
 UNTRAINED_METHODS = ("l1", *ARCHITECTURES)
 #: Display names.
@@ -127,6 +128,10 @@ class TwoStepConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be an integer >= 1, not {value!r}")
+        if self.batch_size is None:  # the decoders' weights are drawn per batch of networks
+            raise ValueError("batch_size must be a count for the two-step attack, not None: "
+                             "the decoders' initial weights are drawn per batch, so the batch "
+                             "is part of the experiment (and of the cache key)")
 
     def attack(self, method: UntrainedMethod, eps: float) -> TwoStepAttack:
         return TwoStepAttack(method, eps, self.steps, self.beta, self.step_size, self.norm,

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FLOORS = (
     ("fnaf", "fnaf.mri", "fnaf.io", "fnaf.devices", "fnaf.ranks", "fnaf.formatting",
      "fnaf.stats", "fnaf.paper", "fnaf.verdicts", "fnaf.losses", "fnaf.book"),
-    ("fnaf.data", "fnaf.metrics"),
+    ("fnaf.data", "fnaf.metrics", "fnaf.memory"),
     ("fnaf.models", "fnaf.classifier_scores"),
     ("fnaf.untrained", "fnaf.pipelines", "fnaf.evaluation"),
     ("fnaf.attacks", "fnaf.boxes"),

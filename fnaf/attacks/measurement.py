@@ -19,7 +19,7 @@ from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
-from fnaf.metrics import slice_scores
+from fnaf.metrics import SSIM_VARIANTS, check_ssim_variant, slice_scores
 from fnaf.ranks import gathered, my_batches
 
 #: The reconstructions each attacked slice is scored for.
@@ -42,7 +42,7 @@ def measurement_frame(rows: list[dict], source: str = "measurement rows") -> pd.
     return frame.reindex(columns=list(COLUMNS))
 
 
-def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
+def _rows(result: PgdResult, batch, eps: float, ssim_variant: str) -> list[dict]:
     rows = []
     target = batch.target.cpu().numpy()
     clean = result.clean.detach().cpu().numpy()
@@ -58,19 +58,19 @@ def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
             row = {"fname": fname, "slice": int(batch.slice_num[i]), "eps": eps, "kind": kind,
                    "relative_norm": float(norms[i] / reference[i]) if eps > 0 else 0.0,
                    "measured_relative_norm": float(measured[i] / measured_data[i]),
-                   **slice_scores(target[i], magnitudes[i], maxval)}
+                   **slice_scores(target[i], magnitudes[i], maxval, ssim_variant)}
             row.update({f"{name} vs clean": value for name, value in
-                        slice_scores(clean[i], magnitudes[i], maxval).items()})
+                        slice_scores(clean[i], magnitudes[i], maxval, ssim_variant).items()})
             row.update({f"clean {name}": value for name, value in
-                        slice_scores(target[i], clean[i], maxval).items()})
+                        slice_scores(target[i], clean[i], maxval, ssim_variant).items()})
             rows.append(row)
     return rows
 
 
 def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDataset,
                      transform: SliceTransform, eps: Sequence[float], *, batch_size: int = 8,
-                     device: torch.device | str | None = None, progress: bool = False
-                     ) -> pd.DataFrame:
+                     device: torch.device | str | None = None, progress: bool = False,
+                     ssim_variant: str = SSIM_VARIANTS[0]) -> pd.DataFrame:
     """Attack every slice of ``slices`` (masks from ``transform``) at each ``eps`` with
     ``attack_for(eps)`` (a batch -> :class:`~fnaf.attacks.pgd.PgdResult` callable).
 
@@ -79,11 +79,14 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
     eq. 2 maximises), ``clean SSIM``/… of the unperturbed reconstruction,
     ``relative_norm`` ``||z|| / ||y||`` in the attack's norm convention (equal to ``eps`` for
     both kinds) and ``measured_relative_norm`` ``||M z|| / ||M k||``, what the model sees.
+    ``ssim_variant``: fastMRI's SSIM (the default) or Robustness-CS's
+    (:func:`fnaf.metrics.slice_scores`).
 
     Under ``torchrun`` each process attacks every ``world``-th batch (:mod:`fnaf.ranks`; every
     attack seeds its randomness per batch) and every process returns all rows, in the order one
     process gives.
     """
+    check_ssim_variant(ssim_variant)
     device = resolve_device(device)
     batches = validation_batches(slices, batch_size)
     mine = my_batches(batches)
@@ -94,8 +97,8 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
                                                 leave=False)):
         batch = batch.to(device)
         try:
-            rows[position] = [row for value in eps
-                              for row in _rows(attack_for(value)(batch), batch, value)]
+            rows[position] = [row for value in eps for row in
+                              _rows(attack_for(value)(batch), batch, value, ssim_variant)]
         except torch.OutOfMemoryError as error:
             raise torch.OutOfMemoryError(
                 f"out of memory attacking {len(batch.fname)} slices of k-space shape "
@@ -107,9 +110,10 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
 
 def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,
                 eps: Sequence[float], *, batch_size: int = 8, progress: bool = False,
-                **pgd_options) -> pd.DataFrame:
+                ssim_variant: str = SSIM_VARIANTS[0], **pgd_options) -> pd.DataFrame:
     """:func:`measurement_rows` of k-space PGD on a trained ``model``; ``pgd_options`` go to
     :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ...)."""
     return measurement_rows(lambda value: KspacePGD(model, pipeline, value, **pgd_options),
                             slices, transform, eps, batch_size=batch_size,
-                            device=next(model.parameters()).device, progress=progress)
+                            device=next(model.parameters()).device, progress=progress,
+                            ssim_variant=ssim_variant)

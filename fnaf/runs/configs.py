@@ -26,9 +26,10 @@ from fnaf.attacks.search import (
     check_target_scale,
 )
 from fnaf.data.annotations import AnnotationIndex
-from fnaf.data.masks import CENTER_FRACTIONS
+from fnaf.data.masks import CENTER_FRACTIONS, MASK_STYLES, check_mask_style
 from fnaf.data.phantom import ACQUISITION_DEFAULTS, PhantomConfig
 from fnaf.data.sources import data_fingerprint
+from fnaf.metrics import SSIM_VARIANTS, check_ssim_variant
 from fnaf.objectives import (
     PAPER_ADV_FRACTION,
     PAPER_ALPHA,
@@ -58,7 +59,8 @@ ATTACK_VERSION = 3
 #: :mod:`fnaf.studies.released_code`).
 LATER_OPTIONS = {"placement": "paper", "intensities": "slice", "target_scale": 1.0,
                  "region_loss": "nmse", "normalization": "slice", "challenge": None,
-                 "coils": 1, **ACQUISITION_DEFAULTS}
+                 "coils": 1, "mask_style": MASK_STYLES[0], "ssim_variant": SSIM_VARIANTS[0],
+                 **ACQUISITION_DEFAULTS}
 
 
 def without_later_defaults(settings: dict) -> dict:
@@ -416,7 +418,11 @@ class PgdConfig:
     """A k-space PGD attack on a trained run (:class:`fnaf.attacks.pgd.KspacePGD`) at each of
     ``eps``, on the ``slices_per_volume`` middle slices of every validation volume (``None``:
     all); its hash names the cached per-slice results. ``batch_size`` is part of the key: the
-    random starts are drawn per batch."""
+    random starts are drawn per batch. ``mask_style`` (:data:`~fnaf.data.masks.MASK_STYLES`)
+    and ``ssim_variant`` (:data:`~fnaf.metrics.SSIM_VARIANTS`) default to fastMRI's masks and
+    SSIM; ``"robustness-cs"`` takes the authors' code's (entered in the key only when set).
+    ``steps``: the class default is the CLI's; the chapters take the scale's budget
+    (:data:`~fnaf.runs.presets.ATTACK_STEPS`)."""
 
     eps: tuple[float, ...] = (0.02, 0.04, 0.08)
     steps: int = 10
@@ -426,8 +432,12 @@ class PgdConfig:
     slices_per_volume: int | None = None
     batch_size: int = 8
     seed: int = 0
+    mask_style: str = MASK_STYLES[0]
+    ssim_variant: str = SSIM_VARIANTS[0]
 
     def __post_init__(self):  # validated before any attack or cache lookup
+        check_mask_style(self.mask_style)
+        check_ssim_variant(self.ssim_variant)
         eps = (self.eps,) if isinstance(self.eps, (int, float)) else tuple(self.eps)
         object.__setattr__(self, "eps", eps)
         if not eps:
@@ -445,6 +455,6 @@ class PgdConfig:
                     norm=self.norm, seed=self.seed)
 
     def key(self) -> str:
-        payload = json.dumps({**asdict(self), "version": TRAINING_VERSION,
+        payload = json.dumps({**without_later_defaults(asdict(self)), "version": TRAINING_VERSION,
                               "pgd_version": PGD_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]

@@ -3,6 +3,7 @@
 All three take whole volumes ``(S, H, W)`` as numpy arrays. NMSE and PSNR are computed over the
 whole volume; SSIM per slice and averaged; the data range is the *volume* maximum of the ground
 truth unless ``maxval`` is given (fastMRI's Lightning validation passes ``attrs["max"]``).
+Robustness-CS's SSIM (:func:`robustness_cs_ssim`) is an option of :func:`slice_scores` beside it.
 """
 
 from __future__ import annotations
@@ -74,9 +75,41 @@ def volume_metrics(gt: np.ndarray, pred: np.ndarray, maxval: float | None = None
     return {"NMSE": nmse(gt, pred), "PSNR": psnr(gt, pred, maxval), "SSIM": ssim(gt, pred, maxval)}
 
 
-def slice_scores(reference: np.ndarray, prediction: np.ndarray, maxval: float) -> dict:
+#: The SSIM variants: fastMRI's (:func:`ssim`, the default) and Robustness-CS's
+#: (:func:`robustness_cs_ssim`).
+SSIM_VARIANTS = ("fastmri", "robustness-cs")
+
+
+def check_ssim_variant(ssim_variant: str) -> None:
+    """Refuse an ``ssim_variant`` outside :data:`SSIM_VARIANTS`."""
+    if ssim_variant not in SSIM_VARIANTS:
+        raise ValueError(f"unknown ssim_variant {ssim_variant!r}; accepted: "
+                         f"{list(SSIM_VARIANTS)}")
+
+
+def robustness_cs_ssim(gt: np.ndarray, pred: np.ndarray) -> float:
+    """Robustness-CS's SSIM of one slice ``(h, w)``: the ground truth matched to the
+    prediction's mean and standard deviation, ``g' = (g - mean g) / std g * std p + mean p``,
+    then scikit-image's SSIM (7x7 uniform window, sample covariance) with data range
+    ``max g'`` (their ``ssim1_``; the score ignores the ground truth's scale and offset)."""
+    _check_volumes(gt, pred)
+    if gt.ndim != 2:
+        raise ValueError(f"robustness_cs_ssim expects one slice (h, w), got {gt.ndim} dimensions")
+    gt, pred = gt.astype(np.float64), pred.astype(np.float64)
+    if not gt.std() > 0:
+        raise ValueError("robustness_cs_ssim needs a ground truth that is not constant")
+    matched = (gt - gt.mean()) / gt.std() * pred.std() + pred.mean()
+    return float(structural_similarity(matched, pred, data_range=matched.max()))
+
+
+def slice_scores(reference: np.ndarray, prediction: np.ndarray, maxval: float,
+                 ssim_variant: str = SSIM_VARIANTS[0]) -> dict:
     """SSIM, PSNR and NMSE of one slice ``(h, w)`` against ``reference``, data range
-    ``maxval`` (the volume maximum, fastMRI's rule)."""
+    ``maxval`` (the volume maximum, fastMRI's rule). ``ssim_variant`` ``"fastmri"`` (the
+    default) is :func:`ssim`; ``"robustness-cs"`` :func:`robustness_cs_ssim` (``maxval`` unused
+    by it; PSNR and NMSE stay fastMRI's)."""
+    check_ssim_variant(ssim_variant)
     gt, pred = reference[None].astype(np.float64), prediction[None].astype(np.float64)
-    return {"SSIM": ssim(gt, pred, maxval), "PSNR": psnr(gt, pred, maxval),
-            "NMSE": nmse(gt, pred)}
+    structural = (ssim(gt, pred, maxval) if ssim_variant == "fastmri"
+                  else robustness_cs_ssim(gt[0], pred[0]))
+    return {"SSIM": structural, "PSNR": psnr(gt, pred, maxval), "NMSE": nmse(gt, pred)}

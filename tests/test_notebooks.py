@@ -293,6 +293,8 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     ("07_measurement_attacks.ipynb", {"eps": [0.02, -0.1]}, "eps must be a number >= 0"),
     ("07_measurement_attacks.ipynb", {"coils": 1}, "coils must be an integer >= 2"),
     ("07_measurement_attacks.ipynb", {"norm": "coil"}, "unknown norm 'coil'"),
+    ("07_measurement_attacks.ipynb", {"mask_style": "radial"}, "unknown mask_style 'radial'"),
+    ("08_untrained_and_l1.ipynb", {"ssim_variant": "ms-ssim"}, "unknown ssim_variant 'ms-ssim'"),
     ("07_measurement_attacks.ipynb", {"device": "cuda:7"}, "'cuda:7' is not on this machine"),
     ("08_untrained_and_l1.ipynb", {"beta": -1.0}, "beta must be a number >= 0"),
     ("08_untrained_and_l1.ipynb", {"bases": ["wavelet", "curvelet"]}, "unknown basis 'curvelet'"),

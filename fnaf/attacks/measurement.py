@@ -21,7 +21,7 @@ from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
 from fnaf.memory import memory_budget, slice_cost
-from fnaf.metrics import slice_scores
+from fnaf.metrics import SSIM_VARIANTS, check_ssim_variant, slice_scores
 from fnaf.ranks import gathered, my_batches, smallest
 
 #: The reconstructions each attacked slice is scored for.
@@ -44,7 +44,7 @@ def measurement_frame(rows: list[dict], source: str = "measurement rows") -> pd.
     return frame.reindex(columns=list(COLUMNS))
 
 
-def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
+def _rows(result: PgdResult, batch, eps: float, ssim_variant: str) -> list[dict]:
     rows = []
     target = batch.target.cpu().numpy()
     clean = result.clean.detach().cpu().numpy()
@@ -60,11 +60,11 @@ def _rows(result: PgdResult, batch, eps: float) -> list[dict]:
             row = {"fname": fname, "slice": int(batch.slice_num[i]), "eps": eps, "kind": kind,
                    "relative_norm": float(norms[i] / reference[i]) if eps > 0 else 0.0,
                    "measured_relative_norm": float(measured[i] / measured_data[i]),
-                   **slice_scores(target[i], magnitudes[i], maxval)}
+                   **slice_scores(target[i], magnitudes[i], maxval, ssim_variant)}
             row.update({f"{name} vs clean": value for name, value in
-                        slice_scores(clean[i], magnitudes[i], maxval).items()})
+                        slice_scores(clean[i], magnitudes[i], maxval, ssim_variant).items()})
             row.update({f"clean {name}": value for name, value in
-                        slice_scores(target[i], clean[i], maxval).items()})
+                        slice_scores(target[i], clean[i], maxval, ssim_variant).items()})
             rows.append(row)
     return rows
 
@@ -84,17 +84,20 @@ def fitting_batch_size(attack: Callable, slices: SliceDataset, transform: SliceT
 
 def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDataset,
                      transform: SliceTransform, eps: Sequence[float], *,
-                     batch_size: int | None = 8,
-                     device: torch.device | str | None = None, progress: bool = False
+                     batch_size: int | None = 8, device: torch.device | str | None = None,
+                     progress: bool = False, ssim_variant: str = SSIM_VARIANTS[0]
                      ) -> pd.DataFrame:
     """Attack every slice of ``slices`` (masks from ``transform``) at each ``eps`` with
     ``attack_for(eps)`` (a batch -> :class:`~fnaf.attacks.pgd.PgdResult` callable).
 
     Returns one row per (slice, ``eps``, kind ∈ :data:`KINDS`), in that order:
     ``SSIM``/``PSNR``/``NMSE`` against the ground truth, the same ``vs clean`` (against the
-    clean reconstruction, what eq. 2 maximises), ``clean SSIM``/… of the unperturbed reconstruction,
+    clean reconstruction, what eq. 2 maximises), ``clean SSIM``/… of the unperturbed
+    reconstruction,
     ``relative_norm`` ``||z|| / ||y||`` in the attack's norm convention (equal to ``eps`` for
     both kinds) and ``measured_relative_norm`` ``||M z|| / ||M k||``, what the model sees.
+    ``ssim_variant``: fastMRI's SSIM (the default) or Robustness-CS's
+    (:func:`fnaf.metrics.slice_scores`).
 
     ``batch_size`` ``None`` takes the most slices that fit the device's memory at the largest
     ``eps`` (:func:`fitting_batch_size`); a slice's row does not depend on its batch. Under
@@ -102,6 +105,7 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
     seeds its randomness per slice) and every process returns all rows, in the order one process
     gives.
     """
+    check_ssim_variant(ssim_variant)
     device = resolve_device(device)
     if batch_size is None:
         batch_size = fitting_batch_size(attack_for(max(eps)), slices, transform, device)
@@ -114,8 +118,8 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
                                                 leave=False)):
         batch = batch.to(device)
         try:
-            found = [row for value in eps
-                     for row in _rows(attack_for(value)(batch), batch, value)]
+            found = [row for value in eps for row in
+                     _rows(attack_for(value)(batch), batch, value, ssim_variant)]
             order = {(fname, int(number)): i
                      for i, (fname, number) in enumerate(zip(batch.fname, batch.slice_num))}
             # slice by slice (each: every eps, attack then control), whatever the batch size
@@ -132,9 +136,10 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
 
 def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,
                 eps: Sequence[float], *, batch_size: int | None = 8, progress: bool = False,
-                **pgd_options) -> pd.DataFrame:
+                ssim_variant: str = SSIM_VARIANTS[0], **pgd_options) -> pd.DataFrame:
     """:func:`measurement_rows` of k-space PGD on a trained ``model``; ``pgd_options`` go to
     :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ...)."""
     return measurement_rows(lambda value: KspacePGD(model, pipeline, value, **pgd_options),
                             slices, transform, eps, batch_size=batch_size,
-                            device=next(model.parameters()).device, progress=progress)
+                            device=next(model.parameters()).device, progress=progress,
+                            ssim_variant=ssim_variant)

@@ -24,6 +24,14 @@ import torch
 
 #: The paper's masks: random (fastMRI ``RandomMaskFunc``), centre fraction by acceleration.
 CENTER_FRACTIONS = {4: 0.08, 8: 0.04}
+#: Robustness-CS's masks (Darestani et al.'s code): centre fraction 0.07, at 4x only.
+ROBUSTNESS_CS_CENTER_FRACTIONS = {4: 0.07}
+#: How far ``W / sum(mask)`` may stray from the acceleration in Robustness-CS's redraw loop.
+ROBUSTNESS_CS_TOLERANCE = 0.03
+#: The mask styles: fastMRI's (the package's default) and Robustness-CS's
+#: (:class:`ToleranceMaskFunc` at :data:`ROBUSTNESS_CS_CENTER_FRACTIONS`, the columns outside
+#: the target's width zeroed, :func:`central_columns`).
+MASK_STYLES = ("fastmri", "robustness-cs")
 
 
 @contextlib.contextmanager
@@ -190,6 +198,67 @@ class EquispacedMaskFractionFunc(MaskFunc):
         positions = np.around(np.arange(offset, num_cols - 1, adjusted_accel)).astype(np.uint)
         mask[positions] = 1.0
         return mask
+
+
+class ToleranceMaskFunc(RandomMaskFunc):
+    """One (centre fraction, acceleration) pair's :class:`RandomMaskFunc`, drawn again (from the
+    same generator) until ``W / sum(mask)`` is within ``tolerance`` of the acceleration, as
+    Robustness-CS's notebooks do (theirs are unseeded; seeded here, a seed gives one mask). The
+    first draw is fastMRI's mask of the same seed.
+    """
+
+    def __init__(self, center_fraction: float, acceleration: float,
+                 tolerance: float = ROBUSTNESS_CS_TOLERANCE, seed=None, max_draws: int = 10_000):
+        super().__init__([center_fraction], [acceleration], seed=seed)
+        if not 0 < tolerance < acceleration - 1:
+            raise ValueError(f"tolerance {tolerance} must be in (0, acceleration - 1)")
+        self.tolerance, self.max_draws = tolerance, max_draws
+
+    def sample_mask(self, shape: Sequence[int], offset: int | None):
+        num_cols, acceleration = shape[-2], self.accelerations[0]
+        if np.floor(num_cols / (acceleration - self.tolerance)) < num_cols / (
+                acceleration + self.tolerance):
+            raise ValueError(f"no column count of a {num_cols}-column mask gives acceleration "
+                             f"{acceleration} ± {self.tolerance}; raise the tolerance")
+        for _ in range(self.max_draws):
+            center_mask, accel_mask, num_low_frequencies = super().sample_mask(shape, offset)
+            count = float(torch.maximum(center_mask, accel_mask).sum())
+            if abs(num_cols / count - acceleration) <= self.tolerance:
+                return center_mask, accel_mask, num_low_frequencies
+        raise RuntimeError(f"no {num_cols}-column mask within acceleration {acceleration} ± "
+                           f"{self.tolerance} in {self.max_draws} draws")
+
+
+def central_columns(num_cols: int, kept: int) -> tuple[int, int]:
+    """The ``(left, right)`` bounds of the central ``kept`` of ``num_cols`` columns, Robustness-CS's
+    ``W // 2 - 160 : W // 2 + 160`` for the 320 columns of fastMRI's knee target; all of them
+    where ``kept >= num_cols``."""
+    if kept >= num_cols:
+        return 0, num_cols
+    left = num_cols // 2 - kept // 2
+    return left, left + kept
+
+
+def check_mask_style(mask_style: str) -> None:
+    """Refuse a ``mask_style`` outside :data:`MASK_STYLES`."""
+    if mask_style not in MASK_STYLES:
+        raise ValueError(f"unknown mask_style {mask_style!r}; accepted: {list(MASK_STYLES)}")
+
+
+def style_mask_function(mask_style: str, accels: Sequence[int]) -> MaskFunc:
+    """The mask function of ``mask_style`` at ``accels`` (one drawn per call): fastMRI's
+    :class:`RandomMaskFunc` at :data:`CENTER_FRACTIONS` (the default), or Robustness-CS's
+    :class:`ToleranceMaskFunc` at :data:`ROBUSTNESS_CS_CENTER_FRACTIONS` (4x only)."""
+    check_mask_style(mask_style)
+    if mask_style == "fastmri":
+        return RandomMaskFunc([CENTER_FRACTIONS[a] for a in accels], list(accels))
+    unknown = sorted(set(accels) - set(ROBUSTNESS_CS_CENTER_FRACTIONS))
+    if unknown:
+        raise ValueError(f"Robustness-CS's masks exist at {list(ROBUSTNESS_CS_CENTER_FRACTIONS)}x "
+                         f"only, not {unknown}x: use accel=4 or mask_style='fastmri'")
+    if len(accels) != 1:
+        raise ValueError(f"Robustness-CS's masks have one acceleration, not {list(accels)}")
+    return ToleranceMaskFunc(ROBUSTNESS_CS_CENTER_FRACTIONS[accels[0]], accels[0])
 
 
 MASK_TYPES = {"random": RandomMaskFunc, "equispaced_fraction": EquispacedMaskFractionFunc}

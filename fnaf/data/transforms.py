@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from fnaf.data.masks import MaskFunc, apply_mask, volume_seed
+from fnaf.data.masks import MaskFunc, apply_mask, central_columns, volume_seed
 from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
 
 NORM_EPS = 1e-11
@@ -130,29 +130,35 @@ class SliceTransform:
         resolution: re-grid the k-space to this ``(H, W)`` field of view first (the i-RIM's
             ``--train_resolution 368 368``: image-domain zero-pad/crop, then FFT);
             ``None`` keeps it.
+        target_columns: zero the drawn mask outside the central columns as wide as the target
+            (Robustness-CS's handling of fastMRI's zero-padded edges,
+            :func:`~fnaf.data.masks.central_columns`); ``False`` (fastMRI's) keeps every column.
     """
 
     def __init__(self, mask_func: MaskFunc | None = None, use_seed: bool = True,
-                 resolution: tuple[int, int] | None = None):
+                 resolution: tuple[int, int] | None = None, target_columns: bool = False):
         self.mask_func = mask_func
         self.use_seed = use_seed
         self.resolution = resolution
+        self.target_columns = target_columns
 
     def __call__(self, kspace, mask, target, attrs, fname, slice_num,
                  seed: int | None = None) -> KneeSlice:
         kspace = torch.as_tensor(np.asarray(kspace))
         if self.resolution is not None:
             kspace = fft2c(resize_fov(ifft2c(kspace), self.resolution))
+        if target is None:
+            target = torch.zeros(attrs["recon_size"][0], attrs["recon_size"][1])
         if self.mask_func is not None:
+            padding = (central_columns(kspace.shape[-1], np.shape(target)[-1])
+                       if self.target_columns else None)
             _, sampling_mask, _ = apply_mask(
-                kspace, self.mask_func, seed=volume_seed(fname) if self.use_seed else seed
-            )
+                kspace, self.mask_func, seed=volume_seed(fname) if self.use_seed else seed,
+                padding=padding)
         elif mask is None or self.resolution is not None:
             sampling_mask = torch.ones(1, kspace.shape[-1])
         else:
             sampling_mask = torch.as_tensor(np.asarray(mask), dtype=torch.float32)[None]
-        if target is None:
-            target = torch.zeros(attrs["recon_size"][0], attrs["recon_size"][1])
         return KneeSlice(
             kspace=kspace,
             mask=sampling_mask.reshape(*[1] * (kspace.ndim - 1), -1).float(),

@@ -61,11 +61,13 @@ from fnaf.runs.configs import (
 )
 from fnaf.runs.feature_slices import annotated_slices, middle_slices
 from fnaf.runs.presets import (
+    ATTACK_STEPS,
     DEMO_BETA,
     IRIM_FEATURE_PIXELS,
     PHANTOM_SOURCES,
     SIZE_FAMILIES,
     SMOKE_PHANTOM,
+    attack_steps,
     chapter_configs,
     evaluation_accels,
     model_names,
@@ -94,6 +96,8 @@ __all__ = [
     "annotated_slices",
     "middle_slices",
     "chapter_configs",
+    "attack_steps",
+    "ATTACK_STEPS",
     "model_names",
     "validation_boxes",
     "ATTACK_VERSION",

@@ -10,7 +10,10 @@ from torch import nn
 
 from fnaf.data.annotations import AnnotationIndex, match_volumes, read_annotations
 from fnaf.data.fastmri import SliceDataset
-from fnaf.data.masks import CENTER_FRACTIONS, create_mask_for_mask_type
+from fnaf.data.masks import (
+    MASK_STYLES,
+    style_mask_function,
+)
 from fnaf.data.sources import data_source
 from fnaf.data.transforms import SliceTransform
 from fnaf.models import IRIM, UNet, VarNet
@@ -76,8 +79,7 @@ def own_validation_boxes(config: RunConfig) -> AnnotationIndex | None:
 
 def mask_function(accels: tuple[int, ...]):
     """fastMRI's random mask at ``accels`` (one drawn per call), the paper's centre fractions."""
-    return create_mask_for_mask_type("random", [CENTER_FRACTIONS[a] for a in accels],
-                                     list(accels))
+    return style_mask_function(MASK_STYLES[0], accels)
 
 
 def transforms(config: RunConfig) -> tuple[SliceTransform, SliceTransform]:
@@ -93,11 +95,17 @@ def eval_transform(config: RunConfig, accel: int | None = None) -> SliceTransfor
     return SliceTransform(mask_function((config.evaluation_accel(accel),)), use_seed=True)
 
 
-def attack_transform(config: RunConfig, accel: int | None = None) -> SliceTransform:
+def attack_transform(config: RunConfig, accel: int | None = None,
+                     mask_style: str = MASK_STYLES[0]) -> SliceTransform:
     """:func:`eval_transform` on the field of view the model is attacked in: the I-RIM's
-    training crop (the released i-RIM code attacks 368×368 images), else the full one."""
-    return SliceTransform(mask_function((config.evaluation_accel(accel),)), use_seed=True,
-                          resolution=getattr(config.network, "train_resolution", None))
+    training crop (the released i-RIM code attacks 368×368 images), else the full one.
+    ``mask_style`` ``"fastmri"`` (the default) draws fastMRI's masks; ``"robustness-cs"``
+    Robustness-CS's (:func:`~fnaf.data.masks.style_mask_function`, the columns outside the
+    target's width zeroed)."""
+    mask_func = style_mask_function(mask_style, (config.evaluation_accel(accel),))
+    return SliceTransform(mask_func, use_seed=True,
+                          resolution=getattr(config.network, "train_resolution", None),
+                          target_columns=mask_style == "robustness-cs")
 
 
 def build_optimizer(config: RunConfig, model: nn.Module):

@@ -277,8 +277,8 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = No
 
 def pgd_or_load(run: TrainedRun, pgd: PgdConfig, accel: int | None = None, *,
                 device: torch.device | str | None = None, progress: bool = True) -> pd.DataFrame:
-    """k-space PGD on ``run``'s validation slices at ``accel`` (the masks and field of view of
-    :func:`attack_transform`), every ``pgd.eps``, beside the random control
+    """k-space PGD on ``run``'s validation slices at ``accel`` (the masks of ``pgd.mask_style``
+    and the field of view of :func:`attack_transform`), every ``pgd.eps``, beside the random control
     (:func:`fnaf.attacks.measurement.pgd_dataset` rows), or the rows cached in ``<run>/pgd/``.
     Under ``torchrun`` the processes share the slices and rank 0 writes the cache."""
     device = resolve_device(device)
@@ -292,8 +292,9 @@ def pgd_or_load(run: TrainedRun, pgd: PgdConfig, accel: int | None = None, *,
     if pgd.slices_per_volume is not None:
         val = val.middle_slices(pgd.slices_per_volume)
     frame = pgd_dataset(run.model.to(device), pipeline_for(run.config.model), val,
-                        attack_transform(run.config, accel), pgd.eps,
-                        batch_size=pgd.batch_size, progress=progress, **pgd.options())
+                        attack_transform(run.config, accel, pgd.mask_style), pgd.eps,
+                        batch_size=pgd.batch_size, progress=progress,
+                        ssim_variant=pgd.ssim_variant, **pgd.options())
     if rank_world()[0] == 0:  # every rank holds every row (fnaf.ranks); one writes them
         save_json({"pgd": asdict(pgd), "accel": accel, "rows": frame.to_dict("records")}, path)
     barrier()

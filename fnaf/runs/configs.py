@@ -26,9 +26,10 @@ from fnaf.attacks.search import (
     check_target_scale,
 )
 from fnaf.data.annotations import AnnotationIndex
-from fnaf.data.masks import CENTER_FRACTIONS
+from fnaf.data.masks import CENTER_FRACTIONS, MASK_STYLES, check_mask_style
 from fnaf.data.phantom import ACQUISITION_DEFAULTS, PhantomConfig
 from fnaf.data.sources import data_fingerprint
+from fnaf.metrics import SSIM_VARIANTS, check_ssim_variant
 from fnaf.objectives import (
     PAPER_ADV_FRACTION,
     PAPER_ALPHA,
@@ -58,7 +59,8 @@ ATTACK_VERSION = 3
 #: :mod:`fnaf.studies.released_code`).
 LATER_OPTIONS = {"placement": "paper", "intensities": "slice", "target_scale": 1.0,
                  "region_loss": "nmse", "normalization": "slice", "challenge": None,
-                 "coils": 1, **ACQUISITION_DEFAULTS}
+                 "coils": 1, "mask_style": MASK_STYLES[0], "ssim_variant": SSIM_VARIANTS[0],
+                 **ACQUISITION_DEFAULTS}
 
 
 def without_later_defaults(settings: dict) -> dict:
@@ -417,7 +419,12 @@ class PgdConfig:
     ``eps``, on the ``slices_per_volume`` middle slices of every validation volume (``None``:
     all); its hash names the cached per-slice results. ``batch_size`` (``None``: as many slices
     as fit the device's free memory, :mod:`fnaf.memory`) is not part of the key: starts and
-    controls are drawn per slice, so a slice's row does not depend on its batch."""
+    controls are drawn per slice, so a slice's row does not depend on its batch.
+    ``mask_style`` (:data:`~fnaf.data.masks.MASK_STYLES`) and ``ssim_variant``
+    (:data:`~fnaf.metrics.SSIM_VARIANTS`) default to fastMRI's masks and SSIM;
+    ``"robustness-cs"`` takes the authors' code's (entered in the key only when set).
+    ``steps``: the class default is the CLI's; the chapters take the scale's budget
+    (:data:`~fnaf.runs.presets.ATTACK_STEPS`)."""
 
     eps: tuple[float, ...] = (0.02, 0.04, 0.08)
     steps: int = 10
@@ -427,8 +434,12 @@ class PgdConfig:
     slices_per_volume: int | None = None
     batch_size: int | None = 8
     seed: int = 0
+    mask_style: str = MASK_STYLES[0]
+    ssim_variant: str = SSIM_VARIANTS[0]
 
     def __post_init__(self):  # validated before any attack or cache lookup
+        check_mask_style(self.mask_style)
+        check_ssim_variant(self.ssim_variant)
         eps = (self.eps,) if isinstance(self.eps, (int, float)) else tuple(self.eps)
         object.__setattr__(self, "eps", eps)
         if not eps:
@@ -446,7 +457,8 @@ class PgdConfig:
                     norm=self.norm, seed=self.seed)
 
     def key(self) -> str:
-        fields = {name: value for name, value in asdict(self).items() if name != "batch_size"}
+        fields = {name: value for name, value in without_later_defaults(asdict(self)).items()
+                  if name != "batch_size"}
         payload = json.dumps({**fields, "version": TRAINING_VERSION,
                               "pgd_version": PGD_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]

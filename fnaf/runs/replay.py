@@ -52,7 +52,7 @@ def replay_pgd(run: TrainedRun, pgd: PgdConfig, fname: str, slice_num: int, eps:
     image (RSS over coils of ``|F^-1 z|`` on the target crop), arrays ``(h, w)``; computed on
     ``device`` (``None``: the session's)."""
     device = resolve_device(device)
-    batch = _one_slice(run.config, fname, slice_num, accel, device)
+    batch = _one_slice(run.config, fname, slice_num, accel, pgd.mask_style, device)
     model, pipeline = run.model.to(batch.kspace.device).eval(), pipeline_for(run.config.model)
     return _panels(batch, KspacePGD(model, pipeline, eps, **pgd.options())(batch))
 
@@ -64,14 +64,15 @@ def replay_two_step(method: UntrainedConfig, attack: TwoStepConfig, data: RunCon
     validation set; a decoder's networks are seeded per batch, so a slice fitted alone starts
     from other weights than in its batch of the cached rows)."""
     device = resolve_device(device)
-    batch = _one_slice(data, fname, slice_num, accel, device)
+    batch = _one_slice(data, fname, slice_num, accel, attack.mask_style, device)
     return _panels(batch, attack.attack(method.build(), eps)(batch))
 
 
 def _one_slice(config: RunConfig, fname: str, slice_num: int, accel: int | None,
-               device: torch.device) -> KneeSlice:
+               mask_style: str, device: torch.device) -> KneeSlice:
     val = datasets(config)[1]
-    return collate_slices(val, attack_transform(config, accel), [(fname, slice_num)]).to(device)
+    return collate_slices(val, attack_transform(config, accel, mask_style),
+                          [(fname, slice_num)]).to(device)
 
 
 def _panels(batch: KneeSlice, result: PgdResult) -> dict:

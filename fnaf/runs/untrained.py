@@ -23,12 +23,14 @@ from fnaf.attacks.measurement import measurement_frame, measurement_rows, slice_
 from fnaf.attacks.pgd import NORMS, check_pgd_settings
 from fnaf.attacks.two_step import TwoStepAttack
 from fnaf.data.batches import SeededSlices, SliceGroups
+from fnaf.data.masks import MASK_STYLES, check_mask_style
 from fnaf.devices import resolve_device
 from fnaf.io import ensure_writable, load_json, save_json
+from fnaf.metrics import SSIM_VARIANTS, check_ssim_variant
 from fnaf.models.decoders import ARCHITECTURES
 from fnaf.ranks import barrier, rank_world
 from fnaf.runs.builders import attack_transform, datasets
-from fnaf.runs.configs import RunConfig
+from fnaf.runs.configs import RunConfig, without_later_defaults
 from fnaf.untrained.decoder_fit import CONSISTENCY, SCALINGS, DecoderMethod
 from fnaf.untrained.l1 import SOLVERS, check_l1_settings
 from fnaf.untrained.problem import UntrainedMethod
@@ -103,7 +105,8 @@ class UntrainedConfig:
 class TwoStepConfig:
     """The two-step attack (:class:`~fnaf.attacks.two_step.TwoStepAttack`) at each of ``eps`` on
     the ``slices_per_volume`` middle slices of the first ``volumes`` validation volumes
-    (``None``: all)."""
+    (``None``: all). ``mask_style`` and ``ssim_variant`` as
+    :class:`~fnaf.runs.configs.PgdConfig`'s (fastMRI's by default; in the key only when set)."""
 
     eps: tuple[float, ...] = (0.08,)
     steps: int = 30
@@ -114,8 +117,12 @@ class TwoStepConfig:
     volumes: int | None = None
     batch_size: int = 8
     seed: int = 0
+    mask_style: str = MASK_STYLES[0]
+    ssim_variant: str = SSIM_VARIANTS[0]
 
     def __post_init__(self):
+        check_mask_style(self.mask_style)
+        check_ssim_variant(self.ssim_variant)
         eps = (self.eps,) if isinstance(self.eps, (int, float)) else tuple(self.eps)
         object.__setattr__(self, "eps", eps)
         if not eps:
@@ -138,7 +145,7 @@ class TwoStepConfig:
                              seed=self.seed)
 
     def key(self) -> str:
-        return _key({**asdict(self), "version": TWO_STEP_VERSION})
+        return _key({**without_later_defaults(asdict(self)), "version": TWO_STEP_VERSION})
 
 
 def data_key(data: RunConfig, accel: int) -> str:
@@ -173,8 +180,9 @@ def two_step_or_load(method: UntrainedConfig, attack: TwoStepConfig, data: RunCo
         val = val.middle_slices(attack.slices_per_volume)
     reconstruction = method.build()
     frame = measurement_rows(lambda eps: attack.attack(reconstruction, eps), val,
-                             attack_transform(data, accel), attack.eps,
-                             batch_size=attack.batch_size, device=device, progress=progress)
+                             attack_transform(data, accel, attack.mask_style), attack.eps,
+                             batch_size=attack.batch_size, device=device, progress=progress,
+                             ssim_variant=attack.ssim_variant)
     if not frame[["SSIM", "clean SSIM"]].notna().all().all():
         raise FloatingPointError(f"{method.label}: a reconstruction gave no finite SSIM; "
                                  "nothing was cached")
@@ -222,19 +230,24 @@ def untrained_preset(scale: str, method: str, **overrides) -> UntrainedConfig:
 
 
 def lambda_sweep(config: UntrainedConfig, lams, data: RunConfig, accel: int | None = None,
-                 volumes: int = 2, *, device: torch.device | str | None = None) -> pd.DataFrame:
+                 volumes: int = 2, *, device: torch.device | str | None = None,
+                 mask_style: str = MASK_STYLES[0], ssim_variant: str = SSIM_VARIANTS[0]
+                 ) -> pd.DataFrame:
     """SSIM of l1-minimisation (``config`` with each ``lam`` of ``lams``) on the middle slice of
     the first ``volumes`` *training* volumes of ``data`` (tuning never sees the attacked
-    validation slices): one row per (``lam``, slice) with ``basis``, ``fname``, ``slice``,
-    ``SSIM``."""
+    validation slices), under ``mask_style``'s masks and ``ssim_variant``'s SSIM (fastMRI's by
+    default): one row per (``lam``, slice) with ``basis``, ``fname``, ``slice``, ``SSIM``."""
     if config.method != "l1":
         raise ValueError(f"lambda_sweep tunes l1-minimisation, not {config.method!r}")
+    check_mask_style(mask_style)
+    check_ssim_variant(ssim_variant)
     configs = [replace(config, lam=lam) for lam in lams]  # each λ checked before any work
     device = resolve_device(device)
     accel = data.evaluation_accel(accel)
     train = datasets(data)[0]
     names = sorted(volume.fname.name for volume in train.volumes)[:volumes]
-    slices = SeededSlices(train.only(names).middle_slices(1), attack_transform(data, accel))
+    slices = SeededSlices(train.only(names).middle_slices(1),
+                          attack_transform(data, accel, mask_style))
     groups = SliceGroups.collate([slices[i] for i in range(len(slices))]).to(device)
     rows = []
     for tuned in configs:
@@ -243,7 +256,7 @@ def lambda_sweep(config: UntrainedConfig, lams, data: RunConfig, accel: int | No
             magnitudes = reconstruct(batch).cpu().numpy()
             for i, fname in enumerate(batch.fname):
                 score = slice_scores(batch.target[i].cpu().numpy(), magnitudes[i],
-                                     float(batch.max_value[i]))
+                                     float(batch.max_value[i]), ssim_variant)
                 rows.append({"basis": tuned.basis, "lam": tuned.lam, "fname": fname,
                              "slice": int(batch.slice_num[i]), "SSIM": score["SSIM"]})
     return pd.DataFrame(rows)

@@ -49,8 +49,10 @@ TRAINING_VERSION = 2
 
 
 #: Part of every cached attack's key, bumped when the attack or what it records changes
-#: (3: every candidate's control and the slice's contrast are recorded).
-ATTACK_VERSION = 3
+#: (3: every candidate's control and the slice's contrast are recorded; 4: the generator is
+#: reseeded per batch from the seed and the batch's position, so sharded and one-process runs
+#: draw the same features).
+ATTACK_VERSION = 4
 #: Options added to the attack and objective configs after ATTACK_VERSION 3, with their
 #: defaults (the paper's rules): a config enters them into its key only when it sets them, so
 #: adding an option keeps the runs and attacks already cached (the released code's placement,

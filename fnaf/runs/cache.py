@@ -281,8 +281,8 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = No
     _, val = datasets(run.config)
     model = run.model.to(device)
     report = attack_dataset(attack.build(model, pipeline_for(run.config.model)), val,
-                            attack_transform(run.config, accel), gamma=gamma, epsilon=epsilon,
-                            progress=progress)
+                            attack_transform(run.config, accel), batch_size=attack.batch_size,
+                            gamma=gamma, epsilon=epsilon, progress=progress)
     if rank_world()[0] == 0:  # every rank holds every row (fnaf.ranks); one writes them
         save_json({"attack": asdict(attack), "accel": accel,
                    "slices": report.slices.to_dict("records")}, path)

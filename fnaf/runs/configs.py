@@ -354,7 +354,9 @@ class AttackConfig:
 
     ``method``: ``"random"`` (random search, ``n_candidates`` per slice) or ``"fd"`` (finite
     differences with the same budget: ``(n_candidates - 1) // 5`` iterations of 5 evaluations
-    after the first). Other fields as :class:`fnaf.attacks.search.FnafAttack`.
+    after the first). ``batch_size``: slices attacked together (each batch draws from the seed
+    and its position, so it is part of the key). Other fields as
+    :class:`fnaf.attacks.search.FnafAttack`.
     """
 
     method: str = "random"
@@ -369,9 +371,11 @@ class AttackConfig:
     target_scale: float = 1.0
     normalization: str = NORMALIZATIONS[0]
     seed: int = 0
+    batch_size: int = 8
 
     def __post_init__(self):  # validated here, before any training or cache lookup
         check_choice("attack method", self.method, ATTACK_METHODS)
+        check_counts(batch_size=self.batch_size)
         minimum = 1 if self.method == "random" else 6
         if not isinstance(self.n_candidates, int) or self.n_candidates < minimum:
             raise ValueError(f"the {self.method} attack needs n_candidates >= {minimum} "

@@ -83,23 +83,43 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    from fnaf.data.fastmri import SliceDataset
-    from fnaf.data.fastmri_writer import write_reconstruction
     from fnaf.devices import resolve_device
-    from fnaf.evaluation import reconstruct_volumes, score_volumes, volume_samples
     from fnaf.io import ensure_writable
-    from fnaf.models import load_weights
-    from fnaf.pipelines import pipeline_for
-    from fnaf.runs import build_model, datasets, eval_transform, load_run
+    from fnaf.runs import evaluate_or_load, load_run
     from fnaf.train import init_distributed
 
     device = resolve_device(args.device)  # checked before any work
     config = _config(args)
     if args.out is not None:
         ensure_writable(args.out, "pass a writable folder as --out")
+    if args.chans is not None and config.model != "unet":
+        sys.exit("--chans sets the U-Net's width; it does not apply to --model irim")
+    rank, _ = init_distributed(args.device)
+    if args.weights is None and args.split == "val" and args.out is None:
+        run = load_run(config, args.runs_dir, device)  # the run cache's evaluation, filled once
+        evaluation = evaluate_or_load(run, args.accel, device=device)
+        where = f", cached in {run.directory / 'evaluations'}"
+    else:
+        evaluation, where = _evaluate_split(args, config, device, rank), ""
+    if rank == 0:
+        print(f"{config.model} at {args.accel}x on {len(evaluation.metrics)} {args.split} volumes "
+              f"(mean and std across volumes, fastMRI evaluate.py rules{where}):")
+        print(evaluation.summary().to_string(float_format=lambda value: f"{value:.4f}"))
+        if args.out is not None:
+            print(f"wrote fastMRI-format predictions ('reconstruction') to {args.out}")
+
+
+def _evaluate_split(args: argparse.Namespace, config, device, rank: int):
+    """The evaluation of ``--weights`` or of another ``--split``, or with ``--out``'s
+    predictions (each process writes those of its volumes), not cached."""
+    from fnaf.data.fastmri import SliceDataset
+    from fnaf.data.fastmri_writer import write_reconstruction
+    from fnaf.evaluation import reconstruct_volumes, score_volumes, volume_samples
+    from fnaf.models import load_weights
+    from fnaf.pipelines import pipeline_for
+    from fnaf.runs import build_model, datasets, eval_transform, load_run
+
     if args.chans is not None:
-        if config.model != "unet":
-            sys.exit("--chans sets the U-Net's width; it does not apply to --model irim")
         config = replace(config, network=replace(config.network, chans=args.chans))
     if args.weights is not None:
         model = load_weights(build_model(config), args.weights)
@@ -108,10 +128,9 @@ def _evaluate(args: argparse.Namespace) -> None:
     _, val = datasets(config)
     if args.split != "val":
         val = SliceDataset(val.root.parent / f"singlecoil_{args.split}")
-    rank, _ = init_distributed(args.device)
     model.to(device)
 
-    def volumes():  # this process's share under torchrun; each writes its own predictions
+    def volumes():  # this process's share under torchrun
         for volume in reconstruct_volumes(model, pipeline_for(config.model), val,
                                           eval_transform(config, args.accel),
                                           batch_size=args.batch_size or 8, device=device,
@@ -120,13 +139,7 @@ def _evaluate(args: argparse.Namespace) -> None:
                 write_reconstruction(args.out / volume.fname, volume.reconstruction)
             yield volume
 
-    summary = score_volumes(volumes(), len(volume_samples(val))).summary()
-    if rank == 0:
-        print(f"{config.model} at {args.accel}x on {len(val.volumes)} {args.split} volumes "
-              "(mean and std across volumes, fastMRI evaluate.py rules):")
-        print(summary.to_string(float_format=lambda value: f"{value:.4f}"))
-        if args.out is not None:
-            print(f"wrote fastMRI-format predictions ('reconstruction') to {args.out}")
+    return score_volumes(volumes(), len(volume_samples(val)))
 
 
 def _attack(args: argparse.Namespace) -> None:
@@ -258,8 +271,10 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="reconstruct a split, print Table 3 metrics, write predictions",
         description="Reconstructs every volume with the run's model (or --weights), prints "
                     "NMSE/PSNR/SSIM (mean and std across volumes) for the model and the "
-                    "zero-filled input, and with --out writes fastMRI prediction files. Several "
-                    "GPUs: torchrun --nproc_per_node N -m fnaf evaluate ... shares the volumes.")
+                    "zero-filled input, and with --out writes fastMRI prediction files. A run's "
+                    "own validation split (no --weights, --split or --out) is cached in the run "
+                    "cache the notebooks read. Several GPUs: torchrun --nproc_per_node N -m fnaf "
+                    "evaluate ... shares the volumes; rank 0 writes the cache.")
     _add_run_arguments(evaluate)
     evaluate.add_argument("--weights", type=Path, help="a weight file instead of the run cache "
                           "(fastMRI state_dicts and Lightning checkpoints load)")

@@ -93,23 +93,43 @@ def _train(args: argparse.Namespace) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-
-    from fnaf.data.fastmri import SliceDataset
-    from fnaf.data.fastmri_writer import write_reconstruction
     from fnaf.devices import resolve_device
-    from fnaf.evaluation import reconstruct_volumes, score_volumes
     from fnaf.io import ensure_writable
-    from fnaf.models import load_weights
-    from fnaf.pipelines import pipeline_for
-    from fnaf.runs import build_model, datasets, eval_transform, load_run
+    from fnaf.runs import evaluate_or_load, load_run
+    from fnaf.train import init_distributed
 
     device = resolve_device(args.device)  # checked before any work
     config = _config(args)
     if args.out is not None:
         ensure_writable(args.out, "pass a writable folder as --out")
+    if args.chans is not None and config.model != "unet":
+        sys.exit("--chans sets the U-Net's width; it does not apply to --model irim")
+    rank, _ = init_distributed(args.device)
+    if args.weights is None and args.split == "val" and args.out is None:
+        run = load_run(config, args.runs_dir, device)  # the run cache's evaluation, filled once
+        evaluation = evaluate_or_load(run, args.accel, device=device)
+        where = f", cached in {run.directory / 'evaluations'}"
+    else:
+        evaluation, where = _evaluate_split(args, config, device, rank), ""
+    if rank == 0:
+        print(f"{config.model} at {args.accel}x on {len(evaluation.metrics)} {args.split} volumes "
+              f"(mean and std across volumes, fastMRI evaluate.py rules{where}):")
+        print(evaluation.summary().to_string(float_format=lambda value: f"{value:.4f}"))
+        if args.out is not None:
+            print(f"wrote fastMRI-format predictions ('reconstruction') to {args.out}")
+
+
+def _evaluate_split(args: argparse.Namespace, config, device, rank: int):
+    """The evaluation of ``--weights`` or of another ``--split``, or with ``--out``'s
+    predictions (each process writes those of its volumes), not cached."""
+    from fnaf.data.fastmri import SliceDataset
+    from fnaf.data.fastmri_writer import write_reconstruction
+    from fnaf.evaluation import reconstruct_volumes, score_volumes, volume_samples
+    from fnaf.models import load_weights
+    from fnaf.pipelines import pipeline_for
+    from fnaf.runs import build_model, datasets, eval_transform, load_run
+
     if args.chans is not None:
-        if config.model != "unet":
-            sys.exit("--chans sets the U-Net's width; it does not apply to --model irim")
         config = replace(config, network=replace(config.network, chans=args.chans))
     if args.weights is not None:
         model = load_weights(build_model(config), args.weights)
@@ -120,40 +140,42 @@ def _evaluate(args: argparse.Namespace) -> None:
         val = SliceDataset(val.root.parent / f"singlecoil_{args.split}")
     model.to(device)
 
-    def volumes():
+    def volumes():  # this process's share under torchrun
         for volume in reconstruct_volumes(model, pipeline_for(config.model), val,
                                           eval_transform(config, args.accel),
-                                          batch_size=args.batch_size or 8,
-                                          device=device, progress=not args.quiet):
+                                          batch_size=args.batch_size or 8, device=device,
+                                          progress=not args.quiet and rank == 0):
             if args.out is not None:
                 write_reconstruction(args.out / volume.fname, volume.reconstruction)
             yield volume
 
-    summary = score_volumes(volumes()).summary()
-    print(f"{config.model} at {args.accel}x on {len(val.volumes)} {args.split} volumes "
-          "(mean and std across volumes, fastMRI evaluate.py rules):")
-    print(summary.to_string(float_format=lambda value: f"{value:.4f}"))
-    if args.out is not None:
-        print(f"wrote fastMRI-format predictions ('reconstruction') to {args.out}")
+    return score_volumes(volumes(), len(volume_samples(val)))
 
 
 def _attack(args: argparse.Namespace) -> None:
     from fnaf.attacks.report import check_thresholds
+    from fnaf.devices import resolve_device
     from fnaf.runs import AttackConfig, attack_or_load, load_run
+    from fnaf.train import init_distributed
 
     try:  # every setting checked before a cached run or attack is looked up
         attack = AttackConfig(method=args.method, n_candidates=args.n_candidates,
                               n_pixels=args.attack_pixels, border=args.border,
-                              domain=args.domain, seed=args.attack_seed)
+                              domain=args.domain, seed=args.attack_seed,
+                              batch_size=args.attack_batch_size)
         check_thresholds(args.gamma, args.epsilon)
+        resolve_device(args.device)
     except ValueError as error:
         sys.exit(f"python -m fnaf attack: {error}")
-    run = load_run(_config(args), args.runs_dir)
+    rank, _ = init_distributed(args.device)
+    run = load_run(_config(args), args.runs_dir, args.device)
     report = attack_or_load(run, attack, args.accel, gamma=args.gamma, epsilon=args.epsilon,
-                            device=args.device, progress=not args.quiet)
-    print(f"{run.directory.name}: {args.method} attack on {len(report.slices)} validation slices")
-    for name, value in report.summary().items():
-        print(f"  {name}: {value:.4g}")
+                            device=args.device, progress=not args.quiet and rank == 0)
+    if rank == 0:
+        print(f"{run.directory.name}: {args.method} attack on {len(report.slices)} validation "
+              f"slices, cached in {run.directory / 'attacks'}")
+        for name, value in report.summary().items():
+            print(f"  {name}: {value:.4g}")
 
 
 def _pgd(args: argparse.Namespace) -> None:
@@ -259,7 +281,10 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="reconstruct a split, print Table 3 metrics, write predictions",
         description="Reconstructs every volume with the run's model (or --weights), prints "
                     "NMSE/PSNR/SSIM (mean and std across volumes) for the model and the "
-                    "zero-filled input, and with --out writes fastMRI prediction files.")
+                    "zero-filled input, and with --out writes fastMRI prediction files. A run's "
+                    "own validation split (no --weights, --split or --out) is cached in the run "
+                    "cache the notebooks read. Several GPUs: torchrun --nproc_per_node N -m fnaf "
+                    "evaluate ... shares the volumes; rank 0 writes the cache.")
     _add_run_arguments(evaluate)
     evaluate.add_argument("--weights", type=Path, help="a weight file instead of the run cache "
                           "(fastMRI state_dicts and Lightning checkpoints load)")
@@ -273,7 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
         "attack", help="FNAF-attack a trained run's validation set (Table 2)",
         description="Runs (or loads from the run cache) an FNAF attack on every validation "
                     "slice and prints the attack rate, NMSE, the control's false-alarm rate, "
-                    "the recovery error and the information-preservation check.")
+                    "the recovery error and the information-preservation check. Several "
+                    "GPUs: torchrun --nproc_per_node N -m fnaf attack ... shares the slices; "
+                    "rank 0 writes the cache the notebooks read (pass the notebook's settings).")
     _add_run_arguments(attack)
     attack_defaults = AttackConfig()
     attack.add_argument("--method", choices=ATTACK_METHODS, default=attack_defaults.method,
@@ -289,6 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--epsilon", type=float, default=INFORMATION_TOLERANCE,
                         help="information tolerance")
     attack.add_argument("--attack-seed", type=int, default=attack_defaults.seed)
+    attack.add_argument("--attack-batch-size", type=int, default=attack_defaults.batch_size,
+                        help="slices attacked together (part of the cache key)")
     attack.set_defaults(run=_attack)
 
     pgd = commands.add_parser(

@@ -1,9 +1,12 @@
 """Reconstruct a validation set volume by volume and score it with fastMRI's rules (Table 3).
 
-Slices are reconstructed in batches of equal k-space shape, in dataset order, so the slices of a
-volume arrive together; each finished volume is scored (NMSE/PSNR over the whole volume, SSIM per
-slice and averaged, data range = the volume's target maximum, as ``fastmri/evaluate.py``) and then
-handed on or dropped, so memory holds one volume at a time.
+Slices are reconstructed in batches of one volume (at most ``batch_size`` consecutive slices), in
+dataset order; each finished volume is scored (NMSE/PSNR over the whole volume, SSIM per slice and
+averaged, data range = the volume's target maximum, as ``fastmri/evaluate.py``) and then handed on
+or dropped, so memory holds one volume at a time. Under ``torchrun`` the volume is the unit of
+work: each rank reconstructs every ``world``-th volume (:mod:`fnaf.ranks`) and the per-volume rows
+of all ranks are gathered in the one-process order, so every rank scores exactly what one
+process would.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ from torch import nn
 from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
-from fnaf.data.batches import SeededSlices, validation_batches
+from fnaf.data.batches import SeededSlices
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
 from fnaf.metrics import volume_metrics
+from fnaf.ranks import gathered, my_batches
 
 METRICS = ("NMSE", "PSNR", "SSIM")
 
@@ -33,7 +37,8 @@ class VolumeReconstruction:
 
     ``loss_sum`` adds, for each of its slices, the model loss of the batch it was in (batches
     average their loss), so summing it over all volumes and dividing by the slice count gives the
-    mean validation loss exactly.
+    mean validation loss exactly. ``position`` is the volume's place in the evaluated set (the
+    key its rows are gathered by under ``torchrun``).
     """
 
     fname: str
@@ -42,23 +47,42 @@ class VolumeReconstruction:
     target: np.ndarray
     zero_filled: np.ndarray
     loss_sum: float
+    position: int = 0
+
+
+def volume_samples(slices: SliceDataset) -> list[list[int]]:
+    """The sample indices of each volume of ``slices`` that has any, in dataset order."""
+    volumes: dict[int, list[int]] = {}
+    for index, (volume, _) in enumerate(slices.samples):
+        volumes.setdefault(volume, []).append(index)
+    return list(volumes.values())
 
 
 @torch.no_grad()
 def reconstruct_volumes(model: nn.Module, pipeline, slices: SliceDataset,
                         transform: SliceTransform, *, batch_size: int = 8,
                         device: torch.device | str | None = None, num_workers: int = 0,
-                        progress: bool = False) -> Iterator[VolumeReconstruction]:
+                        progress: bool = False, shared: bool = True
+                        ) -> Iterator[VolumeReconstruction]:
     """Yield each volume of ``slices`` reconstructed by ``model`` (in eval mode).
 
     ``transform`` draws the masks (validation: ``SliceTransform(mask_func, use_seed=True)``, one
-    fixed mask per volume, as fastMRI).
+    fixed mask per volume, as fastMRI). ``shared``: under ``torchrun``, only this rank's volumes
+    (every ``world``-th; :func:`score_volumes` with ``count`` gathers the rows of all); ``False``
+    yields every volume (the training engine validates on rank 0 alone).
     """
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, not {batch_size!r}")
     device = resolve_device(device)
+    units = volume_samples(slices)
+    mine = my_batches(units) if shared else list(enumerate(units))
+    positions = iter(position for position, _ in mine)
     was_training = model.training
     model.eval().to(device)
-    loader = DataLoader(SeededSlices(slices, transform), batch_sampler=validation_batches(
-        slices, batch_size), num_workers=num_workers, collate_fn=default_collate)
+    batches = [samples[start:start + batch_size] for _, samples in mine
+               for start in range(0, len(samples), batch_size)]
+    loader = DataLoader(SeededSlices(slices, transform), batch_sampler=batches,
+                        num_workers=num_workers, collate_fn=default_collate)
     current: dict | None = None
     try:
         for batch in tqdm(loader, desc="reconstruct", disable=not progress, leave=False):
@@ -72,7 +96,7 @@ def reconstruct_volumes(model: nn.Module, pipeline, slices: SliceDataset,
                     current = None
                 if current is None:
                     current = {"fname": fname, "slices": [], "recon": [], "target": [],
-                               "zero": [], "loss": 0.0}
+                               "zero": [], "loss": 0.0, "position": next(positions)}
                 current["slices"].append(int(batch.slice_num[i]))
                 current["recon"].append(reconstruction.magnitude[i].float().cpu().numpy())
                 current["target"].append(batch.target[i].cpu().numpy())
@@ -89,6 +113,7 @@ def _finish(current: dict) -> VolumeReconstruction:
         fname=current["fname"], slice_nums=current["slices"],
         reconstruction=np.stack(current["recon"]), target=np.stack(current["target"]),
         zero_filled=np.stack(current["zero"]), loss_sum=current["loss"],
+        position=current["position"],
     )
 
 
@@ -122,31 +147,46 @@ class Evaluation:
                 "zero_filled": self.zero_filled.to_dict("records")}
 
 
-def score_volumes(volumes) -> Evaluation:
-    """Score :class:`VolumeReconstruction` s with :func:`fnaf.metrics.volume_metrics`."""
-    model_rows, zero_rows, loss, count = [], [], 0.0, 0
-    for volume in volumes:
+def score_volumes(volumes, count: int | None = None) -> Evaluation:
+    """Score :class:`VolumeReconstruction` s with :func:`fnaf.metrics.volume_metrics`.
+
+    ``count``: the number of volumes of the whole set, when ``volumes`` are this rank's share
+    (:func:`reconstruct_volumes` with ``shared``); the rows of every rank are then gathered by
+    position, in dataset order, on every rank. ``None``: score ``volumes`` as they come.
+    """
+    scored = {}
+    for order, volume in enumerate(volumes):
         base = {"fname": volume.fname, "slices": len(volume.slice_nums)}
-        model_rows.append({**base, **volume_metrics(volume.target, volume.reconstruction)})
-        zero_rows.append({**base, **volume_metrics(volume.target, volume.zero_filled)})
-        loss += volume.loss_sum
-        count += len(volume.slice_nums)
-    if not count:
+        scored[order if count is None else volume.position] = [(
+            {**base, **volume_metrics(volume.target, volume.reconstruction)},
+            {**base, **volume_metrics(volume.target, volume.zero_filled)}, volume.loss_sum)]
+    rows = gathered(scored, count) if count is not None else \
+        [row for part in scored.values() for row in part]
+    if not rows:
         raise ValueError("the validation set is empty: no volumes to score")
-    return Evaluation(pd.DataFrame(model_rows), pd.DataFrame(zero_rows), loss / count)
+    loss = 0.0
+    for _, _, loss_sum in rows:  # summed in dataset order, as one process does
+        loss += loss_sum
+    return Evaluation(pd.DataFrame([model for model, _, _ in rows]),
+                      pd.DataFrame([zero for _, zero, _ in rows]),
+                      loss / sum(row["slices"] for row, _, _ in rows))
 
 
-def evaluate(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,
-             **kwargs) -> Evaluation:
-    """Reconstruct and score ``slices``; keyword arguments go to :func:`reconstruct_volumes`."""
-    return score_volumes(reconstruct_volumes(model, pipeline, slices, transform, **kwargs))
+def evaluate(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform, *,
+             shared: bool = True, **kwargs) -> Evaluation:
+    """Reconstruct and score ``slices`` (under ``torchrun`` and ``shared``, the ranks share the
+    volumes and each returns the whole evaluation); keyword arguments go to
+    :func:`reconstruct_volumes`."""
+    volumes = reconstruct_volumes(model, pipeline, slices, transform, shared=shared, **kwargs)
+    return score_volumes(volumes, len(volume_samples(slices)) if shared else None)
 
 
 @dataclass(frozen=True)
 class Validator:
     """The training engine's validation of a reconstruction model: :func:`evaluate` on
     ``slices`` with ``transform`` (one seeded mask per volume), called as
-    ``validator(model, device)``."""
+    ``validator(model, device)``. Training validates on rank 0 alone, so the volumes are not
+    shared over ranks."""
 
     pipeline: object
     slices: SliceDataset
@@ -157,4 +197,4 @@ class Validator:
     def __call__(self, model: nn.Module, device: torch.device) -> Evaluation:
         return evaluate(model, self.pipeline, self.slices, self.transform,
                         batch_size=self.batch_size, device=device,
-                        num_workers=self.num_workers)
+                        num_workers=self.num_workers, shared=False)

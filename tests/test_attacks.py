@@ -254,6 +254,27 @@ def test_attacking_a_validation_set_reports_table2_quantities(phantom_root):
         attack_dataset(RandomSearch(model, UnetPipeline()), slices, transform, gamma=0)
 
 
+def test_each_batch_draws_by_its_position_whatever_came_before(phantom_root, monkeypatch):
+    """The generator is reseeded per batch, so a reused attack, or batches attacked in another
+    order (as a rank of a sharded run attacks them), give the same rows."""
+    import fnaf.attacks.report as report
+
+    model = UNet(chans=2, num_pool_layers=2)
+    slices = SliceDataset(phantom_root / "singlecoil_val")
+    transform = SliceTransform(RandomMaskFunc([0.08], [4]), use_seed=True)
+    attack = RandomSearch(model, UnetPipeline(), n_candidates=2, border=1, seed=5)
+    first = attack_dataset(attack, slices, transform, batch_size=3).slices
+    pd.testing.assert_frame_equal(attack_dataset(attack, slices, transform, batch_size=3).slices,
+                                  first)
+    in_order = report.my_batches
+    monkeypatch.setattr(report, "my_batches", lambda batches: in_order(batches)[::-1])
+    pd.testing.assert_frame_equal(attack_dataset(attack, slices, transform, batch_size=3).slices,
+                                  first)
+    assert first["pixels"].map(str).nunique() == len(first)  # batches draw different features
+    with pytest.raises(ValueError, match="position must be an integer >= 0"):
+        attack.seeded(-1)
+
+
 def test_information_distance_grows_with_the_feature(phantom_root):
     batch = _batch(phantom_root, 2)
     weak = connected_features(2, (32, 32), 10, generator(1), value=0.01)
@@ -409,10 +430,11 @@ def test_batch_normalisation_gives_every_slice_the_batchs_statistics(phantom_roo
     own = UnetPipeline()(model, batch)
     assert torch.equal(shared.mean, statistics[0]) and not torch.equal(own.mean, shared.mean)
     torch.manual_seed(0)
-    paper = RandomSearch(model, UnetPipeline(), n_candidates=3, border=1, seed=1)(batch)
-    released = RandomSearch(model, UnetPipeline(), n_candidates=3, border=1, seed=1,
-                            normalization="batch")(batch)
-    assert torch.equal(paper.features.mask, released.features.mask)  # the same features ...
+    attacks = [RandomSearch(model, UnetPipeline(), n_candidates=3, border=1, seed=1,
+                            normalization=normalization) for normalization in ("slice", "batch")]
+    drawn = [attack.draw(batch, 3).mask for attack in attacks]
+    assert torch.equal(*drawn)  # the same candidates ...
+    paper, released = (attack.seeded(0)(batch) for attack in attacks)
     assert not torch.allclose(paper.losses, released.losses)  # ... scored differently
     with pytest.raises(ValueError, match="the irim pipeline has none"):
         RandomSearch(model, IrimPipeline(), normalization="batch")

@@ -2,6 +2,7 @@
 evaluation that scores them with fastMRI's rules."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 import torch.nn.functional as F
@@ -84,6 +85,25 @@ def test_scores_follow_fastmris_evaluate_per_volume_and_the_loss_is_the_slice_me
         assert row[metric] == pytest.approx(value)
     assert scored.loss == pytest.approx((3.0 + 6.0) / 6)  # loss sums over six slices
     assert (scored.zero_filled["NMSE"] > scored.metrics["NMSE"]).all()
+
+
+def test_volumes_taken_in_another_order_score_as_in_dataset_order(phantom_root, monkeypatch):
+    """Whole volumes are the unit a rank reconstructs; their rows gather by position, so any
+    share of the volumes gives one process's evaluation."""
+    import fnaf.evaluation
+
+    model, slices = unet(), validation(phantom_root)
+    expected = evaluate(model, UnetPipeline(), slices, TRANSFORM, batch_size=3)
+    in_order = fnaf.evaluation.my_batches
+    monkeypatch.setattr(fnaf.evaluation, "my_batches", lambda units: in_order(units)[::-1])
+    volumes = list(reconstruct_volumes(model, UnetPipeline(), slices, TRANSFORM, batch_size=3))
+    assert [v.position for v in volumes] == list(range(len(slices.volumes)))[::-1]
+    shared = score_volumes(volumes, len(volumes))
+    pd.testing.assert_frame_equal(shared.metrics, expected.metrics)
+    pd.testing.assert_frame_equal(shared.zero_filled, expected.zero_filled)
+    assert shared.loss == expected.loss
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1"):
+        next(reconstruct_volumes(model, UnetPipeline(), slices, TRANSFORM, batch_size=0))
 
 
 def test_evaluate_restores_the_models_training_mode(phantom_root):

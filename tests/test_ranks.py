@@ -2,7 +2,9 @@
 one process's rows, in its order; rank 0 writes the cache once; processes that see different
 slices refuse."""
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -32,15 +34,32 @@ def _torchrun(tmp_path, *arguments, check=True):
 
 
 @pytest.fixture
-def phantom(tmp_path, monkeypatch):
-    """The worker's phantom, written once before any process starts."""
-    from fnaf.runs import datasets
-
+def worker(tmp_path, monkeypatch):
+    """The worker module, its phantoms cached under ``tmp_path``."""
     monkeypatch.syspath_prepend(str(WORKER.parent))
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
-    from shard_worker import DATA
+    import shard_worker
 
-    datasets(DATA)
+    return shard_worker
+
+
+@pytest.fixture
+def phantom(worker):
+    """The worker's 3-coil phantom, written once before any process starts."""
+    from fnaf.runs import datasets
+
+    datasets(worker.DATA)
+
+
+@pytest.fixture
+def trained(tmp_path, worker):
+    """The smoke U-Net run (and its phantom), trained once, in the run caches ``one`` and
+    ``two`` of the one- and two-process workers."""
+    from fnaf.runs import train_or_load
+
+    train_or_load(worker.RUN, tmp_path / "one", device="cpu", progress=False)
+    shutil.copytree(tmp_path / "one", tmp_path / "two")
+    return worker.RUN
 
 
 @pytest.mark.slow  # over ~10 s: `make test` runs it, a bare `pytest` does not
@@ -58,6 +77,25 @@ def test_two_processes_return_and_cache_the_rows_of_one(tmp_path, phantom):
     pd.testing.assert_frame_equal(ranks[0], one, rtol=1e-5)  # the same batches and seeds
     (cached,) = (tmp_path / "two" / "untrained").glob("*.json")
     assert cached.name == next((tmp_path / "one" / "untrained").glob("*.json")).name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode, cache", [("evaluate", "evaluations"), ("attack", "attacks")])
+def test_two_processes_evaluate_and_fnaf_attack_as_one(tmp_path, trained, mode, cache):
+    """Evaluations share whole volumes, the FNAF attack its batches (each seeded by its
+    position): both ranks return one process's rows, and rank 0 caches them once."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(WORKER), str(tmp_path / "one"), str(tmp_path / "one"),
+                    mode], check=True, env=env, timeout=180)
+    _torchrun(tmp_path, str(tmp_path / "two"), str(tmp_path / "two"), mode)
+    one = pd.read_csv(tmp_path / "one.0.csv")
+    ranks = [pd.read_csv(tmp_path / f"two.{rank}.csv") for rank in (0, 1)]
+    pd.testing.assert_frame_equal(ranks[0], ranks[1])
+    pd.testing.assert_frame_equal(ranks[0], one)
+    (written,) = (tmp_path / "one" / trained.name / cache).glob("*.json")
+    (shared,) = (tmp_path / "two" / trained.name / cache).glob("*.json")
+    assert shared.name == written.name
+    assert json.loads(shared.read_text()) == json.loads(written.read_text())
 
 
 @pytest.mark.slow

@@ -182,6 +182,7 @@ def test_commands_train_on_mixed_masks_and_evaluate_at_one_acceleration(tmp_path
     main(["attack", *common, "--accel", "8", "--n-candidates", "2"])
     assert "unet at 8x on 2 val volumes" in capsys.readouterr().out
     assert [path.name.split("-")[1] for path in (run / "attacks").iterdir()] == ["8x"]
+    assert [path.name for path in (run / "evaluations").iterdir()] == ["8x.json"]  # cached
 
 
 def test_evaluate_rejects_a_weight_file_of_another_architecture(tmp_path, monkeypatch):

@@ -12,10 +12,11 @@ from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
 from fnaf.attacks.features import Features
-from fnaf.attacks.search import FnafAttack
+from fnaf.attacks.search import AttackResult, FnafAttack
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
-from fnaf.data.transforms import SliceTransform
+from fnaf.data.transforms import KneeSlice, SliceTransform
+from fnaf.ranks import gathered, my_batches
 from fnaf.stats import cluster_bootstrap_mean, correlation, mcnemar_exact, wilson_interval
 
 #: The paper's hit threshold γ on the attack loss (§3.2).
@@ -162,32 +163,45 @@ def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTra
 
     ``transform`` draws the masks (validation: one seeded mask per volume). ``gamma`` is the hit
     threshold on the loss (the paper: 0.25), ``epsilon`` the information-preservation tolerance.
+    Each batch is attacked with the generator seeded by its position
+    (:meth:`~fnaf.attacks.search.FnafAttack.seeded`); under ``torchrun`` each process attacks
+    every ``world``-th batch (:mod:`fnaf.ranks`) and every process returns all rows, in the
+    order one process gives.
     """
     check_thresholds(gamma, epsilon)
+    batches = validation_batches(slices, batch_size)
+    mine = my_batches(batches)
     loader = DataLoader(SeededSlices(slices, transform),
-                        batch_sampler=validation_batches(slices, batch_size),
+                        batch_sampler=[batch for _, batch in mine],
                         num_workers=num_workers, collate_fn=default_collate)
+    rows = {}
+    for (position, _), batch in zip(mine, tqdm(loader, desc="attack", disable=not progress,
+                                                leave=False)):
+        rows[position] = _slice_rows(attack.seeded(position)(batch), batch)
+    return AttackReport(pd.DataFrame(gathered(rows, len(batches))), gamma, epsilon)
+
+
+def _slice_rows(result: AttackResult, batch: KneeSlice) -> list[dict]:
+    """One :class:`AttackReport` row per slice of ``batch`` from the attack's ``result``."""
+    centers = result.features.centers().cpu()
+    columns = {name: getattr(result, name).cpu().tolist()
+               for name in ("loss", "control", "ceiling", "recovery", "information",
+                            "information_mse")}
+    columns["control_max"] = result.controls.amax(dim=1).cpu().tolist()
+    columns["controls"] = result.controls.cpu().tolist()
+    sizes = result.features.sizes.cpu().tolist()
     rows = []
-    for batch in tqdm(loader, desc="attack", disable=not progress, leave=False):
-        result = attack(batch)
-        centers = result.features.centers().cpu()
-        columns = {name: getattr(result, name).cpu().tolist()
-                   for name in ("loss", "control", "ceiling", "recovery", "information",
-                                "information_mse")}
-        columns["control_max"] = result.controls.amax(dim=1).cpu().tolist()
-        columns["controls"] = result.controls.cpu().tolist()
-        sizes = result.features.sizes.cpu().tolist()
-        for i, fname in enumerate(batch.fname):
-            where = torch.nonzero(result.features.mask[i]).cpu()
-            values = result.features.values[i][result.features.mask[i]].cpu()
-            rows.append({"fname": fname, "slice": int(batch.slice_num[i]),
-                         "acquisition": batch.acquisition[i],
-                         **{name: column[i] for name, column in columns.items()},
-                         "row": float(centers[i, 0]), "col": float(centers[i, 1]),
-                         "size": int(sizes[i]),
-                         "pixels": [[int(r), int(c), float(v)]
-                                    for (r, c), v in zip(where.tolist(), values.tolist())]})
-    return AttackReport(pd.DataFrame(rows), gamma, epsilon)
+    for i, fname in enumerate(batch.fname):
+        where = torch.nonzero(result.features.mask[i]).cpu()
+        values = result.features.values[i][result.features.mask[i]].cpu()
+        rows.append({"fname": fname, "slice": int(batch.slice_num[i]),
+                     "acquisition": batch.acquisition[i],
+                     **{name: column[i] for name, column in columns.items()},
+                     "row": float(centers[i, 0]), "col": float(centers[i, 1]),
+                     "size": int(sizes[i]),
+                     "pixels": [[int(r), int(c), float(v)]
+                                for (r, c), v in zip(where.tolist(), values.tolist())]})
+    return rows
 
 
 def feature_of(pixels: list, shape: tuple[int, int],

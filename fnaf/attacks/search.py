@@ -27,6 +27,7 @@ mode (and restore it), run without autograd, and return an :class:`AttackResult`
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -177,7 +178,9 @@ class FnafAttack:
         chunk_size: candidate reconstructions per forward pass (default: 64 on CUDA; 8 on a
             CPU, where larger chunks fall out of cache and run slower, measured in
             ``benchmarks/bench_attacks.py``).
-        seed: seeds the attack's generator (on the model's device).
+        seed: seeds the attack's generator (on the model's device); :meth:`seeded` reseeds it
+            for a batch from ``(seed, position)``, so a dataset's results do not depend on
+            which batches one process attacked before.
         target_scale: the loss and the control compare the reconstruction with the target times
             this factor: 1 (the paper), or :data:`RELEASED_IRIM_TARGET_SCALE` (the released
             I-RIM code's target, √2 too bright).
@@ -206,7 +209,19 @@ class FnafAttack:
         if chunk_size < 1:
             raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
         self.chunk_size = chunk_size
-        self.generator = torch.Generator(self.device).manual_seed(seed)
+        self.seed = seed
+        self.generator = torch.Generator(self.device)
+        self.seeded(0)
+
+    def seeded(self, position: int) -> FnafAttack:
+        """The attack with its generator reseeded for the batch at ``position`` (a hash of
+        ``(seed, position)``): the batch's draws are the same whoever attacks it, and when."""
+        if not isinstance(position, int) or position < 0:
+            raise ValueError(f"position must be an integer >= 0 (the batch's index), not "
+                             f"{position!r}")
+        digest = hashlib.sha256(f"{self.seed},{position}".encode()).digest()
+        self.generator.manual_seed(int.from_bytes(digest[:8], "little"))
+        return self
 
     def draw(self, batch: KneeSlice, per_slice: int) -> Features:
         """``per_slice`` random features for every slice (adjacent), ``(B * per_slice, h, w)``."""

@@ -37,11 +37,17 @@ from fnaf.data.batches import SeededSlices
 from fnaf.data.fastmri_writer import write_reconstruction
 from fnaf.data.phantom import cache_dir
 from fnaf.devices import resolve_device
-from fnaf.evaluation import Evaluation, Validator, reconstruct_volumes, score_volumes
+from fnaf.evaluation import (
+    Evaluation,
+    Validator,
+    reconstruct_volumes,
+    score_volumes,
+    volume_samples,
+)
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
 from fnaf.models import load_irim_checkpoint, load_weights
 from fnaf.pipelines import pipeline_for
-from fnaf.ranks import barrier, rank_world
+from fnaf.ranks import barrier, gathered, rank_world
 from fnaf.runs.builders import (
     attack_transform,
     build_model,
@@ -208,7 +214,9 @@ def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
     boxes; default: the data's own ``singlecoil_bb_val.csv`` when it has one) — Table 4's units,
     :func:`fnaf.boxes.box_nmse`, cached with the boxes' fingerprint: other boxes evaluate
     again — and writes the annotated volumes' reconstructions where
-    :func:`reconstructions_or_load` finds them (the classification chapter's inputs).
+    :func:`reconstructions_or_load` finds them (the classification chapter's inputs). Under
+    ``torchrun`` the processes share the volumes (each writes its own reconstructions) and rank 0
+    writes the cache.
     """
     device = resolve_device(device)
     accel = run.config.evaluation_accel(accel)
@@ -224,29 +232,33 @@ def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
                               saved["loss"], None if wanted is None else
                               pd.DataFrame(boxes["rows"], columns=BOX_COLUMNS))
     ensure_writable(path.parent, UNWRITABLE_RUNS)
-    box_rows = []
+    val = datasets(run.config)[1]
+    count = len(volume_samples(val))
+    box_rows = {}
     folder = run.directory / "reconstructions" / f"{accel}x"
 
     def scoring_boxes(volumes):
         for volume in volumes:
             if annotations is not None:
                 rows = box_nmse([volume], annotations)
-                box_rows.append(rows)
+                box_rows[volume.position] = rows.to_dict("records")
                 if len(rows) and not (folder / volume.fname).is_file():
                     folder.mkdir(parents=True, exist_ok=True)
                     write_reconstruction(folder / volume.fname, volume.reconstruction)
             yield volume
 
     result = score_volumes(scoring_boxes(reconstruct_volumes(
-        run.model.to(device), pipeline_for(run.config.model), datasets(run.config)[1],
-        eval_transform(run.config, accel), device=device)))
+        run.model.to(device), pipeline_for(run.config.model), val,
+        eval_transform(run.config, accel), device=device)), count)
     saved = {"accel": accel, "loss": result.loss, "volumes": result.metrics.to_dict("records"),
              "zero_filled": result.zero_filled.to_dict("records")}
     if annotations is not None:
-        result.boxes = pd.concat(box_rows, ignore_index=True) if box_rows else \
-            pd.DataFrame(columns=BOX_COLUMNS)
-        saved["boxes"] = {"annotations": wanted, "rows": result.boxes.to_dict("records")}
-    save_json(saved, path)
+        rows = gathered(box_rows, count)
+        result.boxes = pd.DataFrame(rows, columns=BOX_COLUMNS)
+        saved["boxes"] = {"annotations": wanted, "rows": rows}
+    if rank_world()[0] == 0:  # every rank holds every row (fnaf.ranks); one writes them
+        save_json(saved, path)
+    barrier()
     return result
 
 
@@ -256,7 +268,8 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = No
     """Attack every validation slice of ``run`` at ``accel`` (its own data, per-volume masks,
     see :func:`attack_transform`; omit ``accel`` for a run trained at one acceleration), or load
     the per-slice results cached in ``<run>/attacks/``. ``gamma``/``epsilon`` only score them
-    (validated first, whether cached or not)."""
+    (validated first, whether cached or not). Under ``torchrun`` the processes share the batches
+    and rank 0 writes the cache."""
     check_thresholds(gamma, epsilon)
     device = resolve_device(device)
     accel = run.config.evaluation_accel(accel)
@@ -268,10 +281,12 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = No
     _, val = datasets(run.config)
     model = run.model.to(device)
     report = attack_dataset(attack.build(model, pipeline_for(run.config.model)), val,
-                            attack_transform(run.config, accel), gamma=gamma, epsilon=epsilon,
-                            progress=progress)
-    save_json({"attack": asdict(attack), "accel": accel,
-               "slices": report.slices.to_dict("records")}, path)
+                            attack_transform(run.config, accel), batch_size=attack.batch_size,
+                            gamma=gamma, epsilon=epsilon, progress=progress)
+    if rank_world()[0] == 0:  # every rank holds every row (fnaf.ranks); one writes them
+        save_json({"attack": asdict(attack), "accel": accel,
+                   "slices": report.slices.to_dict("records")}, path)
+    barrier()
     return report
 
 

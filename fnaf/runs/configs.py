@@ -50,8 +50,10 @@ TRAINING_VERSION = 2
 
 
 #: Part of every cached attack's key, bumped when the attack or what it records changes
-#: (3: every candidate's control and the slice's contrast are recorded).
-ATTACK_VERSION = 3
+#: (3: every candidate's control and the slice's contrast are recorded; 4: the generator is
+#: reseeded per batch from the seed and the batch's position, so sharded and one-process runs
+#: draw the same features).
+ATTACK_VERSION = 4
 #: Options added to the attack and objective configs after ATTACK_VERSION 3, with their
 #: defaults (the paper's rules): a config enters them into its key only when it sets them, so
 #: adding an option keeps the runs and attacks already cached (the released code's placement,
@@ -354,7 +356,9 @@ class AttackConfig:
 
     ``method``: ``"random"`` (random search, ``n_candidates`` per slice) or ``"fd"`` (finite
     differences with the same budget: ``(n_candidates - 1) // 5`` iterations of 5 evaluations
-    after the first). Other fields as :class:`fnaf.attacks.search.FnafAttack`.
+    after the first). ``batch_size``: slices attacked together (each batch draws from the seed
+    and its position, so it is part of the key). Other fields as
+    :class:`fnaf.attacks.search.FnafAttack`.
     """
 
     method: str = "random"
@@ -369,9 +373,11 @@ class AttackConfig:
     target_scale: float = 1.0
     normalization: str = NORMALIZATIONS[0]
     seed: int = 0
+    batch_size: int = 8
 
     def __post_init__(self):  # validated here, before any training or cache lookup
         check_choice("attack method", self.method, ATTACK_METHODS)
+        check_counts(batch_size=self.batch_size)
         minimum = 1 if self.method == "random" else 6
         if not isinstance(self.n_candidates, int) or self.n_candidates < minimum:
             raise ValueError(f"the {self.method} attack needs n_candidates >= {minimum} "

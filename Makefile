@@ -48,6 +48,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_patches.py
 	$(PY) benchmarks/bench_classification.py
 	$(PY) benchmarks/bench_shards.py
+	$(PY) benchmarks/bench_memory.py
 
 clean-nb: $(VENV)/.installed
 	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

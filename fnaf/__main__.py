@@ -10,8 +10,9 @@ from pathlib import Path
 from fnaf.attacks.pgd import NORMS
 from fnaf.attacks.report import INFORMATION_TOLERANCE, PAPER_GAMMA
 from fnaf.attacks.search import DOMAINS
-from fnaf.data.masks import CENTER_FRACTIONS
+from fnaf.data.masks import CENTER_FRACTIONS, MASK_STYLES
 from fnaf.data.phantom import GEOMETRIES, PhantomConfig, write_phantom
+from fnaf.metrics import SSIM_VARIANTS
 from fnaf.runs.configs import (
     ATTACK_METHODS,
     OBJECTIVES,
@@ -20,6 +21,8 @@ from fnaf.runs.configs import (
     AttackConfig,
     PgdConfig,
 )
+from fnaf.runs.untrained import UNTRAINED_METHODS, TwoStepConfig
+from fnaf.untrained.sparsity import BASES
 
 ACCELERATIONS = tuple(sorted(CENTER_FRACTIONS))
 
@@ -186,7 +189,8 @@ def _pgd(args: argparse.Namespace) -> None:
     try:  # every setting checked before a cached run or attack is looked up
         pgd = PgdConfig(eps=tuple(args.eps), steps=args.steps, restarts=args.restarts,
                         norm=args.norm, slices_per_volume=args.slices_per_volume,
-                        batch_size=args.pgd_batch_size, seed=args.attack_seed)
+                        batch_size=args.pgd_batch_size, seed=args.attack_seed,
+                        mask_style=args.mask_style, ssim_variant=args.ssim_variant)
         resolve_device(args.device)
     except ValueError as error:
         sys.exit(f"python -m fnaf pgd: {error}")
@@ -199,6 +203,47 @@ def _pgd(args: argparse.Namespace) -> None:
         print(f"{run.directory.name}: k-space PGD on {len(slices)} validation slices "
               f"({frame.fname.nunique()} volumes), cached in {run.directory / 'pgd'}")
         print(frame.groupby(["eps", "kind"]).SSIM.mean().unstack("kind").round(4).to_string())
+
+
+def _two_step(args: argparse.Namespace) -> None:
+    from fnaf.devices import resolve_device
+    from fnaf.runs import attack_steps, multicoil_preset, two_step_or_load, untrained_preset
+    from fnaf.runs.cache import runs_dir
+    from fnaf.train import init_distributed
+
+    try:  # every setting checked before a cached attack is looked up
+        settings = {name: getattr(args, name) for name in ("iterations", "lam", "basis")
+                    if getattr(args, name) is not None}
+        if args.method != "l1" and {"lam", "basis"} & set(settings):
+            raise ValueError("--lam and --basis set l1-minimisation, not a decoder")
+        method = untrained_preset(args.scale, args.method, seed=args.seed, **settings)
+        steps = attack_steps(args.scale, "two_step") if args.steps is None else args.steps
+        attack = TwoStepConfig(eps=tuple(args.eps), steps=steps, beta=args.beta, norm=args.norm,
+                               slices_per_volume=args.slices_per_volume, volumes=args.volumes,
+                               batch_size=args.batch_size, seed=args.seed,
+                               mask_style=args.mask_style, ssim_variant=args.ssim_variant)
+        data = multicoil_preset(args.scale, "varnet", args.accel, args.coils,
+                                data_root=args.data_root)
+        resolve_device(args.device)
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f"python -m fnaf two-step: {error}")
+    rank, _ = init_distributed(args.device)
+    frame = two_step_or_load(method, attack, data, args.accel, args.runs_dir, device=args.device,
+                             progress=not args.quiet and rank == 0)
+    if rank == 0:
+        slices = frame[["fname", "slice"]].drop_duplicates()
+        print(f"{method.label}: the two-step attack on {len(slices)} validation slices "
+              f"({frame.fname.nunique()} volumes), cached in "
+              f"{(Path(args.runs_dir) if args.runs_dir else runs_dir()) / 'untrained'}")
+        print(frame.groupby(["eps", "kind"]).SSIM.mean().unstack("kind").round(4).to_string())
+
+
+def _add_second_paper_options(parser: argparse.ArgumentParser) -> None:
+    """``--mask-style`` and ``--ssim-variant``: fastMRI's (the default) or Robustness-CS's."""
+    parser.add_argument("--mask-style", choices=MASK_STYLES, default=MASK_STYLES[0],
+                        help="the attacked slices' masks: fastMRI's, or the authors' code's")
+    parser.add_argument("--ssim-variant", choices=SSIM_VARIANTS, default=SSIM_VARIANTS[0],
+                        help="fastMRI's SSIM, or the authors' code's")
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -340,7 +385,46 @@ def build_parser() -> argparse.ArgumentParser:
                      help="slices attacked together, or 'auto': as many as fit the device's "
                           "free memory (a slice's result does not depend on it)")
     pgd.add_argument("--attack-seed", type=int, default=pgd_defaults.seed)
+    _add_second_paper_options(pgd)
     pgd.set_defaults(run=_pgd)
+
+    two_step = commands.add_parser(
+        "two-step", help="the two-step attack on l1 or an un-trained decoder (chapter 08)",
+        description="Runs (or loads from the run cache) Darestani et al.'s two-step attack "
+                    "(eq. 3) on l1-minimisation or a decoder fitted per slice, with the "
+                    "same-norm random control, on multi-coil data. Several GPUs: torchrun "
+                    "--nproc_per_node N -m fnaf two-step ... shares the slices; rank 0 writes "
+                    "the cache chapter 08 reads (pass the chapter's settings, its chosen λ "
+                    "among them).")
+    two_step_defaults = TwoStepConfig()
+    two_step.add_argument("--method", choices=UNTRAINED_METHODS, default=UNTRAINED_METHODS[0])
+    two_step.add_argument("--coils", type=int, default=4,
+                          help="coils of the phantom (ignored with --data-root)")
+    two_step.add_argument("--accel", type=int, choices=ACCELERATIONS, default=ACCELERATIONS[0])
+    two_step.add_argument("--scale", choices=SCALES, default="demo",
+                          help="the method's and the attack's settings; paper needs --data-root")
+    two_step.add_argument("--data-root", help="fastMRI multi-coil knee folder with "
+                          "multicoil_train/ and multicoil_val/ (default: the phantom)")
+    two_step.add_argument("--basis", choices=BASES, help="l1's sparsifying basis")
+    two_step.add_argument("--lam", type=float, help="l1's λ (chapter 08 prints its choice)")
+    two_step.add_argument("--iterations", type=int, help="l1 or decoder iterations (default: "
+                          "the scale's)")
+    two_step.add_argument("--eps", type=float, nargs="+", default=list(two_step_defaults.eps))
+    two_step.add_argument("--steps", type=int, help="joint steps (default: the scale's budget)")
+    two_step.add_argument("--beta", type=float, default=two_step_defaults.beta)
+    two_step.add_argument("--norm", choices=NORMS, default=two_step_defaults.norm)
+    two_step.add_argument("--slices-per-volume", type=int,
+                          default=two_step_defaults.slices_per_volume)
+    two_step.add_argument("--volumes", type=int, help="first validation volumes (default: all)")
+    two_step.add_argument("--batch-size", type=int, default=two_step_defaults.batch_size,
+                          help="slices attacked together (part of the cache key)")
+    two_step.add_argument("--seed", type=int, default=two_step_defaults.seed)
+    two_step.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when present)")
+    two_step.add_argument("--runs-dir", type=Path, help="run cache (default: $FNAF_RUNS or "
+                          "~/.cache/fnaf/runs)")
+    two_step.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_second_paper_options(two_step)
+    two_step.set_defaults(run=_two_step)
     return parser
 
 

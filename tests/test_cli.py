@@ -89,3 +89,24 @@ def test_the_command_line_offers_the_owners_choices_and_defaults():
                                                                       INFORMATION_TOLERANCE)
     help_text = " ".join(attack.format_help().split())  # argparse wraps the lines
     assert all(f"{CENTER_FRACTIONS[a]:g} at {a}x" in help_text for a in CENTER_FRACTIONS)
+
+
+def test_the_two_step_command_fills_the_cache_chapter_08_reads(tmp_path, capsys):
+    from fnaf.runs import (TwoStepConfig, attack_steps, multicoil_preset, two_step_or_load,
+                           untrained_preset)
+
+    command = ["two-step", "--method", "l1", "--coils", "3", "--scale", "smoke", "--volumes", "1",
+               "--runs-dir", str(tmp_path), "--quiet", "--eps", "0.05"]
+    main(command)
+    assert "l1: the two-step attack on 1 validation slices (1 volumes)" in capsys.readouterr().out
+    (cached,) = (tmp_path / "untrained").iterdir()
+    # the chapter's own settings at smoke find the same file
+    frame = two_step_or_load(untrained_preset("smoke", "l1", seed=0),
+                             TwoStepConfig(eps=(0.05,), steps=attack_steps("smoke", "two_step"),
+                                           volumes=1),
+                             multicoil_preset("smoke", "varnet", 4, 3), 4, tmp_path)
+    assert list((tmp_path / "untrained").iterdir()) == [cached] and len(frame) == 2
+    for extra, message in [(["--method", "convdecoder", "--lam", "1e-3"], "not a decoder"),
+                           (["--beta", "-1"], "beta must be a number >= 0")]:
+        with pytest.raises(SystemExit, match=message):
+            main([*command, *extra])

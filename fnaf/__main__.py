@@ -165,7 +165,7 @@ def _attack(args: argparse.Namespace) -> None:
         attack = AttackConfig(method=args.method, n_candidates=args.n_candidates,
                               n_pixels=args.attack_pixels, border=args.border,
                               domain=args.domain, seed=args.attack_seed,
-                              batch_size=args.attack_batch_size)
+                              batch_size=args.attack_batch_size, chunk_size=args.attack_chunk_size)
         check_thresholds(args.gamma, args.epsilon)
         resolve_device(args.device)
     except ValueError as error:
@@ -363,6 +363,9 @@ def build_parser() -> argparse.ArgumentParser:
     attack.add_argument("--attack-seed", type=int, default=attack_defaults.seed)
     attack.add_argument("--attack-batch-size", type=int, default=attack_defaults.batch_size,
                         help="slices attacked together (part of the cache key)")
+    attack.add_argument("--attack-chunk-size", type=int, help="candidate reconstructions per "
+                        "forward pass (default: on a GPU as many as fit its free memory, 8 on a "
+                        "CPU; not part of the cache key)")
     attack.set_defaults(run=_attack)
 
     pgd = commands.add_parser(

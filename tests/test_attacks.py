@@ -197,6 +197,23 @@ def test_random_search_keeps_the_worst_candidate_and_restores_the_model(phantom_
     assert torch.allclose(repeat.losses, result.losses)  # seeded; chunking does not matter
 
 
+def test_the_candidate_chunk_is_a_memory_setting(phantom_root):
+    """Measured from the free memory where asked (a GPU's default); never part of the key."""
+    from fnaf.memory import memory_budget
+    from fnaf.runs import AttackConfig
+
+    model = UNet(chans=2, num_pool_layers=2).eval()
+    attack = RandomSearch(model, UnetPipeline(), n_candidates=3, border=1)
+    assert attack.chunk_size == 8  # the CPU's default
+    chunk = attack.fitting_chunk(_batch(phantom_root))
+    assert 8 < chunk <= memory_budget("cpu") // 1000  # a few kB per small candidate at least
+    assert AttackConfig(chunk_size=2).key() == AttackConfig().key()
+    with pytest.raises(ValueError, match="chunk_size must be a positive integer"):
+        AttackConfig(chunk_size=0)
+    with pytest.raises(ValueError, match="chunk_size must be an integer >= 1 or None"):
+        RandomSearch(model, UnetPipeline(), chunk_size=0)
+
+
 def test_attack_options_are_checked():
     model = UNet(chans=2, num_pool_layers=2)
     with pytest.raises(ValueError, match="n_candidates must be at least 1"):

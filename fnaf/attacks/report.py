@@ -177,7 +177,14 @@ def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTra
     rows = {}
     for (position, _), batch in zip(mine, tqdm(loader, desc="attack", disable=not progress,
                                                 leave=False)):
-        rows[position] = _slice_rows(attack.seeded(position)(batch), batch)
+        try:
+            rows[position] = _slice_rows(attack.seeded(position)(batch), batch)
+        except torch.OutOfMemoryError as error:
+            raise torch.OutOfMemoryError(
+                f"out of memory attacking {len(batch.fname)} slices of k-space shape "
+                f"{tuple(batch.kspace.shape[1:])} with {attack.chunk_size} candidate "
+                "reconstructions per forward pass: lower chunk_size (AttackConfig.chunk_size, "
+                "the CLI's --attack-chunk-size) or batch_size (--attack-batch-size)") from error
     return AttackReport(pd.DataFrame(gathered(rows, len(batches))), gamma, epsilon)
 
 

@@ -37,6 +37,7 @@ from torch import nn
 from fnaf.attacks.features import PAPER_REGION, Features, FeatureSpec, central_square, scaled
 from fnaf.data.transforms import KneeSlice, repeat_slices, unet_target
 from fnaf.losses import masked_l1, masked_nmse
+from fnaf.memory import memory_budget, slice_cost
 from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
 
 #: Where the attack loss's NMSE is taken; the first is the default.
@@ -175,9 +176,10 @@ class FnafAttack:
     Args:
         model: the reconstruction network; ``pipeline``: its :mod:`fnaf.pipelines` pipeline.
         domain: ``"magnitude"`` or ``"normalized"`` (see the module docstring).
-        chunk_size: candidate reconstructions per forward pass (default: 64 on CUDA; 8 on a
-            CPU, where larger chunks fall out of cache and run slower, measured in
-            ``benchmarks/bench_attacks.py``).
+        chunk_size: candidate reconstructions per forward pass; a memory setting (the results
+            do not depend on it). Default: on CUDA as many as fit the device's free memory
+            (:meth:`fitting_chunk`, measured at the first batch); 8 on a CPU, where larger
+            chunks fall out of cache and run slower (``benchmarks/bench_attacks.py``).
         seed: seeds the attack's generator (on the model's device); :meth:`seeded` reseeds it
             for a batch from ``(seed, position)``, so a dataset's results do not depend on
             which batches one process attacked before.
@@ -204,10 +206,10 @@ class FnafAttack:
         self.target_scale, self.normalization = target_scale, normalization
         self.model, self.pipeline, self.domain = model, pipeline, domain
         self.device = next(model.parameters()).device
-        if chunk_size is None:
-            chunk_size = 64 if self.device.type == "cuda" else 8
-        if chunk_size < 1:
-            raise ValueError(f"chunk_size must be at least 1, not {chunk_size}")
+        if chunk_size is None and self.device.type != "cuda":
+            chunk_size = 8
+        if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
+            raise ValueError(f"chunk_size must be an integer >= 1 or None, not {chunk_size!r}")
         self.chunk_size = chunk_size
         self.seed = seed
         self.generator = torch.Generator(self.device)
@@ -222,6 +224,17 @@ class FnafAttack:
         digest = hashlib.sha256(f"{self.seed},{position}".encode()).digest()
         self.generator.manual_seed(int.from_bytes(digest[:8], "little"))
         return self
+
+    def fitting_chunk(self, batch: KneeSlice) -> int:
+        """The most candidate reconstructions of ``batch``'s first slice that fit
+        :func:`~fnaf.memory.memory_budget` of the model's device in one forward pass."""
+        def reconstruct(candidates: KneeSlice) -> None:
+            with torch.no_grad():
+                self._reconstruct(candidates, None)
+
+        return slice_cost(reconstruct, batch, self.device).batch_for(
+            memory_budget(self.device), parameter="chunk_size (AttackConfig.chunk_size, the "
+            "CLI's --attack-chunk-size)")
 
     def draw(self, batch: KneeSlice, per_slice: int) -> Features:
         """``per_slice`` random features for every slice (adjacent), ``(B * per_slice, h, w)``."""
@@ -253,6 +266,8 @@ class FnafAttack:
         results = {name: [] for name in ("loss", "control", "ceiling", "recovery",
                                           "information", "information_mse")}
         candidates = repeat_slices(batch, per_slice)
+        if self.chunk_size is None:
+            self.chunk_size = self.fitting_chunk(batch)
         for start in range(0, len(candidates.fname), self.chunk_size):
             part = slice(start, start + self.chunk_size)
             owner = torch.arange(part.start, min(part.stop, len(candidates.fname)),

@@ -357,8 +357,9 @@ class AttackConfig:
     ``method``: ``"random"`` (random search, ``n_candidates`` per slice) or ``"fd"`` (finite
     differences with the same budget: ``(n_candidates - 1) // 5`` iterations of 5 evaluations
     after the first). ``batch_size``: slices attacked together (each batch draws from the seed
-    and its position, so it is part of the key). Other fields as
-    :class:`fnaf.attacks.search.FnafAttack`.
+    and its position, so it is part of the key). ``chunk_size``: candidate reconstructions per
+    forward pass (``None``: on a GPU, as many as fit its free memory); a memory setting, not
+    part of the key. Other fields as :class:`fnaf.attacks.search.FnafAttack`.
     """
 
     method: str = "random"
@@ -374,10 +375,13 @@ class AttackConfig:
     normalization: str = NORMALIZATIONS[0]
     seed: int = 0
     batch_size: int = 8
+    chunk_size: int | None = None
 
     def __post_init__(self):  # validated here, before any training or cache lookup
         check_choice("attack method", self.method, ATTACK_METHODS)
         check_counts(batch_size=self.batch_size)
+        if self.chunk_size is not None:
+            check_counts(chunk_size=self.chunk_size)
         minimum = 1 if self.method == "random" else 6
         if not isinstance(self.n_candidates, int) or self.n_candidates < minimum:
             raise ValueError(f"the {self.method} attack needs n_candidates >= {minimum} "
@@ -399,7 +403,9 @@ class AttackConfig:
     def key(self) -> str:
         """The cached attack's name: a hash of the settings (options added later,
         :data:`LATER_OPTIONS`, only when set)."""
-        payload = json.dumps({**without_later_defaults(asdict(self)), "version": TRAINING_VERSION,
+        settings = {name: value for name, value in without_later_defaults(asdict(self)).items()
+                    if name != "chunk_size"}
+        payload = json.dumps({**settings, "version": TRAINING_VERSION,
                               "attack_version": ATTACK_VERSION}, sort_keys=True)
         return hashlib.sha256(payload.encode()).hexdigest()[:12]
 
@@ -407,7 +413,8 @@ class AttackConfig:
         options = dict(n_pixels=self.n_pixels, border=self.border, domain=self.domain,
                        shape=self.shape, region_rule=self.region_rule, seed=self.seed,
                        placement=self.placement, intensities=self.intensities,
-                       target_scale=self.target_scale, normalization=self.normalization)
+                       target_scale=self.target_scale, normalization=self.normalization,
+                       chunk_size=self.chunk_size)
         if self.method == "random":
             return RandomSearch(model, pipeline, n_candidates=self.n_candidates, **options)
         return FiniteDifference(model, pipeline, iterations=(self.n_candidates - 1) // 5,

@@ -92,8 +92,13 @@ def test_the_command_line_offers_the_owners_choices_and_defaults():
 
 
 def test_the_two_step_command_fills_the_cache_chapter_08_reads(tmp_path, capsys):
-    from fnaf.runs import (TwoStepConfig, attack_steps, multicoil_preset, two_step_or_load,
-                           untrained_preset)
+    from fnaf.runs import (
+        TwoStepConfig,
+        attack_steps,
+        multicoil_preset,
+        two_step_or_load,
+        untrained_preset,
+    )
 
     command = ["two-step", "--method", "l1", "--coils", "3", "--scale", "smoke", "--volumes", "1",
                "--runs-dir", str(tmp_path), "--quiet", "--eps", "0.05"]

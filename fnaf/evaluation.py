@@ -25,6 +25,7 @@ from fnaf.data.batches import SeededSlices
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
+from fnaf.memory import fitting_batch_size
 from fnaf.metrics import volume_metrics
 from fnaf.ranks import gathered, my_batches
 
@@ -60,7 +61,7 @@ def volume_samples(slices: SliceDataset) -> list[list[int]]:
 
 @torch.no_grad()
 def reconstruct_volumes(model: nn.Module, pipeline, slices: SliceDataset,
-                        transform: SliceTransform, *, batch_size: int = 8,
+                        transform: SliceTransform, *, batch_size: int | None = 8,
                         device: torch.device | str | None = None, num_workers: int = 0,
                         progress: bool = False, shared: bool = True
                         ) -> Iterator[VolumeReconstruction]:
@@ -69,22 +70,27 @@ def reconstruct_volumes(model: nn.Module, pipeline, slices: SliceDataset,
     ``transform`` draws the masks (validation: ``SliceTransform(mask_func, use_seed=True)``, one
     fixed mask per volume, as fastMRI). ``shared``: under ``torchrun``, only this rank's volumes
     (every ``world``-th; :func:`score_volumes` with ``count`` gathers the rows of all); ``False``
-    yields every volume (the training engine validates on rank 0 alone).
+    yields every volume (the training engine validates on rank 0 alone). ``batch_size``
+    ``None``: as many slices as fit the device's free memory
+    (:func:`~fnaf.memory.fitting_batch_size`); the volumes' metrics do not depend on it.
     """
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, not {batch_size!r}")
+    if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+        raise ValueError(f"batch_size must be an integer >= 1 or None, not {batch_size!r}")
     device = resolve_device(device)
-    units = volume_samples(slices)
-    mine = my_batches(units) if shared else list(enumerate(units))
-    positions = iter(position for position, _ in mine)
     was_training = model.training
     model.eval().to(device)
-    batches = [samples[start:start + batch_size] for _, samples in mine
-               for start in range(0, len(samples), batch_size)]
-    loader = DataLoader(SeededSlices(slices, transform), batch_sampler=batches,
-                        num_workers=num_workers, collate_fn=default_collate)
-    current: dict | None = None
     try:
+        if batch_size is None:
+            batch_size = fitting_batch_size(lambda probe: pipeline(model, probe), slices, transform,
+                                            device, shared=shared)
+        units = volume_samples(slices)
+        mine = my_batches(units) if shared else list(enumerate(units))
+        positions = iter(position for position, _ in mine)
+        batches = [samples[start:start + batch_size] for _, samples in mine
+                   for start in range(0, len(samples), batch_size)]
+        loader = DataLoader(SeededSlices(slices, transform), batch_sampler=batches,
+                            num_workers=num_workers, collate_fn=default_collate)
+        current: dict | None = None
         for batch in tqdm(loader, desc="reconstruct", disable=not progress, leave=False):
             batch = batch.to(device)
             reconstruction = pipeline(model, batch)

@@ -10,15 +10,20 @@ the largest batch within a budget, by default a share of the device's free memor
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import psutil
 import torch
 from torch.profiler import ProfilerActivity, profile
+from torch.utils.data import default_collate
 
-from fnaf.data.transforms import KneeSlice, repeat_slices, select_slices
+from fnaf.data.batches import SeededSlices, slice_shapes
+from fnaf.data.fastmri import SliceDataset
+from fnaf.data.transforms import KneeSlice, SliceTransform, repeat_slices, select_slices
 from fnaf.devices import resolve_device
+from fnaf.ranks import smallest
 
 #: The share of the device's free memory a batch may take (the rest: fragmentation, caches).
 BUDGET_SHARE = 0.8
@@ -93,3 +98,19 @@ def memory_budget(device: torch.device | str | None = None, share: float = BUDGE
     else:
         free = psutil.virtual_memory().available
     return int(share * free)
+
+
+def fitting_batch_size(work_on: Callable[[KneeSlice], object], slices: SliceDataset,
+                       transform: SliceTransform, device: torch.device | str | None = None,
+                       parameter: str = "batch_size", shared: bool = True) -> int:
+    """The most slices ``work_on`` (called on a batch) can take at once within
+    :func:`memory_budget` of ``device``, its cost measured on a slice of the largest k-space
+    shape of ``slices`` (:func:`slice_cost`); at most all of them. ``shared`` (work split over
+    ``torchrun`` ranks): every rank takes the smallest of the ranks' sizes, so all batch alike;
+    ``parameter`` is named where not even one slice fits."""
+    shapes = slice_shapes(slices)
+    largest = max(range(len(shapes)), key=lambda index: math.prod(shapes[index]))
+    probe = default_collate([SeededSlices(slices, transform)[largest]])
+    cost = slice_cost(work_on, probe, device)
+    size = min(cost.batch_for(memory_budget(device), parameter), len(slices))
+    return smallest(size) if shared else size

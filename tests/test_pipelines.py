@@ -110,3 +110,12 @@ def test_evaluate_restores_the_models_training_mode(phantom_root):
     model = unet().train()
     evaluation = evaluate(model, UnetPipeline(), validation(phantom_root), TRANSFORM)
     assert model.training and len(evaluation.metrics) == len(validation(phantom_root).volumes)
+
+
+def test_a_batch_sized_from_memory_scores_as_a_fixed_batch(phantom_root):
+    model, slices = unet().train(), validation(phantom_root)
+    fixed = evaluate(model, UnetPipeline(), slices, TRANSFORM, batch_size=1)
+    sized = evaluate(model, UnetPipeline(), slices, TRANSFORM, batch_size=None)
+    assert model.training
+    pd.testing.assert_frame_equal(sized.metrics, fixed.metrics, rtol=1e-4)
+    assert sized.loss == pytest.approx(fixed.loss, rel=1e-4)

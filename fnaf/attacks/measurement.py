@@ -6,7 +6,6 @@ reconstruction."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import pandas as pd
@@ -16,13 +15,13 @@ from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
 from fnaf.attacks.pgd import KspacePGD, PgdResult, slice_norms
-from fnaf.data.batches import SeededSlices, slice_shapes, validation_batches
+from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
-from fnaf.memory import memory_budget, slice_cost
+from fnaf.memory import fitting_batch_size
 from fnaf.metrics import SSIM_VARIANTS, check_ssim_variant, slice_scores
-from fnaf.ranks import gathered, my_batches, smallest
+from fnaf.ranks import gathered, my_batches
 
 #: The reconstructions each attacked slice is scored for.
 KINDS = ("attack", "control")
@@ -69,19 +68,6 @@ def _rows(result: PgdResult, batch, eps: float, ssim_variant: str) -> list[dict]
     return rows
 
 
-def fitting_batch_size(attack: Callable, slices: SliceDataset, transform: SliceTransform,
-                       device: torch.device | str | None = None) -> int:
-    """The most slices ``attack`` (a batch -> result callable) can take at once within
-    :func:`~fnaf.memory.memory_budget` of ``device``, its cost measured on a slice of the
-    largest k-space shape of ``slices`` (:func:`~fnaf.memory.slice_cost`); at most all of them.
-    Under ``torchrun`` every rank takes the smallest of the ranks' sizes, so all batch alike."""
-    shapes = slice_shapes(slices)
-    largest = max(range(len(shapes)), key=lambda index: math.prod(shapes[index]))
-    probe = default_collate([SeededSlices(slices, transform)[largest]])
-    cost = slice_cost(attack, probe, device)
-    return smallest(min(cost.batch_for(memory_budget(device)), len(slices)))
-
-
 def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDataset,
                      transform: SliceTransform, eps: Sequence[float], *,
                      batch_size: int | None = 8, device: torch.device | str | None = None,
@@ -100,10 +86,10 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
     (:func:`fnaf.metrics.slice_scores`).
 
     ``batch_size`` ``None`` takes the most slices that fit the device's memory at the largest
-    ``eps`` (:func:`fitting_batch_size`); a slice's row does not depend on its batch. Under
-    ``torchrun`` each process attacks every ``world``-th batch (:mod:`fnaf.ranks`; every attack
-    seeds its randomness per slice) and every process returns all rows, in the order one process
-    gives.
+    ``eps`` (:func:`~fnaf.memory.fitting_batch_size`); a slice's row does not depend on its
+    batch. Under ``torchrun`` each process attacks every ``world``-th batch (:mod:`fnaf.ranks`;
+    every attack seeds its randomness per slice) and every process returns all rows, in the order
+    one process gives.
     """
     check_ssim_variant(ssim_variant)
     device = resolve_device(device)

@@ -14,7 +14,7 @@ export OMP_NUM_THREADS OMP_WAIT_POLICY
 FNAF_CACHE ?= $(CURDIR)/.fnaf_cache
 export FNAF_CACHE
 
-.PHONY: test book bench clean-nb clean
+.PHONY: test book bench dry-run clean-nb clean
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -49,6 +49,15 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_classification.py
 	$(PY) benchmarks/bench_shards.py
 	$(PY) benchmarks/bench_memory.py
+
+# Every chapter at scale=paper, a few steps each, on a paper-geometry phantom (or DRY_RUN_DATA):
+# each chapter's time and peak memory. DRY_RUN_CHAPTERS="00 07" picks chapters; DEVICE=cuda.
+DRY_RUN_CHAPTERS ?=
+DRY_RUN_DATA ?=
+DEVICE ?=
+dry-run: $(VENV)/.installed
+	$(PY) tools/dry_run.py $(if $(DRY_RUN_CHAPTERS),--chapters $(DRY_RUN_CHAPTERS)) \
+		$(if $(DRY_RUN_DATA),--data-root $(DRY_RUN_DATA)) $(if $(DEVICE),--device $(DEVICE))
 
 clean-nb: $(VENV)/.installed
 	$(VENV)/bin/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

@@ -11,7 +11,9 @@
   presets, the λ sweep and the cached two-step attack :func:`two_step_or_load`;
 * :mod:`fnaf.runs.feature_slices` — the validation slices of the small-feature and
   distribution-shift chapters as batches;
-* :mod:`fnaf.runs.replay` — :func:`replay_attack`, one attacked slice rebuilt for a figure.
+* :mod:`fnaf.runs.replay` — :func:`replay_attack`, one attacked slice rebuilt for a figure;
+* :mod:`fnaf.runs.step_cap` — :func:`set_step_cap`, the dry run's cap on every preset's epochs,
+  steps and iterations.
 """
 
 from fnaf.runs.builders import (
@@ -82,6 +84,7 @@ from fnaf.runs.replay import (
     replay_pgd,
     replay_two_step,
 )
+from fnaf.runs.step_cap import set_step_cap
 from fnaf.runs.untrained import (
     UNTRAINED_METHODS,
     TwoStepConfig,
@@ -93,6 +96,7 @@ from fnaf.runs.untrained import (
 )
 
 __all__ = [
+    "set_step_cap",
     "annotated_slices",
     "middle_slices",
     "chapter_configs",

@@ -42,6 +42,7 @@ from fnaf.pipelines import ClassifierPipeline
 from fnaf.runs.cache import UNWRITABLE_RUNS, provenance, reconstructions_or_load, runs_dir
 from fnaf.runs.configs import SCALES, TRAINING_VERSION, OptimConfig, check_choice
 from fnaf.runs.presets import SMOKE_PHANTOM
+from fnaf.runs.step_cap import capped
 from fnaf.train import Settings, TrainingError, fit
 
 #: The paper's fine-tuning (§3.8.2): SGD, lr 1e-3 with decay rate 0.1, weight decay 5e-4. The
@@ -145,6 +146,8 @@ def classifier_preset(scale: str = "demo", patch_size: int = 32, strategy: str =
     * ``paper`` — fastMRI with the published CSVs (``data_root`` required): the paper's grid,
       SGD as :data:`PAPER_CLASSIFIER_OPTIM`, batch 128, early stopping after 60 epochs, at
       most 100.
+
+    The epochs are capped by :func:`~fnaf.runs.step_cap.set_step_cap`.
     """
     check_choice("scale", scale, SCALES)
     if scale == "smoke":
@@ -156,6 +159,7 @@ def classifier_preset(scale: str = "demo", patch_size: int = 32, strategy: str =
     else:
         base = {}
     config = ClassifierConfig(scale, patch_size, strategy=strategy, **{**base, **overrides})
+    config = replace(config, epochs=capped(config.epochs))
     if scale == "paper" and config.data_root is None:
         raise ValueError("the paper preset needs data_root: a fastMRI knee folder (and the "
                          "published annotation CSVs)")

@@ -23,6 +23,7 @@ from fnaf.runs.configs import (
     VarNetConfig,
     check_choice,
 )
+from fnaf.runs.step_cap import capped
 
 
 def evaluation_accels(accel: int | str) -> tuple[int, ...]:
@@ -158,7 +159,7 @@ def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...
 
     ``overrides`` replace fields (e.g. ``epochs=2``, ``data_root="/data/knee"``);
     ``init_weights`` (a weight file, e.g. the released i-RIM) makes the file the baseline:
-    ``epochs=0`` unless given.
+    ``epochs=0`` unless given. The epochs are capped by :func:`~fnaf.runs.step_cap.set_step_cap`.
     """
     check_choice("scale", scale, SCALES)
     check_choice("model", model, RECONSTRUCTION_MODELS)
@@ -183,6 +184,7 @@ def preset(scale: str = "demo", model: str = "unet", accel: int | tuple[int, ...
         base["epochs"] = 0  # the weight file is the baseline (unless epochs are given)
     config = RunConfig(**{"model": model, "accel": accel, "scale": scale,
                           "network": _NETWORKS[scale, model], **base, **overrides})
+    config = replace(config, epochs=capped(config.epochs))
     if config.scale == "paper" and config.data_root is None:
         raise ValueError("the paper preset needs data_root: a fastMRI knee folder with "
                          f"{config.data_challenge}_train/ and {config.data_challenge}_val/ (the "
@@ -259,10 +261,11 @@ ATTACK_STEPS = {"smoke": {"pgd": 3, "two_step": 3}, "demo": {"pgd": 8, "two_step
 
 
 def attack_steps(scale: str, attack: str) -> int:
-    """The ``scale``'s steps of ``attack`` (``"pgd"`` or ``"two_step"``), :data:`ATTACK_STEPS`."""
+    """The ``scale``'s steps of ``attack`` (``"pgd"`` or ``"two_step"``), :data:`ATTACK_STEPS`
+    (capped by :func:`~fnaf.runs.step_cap.set_step_cap`)."""
     check_choice("scale", scale, ATTACK_STEPS)
     check_choice("attack", attack, ATTACK_STEPS[scale])
-    return ATTACK_STEPS[scale][attack]
+    return capped(ATTACK_STEPS[scale][attack])
 
 
 #: Fine-tuning from the baseline: epochs and the epoch of the learning-rate drop, per scale and
@@ -305,6 +308,6 @@ def robust_preset(scale: str = "demo", model: str = "unet", accel: int | tuple[i
     if objective == "fnaf" and model == "irim":  # scaled to the images' grid when drawn
         options.update(n_pixels=IRIM_FEATURE_PIXELS, area_scaled=True)
     options.update(objective_options)
-    return replace(baseline, objective=ObjectiveConfig(objective, **options), epochs=epochs,
+    return replace(baseline, objective=ObjectiveConfig(objective, **options), epochs=capped(epochs),
                    optim=replace(baseline.optim, step_size=drop), init_from=baseline,
                    init_weights=None)

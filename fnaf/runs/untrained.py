@@ -31,6 +31,7 @@ from fnaf.models.decoders import ARCHITECTURES
 from fnaf.ranks import barrier, rank_world
 from fnaf.runs.builders import attack_transform, datasets
 from fnaf.runs.configs import RunConfig, without_later_defaults
+from fnaf.runs.step_cap import capped
 from fnaf.untrained.decoder_fit import CONSISTENCY, SCALINGS, DecoderMethod
 from fnaf.untrained.l1 import SOLVERS, check_l1_settings
 from fnaf.untrained.problem import UntrainedMethod
@@ -222,11 +223,13 @@ UNTRAINED_SCALES = {
 
 def untrained_preset(scale: str, method: str, **overrides) -> UntrainedConfig:
     """The ``scale``'s settings of ``method`` (:data:`UNTRAINED_SCALES`; the paper's decoders
-    are the architecture defaults, 8 layers x 256 channels and 10 x 368), then ``overrides``."""
+    are the architecture defaults, 8 layers x 256 channels and 10 x 368), then ``overrides``;
+    the iterations capped by :func:`~fnaf.runs.step_cap.set_step_cap`."""
     if scale not in UNTRAINED_SCALES:
         raise ValueError(f"unknown scale {scale!r}; accepted: {list(UNTRAINED_SCALES)}")
     settings = UNTRAINED_SCALES[scale]["l1" if method == "l1" else "decoder"]
-    return UntrainedConfig(method, **{**settings, **overrides})
+    config = UntrainedConfig(method, **{**settings, **overrides})
+    return replace(config, iterations=capped(config.iterations))
 
 
 def lambda_sweep(config: UntrainedConfig, lams, data: RunConfig, accel: int | None = None,

@@ -10,6 +10,8 @@ from pathlib import Path
 from fnaf.attacks.pgd import NORMS
 from fnaf.attacks.report import INFORMATION_TOLERANCE, PAPER_GAMMA
 from fnaf.attacks.search import DOMAINS
+from fnaf.data.check import LOW_ENERGY, TOLERANCE, check_data
+from fnaf.data.fastmri import FastMRIDataError
 from fnaf.data.masks import CENTER_FRACTIONS, MASK_STYLES
 from fnaf.data.phantom import GEOMETRIES, PhantomConfig, write_phantom
 from fnaf.metrics import SSIM_VARIANTS
@@ -38,6 +40,25 @@ def _phantom(args: argparse.Namespace) -> None:
     except FileExistsError as error:
         sys.exit(f"python -m fnaf phantom: {error}")
     print(f"wrote the phantom knee dataset to {out}")
+
+
+def _check_data(args: argparse.Namespace) -> None:
+    annotations = args.annotations
+    if annotations is None:  # the data root's own CSVs, where the phantom writes them
+        annotations = sorted(args.data_root.glob("*_bb_*.csv"))
+    try:
+        result = check_data(args.data_root, annotations, tolerance=args.tolerance,
+                            low_energy=args.low_energy)
+    except (FastMRIDataError, ValueError) as error:
+        sys.exit(f"python -m fnaf check-data: {error}")
+    print(result.summary().to_string())
+    if result.ok:
+        print(f"no problems in {len(result.volumes)} volumes")
+        return
+    print(result.findings.to_string(index=False, max_colwidth=120))
+    sys.exit(f"python -m fnaf check-data: {len(result.findings)} problem(s) in "
+             f"{result.findings['file'].nunique()} file(s) of {args.data_root}; download or "
+             "regenerate the files named, or move them out of their split folders")
 
 
 def _batch_size(text: str) -> int | None:
@@ -308,6 +329,24 @@ def build_parser() -> argparse.ArgumentParser:
     phantom.add_argument("--coils", type=int, default=defaults.coils,
                          help="coils (> 1: fastMRI's multi-coil layout, birdcage sensitivities)")
     phantom.set_defaults(run=_phantom)
+
+    check = commands.add_parser(
+        "check-data", help="check every volume of a data root before training on it",
+        description="Reads every volume of DIR's split folders once, slice by slice, and "
+                    "reports per split: volumes, slices, k-space shapes, coils, dtypes, header "
+                    "consistency, NaN/Inf, all-zero or low-energy slices, targets that differ "
+                    "from the fully-sampled k-space's reconstruction, annotation coverage. "
+                    "Exits non-zero on any problem.")
+    check.add_argument("data_root", type=Path, metavar="DIR",
+                       help="the data root holding singlecoil_<split>/ or multicoil_<split>/")
+    check.add_argument("--annotations", type=Path, nargs="*",
+                       help="annotation CSVs (default: DIR/*_bb_*.csv)")
+    check.add_argument("--tolerance", type=float, default=TOLERANCE,
+                       help="largest relative error of a target against the k-space's "
+                            "reconstruction")
+    check.add_argument("--low-energy", type=float, default=LOW_ENERGY,
+                       help="smallest slice k-space energy relative to the volume's median")
+    check.set_defaults(run=_check_data)
 
     train = commands.add_parser(
         "train", help="train (or resume) a baseline run of the run cache",

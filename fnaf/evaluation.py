@@ -153,6 +153,24 @@ class Evaluation:
                 "zero_filled": self.zero_filled.to_dict("records")}
 
 
+def _finite_metrics(volume: VolumeReconstruction, prediction: np.ndarray, what: str) -> dict:
+    """:func:`fnaf.metrics.volume_metrics` of ``prediction`` ``(S, h, w)`` against the volume's
+    target; raises a ``ValueError`` naming the file (and the slices at fault) if a metric is NaN
+    or the NMSE infinite, so that no mean is ever taken over fewer volumes than were evaluated."""
+    metrics = volume_metrics(volume.target, prediction)
+    if np.isfinite(metrics["NMSE"]) and not np.isnan(list(metrics.values())).any():
+        return metrics  # PSNR is +inf only for an exact reconstruction (NMSE 0)
+    dead = [number for number, target in zip(volume.slice_nums, volume.target)
+            if not target.any()]
+    broken = [number for number, image in zip(volume.slice_nums, prediction)
+              if not np.isfinite(image).all()]
+    cause = (f"its target is all zero in slices {dead}: regenerate or download the file "
+             "again, or move it out of the split" if dead else
+             f"the {what} is not finite in slices {broken} (a diverged model?)" if broken else
+             "check the file with `python -m fnaf check-data`")
+    raise ValueError(f"{volume.fname}: the {what}'s metrics are not finite ({metrics}); {cause}")
+
+
 def score_volumes(volumes, count: int | None = None) -> Evaluation:
     """Score :class:`VolumeReconstruction` s with :func:`fnaf.metrics.volume_metrics`.
 
@@ -164,8 +182,9 @@ def score_volumes(volumes, count: int | None = None) -> Evaluation:
     for order, volume in enumerate(volumes):
         base = {"fname": volume.fname, "slices": len(volume.slice_nums)}
         scored[order if count is None else volume.position] = [(
-            {**base, **volume_metrics(volume.target, volume.reconstruction)},
-            {**base, **volume_metrics(volume.target, volume.zero_filled)}, volume.loss_sum)]
+            {**base, **_finite_metrics(volume, volume.reconstruction, "reconstruction")},
+            {**base, **_finite_metrics(volume, volume.zero_filled, "zero-filled input")},
+            volume.loss_sum)]
     rows = gathered(scored, count) if count is not None else \
         [row for part in scored.values() for row in part]
     if not rows:

@@ -17,8 +17,9 @@ weights, history) are written atomically every ``checkpoint_every`` steps and at
 weights to an uninterrupted run.
 
 A non-finite training loss stops training with a :class:`TrainingError` naming the step and the
-slices; a run whose validation loss was never finite raises one too, so no caller can keep
-untrained or diverged weights as a finished run.
+slices; a validation loss that is not finite raises one too (and a reconstruction model's
+validation raises on any volume whose metrics are not finite, naming the file), so no caller can
+keep untrained or diverged weights, or metrics over fewer volumes, as a finished run.
 
 Multi-GPU/multi-node: launch with ``torchrun`` (``python -m fnaf train ...``);
 :func:`init_distributed` joins the process group, the model is wrapped in
@@ -29,6 +30,7 @@ result matches one process with the same batch.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -299,7 +301,17 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: TrainingSet,
         position["skip"] = 0
         scheduler.step()
         if rank == 0:
-            result = validate(model, device)
+            kept = (f"The last checkpoint in {checkpoint_dir} is kept; nothing is cached as "
+                    "finished.")
+            try:
+                result = validate(model, device)
+            except ValueError as error:  # a damaged validation volume, non-finite metrics
+                raise TrainingError(f"validation after epoch {epoch + 1} failed: {error}. "
+                                    f"{kept}") from error
+            if not math.isfinite(result.loss):
+                raise TrainingError(
+                    f"the validation loss after epoch {epoch + 1} is {result.loss}; check the "
+                    f"validation data (`python -m fnaf check-data`) and the learning rate. {kept}")
             position["history"].append({"epoch": epoch + 1, "step": position["step"],
                                         "val_loss": result.loss, **result.means()})
             if result.loss < position["best_loss"]:

@@ -310,6 +310,11 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
      "pass \\['shifted_root', 'brain_root'\\]"),
     ("10_small_features.ipynb", {"placements": 0}, "placements must be a positive integer"),
     ("10_small_features.ipynb", {"sizes": [2, 40]}, "does not fit the 32×32 target"),
+    ("00_data.ipynb", {"accelerations": [4]}, "accelerations and center_fractions pair"),
+    ("07_measurement_attacks.ipynb", {"methods": []}, "methods must be a non-empty list"),
+    ("07_measurement_attacks.ipynb", {"methods": ["varnet", "irim"]},
+     "methods holds unknown values \\['irim'\\]"),
+    ("08_untrained_and_l1.ipynb", {"lams": []}, "lams must be a non-empty list"),
 ])
 def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, name, parameters,
                                                          message):

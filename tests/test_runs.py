@@ -356,14 +356,16 @@ def test_run_keys_follow_the_data_not_the_path(phantom_root, tmp_path):
 
 def test_a_nan_target_trains_nothing_and_caches_nothing(phantom_root, tmp_path):
     from fnaf.data.fastmri import FastMRIDataError
+    from fnaf.train import TrainingError
 
     root = _copy_phantom(phantom_root, tmp_path / "knee")
     volume = sorted((root / "singlecoil_val").glob("*.h5"))[0]
     with h5py.File(volume, "r+") as handle:
         handle["reconstruction_esc"][1, 3, 3] = np.nan
     config = preset("smoke", data_root=str(root), epochs=1)
-    with pytest.raises(FastMRIDataError, match=f"{volume.name} slice 1: 'reconstruction_esc'"):
+    with pytest.raises(TrainingError, match=f"{volume.name} slice 1: 'reconstruction_esc'") as info:
         train_or_load(config, tmp_path / "runs", progress=False)
+    assert isinstance(info.value.__cause__, FastMRIDataError)
     assert not list((tmp_path / "runs").rglob("model.pt"))
 
 

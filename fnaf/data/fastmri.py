@@ -135,42 +135,53 @@ def inspect_volume(
             f"{fname}: cannot be opened as HDF5 ({error}); the file is truncated, corrupt or not "
             "an HDF5 file: download or regenerate it"
         ) from None
-    with handle:
-        if "kspace" not in handle:
-            raise FastMRIDataError(f"{fname}: missing dataset 'kspace' (keys: {sorted(handle)})")
-        kspace = handle["kspace"]
-        _check_kspace_layout(kspace, fname, challenge)
-        if not np.issubdtype(kspace.dtype, np.complexfloating):
-            raise FastMRIDataError(f"{fname}: 'kspace' has dtype {kspace.dtype}, not complex")
-        if "ismrmrd_header" not in handle:
-            raise FastMRIDataError(f"{fname}: missing dataset 'ismrmrd_header'")
-        metadata = parse_header(handle["ismrmrd_header"][()], fname)
-        encoded = tuple(metadata["encoding_size"][:2])
-        if kspace.ndim == 4 and kspace.shape[1:3] == encoded != kspace.shape[-2:]:
-            raise FastMRIDataError(
-                f"{fname}: 'kspace' has shape {kspace.shape}, the coils last (slices, H, W, "
-                f"coils) for the header's {encoded[0]}x{encoded[1]} grid; fastMRI stores "
-                "multi-coil k-space as (slices, coils, H, W): move the coil axis")
-        num_slices, kspace_shape = kspace.shape[0], tuple(kspace.shape[-2:])
-        coils = kspace.shape[1] if kspace.ndim == 4 else 1
-        if recons_key is not None:
-            if recons_key in handle:
-                target = handle[recons_key]
-                if target.ndim != 3:
-                    raise FastMRIDataError(
-                        f"{fname}: '{recons_key}' has shape {target.shape}, expected 3-D "
-                        "(slices, h, w)"
-                    )
-                if target.shape[0] != num_slices:
-                    raise FastMRIDataError(
-                        f"{fname}: '{recons_key}' has {target.shape[0]} slices but 'kspace' has "
-                        f"{num_slices}"
-                    )
-            elif require_target:
+    try:
+        with handle:
+            return _inspect(handle, fname, recons_key, require_target, challenge)
+    except (OSError, RuntimeError) as error:  # h5py's errors on damaged metadata
+        raise FastMRIDataError(
+            f"{fname}: its HDF5 metadata cannot be read ({error}); the file is corrupt: "
+            "download or regenerate it"
+        ) from None
+
+
+def _inspect(handle: h5py.File, fname: Path, recons_key: str | None, require_target: bool,
+             challenge: str) -> VolumeInfo:
+    if "kspace" not in handle:
+        raise FastMRIDataError(f"{fname}: missing dataset 'kspace' (keys: {sorted(handle)})")
+    kspace = handle["kspace"]
+    _check_kspace_layout(kspace, fname, challenge)
+    if not np.issubdtype(kspace.dtype, np.complexfloating):
+        raise FastMRIDataError(f"{fname}: 'kspace' has dtype {kspace.dtype}, not complex")
+    if "ismrmrd_header" not in handle:
+        raise FastMRIDataError(f"{fname}: missing dataset 'ismrmrd_header'")
+    metadata = parse_header(handle["ismrmrd_header"][()], fname)
+    encoded = tuple(metadata["encoding_size"][:2])
+    if kspace.ndim == 4 and kspace.shape[1:3] == encoded != kspace.shape[-2:]:
+        raise FastMRIDataError(
+            f"{fname}: 'kspace' has shape {kspace.shape}, the coils last (slices, H, W, "
+            f"coils) for the header's {encoded[0]}x{encoded[1]} grid; fastMRI stores "
+            "multi-coil k-space as (slices, coils, H, W): move the coil axis")
+    num_slices, kspace_shape = kspace.shape[0], tuple(kspace.shape[-2:])
+    coils = kspace.shape[1] if kspace.ndim == 4 else 1
+    if recons_key is not None:
+        if recons_key in handle:
+            target = handle[recons_key]
+            if target.ndim != 3:
                 raise FastMRIDataError(
-                    f"{fname}: missing target dataset '{recons_key}' (keys: {sorted(handle)})"
+                    f"{fname}: '{recons_key}' has shape {target.shape}, expected 3-D "
+                    "(slices, h, w)"
                 )
-        metadata.update(dict(handle.attrs))
+            if target.shape[0] != num_slices:
+                raise FastMRIDataError(
+                    f"{fname}: '{recons_key}' has {target.shape[0]} slices but 'kspace' has "
+                    f"{num_slices}"
+                )
+        elif require_target:
+            raise FastMRIDataError(
+                f"{fname}: missing target dataset '{recons_key}' (keys: {sorted(handle)})"
+            )
+    metadata.update(dict(handle.attrs))
     return VolumeInfo(fname, num_slices, metadata, kspace_shape, coils)
 
 
@@ -258,7 +269,7 @@ class SliceDataset(torch.utils.data.Dataset):
     def read_slice(self, index: int):
         """The raw ``(kspace, mask, target, attrs, fname, slice_num)`` of sample ``index``:
         k-space as complex64 and the target as float32 (fastMRI's dtypes; complex128 or float64
-        files are converted), both checked to be finite."""
+        files are converted), both checked to be finite and not all zero."""
         volume_index, slice_num = self.samples[index]
         volume = self.volumes[volume_index]
         try:
@@ -266,16 +277,21 @@ class SliceDataset(torch.utils.data.Dataset):
             kspace = handle["kspace"][slice_num]
             mask = np.asarray(handle["mask"]) if "mask" in handle else None
             target = handle[self.recons_key][slice_num] if self.recons_key in handle else None
-        except OSError as error:
+        except (OSError, RuntimeError) as error:
             raise FastMRIDataError(
                 f"{volume.fname} slice {slice_num}: cannot be read ({error}); the file is "
                 "truncated or corrupt: download or regenerate it"
             ) from None
         for name, values in (("kspace", kspace), (self.recons_key, target)):
-            if values is not None and not np.isfinite(values).all():
+            if values is None:
+                continue
+            fault = ("contains NaN or Inf values" if not np.isfinite(values).all() else
+                     "is all zero (a dead or damaged volume)" if not values.any() else None)
+            if fault is not None:
                 raise FastMRIDataError(
-                    f"{volume.fname} slice {slice_num}: '{name}' contains NaN or Inf values; "
-                    "the file is corrupt: download or regenerate it"
+                    f"{volume.fname} slice {slice_num}: '{name}' {fault}; the file is corrupt: "
+                    f"download or regenerate it, or move it out of {self.root} "
+                    f"(`python -m fnaf check-data {self.root.parent}` lists every such file)"
                 )
         kspace = kspace.astype(np.complex64, copy=False)  # fastMRI's dtypes, whatever the file's
         target = None if target is None else target.astype(np.float32, copy=False)

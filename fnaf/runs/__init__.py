@@ -60,6 +60,8 @@ from fnaf.runs.configs import (
     VarNetConfig,
     check_choice,
     check_counts,
+    check_list,
+    check_paired,
 )
 from fnaf.runs.feature_slices import annotated_slices, middle_slices
 from fnaf.runs.presets import (
@@ -133,6 +135,8 @@ __all__ = [
     "build_optimizer",
     "check_choice",
     "check_counts",
+    "check_list",
+    "check_paired",
     "datasets",
     "eval_transform",
     "evaluate_or_load",

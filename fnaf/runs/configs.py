@@ -335,6 +335,28 @@ def check_choice(name: str, value, accepted) -> None:
         raise ValueError(f"unknown {name} {value!r}; accepted: {list(accepted)}")
 
 
+def check_list(name: str, values, accepted=None) -> None:
+    """Refuse a list parameter ``name`` that is not a non-empty list (or tuple), or (with
+    ``accepted``) holds a value outside ``accepted``."""
+    hint = f"; accepted: {list(accepted)}" if accepted is not None else ""
+    if not isinstance(values, (list, tuple)) or not values:
+        raise ValueError(f"{name} must be a non-empty list, not {values!r}{hint}")
+    unknown = [value for value in values if accepted is not None and value not in accepted]
+    if unknown:
+        raise ValueError(f"{name} holds unknown values {unknown}{hint}")
+
+
+def check_paired(**lists) -> None:
+    """Refuse list parameters that pair entry by entry (e.g. ``accelerations`` and
+    ``center_fractions``) unless each is a non-empty list and all are as long."""
+    for name, values in lists.items():
+        check_list(name, values)
+    if len({len(values) for values in lists.values()}) > 1:
+        given = ", ".join(f"{name}={values!r}" for name, values in lists.items())
+        raise ValueError(f"{' and '.join(lists)} pair entry by entry, but {given} differ in "
+                         "length: give one entry of each per setting")
+
+
 def check_counts(**counts) -> None:
     """Refuse any named count (window size, grid points, placements, ...) that is not a positive
     integer."""

@@ -5,12 +5,12 @@ import pytest
 from scipy import stats
 
 from fnaf.stats import (
-    volume_paired_test,
     MIN_PAIRED_UNITS,
     cluster_bootstrap_mean,
     correlation,
     mcnemar_exact,
     paired_test,
+    volume_paired_test,
     wilson_interval,
 )
 

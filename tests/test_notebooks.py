@@ -143,6 +143,10 @@ def test_attacks_notebook_builds_table2_with_the_control(tmp_path, monkeypatch):
         [contrasts.index.get_level_values(0),
          contrasts.index.get_level_values(1).str.split(",").str[0]]).sum()
     assert (per_model == 8).all() and len(per_model) == 4  # every slice in one contrast
+    information = pd.read_csv(results / "information_by_contrast.csv", index_col=0)
+    assert {"ip_mse_pearson_r", "acceptance_rate"} <= set(information.columns)
+    assert set(information.index.str.split(", ").str[-1]) <= {"PD", "PD-FS"}
+    assert information["slices"].sum() == 4 * 8  # each model and acceleration's 8 slices
     assert {"complete loss above γ (%)", "feature lost (%) low"} <= set(contrasts.columns)
     methods = pd.read_csv(results / "random_search_vs_fd.csv", index_col=[0, 1])
     assert len(methods) == 4 and methods.index[0][0] == "U-Net 8×"  # at the last acceleration

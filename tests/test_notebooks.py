@@ -196,7 +196,8 @@ def test_bbox_notebook_builds_table4_over_annotated_units(tmp_path, monkeypatch)
     assert table.loc["All", "paper B-Box I-RIM"] == 0.06417  # the paper's 8x value
     tests = pd.read_csv(results / "table4_tests.csv", index_col=["AF", "compartment"]).loc["8×"]
     robust = ["FNAF U-Net", "B-Box U-Net", "FNAF I-RIM", "B-Box I-RIM"]
-    assert tests.columns.tolist() == [f"{m} p{kind}" for m in robust for kind in ("", " rank-sum")]
+    assert tests.columns.tolist() == [f"{m} p{kind}" for m in robust
+                                      for kind in ("", " rank-sum", " volumes")]
     significant = table["B-Box U-Net significant"].astype(bool)
     assert (significant == (tests["B-Box U-Net p"] <= 0.05)).all()  # NaN (untested): False
     assert set(table["B-Box U-Net direction"]) <= {"lower", "higher", "equal"}

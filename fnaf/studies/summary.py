@@ -222,10 +222,12 @@ def _box_rows(found: ChapterResults) -> list[dict]:
             if f"{robust} p volumes" in test.index:
                 p_volumes = test[f"{robust} p volumes"]
                 ours_shown = bool(p_volumes <= ALPHA)
-                unit = (f"volumes p {p_string(p_volumes)}, {int(test[f'{robust} volumes'])} "
+                direction = row[f"{robust} direction volumes"]
+                unit = (f"volumes p {p_string(p_volumes)}, {int(row[f'{robust} volumes'])} "
                         "volumes")
             else:
                 ours_shown, unit = False, "no volume-level test in this table"
+                direction = row[f"{robust} direction"]
             change = row[robust] / row[baseline] - 1
             rows.append(_row(
                 f"{robust}: NMSE inside the boxes against the {baseline} (all boxes)", af,
@@ -233,7 +235,7 @@ def _box_rows(found: ChapterResults) -> list[dict]:
                 f"{before:.4f} → {after:.4f} ({after / before - 1:+.0%}; not tested)",
                 f"{row[baseline]:.4f} → {_interval(row, robust, 4)} ({change:+.0%}; {unit}; "
                 f"boxes as independent: paired p {p_string(test[f'{robust} p'])})",
-                direction_verdict(paper_direction, row[f"{robust} direction"], ours_shown)))
+                direction_verdict(paper_direction, direction, ours_shown)))
     return rows
 
 

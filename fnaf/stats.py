@@ -7,6 +7,9 @@ interval, and paired units get paired tests (scipy.stats does the statistics).
 * :func:`paired_test` — two models scored on the same units: the two-sided Wilcoxon
   signed-rank test (exact for small ``N``), with the direction of the difference; the paper's
   unpaired rank-sum test beside it.
+* :func:`volume_paired_test` — the same comparison with the *volume* as the unit: each
+  volume's mean difference, then the signed-rank test across volumes (slices, boxes and patches
+  of one volume are correlated; taking them as independent rejects far too often).
 * :func:`mcnemar_exact` — two models' hits on the same slices (attack rates).
 * :func:`correlation` — Pearson's r and Spearman's ρ with p-values and 95 % intervals.
 """
@@ -100,6 +103,28 @@ def paired_test(model, reference) -> PairedComparison:
     signed_rank = 1.0 if not difference.any() else float(stats.wilcoxon(model, reference).pvalue)
     rank_sum = float(stats.ranksums(model, reference).pvalue)
     return PairedComparison(n, median, signed_rank, rank_sum)
+
+
+def volume_paired_test(model, reference, volumes) -> PairedComparison:
+    """:func:`paired_test` with the volume as the unit: the differences ``model - reference``
+    of each unit (slice, box, patch) are averaged per volume (``volumes``: each unit's volume),
+    and the per-volume means are tested with the two-sided signed-rank test (exact for small
+    numbers of volumes). ``n`` counts volumes; not tested below :data:`MIN_PAIRED_UNITS`
+    volumes; ``p_rank_sum`` compares the two models' per-volume means unpaired.
+
+    Units of one volume share the patient, the scan and the reconstruction's errors, so under
+    "no difference" a volume's units move together; a unit-level test counts each of them as
+    independent evidence and rejects far more often than its nominal level
+    (``tests/test_stats.py`` simulates it)."""
+    model, reference = (np.asarray(side, dtype=np.float64) for side in (model, reference))
+    volumes = np.asarray(volumes)
+    if not model.shape == reference.shape == volumes.shape:
+        raise ValueError(f"paired scores and volumes must have the same shape, not "
+                         f"{model.shape}, {reference.shape} and {volumes.shape}")
+    _, index = np.unique(volumes, return_inverse=True)
+    counts = np.bincount(index).astype(np.float64)
+    means = [np.bincount(index, weights=side) / counts for side in (model, reference)]
+    return paired_test(*means)
 
 
 def mcnemar_exact(model, reference) -> tuple[int, int, float]:

@@ -1,4 +1,4 @@
-"""How a result of ours is read against the FNAF paper's: one vocabulary, three rules.
+"""How a result of ours is read against the FNAF paper's: one vocabulary, four rules.
 
 :data:`VERDICTS`, from strongest to weakest agreement:
 
@@ -10,6 +10,10 @@
   effect shown where the paper found none.
 * ``"not comparable"`` — nothing here measures the paper's quantity (an absolute level on other
   data than the paper's, or a statement the paper does not make).
+
+A claim the paper stated without a test (e.g. Table 4's unbolded "All" row, a mean the paper never
+tested) is read by its direction and size (:func:`direction_verdict`), never as "the paper found
+no effect".
 
 "No effect shown" is the reading of a test that does not reject (or an interval that covers the
 null): it agrees with a paper that found no effect, it does not prove there is none.
@@ -38,18 +42,27 @@ def comparison_verdict(paper_direction: str, paper_shown: bool, our_direction: s
 
 
 def level_verdict(paper: float, low: float, high: float, direction_shown: bool | None) -> str:
-    """A level the paper reports: reproduced when ``paper`` lies in our interval ``[low, high]``
-    (and, where the finding is a direction, e.g. an attack rate above the control's or a negative
-    r, that direction is shown). Outside the interval: direction only where the direction is
-    shown, not reproduced where it is not or where the level has none (``direction_shown``
-    None). ``paper`` missing: not comparable."""
+    """A level the paper reports, read as the module docstring says: reproduced when ``paper``
+    lies in our 95 % interval ``[low, high]`` — checked first, whether or not our interval also
+    shows the finding's direction (an interval that holds the paper's value agrees with it).
+    Outside the interval: direction only where the finding's direction (e.g. an attack rate
+    above the control's, a negative r) is shown, not reproduced where it is not or where the
+    level has none (``direction_shown`` None). ``paper`` missing: not comparable."""
     if paper is None or math.isnan(paper):
         return "not comparable"
-    if direction_shown is False:
-        return "not reproduced"
     if low <= paper <= high:
         return "reproduced"
     return "direction only" if direction_shown else "not reproduced"
+
+
+def direction_verdict(paper_direction: str, our_direction: str, our_shown: bool) -> str:
+    """A comparison the paper stated but did not test (its numbers give a direction, no test
+    says whether it is an effect): ours in its direction and shown by our test → reproduced; in
+    its direction, not shown → direction only; the other direction → not reproduced. Unlike
+    :func:`comparison_verdict`, an untested paper value is never read as "no effect found"."""
+    if our_direction != paper_direction:
+        return "not reproduced"
+    return "reproduced" if our_shown else "direction only"
 
 
 def claim_verdict(fewer_hits: bool, p: float, delta_ssim: float, alpha: float = 0.05,

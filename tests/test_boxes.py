@@ -76,6 +76,22 @@ def test_table4_means_intervals_and_paired_tests():
     assert not table.loc["Cyst", "FNAF U-Net significant"]  # identical values: p = 1
     assert np.isnan(tests.loc["BML Med Fem", "FNAF U-Net p"])  # no units: not tested
     assert table.loc["Med Men", "paper N"] == 11 and table.loc["Med Men", "paper U-Net"] == 0.04902
+    # the 12 boxes come from 4 volumes: with the volume as the unit nothing can be tested
+    assert table.loc["Med Men", "FNAF U-Net volumes"] == 4
+    assert np.isnan(tests.loc["Med Men", "FNAF U-Net p volumes"])
+    assert table.loc["Med Men", "FNAF U-Net direction volumes"] == "lower"
+
+
+def test_table4_tests_all_boxes_by_volume_beside_the_box_level_test():
+    rng = np.random.default_rng(2)
+    baseline = pd.DataFrame([{"fname": f"file{volume}.h5", "slice": box, "label": "Med_Men",
+                              "compartment": "Med Men", "nmse": rng.uniform(0.05, 0.1)}
+                             for volume in range(8) for box in range(volume * 10, volume * 10 + 5)])
+    better = baseline.assign(nmse=baseline["nmse"] * 0.9)
+    table, tests = table4({"U-Net": baseline, "FNAF U-Net": better}, {"FNAF U-Net": "U-Net"}, 4)
+    assert table.loc["All", "FNAF U-Net volumes"] == 8
+    assert tests.loc["All", "FNAF U-Net p volumes"] == pytest.approx(2 / 2 ** 8)  # exact, 8 of 8
+    assert tests.loc["All", "FNAF U-Net p"] < tests.loc["All", "FNAF U-Net p volumes"]
 
 
 def test_table4_does_not_test_small_compartments_and_needs_the_same_units():

@@ -143,6 +143,10 @@ def test_attacks_notebook_builds_table2_with_the_control(tmp_path, monkeypatch):
         [contrasts.index.get_level_values(0),
          contrasts.index.get_level_values(1).str.split(",").str[0]]).sum()
     assert (per_model == 8).all() and len(per_model) == 4  # every slice in one contrast
+    information = pd.read_csv(results / "information_by_contrast.csv", index_col=0)
+    assert {"ip_mse_pearson_r", "acceptance_rate"} <= set(information.columns)
+    assert set(information.index.str.split(", ").str[-1]) <= {"PD", "PD-FS"}
+    assert information["slices"].sum() == 4 * 8  # each model and acceleration's 8 slices
     assert {"complete loss above γ (%)", "feature lost (%) low"} <= set(contrasts.columns)
     methods = pd.read_csv(results / "random_search_vs_fd.csv", index_col=[0, 1])
     assert len(methods) == 4 and methods.index[0][0] == "U-Net 8×"  # at the last acceleration
@@ -192,7 +196,8 @@ def test_bbox_notebook_builds_table4_over_annotated_units(tmp_path, monkeypatch)
     assert table.loc["All", "paper B-Box I-RIM"] == 0.06417  # the paper's 8x value
     tests = pd.read_csv(results / "table4_tests.csv", index_col=["AF", "compartment"]).loc["8×"]
     robust = ["FNAF U-Net", "B-Box U-Net", "FNAF I-RIM", "B-Box I-RIM"]
-    assert tests.columns.tolist() == [f"{m} p{kind}" for m in robust for kind in ("", " rank-sum")]
+    assert tests.columns.tolist() == [f"{m} p{kind}" for m in robust
+                                      for kind in ("", " rank-sum", " volumes")]
     significant = table["B-Box U-Net significant"].astype(bool)
     assert (significant == (tests["B-Box U-Net p"] <= 0.05)).all()  # NaN (untested): False
     assert set(table["B-Box U-Net direction"]) <= {"lower", "higher", "equal"}
@@ -220,7 +225,8 @@ def test_classification_notebook_scores_every_input_on_the_same_patches(tmp_path
     compared = pd.read_csv(results / "comparisons.csv", index_col=["AF", "robust"])
     assert compared.loc[("8×", "FNAF I-RIM"), "baseline"] == "I-RIM"
     assert compared["p"].between(0, 1).all()
-    assert (compared["less confident"] <= compared["false negatives"]).all()
+    assert (compared["less confident"] <= compared["missed on both"]).all()
+    assert (compared["missed on both"] + compared["fixed"] == compared["false negatives"]).all()
     assert (compared["false negatives"] <= counts.loc["val", "abnormal"]).all()
 
 

@@ -10,6 +10,7 @@ from fnaf.stats import (
     correlation,
     mcnemar_exact,
     paired_test,
+    volume_paired_test,
     wilson_interval,
 )
 
@@ -85,3 +86,33 @@ def test_correlation_gives_both_coefficients_with_fisher_intervals():
     assert 0 < result["spearman_p"] < 0.05 and 0 < result["pearson_p"] < 0.05
     assert np.isnan(correlation([1, 2, 3], [1, 2, 3])["pearson_r"])  # too few pairs
     assert np.isnan(correlation(x, np.ones(40))["spearman_r"])  # a constant: no correlation
+
+
+def test_the_volume_level_test_averages_each_volume_first():
+    volumes = np.repeat(np.arange(8), 3)
+    reference = np.zeros(24)
+    model = np.repeat([-1.0, -2, -3, -4, -5, -6, -7, 8], 3) + np.tile([0.1, 0, -0.1], 8)
+    test = volume_paired_test(model, reference, volumes)
+    assert test.n == 8 and test.direction == "lower"
+    expected = stats.wilcoxon([-1.0, -2, -3, -4, -5, -6, -7, 8]).pvalue
+    assert test.p_signed_rank == pytest.approx(expected)
+    with pytest.raises(ValueError, match="same shape"):
+        volume_paired_test(model, reference, volumes[1:])
+
+
+def test_slices_of_one_volume_taken_as_independent_reject_too_often_under_the_null():
+    """Null: no difference between the models, but each volume shifts all its slices together
+    (a volume effect of sd 1 beside slice noise of sd 0.5; 10 volumes of 16 slices). The
+    slice-level signed-rank test rejects far more than 5 %; the volume-level one does not."""
+    rng = np.random.default_rng(29)
+    volumes = np.repeat(np.arange(10), 16)
+    reference = np.zeros(len(volumes))
+    slice_level = volume_level = 0
+    simulations = 300
+    for _ in range(simulations):
+        difference = rng.normal(0, 1, 10)[volumes] + rng.normal(0, 0.5, len(volumes))
+        slice_level += paired_test(difference, reference).significant()
+        volume_level += volume_paired_test(difference, reference, volumes).significant()
+    slice_rate, volume_rate = slice_level / simulations, volume_level / simulations
+    assert slice_rate > 0.15, slice_rate
+    assert volume_rate < 0.10, volume_rate

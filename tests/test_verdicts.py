@@ -1,6 +1,12 @@
 import math
 
-from fnaf.verdicts import VERDICTS, claim_verdict, comparison_verdict, level_verdict
+from fnaf.verdicts import (
+    VERDICTS,
+    claim_verdict,
+    comparison_verdict,
+    direction_verdict,
+    level_verdict,
+)
 
 
 def test_a_comparison_is_read_by_its_test_against_the_papers_finding():
@@ -16,7 +22,12 @@ def test_a_comparison_is_read_by_its_test_against_the_papers_finding():
 def test_a_level_is_reproduced_only_inside_our_interval_and_with_its_direction_shown():
     assert level_verdict(30.0, 20.0, 40.0, True) == "reproduced"
     assert level_verdict(88.9, 20.0, 40.0, True) == "direction only"
-    assert level_verdict(30.0, 20.0, 40.0, False) == "not reproduced"
+    # the interval is checked first: a paper value inside it is never "not reproduced", even
+    # where our interval does not show the direction (paper r -0.14 in our [-0.30, +0.05])
+    assert level_verdict(30.0, 20.0, 40.0, False) == "reproduced"
+    assert level_verdict(-0.14, -0.30, 0.05, False) == "reproduced"
+    # outside the interval with the direction not shown: not reproduced
+    assert level_verdict(-0.14, 0.10, 0.40, False) == "not reproduced"
     assert level_verdict(math.nan, 20.0, 40.0, True) == "not comparable"
     assert level_verdict(None, 20.0, 40.0, True) == "not comparable"
     # a level without a direction (an SSIM): inside or not
@@ -31,3 +42,13 @@ def test_the_claim_is_reproduced_only_with_fewer_hits_by_the_test_at_the_same_qu
     assert claim_verdict(False, 0.01, 0.0) == "not reproduced"
     assert {claim_verdict(*args) for args in [(True, 0.01, 0.0), (True, 0.2, 0.0),
                                              (False, 0.0, 0.0)]} < set(VERDICTS)
+
+
+def test_an_untested_paper_comparison_is_read_by_direction_never_as_no_effect():
+    # Table 4's "All" row: the paper's means fall (B-Box I-RIM 0.04649 -> 0.04232) without a test
+    assert direction_verdict("lower", "lower", True) == "reproduced"
+    assert direction_verdict("lower", "lower", False) == "direction only"
+    assert direction_verdict("lower", "higher", True) == "not reproduced"
+    assert direction_verdict("lower", "higher", False) == "not reproduced"
+    # the rule that reads an unbolded cell as "no effect found" gives the opposite verdict
+    assert comparison_verdict("lower", False, "lower", True) == "not reproduced"

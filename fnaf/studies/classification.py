@@ -6,8 +6,9 @@ a classifier find the abnormalities on the reconstructions?
   volume are not independent; seeded), all resamples at once
   (:func:`fnaf.classifier_scores.weighted_metrics`).
 * :func:`confidence_drop`, :func:`decision_test`, :func:`comparisons` — §4.3: among the
-  baseline's false negatives, the share whose abnormal-class probability is lower on the robust
-  reconstruction, and McNemar's exact test of the two reconstructions' decisions.
+  baseline's false negatives the robust reconstruction still misses, the share called normal
+  less confidently (those it fixes counted apart), and McNemar's exact test of the two
+  reconstructions' decisions.
 * :func:`classification_table`, :func:`classification_view`, :func:`comparisons_view`,
   :func:`classification_sentences`, :func:`patch_rows` — the chapter's tables beside the paper's
   and its computed conclusion; :func:`roc_figure`, :func:`patch_examples` — its figures.
@@ -49,16 +50,20 @@ def classification_metrics(labels, probabilities, volumes, *, resamples: int = 1
                         ).loc[list(CLASSIFICATION_METRICS)]
 
 
-def confidence_drop(labels, baseline, robust, threshold: float = 0.5) -> tuple[int, int]:
+def confidence_drop(labels, baseline, robust, threshold: float = 0.5) -> tuple[int, int, int]:
     """The paper's confidence analysis (§4.3) on the same patches: ``(less_confident,
-    false_negatives)`` — the baseline's false negatives (abnormal patches called normal) and
-    how many of them the classifier calls normal *less confidently* on the robust model's
-    reconstruction, i.e. with a higher abnormal-class probability (the paper: 61 % for U-Net,
-    54 % for I-RIM at 32 px, read as the robust reconstruction keeping more of the
-    abnormality)."""
+    missed_on_both, fixed)``. Of the baseline's false negatives (abnormal patches called
+    normal), ``fixed`` are called abnormal on the robust model's reconstruction and
+    ``missed_on_both`` are still called normal; ``less_confident`` counts those still called
+    normal *less confidently*, i.e. with a higher abnormal-class probability (the paper: 61 %
+    for U-Net, 54 % for I-RIM at 32 px, read as the robust reconstruction keeping more of the
+    abnormality). A fixed false negative is not "called normal less confidently": counting it
+    would inflate the share."""
     labels, baseline, robust = (np.asarray(a, dtype=float) for a in (labels, baseline, robust))
     missed = (labels == 1) & (baseline <= threshold)
-    return int((robust[missed] > baseline[missed]).sum()), int(missed.sum())
+    still = missed & (robust <= threshold)
+    return (int((robust[still] > baseline[still]).sum()), int(still.sum()),
+            int((missed & ~still).sum()))
 
 
 def decision_test(labels, baseline, robust, threshold: float = 0.5) -> dict:
@@ -76,7 +81,9 @@ def comparisons(labels, probabilities: dict[tuple[str, int], np.ndarray],
                 baselines: dict[str, str]) -> pd.DataFrame:
     """Each robust reconstruction against its baseline on the same patches, per acceleration:
     McNemar's exact test of the classifier's correctness (:func:`decision_test`) and the
-    confidence analysis (:func:`confidence_drop`, with a 95 % Wilson interval of the share).
+    confidence analysis (:func:`confidence_drop`: the baseline's ``false negatives``, those the
+    robust model ``fixed``, those ``missed on both`` and how many of these are called normal
+    ``less confident``ly; the ``share`` of ``missed on both``, with a 95 % Wilson interval).
 
     ``probabilities``: ``(input, accel)`` -> abnormal-class probabilities; ``baselines``: robust
     input -> its baseline (e.g. ``{"FNAF U-Net": "U-Net"}``). Rows ``(AF, robust)``.
@@ -86,13 +93,13 @@ def comparisons(labels, probabilities: dict[tuple[str, int], np.ndarray],
         if robust not in baselines:
             continue
         baseline = probabilities[baselines[robust], accel]
-        less, missed = confidence_drop(labels, baseline, scores)
-        low, high = wilson_interval(less, missed)
+        less, still, fixed = confidence_drop(labels, baseline, scores)
+        low, high = wilson_interval(less, still)
         rows[f"{accel}×", robust] = {
             "baseline": baselines[robust], **decision_test(labels, baseline, scores),
-            "false negatives": missed, "less confident": less,
-            "share": less / missed if missed else float("nan"), "share low": low,
-            "share high": high}
+            "false negatives": still + fixed, "fixed": fixed, "missed on both": still,
+            "less confident": less, "share": less / still if still else float("nan"),
+            "share low": low, "share high": high}
     return pd.DataFrame(rows).T.rename_axis(["AF", "robust"])
 
 
@@ -180,12 +187,13 @@ def classification_sentences(table: pd.DataFrame, compared: pd.DataFrame,
             f"{verdict}); the classifier's decisions {differ} (McNemar p {p_string(row['p'])};"
             f" the paper: p > 0.05).")
         share = PAPER_LESS_CONFIDENT.get(robust) if patch_size == 32 else None
-        if row["false negatives"]:
+        if row["missed on both"]:
             paper_share = f"; paper {share:.0%}" if share is not None else ""
             sentences.append(
                 f"{af}: of {row['baseline']}'s {row['false negatives']} false negatives, "
+                f"{robust} fixes {row['fixed']}; of the {row['missed on both']} it still misses, "
                 f"{row['share']:.0%} [{row['share low']:.0%}, {row['share high']:.0%}] are "
-                f"called normal less confidently on {robust}{paper_share}.")
+                f"called normal less confidently{paper_share}.")
     return sentences
 
 
@@ -202,15 +210,19 @@ def _direction(value: float, reference: float) -> str:
 
 def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
     """:func:`comparisons` for reading: the baseline, the patches only one
-    reconstruction lets the classifier get right, McNemar's p, and the confidence analysis as
-    ``less confident / false negatives`` with the share and its 95 % interval."""
+    reconstruction lets the classifier get right, McNemar's p, the baseline's false negatives
+    the robust model fixes, and the confidence analysis as ``less confident / still missed``
+    with the share and its 95 % interval."""
     share = interval_strings(compared.astype({"share": float}), ["share"], 2)["share"]
     return pd.DataFrame({
         "vs": compared["baseline"], "right only on baseline": compared["baseline only"],
         "right only on robust": compared["robust only"],
         "McNemar p": compared["p"].map(p_string),
-        "less confident / FN": [f"{less} / {missed}" for less, missed in
-                                zip(compared["less confident"], compared["false negatives"])],
+        "FN fixed": [f"{fixed} / {missed}" for fixed, missed in
+                     zip(compared["fixed"], compared["false negatives"])],
+        "less confident / still missed": [
+            f"{less} / {still}" for less, still in
+            zip(compared["less confident"], compared["missed on both"])],
         "share [95 % CI]": share})
 
 

@@ -104,12 +104,26 @@ def _config(args: argparse.Namespace):
         sys.exit(f"python -m fnaf {args.command}: {error}")
 
 
+def _checked_config(args: argparse.Namespace, attack: AttackConfig | None = None):
+    """:func:`_config`, its input files and feature sizes (and ``attack``'s) checked before any
+    work (:func:`fnaf.runs.check_inputs`)."""
+    from fnaf.runs import check_inputs
+
+    config = _config(args)
+    try:
+        check_inputs(config, attack)
+    except ValueError as error:  # a malformed CSV, features larger than their region
+        sys.exit(f"python -m fnaf {args.command}: {error}")
+    return config
+
+
 def _train(args: argparse.Namespace) -> None:
     from fnaf.runs import train_or_load
     from fnaf.train import init_distributed
 
+    config = _checked_config(args)
     rank, _ = init_distributed(args.device)
-    run = train_or_load(_config(args), args.runs_dir, device=args.device,
+    run = train_or_load(config, args.runs_dir, device=args.device,
                         progress=not args.quiet and rank == 0,
                         checkpoint_every=args.checkpoint_every, num_workers=args.num_workers)
     if rank == 0:
@@ -191,8 +205,9 @@ def _attack(args: argparse.Namespace) -> None:
         resolve_device(args.device)
     except ValueError as error:
         sys.exit(f"python -m fnaf attack: {error}")
+    config = _checked_config(args, attack)
     rank, _ = init_distributed(args.device)
-    run = load_run(_config(args), args.runs_dir, args.device)
+    run = load_run(config, args.runs_dir, args.device)
     report = attack_or_load(run, attack, args.accel, gamma=args.gamma, epsilon=args.epsilon,
                             device=args.device, progress=not args.quiet and rank == 0)
     if rank == 0:

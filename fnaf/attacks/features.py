@@ -297,6 +297,27 @@ class FeatureSpec:
         low, high = size_range(self.n_pixels)
         return low, max(low, round(high * (grid[0] / PAPER_CROP) ** 2))
 
+    def side(self, grid: tuple[int, int]) -> int:
+        """Side of the central square features lie in on a target grid ``(h, w)``."""
+        return self.region if self.region is not None else scaled(PLACEMENTS[self.placement],
+                                                                  grid[0])
+
+    def check_grid(self, grid: tuple[int, int], owner: str) -> None:
+        """Refuse, before any work, features that cannot be drawn on a target grid ``(h, w)``:
+        a central square larger than the grid, or connected features of more pixels than the
+        square holds; the ``ValueError`` starts with ``owner`` (whose features they are)."""
+        side = self.side(grid)
+        if not 0 < side <= min(grid):
+            raise ValueError(f"{owner}: region {side} px (the central square features lie in) "
+                             f"does not fit the {grid[0]}x{grid[1]} target grid; give a region "
+                             f"of at most {min(grid)} px")
+        high = size_range(self.sizes(grid))[1]
+        if self.shape == "connected" and high > side * side:
+            raise ValueError(f"{owner}: n_pixels {self.n_pixels!r} ({high} pixels on the "
+                             f"{grid[0]}x{grid[1]} target grid) does not fit the central "
+                             f"{side}x{side} square features are drawn in ({side * side} "
+                             f"pixels); use n_pixels <= {side * side} or a larger region")
+
     def draw(self, target: torch.Tensor, per_slice: int, generator: torch.Generator) -> Features:
         """``per_slice`` random features for each slice of ``target`` ``(B, h, w)`` (adjacent),
         ``(B * per_slice, h, w)``; intensities relative to each slice's maximum by default."""
@@ -308,8 +329,7 @@ class FeatureSpec:
             if self.intensities == "batch":
                 maxima = maxima.amax().expand(len(target))
             maxima = maxima.repeat_interleave(per_slice)
-        side = self.region if self.region is not None else scaled(PLACEMENTS[self.placement],
-                                                                  grid[0])
+        side = self.side(grid)
         if self.shape == "connected":
             return connected_features(count, grid, self.sizes(grid), generator, region=side,
                                       max_values=maxima, value=self.value,

@@ -3,6 +3,8 @@
 * :mod:`fnaf.runs.configs` — :class:`RunConfig`, :class:`AttackConfig` and their parts;
 * :mod:`fnaf.runs.presets` — :func:`preset`, :func:`robust_preset` and the notebooks' accelerations;
 * :mod:`fnaf.runs.builders` — the model, data, masks, transforms and objective of a config;
+* :mod:`fnaf.runs.inputs` — :func:`check_inputs`, every input file and feature size a run will
+  use, checked before any training;
 * :mod:`fnaf.runs.cache` — :func:`train_or_load`, :func:`evaluate_or_load`, :func:`attack_or_load`,
   :func:`reconstructions_or_load`;
 * :mod:`fnaf.runs.classifier` — the patch classifier's config, patch sets and
@@ -64,6 +66,7 @@ from fnaf.runs.configs import (
     check_paired,
 )
 from fnaf.runs.feature_slices import annotated_slices, middle_slices
+from fnaf.runs.inputs import check_inputs
 from fnaf.runs.presets import (
     ATTACK_STEPS,
     DEMO_BETA,
@@ -135,6 +138,7 @@ __all__ = [
     "build_optimizer",
     "check_choice",
     "check_counts",
+    "check_inputs",
     "check_list",
     "check_paired",
     "datasets",

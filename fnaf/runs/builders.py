@@ -48,16 +48,19 @@ def selection_slices(config: RunConfig, val: SliceDataset) -> SliceDataset:
     return val.only(random.Random(config.seed).sample(names, count))
 
 
+def training_boxes(config: RunConfig, train: SliceDataset) -> AnnotationIndex:
+    """The training split's boxes of a B-Box run, read from ``<data_root>/singlecoil_bb_train.csv``
+    (the phantom writes it there; for fastMRI copy the published CSV there) and matched to the
+    volumes present."""
+    source = data_source(config.data_root, phantom=config.phantom)
+    return AnnotationIndex(match_volumes(read_annotations(source.annotations["train"]),
+                                         train.volumes))
+
+
 def objective_for(config: RunConfig, train: SliceDataset):
-    """The run's objective; for ``"bbox"`` with the training split's boxes, read from
-    ``<data_root>/singlecoil_bb_train.csv`` (the phantom writes it there; for fastMRI copy the
-    published CSV there) and matched to the volumes present."""
-    annotations = None
-    if config.objective.name == "bbox":
-        source = data_source(config.data_root, phantom=config.phantom)
-        boxes = read_annotations(source.annotations["train"])
-        annotations = AnnotationIndex(match_volumes(boxes, train.volumes))
-    return config.objective.build(annotations)
+    """The run's objective; for ``"bbox"`` with :func:`training_boxes`."""
+    bbox = config.objective.name == "bbox"
+    return config.objective.build(training_boxes(config, train) if bbox else None)
 
 
 def validation_boxes(config: RunConfig, annotations_val: str | None = None) -> AnnotationIndex:

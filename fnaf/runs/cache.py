@@ -60,6 +60,7 @@ from fnaf.runs.builders import (
     transforms,
 )
 from fnaf.runs.configs import AttackConfig, PgdConfig, RunConfig
+from fnaf.runs.inputs import check_inputs
 from fnaf.train import FitResult, Settings, TrainingError, fit
 
 UNWRITABLE_RUNS = ("point $FNAF_RUNS (or --runs-dir, or the notebooks' runs_root) at a "
@@ -140,7 +141,8 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     """Return the trained model of ``config``, training it (and ``init_from``) only if needed.
 
     An interrupted run resumes from its checkpoint. Under ``torchrun`` every rank trains and
-    rank 0 writes the results.
+    rank 0 writes the results. Its input files and feature sizes (:func:`check_inputs`) are
+    checked before anything trains, ``init_from`` included.
     """
     import torch.distributed as dist
 
@@ -150,6 +152,7 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     directory = run_dir(config, root)
     if (directory / "model.pt").exists():
         return load_run(config, root, device)
+    check_inputs(config)
     ensure_writable(directory, UNWRITABLE_RUNS)
     torch.manual_seed(config.seed)  # the initial weights are part of the run
     model = build_model(config)

@@ -185,15 +185,18 @@ class ObjectiveConfig:
         check_choice("objective", self.name, OBJECTIVES)
         self.build()  # the objectives validate their weights
 
+    def features(self) -> FeatureSpec:
+        """The FNAF objective's features."""
+        return FeatureSpec(n_pixels=self.n_pixels, area_scaled=self.area_scaled,
+                           border=self.border)
+
     def build(self, annotations: AnnotationIndex | None = None):
         """The objective; ``annotations`` (the training split's boxes) for ``"bbox"``."""
         if self.name == "clean":
             return CleanObjective()
         if self.name == "bbox":
             return BoxObjective(annotations, self.alpha, self.beta, self.domain)
-        features = FeatureSpec(n_pixels=self.n_pixels, area_scaled=self.area_scaled,
-                               border=self.border)
-        return FnafObjective(features, self.alpha, self.beta, self.adv_fraction,
+        return FnafObjective(self.features(), self.alpha, self.beta, self.adv_fraction,
                              self.n_candidates, self.domain, self.region_loss,
                              self.target_scale)
 

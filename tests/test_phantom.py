@@ -98,6 +98,34 @@ def test_cache_reuses_and_separates_parameters(tmp_path):
     assert not list((tmp_path / "phantom").glob(".partial-*"))
 
 
+def test_a_read_only_cache_names_fnaf_cache_and_the_fix(tmp_path, monkeypatch):
+    import errno
+
+    from fnaf.io import NotWritableError
+    from fnaf.runs import preset, train_or_load
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("FNAF_RUNS", raising=False)
+    monkeypatch.setattr("fnaf.io.tempfile.TemporaryFile", read_only)
+    with pytest.raises(NotWritableError, match=r"cache/phantom: results cannot be written there "
+                                               r"\(\[Errno 30\] Read-only file system\); point "
+                                               r"\$FNAF_CACHE at a writable folder"):
+        train_or_load(preset("smoke"), progress=False)
+    with pytest.raises(NotWritableError, match="pass a writable root"):
+        phantom_dataset(PhantomConfig("smoke", 1, 1, 1), root=tmp_path / "mine")
+    monkeypatch.undo()  # the phantom written, then the run cache under $FNAF_CACHE read-only
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.delenv("FNAF_RUNS", raising=False)
+    phantom_dataset(preset("smoke").phantom)
+    monkeypatch.setattr("fnaf.io.tempfile.TemporaryFile", read_only)
+    with pytest.raises(NotWritableError, match=r"cache/runs/unet-clean.*: results cannot be "
+                                               r"written .*\$FNAF_RUNS .*\$FNAF_CACHE/runs"):
+        train_or_load(preset("smoke"), progress=False)
+
+
 def test_an_interrupted_write_leaves_no_dataset(tmp_path, monkeypatch):
     import fnaf.data.phantom as phantom
 

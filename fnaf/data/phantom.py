@@ -49,7 +49,7 @@ from fnaf.data.annotations import LABEL_CODES, write_annotations
 from fnaf.data.brain_anatomy import brain_slab, template_loader
 from fnaf.data.coils import birdcage_maps
 from fnaf.data.fastmri_writer import ismrmrd_header, write_volume
-from fnaf.io import atomic_directory
+from fnaf.io import atomic_directory, ensure_writable
 from fnaf.mri import center_crop, fft2c, ifft2c, rss
 
 GENERATOR_VERSION = 3
@@ -410,10 +410,14 @@ def phantom_dataset(config: PhantomConfig = PhantomConfig(), root: str | PathLik
         config: the dataset's parameters; any change gives a different folder.
         root: cache root (default :func:`cache_dir`); the data go to ``root/phantom/<key>``.
     """
+    fix = ("pass a writable root" if root is not None else
+           "point $FNAF_CACHE at a writable folder (the phantom is generated there on first use; "
+           "default ~/.cache/fnaf)")
     root = Path(root) if root is not None else cache_dir()
     target = root / "phantom" / f"{config.geometry}-{config.key()}"
     if (target / "phantom.json").exists():
         return target
+    ensure_writable(target.parent, fix)
     try:
         write_phantom(target, config, progress=progress)
     except OSError:  # another process finished first

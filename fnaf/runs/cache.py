@@ -64,7 +64,8 @@ from fnaf.runs.inputs import check_inputs
 from fnaf.train import FitResult, Settings, TrainingError, fit
 
 UNWRITABLE_RUNS = ("point $FNAF_RUNS (or --runs-dir, or the notebooks' runs_root) at a "
-                   "writable folder")
+                   "writable folder; unset, runs go to $FNAF_CACHE/runs (default "
+                   "~/.cache/fnaf/runs)")
 
 
 def runs_dir() -> Path:

@@ -251,6 +251,23 @@ def test_a_damaged_run_file_says_to_delete_the_run(finished_run, tmp_path, name)
         load_run(config, tmp_path)
 
 
+def test_another_architectures_weights_in_a_run_folder_name_the_file_and_the_fix(finished_run,
+                                                                                tmp_path):
+    import shutil
+
+    from fnaf.models import IRIM, CheckpointError
+
+    config, root = finished_run
+    shutil.copytree(run_dir(config, root), run_dir(config, tmp_path))
+    weights = run_dir(config, tmp_path) / "model.pt"
+    torch.save(IRIM(n_steps=1, n_hidden=16, n_network_hidden=(4,), dilations=(1,),
+                    multiplicity=1).state_dict(), weights)
+    with pytest.raises(CheckpointError, match=f"{weights} does not fit UNet: .* missing keys .* "
+                                              f"another model's weights .* delete "
+                                              f".*{config.name} and run again to retrain it"):
+        train_or_load(config, tmp_path, progress=False)
+
+
 def test_a_damaged_resume_checkpoint_says_how_to_restart(tmp_path, monkeypatch):
     from fnaf.io import DamagedFileError
 

@@ -56,7 +56,14 @@ def load_weights(model: nn.Module, path: str | PathLike, map_location="cpu",
                             safe_globals)
     if not isinstance(checkpoint, Mapping):
         raise CheckpointError(f"{path}: holds a {type(checkpoint).__name__}, not a state_dict")
-    state = extract_state_dict(checkpoint, model)
+    return load_state(model, extract_state_dict(checkpoint, model), path,
+                      "Check the architecture arguments (fastMRI's single-coil leaderboard U-Net "
+                      "has chans=256).")
+
+
+def load_state(model: nn.Module, state: Mapping, path: str | PathLike, fix: str) -> nn.Module:
+    """Load ``state`` (read from ``path``) into ``model`` with ``strict=True``; a
+    :class:`CheckpointError` names ``path``, the keys or shapes that differ, and ``fix``."""
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     mismatched = [key for key in set(expected) & set(state)
@@ -72,9 +79,7 @@ def load_weights(model: nn.Module, path: str | PathLike, map_location="cpu",
             details.append(f"{len(mismatched)} shape mismatches (first: {key} is "
                            f"{tuple(state[key].shape)} in the file, {tuple(expected[key].shape)} "
                            "in the model)")
-        raise CheckpointError(
-            f"{path} does not fit {type(model).__name__}: {'; '.join(details)}. Check the "
-            "architecture arguments (fastMRI's single-coil leaderboard U-Net has chans=256)."
-        )
+        raise CheckpointError(f"{path} does not fit {type(model).__name__}: "
+                              f"{'; '.join(details)}. {fix}")
     model.load_state_dict(state, strict=True)
     return model

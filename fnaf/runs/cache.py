@@ -45,7 +45,7 @@ from fnaf.evaluation import (
     volume_samples,
 )
 from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torch
-from fnaf.models import load_irim_checkpoint, load_weights
+from fnaf.models import load_irim_checkpoint, load_state, load_weights
 from fnaf.pipelines import pipeline_for
 from fnaf.ranks import barrier, gathered, rank_world
 from fnaf.runs.builders import (
@@ -115,8 +115,10 @@ def load_run(config: RunConfig, root: str | PathLike | None = None,
         raise FileNotFoundError(f"no finished run for {config.name} in {directory.parent}; "
                                 "train it with fnaf.runs.train_or_load or `python -m fnaf train`")
     retrain = f"delete {directory} and run again to retrain it"
-    model = build_model(config)
-    model.load_state_dict(load_torch(directory / "model.pt", retrain))
+    model = load_state(build_model(config), load_torch(directory / "model.pt", retrain),
+                       directory / "model.pt",
+                       f"The run folder holds another model's weights (copied in, or written "
+                       f"under another version with the same run key {config.key()}): {retrain}")
     metrics, origin = (load_json(directory / name, retrain)
                        for name in ("metrics.json", "provenance.json"))
     return TrainedRun(config, directory, model.to(device).eval(), metrics, origin)

@@ -1,9 +1,12 @@
 """Files the package writes and reads back: atomic writes (a temporary name in the same folder,
-then ``os.replace``, so a reader or a resumed run never sees half a file), reads that name the
-file and the fix when it is damaged, and a writability check made before any work."""
+then ``os.replace``, so a reader or a resumed run never sees half a file; a full disk named as
+such), reads that name the file and the fix when it is damaged, and a writability and free-space
+check made before any work."""
 
 from __future__ import annotations
 
+import errno
+import io
 import json
 import os
 import pickle
@@ -26,6 +29,14 @@ class NotWritableError(OSError):
     """A folder results must go to cannot be written; raised before the work starts."""
 
 
+class DiskFullError(NotWritableError):
+    """A disk without room for what will be written there (before the work, or at the write)."""
+
+
+#: The errors of a write that found no room: no space left, or the user's quota exceeded.
+FULL_DISK = (errno.ENOSPC, errno.EDQUOT)
+
+
 @contextmanager
 def atomic_path(path: str | PathLike) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success move it to ``path``, else delete it."""
@@ -35,8 +46,11 @@ def atomic_path(path: str | PathLike) -> Iterator[Path]:
     try:
         yield partial
         os.replace(partial, path)
-    except BaseException:
+    except BaseException as error:
         partial.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.errno in FULL_DISK:
+            raise DiskFullError(f"{path}: cannot be written, the disk is full ({error.strerror}); "
+                                "free space on it, or point this output at another disk") from None
         raise
 
 
@@ -105,9 +119,12 @@ def atomic_directory(path: str | PathLike, *, force: bool = False) -> Iterator[P
 
 
 def save_torch(obj, path: str | PathLike) -> None:
-    """``torch.save`` atomically."""
+    """``torch.save`` atomically (serialised in memory first, so that a full disk is an
+    ``OSError`` :func:`atomic_path` names, not an error inside torch's writer)."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     with atomic_path(path) as partial:
-        torch.save(obj, partial)
+        partial.write_bytes(buffer.getbuffer())
 
 
 def save_json(obj, path: str | PathLike) -> None:
@@ -157,10 +174,11 @@ def load_json(path: str | PathLike, fix: str):
         raise _damaged(path, error, fix) from None
 
 
-def ensure_writable(directory: str | PathLike, fix: str) -> Path:
+def ensure_writable(directory: str | PathLike, fix: str, needed: int = 0) -> Path:
     """Create ``directory`` if needed and check that files can be written in it (a probe file
-    is created and removed), so that work is not done only to be lost; raises
-    :class:`NotWritableError` naming the folder and ``fix``."""
+    is created and removed) and that its disk has ``needed`` bytes free, so that work is not
+    done only to be lost; raises :class:`NotWritableError` (:class:`DiskFullError`) naming the
+    folder, the bytes and ``fix``."""
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -169,4 +187,8 @@ def ensure_writable(directory: str | PathLike, fix: str) -> Path:
     except OSError as error:
         raise NotWritableError(f"{directory}: results cannot be written there ({error}); "
                                f"{fix}") from None
+    free = shutil.disk_usage(directory).free
+    if free < needed:
+        raise DiskFullError(f"{directory}: about {needed:,} bytes will be written there, but its "
+                            f"disk has {free:,} bytes free; free space on it, or {fix}")
     return directory

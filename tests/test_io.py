@@ -1,6 +1,9 @@
-"""Atomic writes, damaged files named with their fix, and the writability check."""
+"""Atomic writes, damaged files named with their fix, and the writability and free-space
+checks."""
 
+import errno
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -8,6 +11,7 @@ import torch
 
 from fnaf.io import (
     DamagedFileError,
+    DiskFullError,
     NotWritableError,
     ensure_writable,
     load_json,
@@ -100,3 +104,31 @@ def test_tables_are_saved_as_csv_and_offered_as_downloads(tmp_path):
     line = downloads([Path("results/01_baselines/table3.csv")], "01_baselines").data
     assert "{download}`table3.csv <results/01_baselines/table3.csv>`" in line
     assert "<../_build/jupyter_execute/notebooks/01_baselines.ipynb>`" in line
+
+
+def little_free(monkeypatch, free=1000):
+    """``shutil.disk_usage`` reports ``free`` bytes free on every disk."""
+    monkeypatch.setattr("fnaf.io.shutil.disk_usage",
+                        lambda path: shutil._ntuple_diskusage(10**9, 10**9 - free, free))
+
+
+def test_a_disk_without_room_for_the_results_is_found_before_any_work(tmp_path, monkeypatch):
+    assert ensure_writable(tmp_path, "fix", needed=10) == tmp_path
+    little_free(monkeypatch)
+    ensure_writable(tmp_path, "fix", needed=1000)
+    with pytest.raises(DiskFullError, match=f"{tmp_path}: about 2,000 bytes will be written "
+                                            "there, but its disk has 1,000 bytes free; free "
+                                            "space on it, or use another"):
+        ensure_writable(tmp_path, "use another", needed=2000)
+
+
+@pytest.mark.parametrize("save, method", [(save_json, "write_text"), (save_torch, "write_bytes")])
+def test_a_write_on_a_full_disk_names_the_file_and_says_so(tmp_path, monkeypatch, save, method):
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Path, method, full)
+    with pytest.raises(DiskFullError, match=f"{tmp_path / 'out'}: cannot be written, the disk is "
+                                            "full \\(No space left on device\\)"):
+        save({"x": torch.zeros(2)} if save is save_torch else {"x": 1}, tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []  # no partial file left

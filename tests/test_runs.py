@@ -290,6 +290,30 @@ def test_an_unwritable_run_cache_is_found_before_training(tmp_path, monkeypatch)
         train_or_load(preset("smoke", "unet", 4), tmp_path / "runs", progress=False)
 
 
+def test_a_disk_without_room_is_found_before_training_or_attacking(finished_run, tmp_path,
+                                                                  monkeypatch):
+    import shutil
+
+    from fnaf.io import DiskFullError
+    from fnaf.runs import AttackConfig, attack_or_load, build_model
+    from fnaf.runs.cache import CHECKPOINT_COPIES, state_bytes
+
+    config, root = finished_run
+    shutil.copytree(run_dir(config, root), run_dir(config, tmp_path))
+    monkeypatch.setenv("FNAF_CACHE", str(root / "cache"))
+    monkeypatch.setattr("fnaf.io.shutil.disk_usage",
+                        lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 100, 100))
+    monkeypatch.setattr("fnaf.runs.cache.fit", lambda *a, **k: pytest.fail("trained anyway"))
+    monkeypatch.setattr("fnaf.runs.cache.attack_dataset", lambda *a, **k: pytest.fail("attacked"))
+    needed = CHECKPOINT_COPIES * state_bytes(build_model(config))
+    other = replace(config, seed=1)
+    with pytest.raises(DiskFullError, match=f"{other.name}: about {needed:,} bytes .* 100 bytes "
+                                            "free; free space on it, or point \\$FNAF_RUNS"):
+        train_or_load(other, tmp_path, progress=False)
+    with pytest.raises(DiskFullError, match="attacks: about 32,768 bytes will be written"):
+        attack_or_load(load_run(config, tmp_path), AttackConfig(n_candidates=2), progress=False)
+
+
 def test_an_unwritable_attack_cache_is_found_before_attacking(finished_run, tmp_path,
                                                               monkeypatch):
     import shutil

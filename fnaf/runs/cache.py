@@ -68,6 +68,19 @@ UNWRITABLE_RUNS = ("point $FNAF_RUNS (or --runs-dir, or the notebooks' runs_root
                    "~/.cache/fnaf/runs)")
 
 
+#: What a training run writes, in copies of its model's state (parameters and buffers): the
+#: selected weights, the best epoch's, and a checkpoint of the weights with two optimiser moments
+#: written beside the previous one; checked free before training.
+CHECKPOINT_COPIES = 8
+#: A generous size of one cached row of an attack (indented JSON); checked free before attacking.
+ROW_BYTES = 4096
+
+
+def state_bytes(model: nn.Module) -> int:
+    """Bytes of ``model``'s parameters and buffers."""
+    return sum(t.numel() * t.element_size() for t in model.state_dict().values())
+
+
 def runs_dir() -> Path:
     """Root of the run cache: ``$FNAF_RUNS``, else ``<cache_dir()>/runs``."""
     return Path(os.environ.get("FNAF_RUNS", cache_dir() / "runs"))
@@ -156,9 +169,9 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     if (directory / "model.pt").exists():
         return load_run(config, root, device)
     check_inputs(config)
-    ensure_writable(directory, UNWRITABLE_RUNS)
     torch.manual_seed(config.seed)  # the initial weights are part of the run
     model = build_model(config)
+    ensure_writable(directory, UNWRITABLE_RUNS, CHECKPOINT_COPIES * state_bytes(model))
     if config.init_from is not None:
         model.load_state_dict(train_or_load(config.init_from, root, device=device,
                                             progress=progress).model.state_dict())
@@ -283,8 +296,8 @@ def attack_or_load(run: TrainedRun, attack: AttackConfig, accel: int | None = No
     if path.exists():
         saved = load_json(path, f"delete {path} to attack again")
         return AttackReport(pd.DataFrame(saved["slices"]), gamma, epsilon)
-    ensure_writable(path.parent, UNWRITABLE_RUNS)
     _, val = datasets(run.config)
+    ensure_writable(path.parent, UNWRITABLE_RUNS, len(val) * ROW_BYTES)
     model = run.model.to(device)
     report = attack_dataset(attack.build(model, pipeline_for(run.config.model)), val,
                             attack_transform(run.config, accel), batch_size=attack.batch_size,
@@ -308,10 +321,10 @@ def pgd_or_load(run: TrainedRun, pgd: PgdConfig, accel: int | None = None, *,
     if path.exists():
         return measurement_frame(load_json(path, f"delete {path} to attack again")["rows"],
                                  str(path))
-    ensure_writable(path.parent, UNWRITABLE_RUNS)
     val = datasets(run.config)[1]
     if pgd.slices_per_volume is not None:
         val = val.middle_slices(pgd.slices_per_volume)
+    ensure_writable(path.parent, UNWRITABLE_RUNS, 2 * len(pgd.eps) * len(val) * ROW_BYTES)
     frame = pgd_dataset(run.model.to(device), pipeline_for(run.config.model), val,
                         attack_transform(run.config, accel, pgd.mask_style), pgd.eps,
                         batch_size=pgd.batch_size, progress=progress,

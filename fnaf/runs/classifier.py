@@ -39,7 +39,14 @@ from fnaf.io import ensure_writable, load_json, load_torch, save_json, save_torc
 from fnaf.models.squeezenet import HEADS, STRATEGIES, SqueezeNet, load_imagenet_features
 from fnaf.objectives import CleanObjective
 from fnaf.pipelines import ClassifierPipeline
-from fnaf.runs.cache import UNWRITABLE_RUNS, provenance, reconstructions_or_load, runs_dir
+from fnaf.runs.cache import (
+    CHECKPOINT_COPIES,
+    UNWRITABLE_RUNS,
+    provenance,
+    reconstructions_or_load,
+    runs_dir,
+    state_bytes,
+)
 from fnaf.runs.configs import SCALES, TRAINING_VERSION, OptimConfig, check_choice
 from fnaf.runs.presets import SMOKE_PHANTOM
 from fnaf.runs.step_cap import capped
@@ -250,10 +257,10 @@ def classifier_or_load(config: ClassifierConfig, root: str | PathLike | None = N
     again."""
     directory = (Path(root) if root is not None else runs_dir()) / config.name
     retrain = f"delete {directory} and run again to retrain it"
-    if not (directory / "model.pt").exists():
-        ensure_writable(directory, UNWRITABLE_RUNS)
-        _train(config, directory, data or patch_data(config), device, progress)
     model = SqueezeNet(config.head)
+    if not (directory / "model.pt").exists():
+        ensure_writable(directory, UNWRITABLE_RUNS, CHECKPOINT_COPIES * state_bytes(model))
+        _train(config, directory, data or patch_data(config), device, progress)
     model.load_state_dict(load_torch(directory / "model.pt", retrain))
     metrics, origin = (load_json(directory / name, retrain)
                        for name in ("metrics.json", "provenance.json"))

@@ -163,7 +163,7 @@ def two_step_or_load(method: UntrainedConfig, attack: TwoStepConfig, data: RunCo
     ``accel`` (:func:`~fnaf.attacks.measurement.measurement_rows`), or the rows cached under
     ``<root>/untrained/`` (``root`` default :func:`~fnaf.runs.cache.runs_dir`). Under
     ``torchrun`` the processes share the slices and rank 0 writes the cache."""
-    from fnaf.runs.cache import UNWRITABLE_RUNS, runs_dir
+    from fnaf.runs.cache import ROW_BYTES, UNWRITABLE_RUNS, runs_dir
 
     device = resolve_device(device)
     accel = data.evaluation_accel(accel)
@@ -173,12 +173,12 @@ def two_step_or_load(method: UntrainedConfig, attack: TwoStepConfig, data: RunCo
     if path.exists():
         return measurement_frame(load_json(path, f"delete {path} to attack again")["rows"],
                                  str(path))
-    ensure_writable(folder, UNWRITABLE_RUNS)
     val = datasets(data)[1]
     if attack.volumes is not None:
         val = val.only(sorted(volume.fname.name for volume in val.volumes)[:attack.volumes])
     if attack.slices_per_volume is not None:
         val = val.middle_slices(attack.slices_per_volume)
+    ensure_writable(folder, UNWRITABLE_RUNS, 2 * len(attack.eps) * len(val) * ROW_BYTES)
     reconstruction = method.build()
     frame = measurement_rows(lambda eps: attack.attack(reconstruction, eps), val,
                              attack_transform(data, accel, attack.mask_style), attack.eps,

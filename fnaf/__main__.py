@@ -160,7 +160,7 @@ def _evaluate(args: argparse.Namespace) -> None:
 def _evaluate_split(args: argparse.Namespace, config, device, rank: int):
     """The evaluation of ``--weights`` or of another ``--split``, or with ``--out``'s
     predictions (each process writes those of its volumes), not cached."""
-    from fnaf.data.fastmri import SliceDataset
+    from fnaf.data.fastmri import SliceDataset, split_dir
     from fnaf.data.fastmri_writer import write_reconstruction
     from fnaf.evaluation import reconstruct_volumes, score_volumes, volume_samples
     from fnaf.models import load_weights
@@ -174,8 +174,9 @@ def _evaluate_split(args: argparse.Namespace, config, device, rank: int):
     else:
         model = load_run(config, args.runs_dir).model
     _, val = datasets(config)
-    if args.split != "val":
-        val = SliceDataset(val.root.parent / f"singlecoil_{args.split}")
+    if args.split != "val":  # the same layout's other split: singlecoil_<split>, multicoil_<split>
+        val = SliceDataset(split_dir(val.root.parent, args.split, config.data_challenge),
+                           challenge=config.data_challenge)
     model.to(device)
 
     def volumes():  # this process's share under torchrun
@@ -389,7 +390,8 @@ def build_parser() -> argparse.ArgumentParser:
                           "(fastMRI state_dicts and Lightning checkpoints load)")
     evaluate.add_argument("--chans", type=int, help="U-Net width of the --weights file (fastMRI's "
                           "single-coil leaderboard U-Net: 256)")
-    evaluate.add_argument("--split", default="val", help="singlecoil_<split> folder (val)")
+    evaluate.add_argument("--split", default="val", help="the split folder evaluated, "
+                          "singlecoil_<split> (multicoil_<split> with --coils); default val")
     evaluate.add_argument("--out", type=Path, help="folder for <fname>.h5 predictions")
     evaluate.set_defaults(run=_evaluate)
 

@@ -44,6 +44,10 @@ def test_multicoil_runs_train_from_the_command_line(tmp_path, monkeypatch, capsy
           "--runs-dir", str(tmp_path / "runs"), "--quiet"])
     (run,) = (tmp_path / "runs").iterdir()
     assert run.name.startswith("varnet-clean-4x-smoke-") and (run / "model.pt").exists()
+    capsys.readouterr()
+    main(["evaluate", "--model", "varnet", "--coils", "3", "--scale", "smoke", "--epochs", "1",
+          "--runs-dir", str(tmp_path / "runs"), "--quiet", "--split", "train"])
+    assert "varnet at 4x on 3 train volumes" in capsys.readouterr().out  # multicoil_train
     for extra, message in [(["--objective", "fnaf"], "clean objective from scratch"),
                            (["--size", "VarNet9"], "unknown varnet size 'VarNet9'")]:
         with pytest.raises(SystemExit, match=message):

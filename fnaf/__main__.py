@@ -242,18 +242,26 @@ def _pgd(args: argparse.Namespace) -> None:
         print(frame.groupby(["eps", "kind"]).SSIM.mean().unstack("kind").round(4).to_string())
 
 
+def _untrained(args: argparse.Namespace):
+    """``--method``'s :class:`~fnaf.runs.UntrainedConfig`: the scale's preset with ``--seed``,
+    ``--iterations``, ``--lam`` and ``--basis`` (l1's only) where given."""
+    from fnaf.runs import untrained_preset
+
+    settings = {name: getattr(args, name) for name in ("iterations", "lam", "basis")
+                if getattr(args, name) is not None}
+    if args.method != "l1" and {"lam", "basis"} & set(settings):
+        raise ValueError(f"--lam and --basis set l1-minimisation, not {args.method}")
+    return untrained_preset(args.scale, args.method, seed=args.seed, **settings)
+
+
 def _two_step(args: argparse.Namespace) -> None:
     from fnaf.devices import resolve_device
-    from fnaf.runs import attack_steps, multicoil_preset, two_step_or_load, untrained_preset
+    from fnaf.runs import attack_steps, multicoil_preset, two_step_or_load
     from fnaf.runs.cache import runs_dir
     from fnaf.train import init_distributed
 
     try:  # every setting checked before a cached attack is looked up
-        settings = {name: getattr(args, name) for name in ("iterations", "lam", "basis")
-                    if getattr(args, name) is not None}
-        if args.method != "l1" and {"lam", "basis"} & set(settings):
-            raise ValueError("--lam and --basis set l1-minimisation, not a decoder")
-        method = untrained_preset(args.scale, args.method, seed=args.seed, **settings)
+        method = _untrained(args)
         steps = attack_steps(args.scale, "two_step") if args.steps is None else args.steps
         attack = TwoStepConfig(eps=tuple(args.eps), steps=steps, beta=args.beta, norm=args.norm,
                                slices_per_volume=args.slices_per_volume, volumes=args.volumes,
@@ -273,6 +281,38 @@ def _two_step(args: argparse.Namespace) -> None:
               f"({frame.fname.nunique()} volumes), cached in "
               f"{(Path(args.runs_dir) if args.runs_dir else runs_dir()) / 'untrained'}")
         print(frame.groupby(["eps", "kind"]).SSIM.mean().unstack("kind").round(4).to_string())
+
+
+def _location_map(args: argparse.Namespace) -> None:
+    from fnaf.devices import resolve_device
+    from fnaf.runs import check_counts, multicoil_preset
+    from fnaf.runs.cache import runs_dir
+    from fnaf.studies.small_features import location_map_or_load
+    from fnaf.train import init_distributed
+
+    try:  # every setting checked before a cached map is looked up
+        check_counts(window=args.window, grid=args.grid, images=args.images, chunk=args.chunk)
+        if args.method not in UNTRAINED_METHODS and any(
+                getattr(args, name) is not None for name in ("iterations", "lam", "basis")):
+            raise ValueError(f"--iterations, --lam and --basis set l1 or a decoder, not the "
+                             f"trained {args.method}")
+        method = (_untrained(args) if args.method in UNTRAINED_METHODS else
+                  multicoil_preset(args.scale, args.method, args.accel, args.coils,
+                                   data_root=args.data_root))
+        data = multicoil_preset(args.scale, "varnet", args.accel, args.coils,
+                                data_root=args.data_root)
+        resolve_device(args.device)
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f"python -m fnaf location-map: {error}")
+    rank, _ = init_distributed(args.device)
+    rows = location_map_or_load(method, data, args.accel, args.images, args.window, args.grid,
+                                args.runs_dir, chunk=args.chunk, device=args.device)
+    if rank == 0:
+        folder = (Path(args.runs_dir) if args.runs_dir else runs_dir()) / "location_maps"
+        slices = rows[["fname", "slice"]].drop_duplicates()
+        print(f"{args.method}: a {args.window}-pixel window at {args.grid}x{args.grid} locations "
+              f"in {len(slices)} validation slices, mean window error {rows.error.mean():.4g}, "
+              f"cached in {folder}")
 
 
 def _add_second_paper_options(parser: argparse.ArgumentParser) -> None:
@@ -484,6 +524,40 @@ def build_parser() -> argparse.ArgumentParser:
     two_step.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_second_paper_options(two_step)
     two_step.set_defaults(run=_two_step)
+
+    location = commands.add_parser(
+        "location-map", help="chapter 10's small-feature location map of a multi-coil method",
+        description="Computes (or loads from the run cache) the window error of a --window "
+                    "pixel feature at --grid x --grid locations in the middle slice of each of "
+                    "the first --images validation volumes, for a trained multi-coil network "
+                    "(trained first: python -m fnaf train --coils ...), l1 or a decoder. Several "
+                    "GPUs: torchrun --nproc_per_node N -m fnaf location-map ... shares the "
+                    "placements; rank 0 writes the cache chapter 10 reads (pass the chapter's "
+                    "settings, its chosen λ among them).")
+    location.add_argument("--method", choices=("varnet", "unet", *UNTRAINED_METHODS),
+                          default="varnet")
+    location.add_argument("--coils", type=int, default=4,
+                          help="coils of the phantom (ignored with --data-root)")
+    location.add_argument("--accel", type=int, choices=ACCELERATIONS, default=ACCELERATIONS[0])
+    location.add_argument("--scale", choices=SCALES, default="demo",
+                          help="the method's settings; paper needs --data-root")
+    location.add_argument("--data-root", help="fastMRI multi-coil knee folder with "
+                          "multicoil_train/ and multicoil_val/ (default: the phantom)")
+    location.add_argument("--window", type=int, default=5, help="window size (pixels)")
+    location.add_argument("--grid", type=int, default=5, help="window positions per axis")
+    location.add_argument("--images", type=int, default=6,
+                          help="first validation volumes (middle slice each)")
+    location.add_argument("--chunk", type=int, default=8, help="placements reconstructed "
+                          "together (part of the cache key: a decoder's fit depends on it)")
+    location.add_argument("--basis", choices=BASES, help="l1's sparsifying basis")
+    location.add_argument("--lam", type=float, help="l1's λ (chapter 10 prints its choice)")
+    location.add_argument("--iterations", type=int, help="l1 or decoder iterations (default: "
+                          "the scale's)")
+    location.add_argument("--seed", type=int, default=0, help="the decoders' initialisation")
+    location.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when present)")
+    location.add_argument("--runs-dir", type=Path, help="run cache (default: $FNAF_RUNS or "
+                          "~/.cache/fnaf/runs)")
+    location.set_defaults(run=_location_map)
     return parser
 
 

@@ -6,7 +6,9 @@
   node with other data would;
 * ``evaluate``: ``fnaf.runs.evaluate_or_load`` of the smoke U-Net run (Table 3's per-volume
   rows, the zero-filled input's, the loss and the boxes' NMSE);
-* ``attack``: ``fnaf.runs.attack_or_load``, an FNAF random search on the same run.
+* ``attack``: ``fnaf.runs.attack_or_load``, an FNAF random search on the same run;
+* ``location-map``: chapter 10's location map of l1 on the 3-coil phantom's middle slices,
+  ``fnaf.studies.small_features.location_map_or_load`` (three chunks of placements).
 
 Usage: ``python tests/shard_worker.py RUNS_DIR OUT_PREFIX [MODE]`` (``FNAF_CACHE`` holds the
 phantoms, ``RUNS_DIR`` the trained smoke run for ``evaluate``/``attack``). Each rank writes its
@@ -29,6 +31,7 @@ from fnaf.runs import (
     two_step_or_load,
     untrained_preset,
 )
+from fnaf.studies.small_features import location_map_or_load
 from fnaf.train import init_distributed
 
 DATA = multicoil_preset("smoke", "varnet", 4, 3)
@@ -48,6 +51,8 @@ def rows(mode: str, rank: int, root: str) -> pd.DataFrame:
     if mode == "attack":
         return attack_or_load(load_run(RUN, root, "cpu"), FNAF, device="cpu",
                               progress=False).slices
+    if mode == "location-map":
+        return location_map_or_load(METHOD, DATA, 4, None, 3, 2, root, chunk=3, device="cpu")
     attack = replace(ATTACK, volumes=1) if mode == "differ" and rank == 1 else ATTACK
     return two_step_or_load(METHOD, attack, DATA, root=root, device="cpu")
 

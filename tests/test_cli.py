@@ -115,7 +115,34 @@ def test_the_two_step_command_fills_the_cache_chapter_08_reads(tmp_path, capsys)
                                            volumes=1),
                              multicoil_preset("smoke", "varnet", 4, 3), 4, tmp_path)
     assert list((tmp_path / "untrained").iterdir()) == [cached] and len(frame) == 2
-    for extra, message in [(["--method", "convdecoder", "--lam", "1e-3"], "not a decoder"),
+    for extra, message in [(["--method", "convdecoder", "--lam", "1e-3"],
+                            "set l1-minimisation, not convdecoder"),
                            (["--beta", "-1"], "beta must be a number >= 0")]:
         with pytest.raises(SystemExit, match=message):
             main([*command, *extra])
+
+
+def test_the_location_map_command_fills_the_cache_chapter_10_reads(tmp_path, capsys,
+                                                                    monkeypatch):
+    from fnaf.runs import multicoil_preset, untrained_preset
+    from fnaf.studies import small_features
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    base = ["location-map", "--coils", "3", "--scale", "smoke", "--images", "1", "--window", "3",
+            "--grid", "2", "--runs-dir", str(tmp_path / "runs"), "--device", "cpu"]
+    command = [*base, "--method", "l1", "--lam", "1e-3"]
+    main(command)
+    assert "a 3-pixel window at 2x2 locations in 1 validation slices" in capsys.readouterr().out
+    (cached,) = (tmp_path / "runs" / "location_maps").iterdir()
+    monkeypatch.setattr(small_features, "location_map", None)  # the chapter's settings: read
+    rows = small_features.location_map_or_load(untrained_preset("smoke", "l1", seed=0, lam=1e-3),
+                                               multicoil_preset("smoke", "varnet", 4, 3), 4, 1,
+                                               3, 2, tmp_path / "runs")
+    assert list((tmp_path / "runs" / "location_maps").iterdir()) == [cached] and len(rows) == 4
+    for extra, message in [(["--method", "unet", "--lam", "1e-3"], "not the trained unet"),
+                           (["--method", "convdecoder", "--lam", "1e-3"], "not convdecoder"),
+                           (["--grid", "0"], "grid must be a positive integer")]:
+        with pytest.raises(SystemExit, match=message):
+            main([*command, *extra])
+    with pytest.raises(FileNotFoundError, match="no finished run"):  # trained first
+        main([*base, "--method", "unet"])

@@ -440,6 +440,8 @@ def test_small_features_notebook_maps_every_method_and_scores_the_boxes(tmp_path
     single = ["U-Net + clean fine-tune", "FNAF U-Net", "B-Box U-Net"]
     assert set(maps.model) == {"VarNet", "U-Net", "l1", *single}  # no decoder map by default
     assert (maps.groupby("model").size() == 2 * 2 * 2).all()  # slices x grid x grid
+    cached = list((tmp_path / "runs" / "location_maps").glob("*.json"))
+    assert len(cached) == 3  # the multi-coil maps are the run cache's (fnaf location-map's)
     information = pd.read_csv(results / "information_loss.csv")
     counts = information.groupby(["model", "size"]).size()
     assert counts["ConvDecoder"].tolist() == [1, 1] and counts["VarNet"].tolist() == [3, 3]

@@ -99,6 +99,25 @@ def test_two_processes_evaluate_and_fnaf_attack_as_one(tmp_path, trained, mode, 
 
 
 @pytest.mark.slow
+def test_two_processes_map_locations_as_one(tmp_path, phantom):
+    """Chapter 10's location map: each rank reconstructs every other chunk of placements, both
+    return one process's rows, and rank 0 caches them once."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(WORKER), str(tmp_path / "one"), str(tmp_path / "one"),
+                    "location-map"], check=True, env=env, timeout=180)
+    _torchrun(tmp_path, str(tmp_path / "two"), str(tmp_path / "two"), "location-map")
+    one = pd.read_csv(tmp_path / "one.0.csv")
+    ranks = [pd.read_csv(tmp_path / f"two.{rank}.csv") for rank in (0, 1)]
+    assert len(one) == 2 * 2 * 2  # volumes (middle slice each) x grid locations
+    pd.testing.assert_frame_equal(ranks[0], ranks[1])
+    pd.testing.assert_frame_equal(ranks[0], one, check_exact=True)  # the same chunks
+    (written,) = (tmp_path / "one" / "location_maps").glob("*.json")
+    (shared,) = (tmp_path / "two" / "location_maps").glob("*.json")
+    assert shared.name == written.name
+    assert json.loads(shared.read_text()) == json.loads(written.read_text())
+
+
+@pytest.mark.slow
 def test_processes_that_see_different_slices_refuse(tmp_path, phantom):
     result = _torchrun(tmp_path, str(tmp_path / "runs"), str(tmp_path / "out"), "differ",
                        check=False)

@@ -14,10 +14,13 @@ error inside a slice's annotated boxes scores real features.
 * :func:`location_grid` / :func:`random_placements` — where windows go (top-left corners on the
   target grid, anywhere inside it: the authors' margin is 0).
 * :func:`feature_errors` — the error of each placement, reconstructed in chunks of placements
-  (one batched call per chunk; ``chunk=1`` is the one-at-a-time reference of the benchmark).
+  (one batched call per chunk; ``chunk=1`` is the one-at-a-time reference of the benchmark);
+  under ``torchrun`` the processes share the chunks (:mod:`fnaf.ranks`).
 * :func:`location_map`, :func:`information_loss`, :func:`box_errors` — the tables of the
   chapter: the error per (image, location), per random placement and window size (appendix
   Fig. 17), and inside the annotated boxes beside the slice's SSIM (Fig. 8).
+* :func:`location_map_or_load` — chapter 10's map of a trained run or an un-trained method,
+  cached in the run cache (``python -m fnaf location-map`` fills it, on several GPUs too).
 
 The reading: every mean with a bootstrap interval over images, and a claim only where an
 interval or a test says so.
@@ -45,7 +48,12 @@ already.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
+from dataclasses import asdict
+from os import PathLike
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -59,10 +67,15 @@ from fnaf.data.batches import SliceGroups
 from fnaf.data.transforms import KneeSlice, select_slices
 from fnaf.devices import resolve_device
 from fnaf.formatting import interval_strings, p_string
+from fnaf.io import ensure_writable, load_json, save_json
 from fnaf.metrics import ssim
 from fnaf.mri import center_crop, fft2c, ifft2c, rss
-from fnaf.pipelines import Reconstructor
-from fnaf.runs.configs import check_counts
+from fnaf.pipelines import Reconstructor, pipeline_for, trained_reconstructor
+from fnaf.ranks import barrier, gathered, my_batches, rank_world
+from fnaf.runs.cache import UNWRITABLE_RUNS, load_run, runs_dir
+from fnaf.runs.configs import RunConfig, check_counts
+from fnaf.runs.feature_slices import middle_slices
+from fnaf.runs.untrained import UntrainedConfig, data_key
 from fnaf.stats import cluster_bootstrap_mean, correlation
 from fnaf.tables import correlation_view
 
@@ -161,39 +174,52 @@ def feature_errors(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups,
     """The standardised window error ``(P,)`` of each placement ``(image, row, col)`` of a
     ``size``-pixel feature in ``slices`` (``image``: a position in their order), reconstructed
     ``chunk`` placements of one k-space shape per call (``chunk=1``: one at a time) on
-    ``device`` (``None``: the session's)."""
+    ``device`` (``None``: the session's). Under ``torchrun`` each process reconstructs every
+    ``world``-th chunk (:mod:`fnaf.ranks`) and every process returns all errors, the chunks
+    being the ones one process reconstructs."""
     device = resolve_device(device)
     groups = SliceGroups.of(slices)
     check_window(size, groups.target_shape)
     check_counts(chunk=chunk)
     placements = np.asarray(placements)
+    chunks = []  # (group, placement indices) of each call, in one process's order
+    for group, (offset, batch) in enumerate(zip(groups.offsets(), groups.batches)):
+        inside = np.flatnonzero((placements[:, 0] >= offset)
+                                & (placements[:, 0] < offset + len(batch.fname)))
+        chunks += [(group, inside[start:start + chunk].tolist())
+                   for start in range(0, len(inside), chunk)]
+    mine = my_batches([indices for _, indices in chunks])
+    found = {}
+    for group, (offset, batch) in enumerate(zip(groups.offsets(), groups.batches)):
+        share = [(position, indices) for position, indices in mine if chunks[position][0] == group]
+        if share:
+            found |= _batch_feature_errors(reconstruct, batch.to(device), share,
+                                           placements - np.array([offset, 0, 0]), size)
     errors = np.full(len(placements), np.nan)
-    for offset, batch in zip(groups.offsets(), groups.batches):
-        mine = (placements[:, 0] >= offset) & (placements[:, 0] < offset + len(batch.fname))
-        if mine.any():
-            local = placements[mine] - np.array([offset, 0, 0])
-            errors[mine] = _batch_feature_errors(reconstruct, batch.to(device), local, size,
-                                                 chunk)
+    errors[[index for _, indices in chunks for index in indices]] = gathered(found, len(chunks))
     return errors
 
 
-def _batch_feature_errors(reconstruct: Reconstructor, batch: KneeSlice, placements: np.ndarray,
-                          size: int, chunk: int) -> np.ndarray:
+def _batch_feature_errors(reconstruct: Reconstructor, batch: KneeSlice,
+                          share: list[tuple[int, list[int]]], placements: np.ndarray,
+                          size: int) -> dict[int, list[float]]:
+    """The errors of each chunk ``(position, placement indices)`` of ``share``, by position;
+    ``placements`` ``(P, 3)`` index the images of ``batch``."""
     shape = batch.target.shape[-2:]
-    placements = torch.as_tensor(placements, device=batch.kspace.device)
     coil_images = center_crop(ifft2c(batch.kspace), shape)  # F⁻¹(k + F f) = F⁻¹k + f
     if batch.kspace.dim() == 3:
         coil_images = coil_images[:, None]
     peaks = ground_truth(batch.kspace).amax(dim=(-2, -1))
-    errors = []
-    for part in placements.split(chunk):
+    errors = {}
+    for position, indices in share:
+        part = torch.as_tensor(placements[indices], device=batch.kspace.device)
         slices = select_slices(batch, part[:, 0])
         windows = window_masks(shape, size, part[:, 1:])
         features = feature_images(slices, windows, peaks[part[:, 0]])
         truth = rss(coil_images[part[:, 0]] + features[:, None])
         prediction = reconstruct(slices, feature_kspace(slices, features))
-        errors.append(region_errors(truth, prediction, windows))
-    return torch.cat(errors).cpu().numpy()
+        errors[position] = region_errors(truth, prediction, windows).cpu().tolist()
+    return errors
 
 
 def _rows(groups: SliceGroups, placements: np.ndarray, size: int, errors: np.ndarray
@@ -218,6 +244,60 @@ def location_map(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups, si
     placements = np.column_stack([images, np.tile(corners, (len(groups), 1))])
     return _rows(groups, placements, size,
                  feature_errors(reconstruct, groups, placements, size, chunk, device=device))
+
+
+#: The columns of a location map's rows.
+MAP_COLUMNS = ["fname", "slice", "row", "col", "size", "error"]
+#: Part of every cached location map's key, bumped when what a row records changes.
+LOCATION_MAP_VERSION = 1
+
+
+def location_map_or_load(method: RunConfig | UntrainedConfig, data: RunConfig,
+                         accel: int | None, images: int | None, size: int, points: int,
+                         root: str | PathLike | None = None, *, chunk: int = 8,
+                         device: torch.device | str | None = None) -> pd.DataFrame:
+    """:func:`location_map` of ``method`` (a trained run's config, its run loaded from ``root``,
+    or an :class:`~fnaf.runs.UntrainedConfig`) on the middle slice of each of the first
+    ``images`` validation volumes of ``data`` at ``accel``
+    (:func:`~fnaf.runs.middle_slices`, chapter 10's), or the rows cached under
+    ``<root>/location_maps/`` (``root`` default :func:`~fnaf.runs.runs_dir`), keyed by the
+    method, the data, the slices, ``size``, ``points`` and ``chunk``. Every setting is checked
+    before the cache is looked up. Under ``torchrun`` the processes share the chunks and rank 0
+    writes the cache."""
+    if not isinstance(method, (RunConfig, UntrainedConfig)):
+        raise TypeError("method must be a trained run's RunConfig (fnaf.runs.multicoil_preset) "
+                        f"or an UntrainedConfig (fnaf.runs.untrained_preset), not {method!r}")
+    check_counts(**{"window size": size, "grid points": points}, chunk=chunk)
+    device = resolve_device(device)
+    accel = data.evaluation_accel(accel)
+    if isinstance(method, RunConfig) and data_key(method, accel) != data_key(data, accel):
+        raise ValueError(f"method {method.name} was trained on other data than data's: pass "
+                         "the data (data root, coils) the run was trained on")
+    slices = middle_slices(data, accel, images)
+    check_window(size, slices.target_shape)
+    keys = [[name, int(number)] for name, number in zip(slices.fname, slices.slice_num)]
+    settings = json.dumps({"slices": keys, "size": size, "points": points, "chunk": chunk,
+                           "version": LOCATION_MAP_VERSION}, sort_keys=True)
+    name = method.name if isinstance(method, RunConfig) else f"{method.method}-{method.key()}"
+    folder = (Path(root) if root is not None else runs_dir()) / "location_maps"
+    path = folder / (f"{name}-{accel}x-{data_key(data, accel)}-"
+                     f"{hashlib.sha256(settings.encode()).hexdigest()[:12]}.json")
+    if path.exists():
+        return pd.DataFrame(load_json(path, f"delete {path} to map again")["rows"],
+                            columns=MAP_COLUMNS)
+    ensure_writable(folder, UNWRITABLE_RUNS)
+    reconstruct = (trained_reconstructor(load_run(method, root, device).model,
+                                         pipeline_for(method.model))
+                   if isinstance(method, RunConfig) else method.build())
+    rows = location_map(reconstruct, slices, size, points, chunk, device=device)
+    if not np.isfinite(rows.error).all():
+        raise FloatingPointError(f"{name}: a window error is not finite; nothing was cached")
+    rows = rows.to_dict("records")
+    if rank_world()[0] == 0:  # every rank holds every row (fnaf.ranks); one writes them
+        save_json({"method": asdict(method), "accel": accel, "settings": json.loads(settings),
+                   "rows": rows}, path)
+    barrier()
+    return pd.DataFrame(rows, columns=MAP_COLUMNS)
 
 
 def information_loss(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups,

@@ -315,6 +315,25 @@ def _location_map(args: argparse.Namespace) -> None:
               f"cached in {folder}")
 
 
+def _add_multicoil_method_arguments(parser: argparse.ArgumentParser, chapter: str) -> None:
+    """The data, scale, device and cache of a multi-coil method's command (chapters 08, 10),
+    and l1's or a decoder's settings."""
+    parser.add_argument("--coils", type=int, default=4,
+                        help="coils of the phantom (ignored with --data-root)")
+    parser.add_argument("--accel", type=int, choices=ACCELERATIONS, default=ACCELERATIONS[0])
+    parser.add_argument("--scale", choices=SCALES, default="demo",
+                        help="the method's settings; paper needs --data-root")
+    parser.add_argument("--data-root", help="fastMRI multi-coil knee folder with "
+                        "multicoil_train/ and multicoil_val/ (default: the phantom)")
+    parser.add_argument("--basis", choices=BASES, help="l1's sparsifying basis")
+    parser.add_argument("--lam", type=float, help=f"l1's λ (chapter {chapter} prints its choice)")
+    parser.add_argument("--iterations", type=int, help="l1 or decoder iterations (default: "
+                        "the scale's)")
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when present)")
+    parser.add_argument("--runs-dir", type=Path, help="run cache (default: $FNAF_RUNS or "
+                        "~/.cache/fnaf/runs)")
+
+
 def _add_second_paper_options(parser: argparse.ArgumentParser) -> None:
     """``--mask-style`` and ``--ssim-variant``: fastMRI's (the default) or Robustness-CS's."""
     parser.add_argument("--mask-style", choices=MASK_STYLES, default=MASK_STYLES[0],
@@ -497,17 +516,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "among them).")
     two_step_defaults = TwoStepConfig()
     two_step.add_argument("--method", choices=UNTRAINED_METHODS, default=UNTRAINED_METHODS[0])
-    two_step.add_argument("--coils", type=int, default=4,
-                          help="coils of the phantom (ignored with --data-root)")
-    two_step.add_argument("--accel", type=int, choices=ACCELERATIONS, default=ACCELERATIONS[0])
-    two_step.add_argument("--scale", choices=SCALES, default="demo",
-                          help="the method's and the attack's settings; paper needs --data-root")
-    two_step.add_argument("--data-root", help="fastMRI multi-coil knee folder with "
-                          "multicoil_train/ and multicoil_val/ (default: the phantom)")
-    two_step.add_argument("--basis", choices=BASES, help="l1's sparsifying basis")
-    two_step.add_argument("--lam", type=float, help="l1's λ (chapter 08 prints its choice)")
-    two_step.add_argument("--iterations", type=int, help="l1 or decoder iterations (default: "
-                          "the scale's)")
+    _add_multicoil_method_arguments(two_step, "08")
     two_step.add_argument("--eps", type=float, nargs="+", default=list(two_step_defaults.eps))
     two_step.add_argument("--steps", type=int, help="joint steps (default: the scale's budget)")
     two_step.add_argument("--beta", type=float, default=two_step_defaults.beta)
@@ -518,9 +527,6 @@ def build_parser() -> argparse.ArgumentParser:
     two_step.add_argument("--batch-size", type=int, default=two_step_defaults.batch_size,
                           help="slices attacked together (part of the cache key)")
     two_step.add_argument("--seed", type=int, default=two_step_defaults.seed)
-    two_step.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when present)")
-    two_step.add_argument("--runs-dir", type=Path, help="run cache (default: $FNAF_RUNS or "
-                          "~/.cache/fnaf/runs)")
     two_step.add_argument("--quiet", action="store_true", help="no progress bar")
     _add_second_paper_options(two_step)
     two_step.set_defaults(run=_two_step)
@@ -536,27 +542,14 @@ def build_parser() -> argparse.ArgumentParser:
                     "settings, its chosen λ among them).")
     location.add_argument("--method", choices=("varnet", "unet", *UNTRAINED_METHODS),
                           default="varnet")
-    location.add_argument("--coils", type=int, default=4,
-                          help="coils of the phantom (ignored with --data-root)")
-    location.add_argument("--accel", type=int, choices=ACCELERATIONS, default=ACCELERATIONS[0])
-    location.add_argument("--scale", choices=SCALES, default="demo",
-                          help="the method's settings; paper needs --data-root")
-    location.add_argument("--data-root", help="fastMRI multi-coil knee folder with "
-                          "multicoil_train/ and multicoil_val/ (default: the phantom)")
+    _add_multicoil_method_arguments(location, "10")
     location.add_argument("--window", type=int, default=5, help="window size (pixels)")
     location.add_argument("--grid", type=int, default=5, help="window positions per axis")
     location.add_argument("--images", type=int, default=6,
                           help="first validation volumes (middle slice each)")
     location.add_argument("--chunk", type=int, default=8, help="placements reconstructed "
                           "together (part of the cache key: a decoder's fit depends on it)")
-    location.add_argument("--basis", choices=BASES, help="l1's sparsifying basis")
-    location.add_argument("--lam", type=float, help="l1's λ (chapter 10 prints its choice)")
-    location.add_argument("--iterations", type=int, help="l1 or decoder iterations (default: "
-                          "the scale's)")
     location.add_argument("--seed", type=int, default=0, help="the decoders' initialisation")
-    location.add_argument("--device", help="cpu, cuda, cuda:1, ... (default: CUDA when present)")
-    location.add_argument("--runs-dir", type=Path, help="run cache (default: $FNAF_RUNS or "
-                          "~/.cache/fnaf/runs)")
     location.set_defaults(run=_location_map)
     return parser
 

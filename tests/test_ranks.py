@@ -3,6 +3,7 @@ one process's rows, in its order; rank 0 writes the cache once; processes that s
 slices refuse."""
 
 import json
+import math
 import os
 import shutil
 import subprocess
@@ -95,7 +96,19 @@ def test_two_processes_evaluate_and_fnaf_attack_as_one(tmp_path, trained, mode, 
     (written,) = (tmp_path / "one" / trained.name / cache).glob("*.json")
     (shared,) = (tmp_path / "two" / trained.name / cache).glob("*.json")
     assert shared.name == written.name
-    assert json.loads(shared.read_text()) == json.loads(written.read_text())
+    assert _close(json.loads(shared.read_text()), json.loads(written.read_text()))
+
+
+def _close(a, b) -> bool:
+    """Two JSON values equal, their floats to a relative 1e-5 (processes may sum in another
+    order)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_close(a[key], b[key]) for key in a)
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) or isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-8) or (math.isnan(a) and math.isnan(b))
+    return a == b
 
 
 @pytest.mark.slow
@@ -110,11 +123,11 @@ def test_two_processes_map_locations_as_one(tmp_path, phantom):
     ranks = [pd.read_csv(tmp_path / f"two.{rank}.csv") for rank in (0, 1)]
     assert len(one) == 2 * 2 * 2  # volumes (middle slice each) x grid locations
     pd.testing.assert_frame_equal(ranks[0], ranks[1])
-    pd.testing.assert_frame_equal(ranks[0], one, check_exact=True)  # the same chunks
+    pd.testing.assert_frame_equal(ranks[0], one, rtol=1e-5)  # the same chunks
     (written,) = (tmp_path / "one" / "location_maps").glob("*.json")
     (shared,) = (tmp_path / "two" / "location_maps").glob("*.json")
     assert shared.name == written.name
-    assert json.loads(shared.read_text()) == json.loads(written.read_text())
+    assert _close(json.loads(shared.read_text()), json.loads(written.read_text()))
 
 
 @pytest.mark.slow

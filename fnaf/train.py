@@ -50,6 +50,7 @@ from fnaf.data.batches import ShapeBatchSampler, derived_seed
 from fnaf.data.transforms import KneeSlice
 from fnaf.devices import default_device, resolve_device
 from fnaf.io import load_torch, remove_stale_partials, save_torch
+from fnaf.models.checkpoints import CheckpointError, check_state
 from fnaf.ranks import rank_world
 
 CHECKPOINT = "checkpoint.pt"
@@ -255,6 +256,14 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: TrainingSet,
     if (checkpoint_dir / CHECKPOINT).exists():
         restart = f"delete {checkpoint_dir} to restart the run from its first step"
         saved = load_torch(checkpoint_dir / CHECKPOINT, restart)
+        foreign = (f"The run's configuration changed since this checkpoint was written (another "
+                   f"architecture or size in the same folder): {restart}, or train into "
+                   "another folder.")
+        if not isinstance(saved, dict) or not {"model", "optimizer", "scheduler", "rng",
+                                               "position"} <= set(saved):
+            raise CheckpointError(f"{checkpoint_dir / CHECKPOINT}: not a training checkpoint "
+                                  f"of fnaf's engine. {foreign}")
+        check_state(model, saved["model"], checkpoint_dir / CHECKPOINT, foreign)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         scheduler.load_state_dict(saved["scheduler"])
@@ -262,6 +271,7 @@ def fit(model: nn.Module, pipeline, objective: Objective, train: TrainingSet,
         position = saved["position"]
         if (checkpoint_dir / BEST).exists():  # absent before the first validation
             best_state = load_torch(checkpoint_dir / BEST, restart)
+            check_state(model, best_state, checkpoint_dir / BEST, foreign)
     earlier_time = position["wall_time"]
 
     def save(epoch: int, skip: int) -> None:

@@ -1,5 +1,7 @@
 """The training engine: batching, determinism, checkpoint/resume, model selection."""
 
+import re
+
 import pytest
 import torch
 
@@ -7,11 +9,11 @@ from fnaf.data.batches import SeededSlices, ShapeBatchSampler
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.phantom import write_phantom
 from fnaf.evaluation import Validator
-from fnaf.models import UNet
+from fnaf.models import CheckpointError, UNet
 from fnaf.objectives import CleanObjective
 from fnaf.pipelines import UnetPipeline
 from fnaf.runs import preset, transforms
-from fnaf.train import CHECKPOINT, Settings, TrainingError, fit
+from fnaf.train import BEST, CHECKPOINT, Settings, TrainingError, fit
 
 
 def test_batches_hold_one_shape_and_ranks_split_each_global_batch():
@@ -251,3 +253,30 @@ def test_patience_stops_a_run_that_stopped_improving(phantom_root, tmp_path):
                  checkpoint_dir=tmp_path, device="cpu")
     assert [entry["val_loss"] for entry in result.history] == [1.0, 0.5, 0.7, 0.8]
     assert result.best_epoch == 2 and result.best_validation == {"loss": 0.5}
+
+
+def test_a_checkpoint_of_another_architecture_is_refused_naming_the_folder(phantom_root,
+                                                                          tmp_path):
+    model = UNet(chans=4, num_pool_layers=1)  # the folder's checkpoint: another U-Net's
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1, 0.5)
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict(), "rng": torch.get_rng_state(),
+                "position": {"epoch": 1, "skip": 0, "step": 6, "best_loss": 1.0,
+                             "best_epoch": 1, "history": [], "wall_time": 0.0}},
+               tmp_path / CHECKPOINT)
+    with pytest.raises(CheckpointError, match=(
+            rf"{re.escape(str(tmp_path / CHECKPOINT))} does not fit UNet: .*missing keys.*The "
+            rf"run's configuration changed .* delete {re.escape(str(tmp_path))} to restart")):
+        _train(phantom_root, tmp_path, CleanObjective())
+    torch.save({"weights": 1}, tmp_path / CHECKPOINT)  # not the engine's
+    with pytest.raises(CheckpointError, match="not a training checkpoint of fnaf's engine"):
+        _train(phantom_root, tmp_path, CleanObjective())
+
+
+def test_a_best_state_of_another_architecture_is_refused_on_resume(phantom_root, tmp_path):
+    with pytest.raises(Interrupt):  # a checkpoint at step 8 and the best weights of epoch 1
+        _train(phantom_root, tmp_path, InterruptAt(9))
+    torch.save(UNet(chans=4, num_pool_layers=1).state_dict(), tmp_path / BEST)
+    with pytest.raises(CheckpointError, match=rf"{re.escape(str(tmp_path / BEST))} does not fit"):
+        _train(phantom_root, tmp_path, CleanObjective())

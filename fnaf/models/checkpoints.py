@@ -64,6 +64,16 @@ def load_weights(model: nn.Module, path: str | PathLike, map_location="cpu",
 def load_state(model: nn.Module, state: Mapping, path: str | PathLike, fix: str) -> nn.Module:
     """Load ``state`` (read from ``path``) into ``model`` with ``strict=True``; a
     :class:`CheckpointError` names ``path``, the keys or shapes that differ, and ``fix``."""
+    check_state(model, state, path, fix)
+    model.load_state_dict(state, strict=True)
+    return model
+
+
+def check_state(model: nn.Module, state: Mapping, path: str | PathLike, fix: str) -> None:
+    """Refuse ``state`` (read from ``path``) unless its keys and shapes are ``model``'s: a
+    :class:`CheckpointError` names ``path``, the keys or shapes that differ, and ``fix``."""
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"{path}: holds a {type(state).__name__}, not a state_dict. {fix}")
     expected = model.state_dict()
     missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
     mismatched = [key for key in set(expected) & set(state)
@@ -81,5 +91,3 @@ def load_state(model: nn.Module, state: Mapping, path: str | PathLike, fix: str)
                            "in the model)")
         raise CheckpointError(f"{path} does not fit {type(model).__name__}: "
                               f"{'; '.join(details)}. {fix}")
-    model.load_state_dict(state, strict=True)
-    return model

@@ -132,14 +132,17 @@ def _train(args: argparse.Namespace) -> None:
 
 def _evaluate(args: argparse.Namespace) -> None:
     from fnaf.devices import resolve_device
-    from fnaf.io import ensure_writable
+    from fnaf.io import NotWritableError, ensure_writable
     from fnaf.runs import evaluate_or_load, load_run
     from fnaf.train import init_distributed
 
     device = resolve_device(args.device)  # checked before any work
     config = _config(args)
     if args.out is not None:
-        ensure_writable(args.out, "pass a writable folder as --out")
+        try:
+            ensure_writable(args.out, "pass a writable folder as --out")
+        except NotWritableError as error:
+            sys.exit(f"python -m fnaf evaluate: {error}")
     if args.chans is not None and config.model != "unet":
         sys.exit("--chans sets the U-Net's width; it does not apply to --model irim")
     rank, _ = init_distributed(args.device)
@@ -161,22 +164,29 @@ def _evaluate_split(args: argparse.Namespace, config, device, rank: int):
     """The evaluation of ``--weights`` or of another ``--split``, or with ``--out``'s
     predictions (each process writes those of its volumes), not cached."""
     from fnaf.data.fastmri import SliceDataset, split_dir
-    from fnaf.data.fastmri_writer import write_reconstruction
+    from fnaf.data.fastmri_writer import reconstruction_bytes, write_reconstruction
     from fnaf.evaluation import reconstruct_volumes, score_volumes, volume_samples
+    from fnaf.io import NotWritableError, ensure_writable
     from fnaf.models import load_weights
     from fnaf.pipelines import pipeline_for
     from fnaf.runs import build_model, datasets, eval_transform, load_run
 
     if args.chans is not None:
         config = replace(config, network=replace(config.network, chans=args.chans))
-    if args.weights is not None:
-        model = load_weights(build_model(config), args.weights)
-    else:
-        model = load_run(config, args.runs_dir).model
     _, val = datasets(config)
     if args.split != "val":  # the same layout's other split: singlecoil_<split>, multicoil_<split>
         val = SliceDataset(split_dir(val.root.parent, args.split, config.data_challenge),
                            challenge=config.data_challenge)
+    if args.out is not None:  # room for every prediction, said before any reconstruction
+        try:
+            ensure_writable(args.out, "pass a folder on another disk as --out",
+                            reconstruction_bytes(val.volumes))
+        except NotWritableError as error:
+            sys.exit(f"python -m fnaf evaluate: {error}")
+    if args.weights is not None:
+        model = load_weights(build_model(config), args.weights)
+    else:
+        model = load_run(config, args.runs_dir).model
     model.to(device)
 
     def volumes():  # this process's share under torchrun

@@ -606,3 +606,32 @@ def test_the_varnet_keeps_fastmris_recipe_and_its_own_demo_schedule():
     assert (paper.epochs, paper.batch_size) == (50, 1)
     demo = multicoil_preset("demo", "varnet", 4)
     assert (demo.optim.name, demo.optim.lr, demo.epochs) == ("adam", 5e-3, 3)
+
+
+def test_predictions_without_room_are_refused_before_any_reconstruction(finished_run, tmp_path,
+                                                                       monkeypatch):
+    import shutil
+
+    from fnaf.io import DiskFullError
+    from fnaf.runs import reconstructions_or_load
+
+    config, root = finished_run
+    monkeypatch.setenv("FNAF_CACHE", str(root / "cache"))
+    monkeypatch.setattr("fnaf.io.shutil.disk_usage",
+                        lambda path: shutil._ntuple_diskusage(10**9, 10**9 - 100, 100))
+    monkeypatch.setattr("fnaf.runs.cache.reconstruct_volumes",
+                        lambda *a, **k: pytest.fail("reconstructed anyway"))
+    monkeypatch.setattr("fnaf.evaluation.reconstruct_volumes",
+                        lambda *a, **k: pytest.fail("reconstructed anyway"))
+    run = load_run(config, root)
+    per_volume = 4 * 32 * 32 * 4 + 8192  # 4 float32 slices of 32x32 and HDF5's own bytes
+    with pytest.raises(DiskFullError, match=f"{run.directory / 'reconstructions' / '4x'}: about "
+                                            f"{2 * per_volume:,} bytes .* 100 bytes free"):
+        reconstructions_or_load(run, 4)
+    with pytest.raises(DiskFullError, match=f"about {per_volume:,} bytes"):
+        reconstructions_or_load(run, 4, ["file2100001.h5"])
+    out = tmp_path / "predictions"
+    with pytest.raises(SystemExit, match=f"evaluate: {out}: about {2 * per_volume:,} bytes will "
+                                         "be written there, .* pass a folder on another disk"):
+        main(["evaluate", "--scale", "smoke", "--epochs", "1", "--runs-dir", str(root),
+              "--quiet", "--out", str(out)])

@@ -9,12 +9,13 @@ Files are written to a temporary name and moved into place, so a reader never se
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from os import PathLike
 
 import h5py
 import numpy as np
 
-from fnaf.data.fastmri import ISMRMRD_NAMESPACE
+from fnaf.data.fastmri import ISMRMRD_NAMESPACE, VolumeInfo
 from fnaf.io import atomic_path
 
 
@@ -55,6 +56,18 @@ def write_volume(path: str | PathLike, kspace: np.ndarray, targets: dict[str, np
             handle.create_dataset(key, data=target.astype(np.float32))
         handle.create_dataset("ismrmrd_header", data=np.bytes_(header))
         handle.attrs.update(attrs)
+
+
+#: HDF5's bytes around a prediction file's one dataset (superblock, object header, chunk index),
+#: rounded up.
+PREDICTION_OVERHEAD = 8192
+
+
+def reconstruction_bytes(volumes: Iterable[VolumeInfo]) -> int:
+    """About the bytes :func:`write_reconstruction` writes for the predictions of ``volumes``:
+    float32 ``(S, h, w)`` on each volume's recon matrix (the target grid), plus HDF5's own."""
+    return sum(info.num_slices * int(np.prod(info.metadata["recon_size"][:2])) * 4
+               + PREDICTION_OVERHEAD for info in volumes)
 
 
 def write_reconstruction(path: str | PathLike, reconstruction: np.ndarray) -> None:

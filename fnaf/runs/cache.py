@@ -32,9 +32,9 @@ from fnaf.attacks import AttackReport, attack_dataset
 from fnaf.attacks.measurement import measurement_frame, pgd_dataset
 from fnaf.attacks.report import INFORMATION_TOLERANCE, PAPER_GAMMA, check_thresholds
 from fnaf.boxes import BOX_COLUMNS, box_nmse
-from fnaf.data.annotations import AnnotationIndex
+from fnaf.data.annotations import AnnotationIndex, volume_name
 from fnaf.data.batches import SeededSlices
-from fnaf.data.fastmri_writer import write_reconstruction
+from fnaf.data.fastmri_writer import reconstruction_bytes, write_reconstruction
 from fnaf.data.phantom import cache_dir
 from fnaf.devices import resolve_device
 from fnaf.evaluation import (
@@ -250,11 +250,14 @@ def evaluate_or_load(run: TrainedRun, accel: int | None = None, *,
             return Evaluation(pd.DataFrame(saved["volumes"]), pd.DataFrame(saved["zero_filled"]),
                               saved["loss"], None if wanted is None else
                               pd.DataFrame(boxes["rows"], columns=BOX_COLUMNS))
-    ensure_writable(path.parent, UNWRITABLE_RUNS)
     val = datasets(run.config)[1]
     count = len(volume_samples(val))
     box_rows = {}
     folder = run.directory / "reconstructions" / f"{accel}x"
+    annotated = set() if annotations is None else set(annotations.boxes["filename"])
+    ensure_writable(path.parent, UNWRITABLE_RUNS, reconstruction_bytes(  # annotated predictions
+        volume for volume in val.volumes if volume_name(volume.fname) in annotated
+        and not (folder / volume.fname.name).is_file()))
 
     def scoring_boxes(volumes):
         for volume in volumes:
@@ -358,7 +361,8 @@ def reconstructions_or_load(run: TrainedRun, accel: int | None = None, names=Non
     names = sorted({volume.fname.name for volume in val.volumes} if names is None else names)
     missing = [name for name in names if not (folder / name).is_file()]
     if missing:
-        ensure_writable(folder, UNWRITABLE_RUNS)
+        ensure_writable(folder, UNWRITABLE_RUNS, reconstruction_bytes(
+            volume for volume in val.volumes if volume.fname.name in set(missing)))
         for volume in reconstruct_volumes(run.model.to(device), pipeline_for(run.config.model),
                                           val.only(missing), eval_transform(run.config, accel),
                                           device=device):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from fnaf.__main__ import main
-from fnaf.data.check import check_data, recomputed_target
+from fnaf.data.check import DataCheckError, check_data, recomputed_target, require_clean_data
 from fnaf.data.fastmri import FastMRIDataError
 from fnaf.mri import center_crop, ifft2c, rss
 
@@ -118,3 +118,35 @@ def test_recomputed_target_is_the_centred_reconstruction(shape):
     expected = rss(images) if kspace.ndim == 3 else images.abs()
     np.testing.assert_allclose(recomputed_target(kspace, (7, 6)), expected.numpy(), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_a_chapter_stops_on_damaged_data_before_any_work(root, tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    with h5py.File(root / "singlecoil_train" / "file2000001.h5", "r+") as handle:
+        handle["kspace"][...] = 0  # a dead training volume
+    with pytest.raises(DataCheckError, match=(
+            r"(?s)data_root='.*data': the data check found 1 problem\(s\) in 1 file\(s\), "
+            r"before any work:.*file2000001.h5 .*all-zero k-space.*python -m fnaf check-data "
+            r".*move them out of their split folders")):
+        require_clean_data(data_root=root)
+    with pytest.raises(DataCheckError, match="brain_root='/nowhere': /nowhere: no such directory"):
+        require_clean_data(brain_root="/nowhere")
+
+
+def test_a_passed_check_is_remembered_until_a_file_changes(root, tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    calls = []
+    monkeypatch.setattr("fnaf.data.check.check_data",
+                        lambda *a, **k: calls.append(a) or check_data(*a, **k))
+    require_clean_data(data_root=None, shifted_root=None)  # the phantom: nothing read
+    assert calls == []
+    require_clean_data(data_root=str(root))
+    require_clean_data(data_root=str(root))  # remembered: nothing read again
+    assert len(calls) == 1
+    assert [path.name for path in calls[0][1]] == ["singlecoil_bb_train.csv",
+                                                   "singlecoil_bb_val.csv"]
+    with h5py.File(root / "singlecoil_val" / VAL, "r+") as handle:
+        handle["kspace"][2] = np.nan
+    with pytest.raises(DataCheckError, match=f"{VAL} .*non-finite k-space"):
+        require_clean_data(data_root=str(root))
+    assert len(calls) == 2

@@ -11,10 +11,15 @@ volume's median slice energy), all-zero targets, and the target against the one 
 the fully-sampled k-space (the ESC magnitude or the coils' RSS, centre-cropped; relative error
 above ``tolerance``: damaged bytes in either). Annotation CSVs are read and matched to the
 volumes (coverage per split; boxes beyond a volume's slices are problems).
+
+:func:`require_clean_data` is the same check at the top of every chapter that reads a data root:
+it stops the chapter before any work when the check finds a problem.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +34,7 @@ from tqdm import tqdm
 
 from fnaf.data.annotations import AnnotationError, read_annotations, volume_name
 from fnaf.data.fastmri import RECONS_KEYS, FastMRIDataError, VolumeInfo, inspect_volume
+from fnaf.io import save_json
 from fnaf.mri import center_crop
 
 SPLIT_FOLDER = re.compile(r"^(singlecoil|multicoil)_(\w+)$")
@@ -277,3 +283,79 @@ def check_data(root: str | PathLike, annotations: Sequence[str | PathLike] = (),
                                           "acquisition", "boxes"])
     return DataCheck(volumes, pd.DataFrame(findings + annotation_rows, columns=FINDINGS),
                      [folder.name for folder in folders])
+
+
+class DataCheckError(FastMRIDataError):
+    """A chapter's data root whose check found problems; raised before any work."""
+
+
+#: Bump when the check finds more: earlier passes are then checked again.
+CHECK_VERSION = 1
+#: Findings a :class:`DataCheckError` lists (the command shows them all).
+LISTED_FINDINGS = 10
+
+
+def _own_annotations(root: Path) -> list[Path]:
+    """The data root's own annotation CSVs (``singlecoil_bb_val.csv`` ...), as the command
+    reads them."""
+    return sorted(root.glob("*_bb_*.csv"))
+
+
+def data_signature(root: str | PathLike, annotations: Sequence[str | PathLike] = ()) -> str:
+    """A hash of what :func:`check_data` would read: every ``.h5`` file of ``root``'s split
+    folders and each annotation CSV, by path, size and modification time (no file is read)."""
+    root = Path(root).resolve()
+    entries = [CHECK_VERSION, TOLERANCE, LOW_ENERGY, str(root)]
+    files = [path for folder in split_folders(root) for path in sorted(folder.glob("*.h5"))]
+    for path in files + [Path(path).resolve() for path in annotations]:
+        stat = path.stat()
+        entries.append((str(path), stat.st_size, stat.st_mtime_ns))
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:32]
+
+
+def _stamp(signature: str) -> Path:
+    from fnaf.data.phantom import cache_dir
+
+    return cache_dir() / "data-checks" / f"{signature}.json"
+
+
+def require_clean_data(annotations: Sequence[str | PathLike | None] = (), *,
+                       progress: bool = False, **roots: str | PathLike | None) -> None:
+    """The data check of ``python -m fnaf check-data`` on each data root a chapter will read,
+    before any work: ``roots`` maps the chapter's parameter names to its roots (``data_root=...,
+    brain_root=...``; None, the embedded phantom, is not checked), each read with its own
+    annotation CSVs and ``annotations`` (the chapter's extra CSVs; None entries ignored).
+
+    A root with any finding raises :class:`DataCheckError` naming the parameter, the root, the
+    first findings (file, slices, check) and the fix. A root that passed is remembered by
+    :func:`data_signature` under ``$FNAF_CACHE/data-checks/`` (a chapter after another reads
+    nothing again until a file changes)."""
+    extra = [Path(path) for path in annotations if path is not None]
+    for name, root in roots.items():
+        if root is None:
+            continue
+        root = Path(root)
+        try:
+            csvs = _own_annotations(root) + [path for path in extra if path.is_file()]
+            signature = data_signature(root, csvs)
+        except (FastMRIDataError, OSError) as error:
+            raise DataCheckError(f"{name}={str(root)!r}: {error}") from None
+        stamp = _stamp(signature)
+        if stamp.is_file():
+            continue
+        result = check_data(root, csvs, progress=progress)
+        if not result.ok:
+            findings = result.findings
+            listed = findings.head(LISTED_FINDINGS).to_string(index=False, max_colwidth=100)
+            more = (f"\n... and {len(findings) - LISTED_FINDINGS} more"
+                    if len(findings) > LISTED_FINDINGS else "")
+            raise DataCheckError(
+                f"{name}={str(root)!r}: the data check found {len(findings)} problem(s) in "
+                f"{findings['file'].nunique()} file(s), before any work:\n{listed}{more}\n"
+                f"See them all with `python -m fnaf check-data {root}`; download or regenerate "
+                "the files named, or move them out of their split folders, then run again.")
+        try:  # remembered where the cache is writable; else checked again next time
+            stamp.parent.mkdir(parents=True, exist_ok=True)
+            save_json({"root": str(root.resolve()), "volumes": len(result.volumes)}, stamp)
+        except OSError:
+            pass

@@ -181,3 +181,41 @@ def test_a_method_whose_means_rest_on_few_volumes_is_not_read():
     assert verdict["read"] == 1 and verdict["excluded"] == {"b": "2 volumes, too few to read"}
     assert verdict["losses"] == "reproduced"
     assert shift_verdict(points, {"r low": 0.1}, min_volumes=10)["losses"] == "not comparable"
+
+
+SHIFT_SETTINGS = dict(scale="smoke", sizes={"varnet": ["VarNet-ref"], "unet": ["U-net-ref"]},
+                      untrained=["convdecoder"], bases=["wavelet"], lams=[1e-3],
+                      reference="VarNet-ref", hard_fraction=0.25,
+                      roots={"data_root": None, "shifted_root": None, "brain_root": None},
+                      volumes=2, per_volume=1, decoder_slices=1, tuning_volumes=1)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"sizes": {}}, "sizes must be a non-empty dict of size family -> members"),
+    ({"sizes": {"varnet": []}}, r"sizes\['varnet'\] must be a non-empty list, not \[\]"),
+    ({"sizes": {"irim": ["I-RIM"]}}, r"the families of sizes holds unknown values \['irim'\]; "
+                                     r"accepted: \['varnet', 'unet'\]"),
+    ({"sizes": {"unet": ["U-net9"]}}, "unknown unet size 'U-net9'; accepted:"),
+    ({"untrained": []}, r"untrained must be a non-empty list, not \[\]; accepted: "
+                        r"\['convdecoder', 'deepdecoder'\]"),
+    ({"untrained": ["dip"]}, r"untrained holds unknown values \['dip'\]"),
+    ({"bases": []}, "bases must be a non-empty list"),
+    ({"bases": ["curvelet"]}, r"bases holds unknown values \['curvelet'\]"),
+    ({"lams": []}, "lams must be a non-empty list"),
+    ({"lams": [1e-3, -1.0]}, r"lams holds -1.0; each λ must be a number >= 0"),
+    ({"reference": "U-net3"}, r"reference 'U-net3' is not one of the trained sizes .* choose "
+                              r"one of \['VarNet-ref', 'U-net-ref'\]"),
+    ({"hard_fraction": 1.0}, r"fraction must be in \(0, 1\)"),
+    ({"volumes": 0}, "volumes must be a positive integer, not 0"),
+    ({"scale": "huge"}, "unknown scale 'huge'"),
+    ({"scale": "paper", "roots": {"data_root": "/knees", "shifted_root": None,
+                                  "brain_root": "/brains"}},
+     r"scale='paper' reads real data for every source: pass \['shifted_root'\]"),
+    ({"roots": {"knee_root": "/knees"}}, r"unknown roots \['knee_root'\]"),
+])
+def test_every_chapter_setting_is_refused_naming_the_parameter_and_the_fix(change, message):
+    from fnaf.studies.distribution_shift import check_parameters
+
+    check_parameters(**SHIFT_SETTINGS)
+    with pytest.raises(ValueError, match=message):
+        check_parameters(**{**SHIFT_SETTINGS, **change})

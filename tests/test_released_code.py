@@ -82,3 +82,23 @@ def test_the_committed_training_measurement_covers_every_departure_at_both_accel
         [d.name, af] for d in TRAINING_DEPARTURES for af in ("4×", "8×")]
     assert table["git_commit"].nunique() == 1 and not table["git_commit"].iloc[0].endswith(
         "dirty")
+
+
+def test_every_attack_is_checked_against_its_models_data_before_training(tmp_path,
+                                                                         monkeypatch):
+    from dataclasses import replace
+
+    from fnaf.runs import preset
+    from fnaf.studies.released_code import Departure, check_attacks
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("fnaf.runs.cache.fit", lambda *a, **k: pytest.fail("trained anyway"))
+    configs = {name: preset("smoke", name, 4) for name in ("unet", "irim")}
+    paper = AttackConfig(n_candidates=2)
+    departures = {"wide": Departure("wide", "irim", "small", "large")}
+    check_attacks(configs, paper, {"wide": replace(paper, n_pixels=10)}, departures)
+    with pytest.raises(ValueError, match=r"the attack on irim-clean-.*: n_pixels 500 \(500 "
+                                         r"pixels on the 32x32 target grid\) does not fit"):
+        check_attacks(configs, paper, {"wide": replace(paper, n_pixels=500)}, departures)
+    with pytest.raises(ValueError, match=r"the attack on unet-clean-.*: n_pixels 400"):
+        check_attacks(configs, replace(paper, n_pixels=400), {}, departures)

@@ -163,3 +163,32 @@ def test_maps_losses_and_boxes_read_slices_of_several_shapes_group_by_group(vari
                                           "x1": [192.0] * 2, "y0": [64.0] * 2, "y1": [192.0] * 2}))
     boxes = box_errors(zero_filled, groups, index)
     assert sorted(zip(boxes.fname, boxes.slice)) == sorted([keys[0], keys[-1]])
+
+
+FEATURE_SETTINGS = dict(sizes=[2, 3], trained=["varnet", "unet"], decoder="convdecoder",
+                        fnaf_models="both", masks="mixed", lams=[1e-3], window=3, grid=2,
+                        images=2, placements=3, decoder_placements=1, box_volumes=2,
+                        tuning_volumes=1)
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"sizes": []}, r"sizes must be a non-empty list, not \[\]"),
+    ({"sizes": [2, 0]}, r"sizes\[1\] must be a positive integer, not 0"),
+    ({"trained": []}, r"trained must be a non-empty list, not \[\]; accepted: "
+                      r"\['varnet', 'unet'\]"),
+    ({"trained": ["irim"]}, r"trained holds unknown values \['irim'\]"),
+    ({"decoder": "dip"}, r"unknown decoder 'dip'; accepted: \['convdecoder', 'deepdecoder'\]"),
+    ({"fnaf_models": "varnet"}, r"unknown fnaf_models 'varnet'; accepted: "
+                                r"\['unet', 'irim', 'both'\]"),
+    ({"masks": "random"}, r"unknown masks 'random'; accepted: \['mixed', 'separate'\]"),
+    ({"lams": []}, "lams must be a non-empty list"),
+    ({"lams": ["0.1"]}, "lams holds '0.1'; each λ must be a number >= 0"),
+    ({"grid": 0}, "grid must be a positive integer, not 0"),
+])
+def test_every_chapter_setting_is_refused_naming_the_parameter_and_the_fix(change, message):
+    from fnaf.studies.small_features import check_parameters
+
+    check_parameters(**FEATURE_SETTINGS)
+    check_parameters(**{**FEATURE_SETTINGS, "fnaf_models": None})  # no FNAF models
+    with pytest.raises(ValueError, match=message):
+        check_parameters(**{**FEATURE_SETTINGS, **change})

@@ -62,6 +62,7 @@ from fnaf.runs.configs import (
     VarNetConfig,
     check_choice,
     check_counts,
+    check_lams,
     check_list,
     check_paired,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "check_choice",
     "check_counts",
     "check_inputs",
+    "check_lams",
     "check_list",
     "check_paired",
     "datasets",

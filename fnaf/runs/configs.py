@@ -349,6 +349,15 @@ def check_list(name: str, values, accepted=None) -> None:
         raise ValueError(f"{name} holds unknown values {unknown}{hint}")
 
 
+def check_lams(lams, name: str = "lams") -> None:
+    """Refuse an l1 λ sweep ``lams`` that is not a non-empty list of numbers >= 0."""
+    check_list(name, lams)
+    for lam in lams:
+        if isinstance(lam, bool) or not isinstance(lam, (int, float)) or not lam >= 0:
+            raise ValueError(f"{name} holds {lam!r}; each λ must be a number >= 0 (a fraction of "
+                             "||Ψ Aᴴ y||_∞), e.g. [1e-4, 1e-3]")
+
+
 def check_paired(**lists) -> None:
     """Refuse list parameters that pair entry by entry (e.g. ``accelerations`` and
     ``center_fractions``) unless each is a non-empty list and all are as long."""

@@ -41,7 +41,11 @@ from fnaf.data.masks import MaskFunc
 from fnaf.data.transforms import KneeSlice, select_slices
 from fnaf.devices import resolve_device
 from fnaf.formatting import interval_strings
+from fnaf.models.decoders import ARCHITECTURES
+from fnaf.runs.configs import SCALES, check_choice, check_counts, check_lams, check_list
+from fnaf.runs.presets import SIZE_FAMILIES, size_family
 from fnaf.stats import cluster_bootstrap_mean, correlation
+from fnaf.untrained.sparsity import BASES
 
 ALPHA = 0.05
 #: The fewest volumes a mean's interval may rest on for a claim to be read from it (the
@@ -185,6 +189,44 @@ def check_fraction(fraction: float) -> None:
     if isinstance(fraction, bool) or not (isinstance(fraction, (int, float))
                                           and 0 < fraction < 1):
         raise ValueError(f"the filtered subset's fraction must be in (0, 1), not {fraction!r}")
+
+
+ROOTS = ("data_root", "shifted_root", "brain_root")
+
+
+def check_parameters(*, scale: str, sizes: dict, untrained, bases, lams, reference: str,
+                     hard_fraction: float, roots: dict, **counts) -> None:
+    """Refuse, before any data are generated or read and any model is trained, every setting of
+    the distribution-shift chapter that would stop it later or drop a part without a word:
+    ``sizes`` (a non-empty ``{family: [members]}`` of the appendix's size families),
+    ``untrained`` (decoders), ``bases`` (l1's) and ``lams`` (l1's λ, numbers >= 0) as non-empty
+    lists of known values, ``reference`` among the trained sizes, ``hard_fraction`` in (0, 1),
+    ``counts`` (``volumes=...``) positive integers, and at ``scale='paper'`` every one of
+    ``roots`` (``{"data_root": ..., ...}``) given."""
+    check_counts(**counts)
+    check_choice("scale", scale, SCALES)
+    if not isinstance(sizes, dict) or not sizes:
+        raise ValueError(f"sizes must be a non-empty dict of size family -> members, e.g. "
+                         f"{{'varnet': ['VarNet-ref'], 'unet': ['U-net-ref']}}, not {sizes!r}")
+    check_list("the families of sizes", list(sizes), SIZE_FAMILIES)
+    for model, members in sizes.items():
+        check_list(f"sizes[{model!r}]", members)
+        for member in members:
+            check_choice(f"{model} size", member, size_family(scale, model))
+    check_list("untrained", untrained, ARCHITECTURES)
+    check_list("bases", bases, BASES)
+    check_lams(lams)
+    trained = [member for members in sizes.values() for member in members]
+    if reference not in trained:
+        raise ValueError(f"reference {reference!r} is not one of the trained sizes {sizes}; "
+                         f"choose one of {trained}")
+    check_fraction(hard_fraction)
+    unknown = sorted(set(roots) - set(ROOTS))
+    if unknown:
+        raise ValueError(f"unknown roots {unknown}; accepted: {list(ROOTS)}")
+    missing = [name for name in ROOTS if roots.get(name) is None]
+    if scale == "paper" and missing:
+        raise ValueError(f"scale='paper' reads real data for every source: pass {missing}")
 
 
 def hardest_slices(scores: pd.DataFrame, fraction: float, metric: str = "SSIM") -> pd.DataFrame:

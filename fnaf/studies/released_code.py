@@ -18,8 +18,19 @@ import pandas as pd
 from fnaf.attacks.report import AttackReport, compare_hits
 from fnaf.attacks.search import RELEASED_IRIM_TARGET_SCALE
 from fnaf.formatting import interval_string, p_string
-from fnaf.runs import AttackConfig, robust_preset
+from fnaf.runs import AttackConfig, RunConfig, check_inputs, robust_preset
 from fnaf.sweeps import compare_fine_tunes, measure_fine_tune
+
+
+def check_attacks(configs: dict[str, RunConfig], paper_rules: AttackConfig,
+                  released_rules: dict[str, AttackConfig], departures: dict) -> None:
+    """Before any training: the data's annotation CSVs, and the features of the paper's rules
+    (on every model of ``configs``, by model name) and of each departure's released rules
+    (``released_rules``, on the model of ``departures[name]``) against the region they are
+    drawn in on the data's target grid (:func:`fnaf.runs.check_inputs`)."""
+    check_inputs(list(configs.values()), paper_rules)
+    for name, rules in released_rules.items():
+        check_inputs(configs[departures[name].model], rules)
 
 
 @dataclass(frozen=True)

@@ -69,12 +69,22 @@ from fnaf.devices import resolve_device
 from fnaf.formatting import interval_strings, p_string
 from fnaf.io import ensure_writable, load_json, save_json
 from fnaf.metrics import ssim
+from fnaf.models.decoders import ARCHITECTURES
 from fnaf.mri import center_crop, fft2c, ifft2c, rss
 from fnaf.pipelines import Reconstructor, pipeline_for, trained_reconstructor
 from fnaf.ranks import barrier, gathered, my_batches, rank_world
 from fnaf.runs.cache import UNWRITABLE_RUNS, load_run, runs_dir
-from fnaf.runs.configs import RunConfig, check_counts
+from fnaf.runs.configs import (
+    MASKS,
+    MODELS,
+    RunConfig,
+    check_choice,
+    check_counts,
+    check_lams,
+    check_list,
+)
 from fnaf.runs.feature_slices import middle_slices
+from fnaf.runs.presets import SIZE_FAMILIES
 from fnaf.runs.untrained import UntrainedConfig, data_key
 from fnaf.stats import cluster_bootstrap_mean, correlation
 from fnaf.tables import correlation_view
@@ -91,6 +101,26 @@ def check_window(size: int, shape: Sequence[int]) -> None:
     if size > min(shape):
         raise ValueError(f"a {size}×{size} window does not fit the {shape[0]}×{shape[1]} target "
                          f"image; choose window sizes of at most {min(shape)} pixels")
+
+
+def check_parameters(*, sizes, trained, decoder: str, fnaf_models: str | None, masks: str,
+                     lams, **counts) -> None:
+    """Refuse, before any data are read and any model is trained, every setting of the
+    small-features chapter that would stop it later: ``counts`` (``window=...``, ``grid=...``)
+    positive integers, ``sizes`` (the information loss's window sizes) a non-empty list of
+    positive integers, ``trained`` a non-empty list of multi-coil networks, ``decoder`` and
+    ``fnaf_models`` (``unet``, ``irim``, ``both`` or None) and ``masks`` known, ``lams`` a
+    non-empty list of numbers >= 0. The window sizes are checked against the data's target
+    grid by :func:`check_window` once the data are known."""
+    check_counts(**counts)
+    check_list("sizes", sizes)
+    check_counts(**{f"sizes[{i}]": size for i, size in enumerate(sizes)})
+    check_list("trained", trained, SIZE_FAMILIES)
+    check_choice("decoder", decoder, ARCHITECTURES)
+    if fnaf_models is not None:
+        check_choice("fnaf_models", fnaf_models, [*MODELS, "both"])
+    check_choice("masks", masks, MASKS)
+    check_lams(lams)
 
 
 def location_grid(shape: Sequence[int], size: int, points: int) -> np.ndarray:

@@ -326,6 +326,14 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     ("07_measurement_attacks.ipynb", {"methods": ["varnet", "irim"]},
      "methods holds unknown values \\['irim'\\]"),
     ("08_untrained_and_l1.ipynb", {"lams": []}, "lams must be a non-empty list"),
+    ("09_distribution_shift.ipynb", {"untrained": []}, "untrained must be a non-empty list"),
+    ("10_small_features.ipynb", {"trained": ["irim"]}, "trained holds unknown values \\['irim'\\]"),
+    ("10_small_features.ipynb", {"annotations_val": "/nowhere/val.csv"},
+     "annotation CSV for the val split not found at /nowhere/val.csv"),
+    ("released_code.ipynb", {"data_root": "/nowhere"},
+     "data_root='/nowhere': /nowhere: no such directory"),
+    ("07_measurement_attacks.ipynb", {"fnaf_data_root": "/nowhere"},
+     "fnaf_data_root='/nowhere': /nowhere: no such directory"),
 ])
 def test_notebooks_check_attack_settings_before_training(tmp_path, monkeypatch, name, parameters,
                                                          message):

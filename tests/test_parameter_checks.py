@@ -2,7 +2,7 @@
 
 import pytest
 
-from fnaf.runs import SIZE_FAMILIES, check_list, check_paired
+from fnaf.runs import SIZE_FAMILIES, check_lams, check_list, check_paired
 
 
 def test_check_list_refuses_empty_non_lists_and_unknown_values():
@@ -25,3 +25,13 @@ def test_check_paired_names_both_lists():
         check_paired(accelerations=[4], center_fractions=[0.08, 0.04])
     with pytest.raises(ValueError, match="center_fractions must be a non-empty list"):
         check_paired(accelerations=[4], center_fractions=[])
+
+
+def test_check_lams_refuses_empty_sweeps_and_negative_or_non_numbers():
+    check_lams([0, 1e-4, 1e-3])
+    with pytest.raises(ValueError, match=r"lams must be a non-empty list, not \[\]"):
+        check_lams([])
+    with pytest.raises(ValueError, match=r"lams holds -0.1; each λ must be a number >= 0"):
+        check_lams([1e-3, -0.1])
+    with pytest.raises(ValueError, match=r"lams holds True; each λ must be a number >= 0"):
+        check_lams([True])

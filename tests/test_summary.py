@@ -1,5 +1,6 @@
 """The results summary, read from a demo build's result tables (``tests/data/summary_results``,
-written by the chapters at commit 84eda32 plus 04's Table 2 and paired hits)."""
+written by the chapters at commit 84eda32 plus 04's Table 2 and paired hits; 07's and 08's
+attack-against-control tables are hand-made, their right verdicts known)."""
 
 import shutil
 from pathlib import Path
@@ -172,3 +173,17 @@ def test_mcnemar_respects_direction_and_the_share_leaves_out_fixed_false_negativ
     assert claims(RESULTS, real_data=False).loc[(share, "4×"), "verdict"] == "not comparable"
     headline = "FNAF U-Net: fewer false negatives than the U-Net (sensitivity)"
     assert table.loc[(headline, "8×"), "verdict"] == "direction only"  # 80.0 -> 86.6 [79.2, 93.9]
+
+
+def test_the_measurement_attacks_are_read_against_same_norm_noise_at_the_largest_eps(table):
+    """Appendix Figs. 9-10, from 07's and 08's hand-made tables: the attack's SSIM against the
+    same-norm noise's at the largest ε, shown by the paired test; read once (no acceleration)."""
+    verdicts = table.reset_index().set_index("id")
+    assert (verdicts.loc["rcs-fig9-vulnerable-varnet", "verdict"] == "reproduced")  # p 0.0078
+    assert verdicts.loc["rcs-fig9-vulnerable-unet", "verdict"] == "direction only"  # p 0.11
+    # the ConvDecoder's attack above its control: the opposite direction
+    assert verdicts.loc["rcs-fig9-vulnerable-convdecoder", "verdict"] == "not reproduced"
+    assert verdicts.loc["rcs-fig9-vulnerable-l1", "verdict"] == "reproduced"
+    assert "at ε = 0.08" in verdicts.loc["rcs-fig9-vulnerable-l1", "ours"]  # not 0.02
+    assert verdicts.loc["rcs-fig10-bases-vulnerable", "verdict"] == "reproduced"
+    assert (verdicts.loc[verdicts.index.str.startswith("rcs-fig9"), "AF"] == NO_AF).all()

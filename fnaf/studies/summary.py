@@ -39,7 +39,8 @@ COLUMNS = ["id", "study", "source", "chapter", "paper", "ours", "rule", "verdict
 
 #: The verdict of a register entry no summary row reads yet.
 NOT_READ = "not yet read"
-#: The acceleration column of a row not read at an acceleration.
+#: The acceleration column of a row not read per acceleration: a claim not read yet, or read
+#: once from a chapter that runs at one acceleration (chapters 07-10).
 NO_AF = "–"
 
 
@@ -66,16 +67,18 @@ def claims(results: str | PathLike, real_data: bool,
     """Every claim of the register (``register``, default :func:`fnaf.claims.claims_register`)
     at every acceleration the chapters evaluated: a frame indexed ``(claim, AF)`` with
     :data:`COLUMNS` (``id``: the register's; ``study``: the paper; ``source``: its table or
-    figure; ``chapter``: the notebook that shows ours; ``rule``: the reading rule). An entry no
-    row reads yet is one row at ``AF`` :data:`NO_AF`: :data:`NOT_READ`, or "not comparable" with
-    the reason where nothing here measures it. ``real_data``: the chapters ran on fastMRI; on the
+    figure; ``chapter``: the notebook that shows ours; ``rule``: the reading rule). A claim read
+    once (chapters 07-10 run at one acceleration) is at ``AF`` :data:`NO_AF`, and so is an entry
+    no row reads yet: :data:`NOT_READ`, or "not comparable" with the reason where nothing here
+    measures it. ``real_data``: the chapters ran on fastMRI; on the
     phantom an entry with a ``phantom`` reason is "not comparable". Raises :class:`ValueError`
     for a row whose id is not in the register."""
     register = claims_register() if register is None else register
     found = ChapterResults(results)
     rows = [*_attack_rows(found), *_information_rows(found), *_quality_rows(found),
             *_robust_rows(found), *_bbox_attack_rows(found), *_box_rows(found),
-            *_classification_rows(found, real_data), *_correlation_rows(found)]
+            *_classification_rows(found, real_data), *_correlation_rows(found),
+            *_vulnerability_rows(found)]
     unknown = sorted({row["id"] for row in rows} - set(register))
     if unknown:
         raise ValueError(f"summary rows {unknown} are not in the claims register "
@@ -355,6 +358,43 @@ def _correlation_rows(found: ChapterResults) -> list[dict]:
                 f"ρ {row['spearman_r']:+.2f} [{row['spearman_low']:+.2f}, "
                 f"{row['spearman_high']:+.2f}], n = {row['n']}", row["verdict"]))
     return rows
+
+
+#: The measurement-attack chapters' methods, by their register ids (appendix Fig. 9).
+VULNERABLE = {"07_measurement_attacks": {"VarNet": "varnet", "U-Net": "unet"},
+              "08_untrained_and_l1": {"ConvDecoder": "convdecoder", "l1": "l1"}}
+
+
+def _vulnerability_rows(found: ChapterResults) -> list[dict]:
+    """Appendix Figs. 9-10: each method (each l1 basis) attacked at its largest ε against random
+    noise of the same norm on the same slices. The paper's claim is the comparison (vulnerable:
+    the attack's SSIM below the noise's), shown by the chapters' paired signed-rank test; read
+    once (:data:`NO_AF`), as the chapters run at one acceleration."""
+    rows = []
+    for chapter, methods in VULNERABLE.items():
+        table = found.table(chapter, "attack_vs_control", None)
+        for model, part in table.groupby("model", sort=False):
+            if model in methods:
+                largest = part[part["eps"] == part["eps"].max()]
+                rows.append(_row(f"rcs-fig9-vulnerable-{methods[model]}", NO_AF,
+                                 "vulnerable at ε = 0.08 (Fig. 9; no number)",
+                                 _versus(largest.iloc[0]), _vulnerable(largest)))
+    bases = found.table("08_untrained_and_l1", "basis_vs_control", None)
+    rows.append(_row("rcs-fig10-bases-vulnerable", NO_AF, "every basis vulnerable at ε = 0.08",
+                     "; ".join(f"{row['model']}: {_versus(row)}" for _, row in bases.iterrows()),
+                     _vulnerable(bases)))
+    return rows
+
+
+def _versus(row: pd.Series) -> str:
+    return (f"SSIM {row['attack']:.3f} under attack, {row['control']:.3f} under noise of the "
+            f"same norm at ε = {row['eps']:g} (paired p {p_string(row['p'])})")
+
+
+def _vulnerable(rows: pd.DataFrame) -> str:
+    """Every row's attack below its control (the direction), shown by the paired test."""
+    direction = "lower" if (rows["attack"] < rows["control"]).all() else "higher"
+    return comparison_verdict("lower", True, direction, bool(rows["shown"].all()))
 
 
 def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""How a result of ours is read against the FNAF paper's: one vocabulary, four rules.
+"""How a result of ours is read against the papers': one vocabulary, a few named rules.
 
 :data:`VERDICTS`, from strongest to weakest agreement:
 
@@ -76,3 +76,33 @@ def claim_verdict(fewer_hits: bool, p: float, delta_ssim: float, alpha: float = 
     if p <= alpha and abs(delta_ssim) < max_ssim_change:
         return "reproduced"
     return "direction only"
+
+
+def threshold_verdict(value: float, threshold: float) -> str:
+    """A level the paper states as a bound ("more than 99 %"): reproduced when ``value`` is
+    above ``threshold``, else not reproduced."""
+    return "reproduced" if value > threshold else "not reproduced"
+
+
+def count_verdict(paper: int, ours: int) -> str:
+    """A count the paper reports (volumes, slices, parameters): reproduced when ours is the
+    same, else not reproduced."""
+    return "reproduced" if paper == ours else "not reproduced"
+
+
+def equivalence_verdict(low: float, high: float, margin: float) -> str:
+    """A "similar" claim read with an equivalence ``margin`` stated up front, never as "not
+    significantly different": reproduced when the 95 % interval ``[low, high]`` of the
+    difference lies inside ``±margin`` (equivalence shown); not reproduced when it lies wholly
+    outside (a difference beyond the margin shown); otherwise direction only (neither shown)."""
+    if -margin <= low and high <= margin:
+        return "reproduced"
+    if low > margin or high < -margin:
+        return "not reproduced"
+    return "direction only"
+
+
+def unmeasured_verdict() -> str:
+    """A claim nothing in the package measures (a radiologist's reading, an impression of a
+    figure, a statement about a release): not comparable; the claims register says why."""
+    return "not comparable"

@@ -467,13 +467,16 @@ def test_small_features_notebook_maps_every_method_and_scores_the_boxes(tmp_path
 
 
 def test_summary_notebook_reads_every_chapters_tables_into_verdicts(tmp_path):
-    from fnaf.studies.summary import COLUMNS
+    from fnaf.claims import claims_register
+    from fnaf.studies.summary import COLUMNS, NO_AF, NOT_READ
 
     fixture = Path(__file__).resolve().parent / "data" / "summary_results"
     results = run("summary.ipynb", tmp_path, results_root=str(fixture))
     table = pd.read_csv(results / "summary.csv", index_col=["claim", "AF"])
-    assert table.columns.tolist() == COLUMNS and set(table["verdict"]) <= set(VERDICTS)
-    assert table.index.get_level_values("AF").unique().tolist() == ["4×", "8×"]
+    assert table.columns.tolist() == COLUMNS
+    assert set(table["verdict"]) <= {*VERDICTS, NOT_READ}
+    assert set(table.index.get_level_values("AF")) == {"4×", "8×", NO_AF}
+    assert set(table["id"]) == set(claims_register())  # every register entry is rendered
     with pytest.raises(papermill.PapermillExecutionError, match="run notebooks/"):
         run("summary.ipynb", tmp_path, results_root=str(tmp_path / "nothing"))
 

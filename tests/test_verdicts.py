@@ -4,8 +4,12 @@ from fnaf.verdicts import (
     VERDICTS,
     claim_verdict,
     comparison_verdict,
+    count_verdict,
     direction_verdict,
+    equivalence_verdict,
     level_verdict,
+    threshold_verdict,
+    unmeasured_verdict,
 )
 
 
@@ -52,3 +56,14 @@ def test_an_untested_paper_comparison_is_read_by_direction_never_as_no_effect():
     assert direction_verdict("lower", "higher", False) == "not reproduced"
     # the rule that reads an unbolded cell as "no effect found" gives the opposite verdict
     assert comparison_verdict("lower", False, "lower", True) == "not reproduced"
+
+
+def test_the_register_rules_on_known_numbers():
+    assert threshold_verdict(0.995, 0.99) == "reproduced"
+    assert threshold_verdict(0.98, 0.99) == "not reproduced"
+    assert count_verdict(199, 199) == "reproduced" and count_verdict(199, 10) == "not reproduced"
+    # "similar" within a margin of 0.02: shown inside, shown outside, or neither
+    assert equivalence_verdict(-0.01, 0.015, 0.02) == "reproduced"
+    assert equivalence_verdict(0.03, 0.05, 0.02) == "not reproduced"
+    assert equivalence_verdict(-0.01, 0.05, 0.02) == "direction only"
+    assert unmeasured_verdict() == "not comparable"

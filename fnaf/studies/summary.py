@@ -1,10 +1,14 @@
-"""The results summary chapter: every claim of the FNAF paper, the paper's number beside ours and a
-computed verdict (:mod:`fnaf.verdicts`), at each acceleration.
+"""The results summary chapter: every claim of both papers (the claims register,
+:mod:`fnaf.claims`), the paper's number beside ours and a computed verdict (:mod:`fnaf.verdicts`),
+at each acceleration.
 
 :func:`claims` reads the result tables the chapters write (``<results>/<chapter>/<table>.csv``,
 :func:`fnaf.io.save_tables`), so the summary is computed from the same numbers the chapters
-show; a missing table raises :class:`FileNotFoundError` naming the notebook to run.
-:func:`summary_view` styles the table with a link from each claim to the chapter that shows it.
+show; a missing table raises :class:`FileNotFoundError` naming the notebook to run. Each row
+carries its register id, and takes its claim's words, source, chapter and rule from the register;
+a register entry no row reads yet is shown as "not yet read" (or "not comparable", with the
+reason, where the phantom cannot measure it). :func:`summary_view` styles the table with a link
+from each claim to the chapter that shows it.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from fnaf.claims import PAPERS, Claim, claims_register
 from fnaf.formatting import interval_string, p_string, wrapped
 from fnaf.paper import PAPER_LESS_CONFIDENT, paper_table, paper_tables
 from fnaf.verdicts import (
@@ -22,6 +27,7 @@ from fnaf.verdicts import (
     comparison_verdict,
     direction_verdict,
     level_verdict,
+    threshold_verdict,
 )
 
 #: The paper's significance level, and its acceptance rate of the information check (§3.3:
@@ -29,7 +35,13 @@ from fnaf.verdicts import (
 ALPHA = 0.05
 PAPER_ACCEPTANCE = 0.99
 
-COLUMNS = ["source", "chapter", "paper", "ours", "verdict"]
+COLUMNS = ["id", "study", "source", "chapter", "paper", "ours", "rule", "verdict"]
+
+#: The verdict of a register entry no summary row reads yet.
+NOT_READ = "not yet read"
+#: The acceleration column of a row not read per acceleration: a claim not read yet, or read
+#: once from a chapter that runs at one acceleration (chapters 07-10).
+NO_AF = "–"
 
 
 class ChapterResults:
@@ -50,28 +62,65 @@ class ChapterResults:
         return (self.root / chapter / f"{name}.csv").is_file()
 
 
-def claims(results: str | PathLike, real_data: bool) -> pd.DataFrame:
-    """Every claim at every acceleration the chapters evaluated: a frame indexed ``(claim, AF)``
-    with :data:`COLUMNS` (``source``: the paper's table or figure; ``chapter``: the notebook that
-    shows ours). ``real_data``: the chapters ran on fastMRI, so absolute levels compare with the
-    paper's (on the phantom they are "not comparable")."""
+def claims(results: str | PathLike, real_data: bool,
+           register: dict[str, Claim] | None = None) -> pd.DataFrame:
+    """Every claim of the register (``register``, default :func:`fnaf.claims.claims_register`)
+    at every acceleration the chapters evaluated: a frame indexed ``(claim, AF)`` with
+    :data:`COLUMNS` (``id``: the register's; ``study``: the paper; ``source``: its table or
+    figure; ``chapter``: the notebook that shows ours; ``rule``: the reading rule). A claim read
+    once (chapters 07-10 run at one acceleration) is at ``AF`` :data:`NO_AF`, and so is an entry
+    no row reads yet: :data:`NOT_READ`, or "not comparable" with the reason where nothing here
+    measures it. ``real_data``: the chapters ran on fastMRI; on the
+    phantom an entry with a ``phantom`` reason is "not comparable". Raises :class:`ValueError`
+    for a row whose id is not in the register."""
+    register = claims_register() if register is None else register
     found = ChapterResults(results)
-    rows = [*_attack_rows(found, real_data), *_information_rows(found),
-            *_quality_rows(found, real_data), *_robust_rows(found), *_bbox_attack_rows(found),
-            *_box_rows(found),
-            *_classification_rows(found, real_data), *_correlation_rows(found)]
-    table = pd.DataFrame(rows)
-    order = {claim: position for position, claim in enumerate(dict.fromkeys(table["claim"]))}
-    table = table.sort_values(["claim", "AF"], key=lambda column: column.map(order)
-                              if column.name == "claim" else column, kind="stable")
-    assert set(table["verdict"]) <= set(VERDICTS), set(table["verdict"])
+    rows = [*_attack_rows(found), *_information_rows(found), *_quality_rows(found),
+            *_robust_rows(found), *_bbox_attack_rows(found), *_box_rows(found),
+            *_classification_rows(found, real_data), *_correlation_rows(found),
+            *_vulnerability_rows(found)]
+    unknown = sorted({row["id"] for row in rows} - set(register))
+    if unknown:
+        raise ValueError(f"summary rows {unknown} are not in the claims register "
+                         "(fnaf/claims.yaml): add an entry for each")
+    read = {row["id"] for row in rows}
+    rows += [_unread_row(entry, real_data) for entry in register.values() if entry.id not in read]
+    for row in rows:
+        entry = register[row["id"]]
+        if entry.phantom and not real_data:
+            row["verdict"] = "not comparable"
+        row.update(claim=entry.claim, study=PAPERS[entry.paper], chapter=entry.chapter or "",
+                   rule=entry.rule, source=row.get("source") or entry.source)
+    order = {claim_id: position for position, claim_id in enumerate(register)}
+    table = pd.DataFrame(rows).sort_values(
+        ["id", "AF"], key=lambda column: column.map(order) if column.name == "id" else column,
+        kind="stable")
+    assert set(table["verdict"]) <= {*VERDICTS, NOT_READ}, set(table["verdict"])
     return table.set_index(["claim", "AF"])[COLUMNS]
 
 
-def _row(claim: str, af: str, source: str, chapter: str, paper: str, ours: str,
-         verdict: str) -> dict:
-    return dict(claim=claim, AF=af, source=source, chapter=chapter, paper=paper, ours=ours,
-                verdict=verdict)
+def _row(claim_id: str, af: str, paper: str, ours: str, verdict: str,
+         source: str | None = None) -> dict:
+    """One reading of register entry ``claim_id`` at ``af`` (``source``: where it differs from
+    the entry's, e.g. Table 6 for 64 px patches)."""
+    return dict(id=claim_id, AF=af, source=source, paper=paper, ours=ours, verdict=verdict)
+
+
+def _unread_row(entry: Claim, real_data: bool) -> dict:
+    """A register entry no row reads: not comparable where nothing here measures it (the
+    reason in ``ours``), else not yet read."""
+    if entry.rule == "unmeasured_verdict":
+        return _row(entry.id, NO_AF, entry.value, entry.note or "", "not comparable")
+    if entry.phantom and not real_data:
+        return _row(entry.id, NO_AF, entry.value, entry.phantom, "not comparable")
+    return _row(entry.id, NO_AF, entry.value, f"not read yet from {entry.chapter}'s "
+                f"{entry.table} table", NOT_READ)
+
+
+def _slug(model: str) -> str:
+    """A model's name as it appears in register ids: ``"B-Box U-Net"`` → ``"bbox-unet"``."""
+    return (model.lower().replace("b-box", "bbox").replace("u-net", "unet")
+            .replace("i-rim", "irim").replace(" ", "-"))
 
 
 def _interval(row: pd.Series, column: str, places: int = 1, scale: float = 1.0,
@@ -80,7 +129,7 @@ def _interval(row: pd.Series, column: str, places: int = 1, scale: float = 1.0,
     return interval_string(*(row[column + suffix] * scale for suffix in ("", *bounds)), places)
 
 
-def _attack_rows(found: ChapterResults, real_data: bool) -> list[dict]:
+def _attack_rows(found: ChapterResults) -> list[dict]:
     """Table 2's baselines: the claim the phantom can test is the comparison (the attack rate
     above the control's, intervals separated); the attack rate's level (the paper's 89-93 %)
     compares only on fastMRI — on the phantom only about half of the slices can exceed γ at
@@ -93,16 +142,14 @@ def _attack_rows(found: ChapterResults, real_data: bool) -> list[dict]:
         direction = "higher" if row["attack rate (%)"] > row[control] else "lower"
         ours = f"{_interval(row, 'attack rate (%)')} %; control {_interval(row, control)} %"
         rows.append(_row(
-            f"The attack finds features the {model} baseline loses (attack rate above the "
-            "control's)", af, "Table 2", "02_fnaf_attacks",
+            f"fnaf-t2-attack-{_slug(model)}", af,
             f"{row['paper attack rate (%)']:.3g} % (attack) above random features", ours,
             comparison_verdict("higher", True, direction, shown)))
         rows.append(_row(
-            f"The {model} baseline's attack rate (level)", af, "Table 2", "02_fnaf_attacks",
-            f"{row['paper attack rate (%)']:.3g} %", f"{_interval(row, 'attack rate (%)')} %",
+            f"fnaf-t2-rate-{_slug(model)}", af, f"{row['paper attack rate (%)']:.3g} %",
+            f"{_interval(row, 'attack rate (%)')} %",
             level_verdict(row["paper attack rate (%)"], row["attack rate (%) low"],
-                          row["attack rate (%) high"], shown) if real_data else
-            "not comparable"))
+                          row["attack rate (%) high"], shown)))
     return rows
 
 
@@ -115,15 +162,12 @@ def _information_rows(found: ChapterResults) -> list[dict]:
     rows = []
     for label, row in table.iterrows():
         model, af = label.rsplit(" ", 1)
-        accepted = row["acceptance_rate"] > PAPER_ACCEPTANCE
         rows.append(_row(
-            f"{model}: the features keep their information (acceptance above 99 %)", af,
-            "§3.3", "02_fnaf_attacks", "> 99 %",
+            f"fnaf-s33-acceptance-{_slug(model)}", af, "> 99 %",
             f"{_interval(row, 'acceptance_rate', 1, 100, ('_low', '_high'))} %",
-            "reproduced" if accepted else "not reproduced"))
+            threshold_verdict(row["acceptance_rate"], PAPER_ACCEPTANCE)))
         rows.append(_row(
-            f"{model}: the information kept (MSE) is weakly, negatively correlated with the "
-            "loss (Pearson r)", af, "§3.3", "02_fnaf_attacks", f"{paper_r:+.2f}",
+            f"fnaf-s33-correlation-{_slug(model)}", af, f"{paper_r:+.2f}",
             f"{_interval(row, 'ip_mse_pearson_r', 2, bounds=('_low', '_high'))} (D as MSE); "
             f"{_interval(row, 'ip_pearson_r', 2, bounds=('_low', '_high'))} (D relative to "
             "the slice's variance, not read)",
@@ -132,7 +176,7 @@ def _information_rows(found: ChapterResults) -> list[dict]:
     return rows
 
 
-def _quality_rows(found: ChapterResults, real_data: bool) -> list[dict]:
+def _quality_rows(found: ChapterResults) -> list[dict]:
     table = found.table("01_baselines", "table3_baselines", ["AF", "model"])
     rows = []
     for af, part in table.groupby(level="AF", sort=False):
@@ -142,18 +186,16 @@ def _quality_rows(found: ChapterResults, real_data: bool) -> list[dict]:
             direction = "higher" if irim["SSIM"] > unet["SSIM"] else "lower"
             shown = irim["SSIM low"] > unet["SSIM high"] or irim["SSIM high"] < unet["SSIM low"]
             rows.append(_row(
-                "The I-RIM reconstructs better than the U-Net (SSIM)", af, "Table 3",
-                "01_baselines", f"{irim['paper SSIM']:.4f} vs {unet['paper SSIM']:.4f}",
+                "fnaf-t3-irim-better", af, f"{irim['paper SSIM']:.4f} vs {unet['paper SSIM']:.4f}",
                 f"{_interval(irim, 'SSIM', 3)} vs {_interval(unet, 'SSIM', 3)}",
                 comparison_verdict("higher", True, direction, shown)))
         for model in ("U-Net", "I-RIM"):
             if model in part.index:
                 row = part.loc[model]
                 rows.append(_row(
-                    f"The {model} baseline's SSIM", af, "Table 3", "01_baselines",
-                    f"{row['paper SSIM']:.4f}", _interval(row, "SSIM", 4),
-                    level_verdict(row["paper SSIM"], row["SSIM low"], row["SSIM high"], None)
-                    if real_data else "not comparable"))
+                    f"fnaf-t3-ssim-{_slug(model)}", af, f"{row['paper SSIM']:.4f}",
+                    _interval(row, "SSIM", 4),
+                    level_verdict(row["paper SSIM"], row["SSIM low"], row["SSIM high"], None)))
     return rows
 
 
@@ -167,8 +209,7 @@ def _robust_rows(found: ChapterResults) -> list[dict]:
         p = row["McNemar p vs clean fine-tune"]
         change = row["ΔSSIM (FNAF − clean fine-tune)"]
         rows.append(_row(
-            f"FNAF training: the {model} loses fewer features than its clean fine-tune, SSIM "
-            "within 0.01", af, "Tables 2 and 3", "03_robust_training",
+            f"fnaf-t23-fnaf-{_slug(model)}", af,
             f"{baseline['paper attack rate (%)']:.3g} → {robust['paper attack rate (%)']:.3g} %",
             f"{baseline['attack rate (%)']:.1f} → {_interval(robust, 'attack rate (%)')} % "
             f"(clean fine-tune {row['attack rate, clean fine-tune (%)']:.1f} %, McNemar p "
@@ -190,8 +231,7 @@ def _bbox_attack_rows(found: ChapterResults) -> list[dict]:
         p = row["McNemar p"]
         direction = "lower" if after["attack rate (%)"] < before["attack rate (%)"] else "higher"
         rows.append(_row(
-            f"B-Box training leaves the {baseline}'s attack rate unchanged", af, "Table 2",
-            "04_bbox_training",
+            f"fnaf-t2-bbox-{_slug(baseline)}", af,
             f"{before['paper attack rate (%)']:.3g} → {after['paper attack rate (%)']:.3g} %",
             f"{before['attack rate (%)']:.1f} → {_interval(after, 'attack rate (%)')} % "
             f"(McNemar p {p_string(p)})",
@@ -230,8 +270,7 @@ def _box_rows(found: ChapterResults) -> list[dict]:
                 direction = row[f"{robust} direction"]
             change = row[robust] / row[baseline] - 1
             rows.append(_row(
-                f"{robust}: NMSE inside the boxes against the {baseline} (all boxes)", af,
-                "Table 4", "04_bbox_training",
+                f"fnaf-t4-all-{_slug(robust)}", af,
                 f"{before:.4f} → {after:.4f} ({after / before - 1:+.0%}; not tested)",
                 f"{row[baseline]:.4f} → {_interval(row, robust, 4)} ({change:+.0%}; {unit}; "
                 f"boxes as independent: paired p {p_string(test[f'{robust} p'])})",
@@ -273,20 +312,19 @@ def _classification_rows(found: ChapterResults, real_data: bool) -> list[dict]:
         direction = "higher" if mine["Sn"] > theirs["Sn"] else "lower"
         shown = mine["Sn low"] > theirs["Sn high"] or mine["Sn high"] < theirs["Sn low"]
         rows.append(_row(
-            f"{robust}: fewer false negatives than the {baseline} (sensitivity)", af, source,
-            chapter, f"Sn {theirs['paper Sn']:.2f} → {mine['paper Sn']:.2f} % (not tested)",
+            f"fnaf-t5-sensitivity-{_slug(robust)}", af,
+            f"Sn {theirs['paper Sn']:.2f} → {mine['paper Sn']:.2f} % (not tested)",
             f"Sn {theirs['Sn']:.1f} → {_interval(mine, 'Sn')} % (intervals resample volumes)",
-            direction_verdict(paper_direction, direction, shown)))
+            direction_verdict(paper_direction, direction, shown), source))
         p = row["p"]
         if robust in PAPER_MCNEMAR:
             better = row["robust only"] > row["baseline only"]
             rows.append(_row(
-                f"{robust}: the classifier's decisions do not change from the {baseline}'s "
-                "(McNemar)", af, source, chapter, "p > 0.05",
+                f"fnaf-s43-mcnemar-{_slug(robust)}", af, "p > 0.05",
                 f"p {p_string(p)} ({row['robust only']} / {row['baseline only']} correct on one "
                 "only; patches as independent)",
                 "reproduced" if p > ALPHA else "direction only" if better else
-                "not reproduced"))
+                "not reproduced", source))
         if robust in PAPER_LESS_CONFIDENT:
             paper = PAPER_LESS_CONFIDENT[robust] * 100
             if "missed on both" in row.index:
@@ -302,53 +340,95 @@ def _classification_rows(found: ChapterResults, real_data: bool) -> list[dict]:
                 ours = (f"{_interval(row, 'share', 0, 100)} % of {row['false negatives']}, fixed "
                         "ones included (rerun 05)")
                 verdict = "not comparable"
-            rows.append(_row(
-                f"{robust}: most of the {baseline}'s false negatives are called normal less "
-                "confidently", af, source, chapter, f"{paper:.0f} %", ours, verdict))
+            rows.append(_row(f"fnaf-s43-confidence-{_slug(robust)}", af, f"{paper:.0f} %", ours,
+                             verdict, source))
     return rows
 
 
 def _correlation_rows(found: ChapterResults) -> list[dict]:
     chapter = "06_correlation_analysis"
     rows = []
-    for name, source, what in (("fig6_correlations", "Fig. 6", "the improvement over the "
-                                "baseline"), ("fig7_correlations", "Fig. 7", "the NMSE inside "
-                                              "the boxes")):
-        table = found.table(chapter, name, ["model", "accel"])
+    for figure in ("fig6", "fig7"):
+        table = found.table(chapter, f"{figure}_correlations", ["model", "accel"])
         for (model, accel), row in table.iterrows():
             if row["paper"] == "–":
                 continue
             rows.append(_row(
-                f"{model}: {what} against the abnormality's size (sign of Spearman's ρ)",
-                f"{accel}×", source, chapter, row["paper"],
+                f"fnaf-{figure}-{_slug(model)}", f"{accel}×", row["paper"],
                 f"ρ {row['spearman_r']:+.2f} [{row['spearman_low']:+.2f}, "
                 f"{row['spearman_high']:+.2f}], n = {row['n']}", row["verdict"]))
     return rows
 
 
+#: The measurement-attack chapters' methods, by their register ids (appendix Fig. 9).
+VULNERABLE = {"07_measurement_attacks": {"VarNet": "varnet", "U-Net": "unet"},
+              "08_untrained_and_l1": {"ConvDecoder": "convdecoder", "l1": "l1"}}
+
+
+def _vulnerability_rows(found: ChapterResults) -> list[dict]:
+    """Appendix Figs. 9-10: each method (each l1 basis) attacked at its largest ε against random
+    noise of the same norm on the same slices. The paper's claim is the comparison (vulnerable:
+    the attack's SSIM below the noise's), shown by the chapters' paired signed-rank test; read
+    once (:data:`NO_AF`), as the chapters run at one acceleration."""
+    rows = []
+    for chapter, methods in VULNERABLE.items():
+        table = found.table(chapter, "attack_vs_control", None)
+        for model, part in table.groupby("model", sort=False):
+            if model in methods:
+                largest = part[part["eps"] == part["eps"].max()]
+                rows.append(_row(f"rcs-fig9-vulnerable-{methods[model]}", NO_AF,
+                                 "vulnerable at ε = 0.08 (Fig. 9; no number)",
+                                 _versus(largest.iloc[0]), _vulnerable(largest)))
+    bases = found.table("08_untrained_and_l1", "basis_vs_control", None)
+    rows.append(_row("rcs-fig10-bases-vulnerable", NO_AF, "every basis vulnerable at ε = 0.08",
+                     "; ".join(f"{row['model']}: {_versus(row)}" for _, row in bases.iterrows()),
+                     _vulnerable(bases)))
+    return rows
+
+
+def _versus(row: pd.Series) -> str:
+    return (f"SSIM {row['attack']:.3f} under attack, {row['control']:.3f} under noise of the "
+            f"same norm at ε = {row['eps']:g} (paired p {p_string(row['p'])})")
+
+
+def _vulnerable(rows: pd.DataFrame) -> str:
+    """Every row's attack below its control (the direction), shown by the paired test."""
+    direction = "lower" if (rows["attack"] < rows["control"]).all() else "higher"
+    return comparison_verdict("lower", True, direction, bool(rows["shown"].all()))
+
+
 def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:
-    """Claims per verdict (rows, in :data:`VERDICTS` order) and acceleration (columns)."""
-    counts = pd.crosstab(table["verdict"], table.index.get_level_values("AF"))
-    return counts.reindex(VERDICTS, fill_value=0).rename_axis(index="verdict", columns="AF")
+    """Readings per verdict (rows: :data:`VERDICTS`, then :data:`NOT_READ`) and per paper and
+    acceleration (columns; :data:`NO_AF` holds the entries read at no acceleration)."""
+    counts = pd.crosstab(table["verdict"], [table["study"], table.index.get_level_values("AF")])
+    studies = [name for name in PAPERS.values() if name in set(table["study"])]
+    columns = sorted(counts.columns, key=lambda column: (studies.index(column[0]),
+                                                         column[1] == NO_AF, column[1]))
+    return (counts.reindex(index=[*VERDICTS, NOT_READ], columns=columns, fill_value=0)
+            .rename_axis(index="verdict", columns=["paper", "AF"]))
 
 
 #: Background colours of the verdicts (light, readable with black text).
 VERDICT_COLOURS = {"reproduced": "#d4edda", "direction only": "#fff3cd",
-                   "not reproduced": "#f8d7da", "not comparable": "#e2e3e5"}
+                   "not reproduced": "#f8d7da", "not comparable": "#e2e3e5",
+                   NOT_READ: "#ffffff"}
 
 
 def source_link(source: str, chapter: str, af: str) -> str:
     """The source cell: a link to the chapter's page (``chapter``.html beside the summary's),
-    marked for ``tools/check_html.py`` (class ``fnaf-source``, the acceleration in ``data-af``)."""
-    return f'<a class="fnaf-source" data-af="{af}" href="{chapter}.html">{source}</a>'
+    marked for ``tools/check_html.py`` (class ``fnaf-source``, the acceleration in ``data-af``).
+    A claim read at no acceleration (``af`` :data:`NO_AF`) links unmarked, or not at all
+    without a chapter."""
+    if af != NO_AF:
+        return f'<a class="fnaf-source" data-af="{af}" href="{chapter}.html">{source}</a>'
+    return f'<a href="{chapter}.html">{source}</a>' if chapter else source
 
 
 def summary_view(table: pd.DataFrame):
     """:func:`claims` for reading (a Styler): the source linked to its chapter, the verdicts
     coloured."""
-    shown = table.drop(columns="chapter").copy()
+    shown = table.drop(columns=["chapter", "study"]).copy()
     shown["source"] = [source_link(row["source"], row["chapter"], af)
                        for (_, af), row in table.iterrows()]
     return wrapped(shown).set_table_attributes('class="dataframe fnaf-summary"').map(
         lambda verdict: f"background-color: {VERDICT_COLOURS[verdict]}", subset=["verdict"])
-

@@ -15,7 +15,9 @@
   distribution-shift chapters as batches;
 * :mod:`fnaf.runs.replay` — :func:`replay_attack`, one attacked slice rebuilt for a figure;
 * :mod:`fnaf.runs.step_cap` — :func:`set_step_cap`, the dry run's cap on every preset's epochs,
-  steps and iterations.
+  steps and iterations;
+* :mod:`fnaf.runs.processes` — :func:`set_processes` (``$FNAF_PROCESSES``): each training
+  launched in that many ``torchrun`` processes.
 """
 
 from fnaf.runs.builders import (
@@ -85,6 +87,7 @@ from fnaf.runs.presets import (
     size_family,
     training_accel,
 )
+from fnaf.runs.processes import set_processes
 from fnaf.runs.replay import (
     replay_attack,
     replay_pgd,
@@ -102,6 +105,7 @@ from fnaf.runs.untrained import (
 )
 
 __all__ = [
+    "set_processes",
     "set_step_cap",
     "annotated_slices",
     "middle_slices",

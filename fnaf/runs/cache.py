@@ -61,6 +61,7 @@ from fnaf.runs.builders import (
 )
 from fnaf.runs.configs import AttackConfig, PgdConfig, RunConfig
 from fnaf.runs.inputs import check_inputs
+from fnaf.runs.processes import train_in_processes, training_processes
 from fnaf.train import FitResult, Settings, TrainingError, fit
 
 UNWRITABLE_RUNS = ("point $FNAF_RUNS (or --runs-dir, or the notebooks' runs_root) at a "
@@ -169,6 +170,13 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     if (directory / "model.pt").exists():
         return load_run(config, root, device)
     check_inputs(config)
+    distributed = dist.is_available() and dist.is_initialized()
+    processes = training_processes()
+    if processes > 1 and config.epochs and not distributed:  # torchrun, then load (the module)
+        if config.init_from is not None:
+            train_or_load(config.init_from, root, device=device, progress=progress)
+        train_in_processes(config, directory.parent, device, processes)
+        return load_run(config, root, device)
     torch.manual_seed(config.seed)  # the initial weights are part of the run
     model = build_model(config)
     ensure_writable(directory, UNWRITABLE_RUNS, CHECKPOINT_COPIES * state_bytes(model))
@@ -199,7 +207,6 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
                                        seed=config.seed, checkpoint_every=checkpoint_every,
                                        num_workers=num_workers, amp=config.amp,
                                        progress=progress))
-    distributed = dist.is_available() and dist.is_initialized()
     if not distributed or dist.get_rank() == 0:
         model.load_state_dict(result.best_state)
         validation = result.best_validation  # the selected epoch's own validation pass
@@ -214,7 +221,8 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
                    "steps": result.steps, "val_loss": validation["loss"],
                    "volumes": validation["volumes"], "zero_filled": validation["zero_filled"]},
                   directory / "metrics.json")
-        save_json({**provenance(device, result.wall_time), "data": config.data_identity()},
+        save_json({**provenance(device, result.wall_time), "data": config.data_identity(),
+                   "processes": dist.get_world_size() if distributed else 1},
                   directory / "provenance.json")
         save_torch(result.best_state, directory / "model.pt")
     if distributed:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, replace
 from os import PathLike
 from pathlib import Path
@@ -234,12 +235,16 @@ def untrained_preset(scale: str, method: str, **overrides) -> UntrainedConfig:
 
 def lambda_sweep(config: UntrainedConfig, lams, data: RunConfig, accel: int | None = None,
                  volumes: int = 2, *, device: torch.device | str | None = None,
-                 mask_style: str = MASK_STYLES[0], ssim_variant: str = SSIM_VARIANTS[0]
-                 ) -> pd.DataFrame:
+                 mask_style: str = MASK_STYLES[0], ssim_variant: str = SSIM_VARIANTS[0],
+                 root: str | PathLike | None = None) -> pd.DataFrame:
     """SSIM of l1-minimisation (``config`` with each ``lam`` of ``lams``) on the middle slice of
     the first ``volumes`` *training* volumes of ``data`` (tuning never sees the attacked
     validation slices), under ``mask_style``'s masks and ``ssim_variant``'s SSIM (fastMRI's by
-    default): one row per (``lam``, slice) with ``basis``, ``fname``, ``slice``, ``SSIM``."""
+    default): one row per (``lam``, slice) with ``basis``, ``fname``, ``slice``, ``SSIM``.
+    Each λ's rows are cached under ``<root>/untrained/sweeps/`` (``root`` default
+    :func:`~fnaf.runs.cache.runs_dir`), so chapters sweeping the same data share them."""
+    from fnaf.runs.cache import ROW_BYTES, UNWRITABLE_RUNS, runs_dir
+
     if config.method != "l1":
         raise ValueError(f"lambda_sweep tunes l1-minimisation, not {config.method!r}")
     check_mask_style(mask_style)
@@ -247,19 +252,33 @@ def lambda_sweep(config: UntrainedConfig, lams, data: RunConfig, accel: int | No
     configs = [replace(config, lam=lam) for lam in lams]  # each λ checked before any work
     device = resolve_device(device)
     accel = data.evaluation_accel(accel)
-    train = datasets(data)[0]
-    names = sorted(volume.fname.name for volume in train.volumes)[:volumes]
-    slices = SeededSlices(train.only(names).middle_slices(1),
-                          attack_transform(data, accel, mask_style))
-    groups = SliceGroups.collate([slices[i] for i in range(len(slices))]).to(device)
-    rows = []
+    folder = (Path(root) if root is not None else runs_dir()) / "untrained" / "sweeps"
+    setting = _key({"volumes": volumes, "mask_style": mask_style, "ssim_variant": ssim_variant})
+    groups, rows = None, []
     for tuned in configs:
-        reconstruct = tuned.build()
+        path = folder / f"l1-{accel}x-{data_key(data, accel)}-{tuned.key()}-{setting}.json"
+        if path.exists():
+            rows += load_json(path, f"delete {path} to sweep again")["rows"]
+            continue
+        if groups is None:  # the tuning slices, read once and only when a λ is not cached
+            train = datasets(data)[0]
+            names = sorted(volume.fname.name for volume in train.volumes)[:volumes]
+            slices = SeededSlices(train.only(names).middle_slices(1),
+                                  attack_transform(data, accel, mask_style))
+            groups = SliceGroups.collate([slices[i] for i in range(len(slices))]).to(device)
+            ensure_writable(folder, UNWRITABLE_RUNS, len(configs) * len(slices) * ROW_BYTES)
+        reconstruct, found = tuned.build(), []
         for batch in groups.batches:
             magnitudes = reconstruct(batch).cpu().numpy()
             for i, fname in enumerate(batch.fname):
                 score = slice_scores(batch.target[i].cpu().numpy(), magnitudes[i],
                                      float(batch.max_value[i]), ssim_variant)
-                rows.append({"basis": tuned.basis, "lam": tuned.lam, "fname": fname,
-                             "slice": int(batch.slice_num[i]), "SSIM": score["SSIM"]})
-    return pd.DataFrame(rows)
+                found.append({"basis": tuned.basis, "lam": tuned.lam, "fname": fname,
+                              "slice": int(batch.slice_num[i]), "SSIM": score["SSIM"]})
+        if not all(math.isfinite(row["SSIM"]) for row in found):
+            raise FloatingPointError(f"{tuned.label} at λ = {tuned.lam:g}: a reconstruction "
+                                     "gave no finite SSIM; nothing was cached")
+        if rank_world()[0] == 0:
+            save_json({"method": asdict(tuned), "accel": accel, "rows": found}, path)
+        rows += found
+    return pd.DataFrame(rows, columns=["basis", "lam", "fname", "slice", "SSIM"])

@@ -1,0 +1,33 @@
+"""The l1 λ sweep in the run cache: each λ's rows are cached once and shared by every sweep of
+the same data and settings (chapters 08-10 sweep the same knees); other settings sweep again."""
+
+import pandas as pd
+import pytest
+
+from fnaf.runs import lambda_sweep, multicoil_preset, untrained_preset
+from fnaf.runs.untrained import UntrainedConfig
+
+
+@pytest.fixture
+def smoke(tmp_path, monkeypatch):
+    """The 3-coil smoke phantom (written under ``tmp_path``) and l1's smoke settings."""
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    return untrained_preset("smoke", "l1"), multicoil_preset("smoke", "varnet", 4, 3)
+
+
+def test_a_shared_lambda_is_read_not_reconstructed(tmp_path, smoke, monkeypatch):
+    config, data = smoke
+    first = lambda_sweep(config, [1e-4, 1e-3], data, 4, 2, device="cpu", root=tmp_path)
+    assert len(list((tmp_path / "untrained" / "sweeps").glob("*.json"))) == 2
+    built, build = [], UntrainedConfig.build
+    monkeypatch.setattr(UntrainedConfig, "build",
+                        lambda self: built.append(self.lam) or build(self))
+    second = lambda_sweep(config, [1e-3, 3e-3], data, 4, 2, device="cpu", root=tmp_path)
+    assert built == [3e-3]  # 1e-3 came from the cache
+    shared = [frame[frame.lam == 1e-3].reset_index(drop=True) for frame in (first, second)]
+    pd.testing.assert_frame_equal(*shared, check_exact=True)
+    assert list(second.lam.unique()) == [1e-3, 3e-3] and len(second) == 4
+    lambda_sweep(config, [1e-3], data, 4, 1, device="cpu", root=tmp_path)  # other volumes
+    lambda_sweep(config, [1e-3], data, 4, 2, device="cpu", root=tmp_path,
+                 ssim_variant="robustness-cs")
+    assert built == [3e-3, 1e-3, 1e-3]

@@ -59,3 +59,13 @@ def dataset(request):
     if request.param == "phantom":
         return {}
     return {"data_root": str(request.getfixturevalue("varied_root"))}
+
+
+@pytest.fixture
+def l1_smoke(tmp_path, monkeypatch):
+    """l1's smoke settings and the 3-coil smoke phantom's run config (written under
+    ``tmp_path``)."""
+    from fnaf.runs import multicoil_preset, untrained_preset
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    return untrained_preset("smoke", "l1"), multicoil_preset("smoke", "varnet", 4, 3)

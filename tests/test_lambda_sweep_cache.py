@@ -2,21 +2,13 @@
 the same data and settings (chapters 08-10 sweep the same knees); other settings sweep again."""
 
 import pandas as pd
-import pytest
 
-from fnaf.runs import lambda_sweep, multicoil_preset, untrained_preset
+from fnaf.runs import lambda_sweep
 from fnaf.runs.untrained import UntrainedConfig
 
 
-@pytest.fixture
-def smoke(tmp_path, monkeypatch):
-    """The 3-coil smoke phantom (written under ``tmp_path``) and l1's smoke settings."""
-    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
-    return untrained_preset("smoke", "l1"), multicoil_preset("smoke", "varnet", 4, 3)
-
-
-def test_a_shared_lambda_is_read_not_reconstructed(tmp_path, smoke, monkeypatch):
-    config, data = smoke
+def test_a_shared_lambda_is_read_not_reconstructed(tmp_path, l1_smoke, monkeypatch):
+    config, data = l1_smoke
     first = lambda_sweep(config, [1e-4, 1e-3], data, 4, 2, device="cpu", root=tmp_path)
     assert len(list((tmp_path / "untrained" / "sweeps").glob("*.json"))) == 2
     built, build = [], UntrainedConfig.build

@@ -4,20 +4,13 @@ up, a second call reads the rows instead of reconstructing, and the rows are the
 import pandas as pd
 import pytest
 
-from fnaf.runs import middle_slices, multicoil_preset, untrained_preset
+from fnaf.runs import middle_slices, multicoil_preset
 from fnaf.studies import small_features
 from fnaf.studies.small_features import location_map, location_map_or_load
 
 
-@pytest.fixture
-def smoke(tmp_path, monkeypatch):
-    """The 3-coil smoke phantom (written under ``tmp_path``) and l1's smoke settings."""
-    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
-    return untrained_preset("smoke", "l1"), multicoil_preset("smoke", "varnet", 4, 3)
-
-
-def test_a_second_call_reads_the_cached_rows(tmp_path, smoke, monkeypatch):
-    method, data = smoke
+def test_a_second_call_reads_the_cached_rows(tmp_path, l1_smoke, monkeypatch):
+    method, data = l1_smoke
     fresh = location_map_or_load(method, data, 4, 2, 3, 2, tmp_path / "runs", chunk=3,
                                  device="cpu")
     (cached,) = (tmp_path / "runs" / "location_maps").glob("*.json")
@@ -48,8 +41,8 @@ def test_a_second_call_reads_the_cached_rows(tmp_path, smoke, monkeypatch):
     ({"method": "l1"}, "method must be a trained run's RunConfig"),
     ({"method": multicoil_preset("smoke", "unet", 4, 5)}, "trained on other data"),
 ])
-def test_settings_are_checked_before_the_cache(tmp_path, smoke, change, message):
-    method, data = smoke
+def test_settings_are_checked_before_the_cache(tmp_path, l1_smoke, change, message):
+    method, data = l1_smoke
     arguments = {"method": method, "data": data, "accel": 4, "images": 2, "size": 3,
                  "points": 2, "chunk": 3, **change}
     chunk = arguments.pop("chunk")

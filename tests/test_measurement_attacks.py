@@ -14,6 +14,7 @@ from fnaf.studies.measurement_attacks import (
     pgd_curve_view,
     robustness_comparison,
     robustness_view,
+    smallest_p,
     vulnerability_sentence,
 )
 
@@ -93,3 +94,21 @@ def test_the_curve_view_has_one_row_per_model_and_eps_and_one_column_per_kind():
     assert view.shape == (2 * (1 + len(EPS)), 3)
     assert list(view.index.get_level_values("model").unique()) == ["U-Net", "VarNet"]
     assert view.loc[("U-Net", "0"), "attack"] == "–"  # the clean point has no attack
+
+
+def test_a_model_attacked_at_one_eps_is_not_said_to_fail_at_every_eps():
+    frame = pgd_rows({"U-Net": 0.2})
+    versus = attack_versus_control(frame[frame.eps == 0.05])
+    sentence = vulnerability_sentence(versus)
+    assert "U-Net: at its one attacked ε (0.05)" in sentence and "every ε" not in sentence
+
+
+def test_the_smallest_attainable_p_is_said_where_it_is_reached():
+    assert smallest_p(8) == pytest.approx(0.0078125)
+    frame = pgd_rows({"U-Net": 0.2})
+    versus = attack_versus_control(frame)
+    pairs = int(versus.pairs.iloc[0])
+    assert versus.p.min() == pytest.approx(smallest_p(pairs))  # every slice moved down
+    assert f"On {pairs} slices the smallest p" in vulnerability_sentence(versus)
+    noisy = attack_versus_control(pgd_rows({"l1": 0.0}, seed=1))
+    assert "smallest p" not in vulnerability_sentence(noisy)

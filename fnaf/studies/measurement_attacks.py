@@ -55,8 +55,9 @@ def _paired(first: pd.DataFrame, second: pd.DataFrame, metric: str):
 def attack_versus_control(frame: pd.DataFrame, metric: str = "SSIM") -> pd.DataFrame:
     """Per (model, ε): the attack's ``metric`` against the control's on the same slices.
 
-    Returns columns ``model, eps, attack, control, median difference, p, shown`` (``shown``:
-    the attack lowers ``metric`` more than noise of the same norm, signed-rank p ≤ 0.05)."""
+    Returns columns ``model, eps, attack, control, median difference, p, pairs, shown``
+    (``pairs``: the slices compared; ``shown``: the attack lowers ``metric`` more than noise of
+    the same norm, signed-rank p ≤ 0.05)."""
     rows = []
     for (model, eps), part in frame.groupby(["model", "eps"], sort=False):
         attack = part[part.kind == "attack"][["fname", "slice", metric]]
@@ -65,8 +66,15 @@ def attack_versus_control(frame: pd.DataFrame, metric: str = "SSIM") -> pd.DataF
         rows.append({"model": model, "eps": eps, "attack": attack[metric].mean(),
                      "control": control[metric].mean(),
                      "median difference": test.median_difference, "p": test.p_signed_rank,
+                     "pairs": test.n,
                      "shown": test.significant(ALPHA) and test.direction == "lower"})
     return pd.DataFrame(rows)
+
+
+def smallest_p(pairs: int) -> float:
+    """The smallest two-sided p the exact signed-rank test can give on ``pairs`` pairs (every
+    difference of one sign): ``2 / 2**pairs`` (0.0078 on 8 slices)."""
+    return 2.0 / 2.0 ** pairs
 
 
 def drops(frame: pd.DataFrame, metric: str = "SSIM") -> pd.DataFrame:
@@ -113,14 +121,25 @@ def vulnerability_sentence(versus: pd.DataFrame) -> str:
     parts = []
     for model, part in versus.groupby("model", sort=False):
         shown = part[part.shown].eps.tolist()
-        if len(shown) == len(part):
+        if len(part) == 1:
+            parts.append(f"{model}: {'at' if shown else 'not at'} its one attacked ε "
+                         f"({part.eps.iloc[0]:g})")
+        elif len(shown) == len(part):
             parts.append(f"{model}: at every ε")
         elif shown:
             parts.append(f"{model}: at ε ≥ {min(shown):g} only")
         else:
             parts.append(f"{model}: at no ε")
+    floor = ""
+    if "pairs" in versus and len(versus):
+        at_floor = versus[versus.p <= versus.pairs.map(smallest_p) * (1 + 1e-9)]
+        if len(at_floor):
+            pairs = int(at_floor.pairs.min())
+            floor = (f" On {pairs} slices the smallest p this exact test can give is "
+                     f"{smallest_p(pairs):.2g}, reached where every slice moved the same way: "
+                     "more slices, not a stronger attack, would lower it.")
     return ("The attack lowers SSIM more than random noise of the same norm (paired signed-rank "
-            f"test, p ≤ {ALPHA}) — " + "; ".join(parts) + ".")
+            f"test, p ≤ {ALPHA}) — " + "; ".join(parts) + "." + floor)
 
 
 def pgd_curve_view(curves: pd.DataFrame, metric: str = "SSIM") -> pd.DataFrame:

@@ -235,7 +235,7 @@ def _bbox_attack_rows(found: ChapterResults) -> list[dict]:
             f"{before['paper attack rate (%)']:.3g} → {after['paper attack rate (%)']:.3g} %",
             f"{before['attack rate (%)']:.1f} → {_interval(after, 'attack rate (%)')} % "
             f"(McNemar p {p_string(p)})",
-            comparison_verdict("lower", False, direction, p <= ALPHA)))
+            direction_verdict("higher", direction, p <= ALPHA)))  # "seems to worsen"
     return rows
 
 

@@ -291,11 +291,13 @@ def frequency_energy(slices: KneeSlice | SliceGroups) -> np.ndarray:
 
 
 def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | None = None,
-                  min_volumes: int = MIN_VOLUMES) -> dict:
+                  min_volumes: int = MIN_VOLUMES, expected: str = "lower") -> dict:
     """The paper's two claims read on one shift (:func:`shift_line` points, :func:`line_fit`):
-    (i) every method loses — ``"reproduced"`` where every read method's effect interval lies
-    below 0, ``"direction only"`` where every mean effect is negative but not every interval
-    excludes 0, ``"not comparable"`` where no method can be read, else ``"not reproduced"``;
+    (i) every method loses (``expected`` ``"lower"``; ``"higher"``: every method gains, e.g.
+    Fig. 13's brains) — ``"reproduced"`` where every read method's effect interval lies
+    below 0 (above, for ``"higher"``), ``"direction only"`` where every mean effect is negative
+    (positive) but not every interval excludes 0, ``"not comparable"`` where no method can be
+    read, else ``"not reproduced"``;
     (ii) the methods lie on a line — ``"reproduced"`` where Pearson's r's interval lies above 0,
     else ``"not shown"``. ``excluded``: methods left out of (i) with the reason (e.g. the
     filtered subset's reference, selected on its own errors; a method that is the same on both
@@ -311,10 +313,13 @@ def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | No
         if count < min_volumes and model not in excluded:
             excluded[model] = f"{int(count)} volumes, too few to read"
     read = points[~points.model.isin(excluded)]
+    if expected not in ("lower", "higher"):
+        raise ValueError(f"expected must be 'lower' or 'higher', not {expected!r}")
     lower = read[read.direction == "lower"].model.tolist()
+    sign = -1 if expected == "lower" else 1
     losses = ("not comparable" if not len(read) else
-              "reproduced" if len(lower) == len(read) else
-              "direction only" if (read.effect < 0).all() else "not reproduced")
+              "reproduced" if (read.direction == expected).all() else
+              "direction only" if (sign * read.effect > 0).all() else "not reproduced")
     line = "reproduced" if fit["r low"] > 0 else "not shown"
     return {"lower": lower, "higher": read[read.direction == "higher"].model.tolist(),
             "read": len(read), "losses": losses, "line": line, "excluded": excluded}

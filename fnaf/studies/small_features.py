@@ -464,7 +464,8 @@ def spread_comparison(maps: pd.DataFrame, references: dict[str, str],
 def information_summary(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Appendix Fig. 17: per ``model`` and window ``size`` (and pooled over sizes, ``size``
     "all"), the mean window error over the random placements with its interval (bootstrap over
-    images: placements on one image are not independent) and the placement count ``n``."""
+    images: placements on one image are not independent), the placement count ``n`` and the
+    ``volumes`` (files) they fall in."""
     rows = []
     pooled = frame.assign(size="all")
     for (model, size), group in pd.concat([frame, pooled]).groupby(["model", "size"],
@@ -472,7 +473,8 @@ def information_summary(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         mean, low, high = cluster_bootstrap_mean(group.error, group.fname + "/" +
                                                  group.slice.astype(str), seed=seed)
         rows.append({"model": model, "size": size, "error": mean, "error low": low,
-                     "error high": high, "n": len(group)})
+                     "error high": high, "n": len(group),
+                     "volumes": group.fname.nunique()})
     return pd.DataFrame(rows)
 
 

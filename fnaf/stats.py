@@ -12,6 +12,14 @@ interval, and paired units get paired tests (scipy.stats does the statistics).
   of one volume are correlated; taking them as independent rejects far too often).
 * :func:`mcnemar_exact` — two models' hits on the same slices (attack rates).
 * :func:`correlation` — Pearson's r and Spearman's ρ with p-values and 95 % intervals.
+* :func:`mean_difference` — the difference of two means with an interval resampling volumes
+  (chapter 09's shifts; paired where the two share volumes).
+* :func:`spread` and :func:`spread_comparison` — a location map's spread (coefficient of
+  variation over locations) and two maps' difference in it, paired bootstrap over images
+  (chapter 10).
+
+The last two are shared by their chapter and the results summary (:mod:`fnaf.studies.summary`),
+which reads the chapters' saved tables the same way.
 """
 
 from __future__ import annotations
@@ -19,6 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 #: The smallest number of paired units at which a two-sided exact signed-rank test can reach
@@ -168,3 +177,88 @@ def correlation(x, y, confidence: float = 0.95) -> dict[str, float]:
                   spearman_low=float(np.tanh(centre - half)),
                   spearman_high=float(np.tanh(centre + half)))
     return result
+
+
+def mean_difference(first: pd.DataFrame, second: pd.DataFrame, metric: str = "SSIM",
+                    resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """``(difference, low, high)``: ``mean(second) - mean(first)`` of ``metric`` and its 95 %
+    percentile bootstrap interval over volumes (``fname``, within its ``source`` where the rows
+    name one): resampled together where the two row sets share volumes, independently where
+    they do not."""
+    rng = np.random.default_rng(seed)
+    difference = float(second[metric].mean() - first[metric].mean())
+    first, second = (frame.assign(fname=frame.source.astype(str) + "/" + frame.fname.astype(str))
+                     if "source" in frame else frame for frame in (first, second))
+
+    def sums(frame, names):
+        grouped = frame.groupby("fname")[metric].agg(["sum", "count"]).reindex(names).fillna(0)
+        return grouped["sum"].to_numpy(), grouped["count"].to_numpy()
+
+    shared = bool(set(first.fname) & set(second.fname))
+    groups = ([sorted(set(first.fname) | set(second.fname))] * 2 if shared else
+              [sorted(set(first.fname)), sorted(set(second.fname))])
+    if min(len(names) for names in groups) < 2:
+        return difference, float("nan"), float("nan")
+    (first_sum, first_count), (second_sum, second_count) = (
+        sums(frame, names) for frame, names in zip((first, second), groups))
+    first_draw = rng.integers(0, len(groups[0]), size=(resamples, len(groups[0])))
+    second_draw = first_draw if shared else rng.integers(0, len(groups[1]),
+                                                         size=(resamples, len(groups[1])))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = (second_sum[second_draw].sum(1) / second_count[second_draw].sum(1)
+                 - first_sum[first_draw].sum(1) / first_count[first_draw].sum(1))
+    means = means[np.isfinite(means)]  # a draw without any of the subset's volumes
+    low, high = np.percentile(means, [2.5, 97.5])
+    return difference, float(low), float(high)
+
+
+#: Bootstrap resamples and the intervals' coverage of the location maps' spreads.
+RESAMPLES = 2000
+CONFIDENCE = 0.95
+
+
+def location_matrix(maps: pd.DataFrame) -> pd.DataFrame:
+    """One model's map rows as an (image, location) matrix of window errors."""
+    return maps.pivot_table(index=["fname", "slice"], columns=["row", "col"], values="error")
+
+
+def spread(matrix: np.ndarray) -> float:
+    """Coefficient of variation over locations of the per-location mean error of an
+    ``(images, locations)`` matrix: 0 for a flat map."""
+    means = matrix.mean(axis=0)
+    return float(means.std() / means.mean())
+
+
+def image_draws(images: int, seed: int) -> np.ndarray:
+    """:data:`RESAMPLES` bootstrap draws ``(RESAMPLES, images)`` of image indices, seeded."""
+    return np.random.default_rng(seed).integers(0, images, size=(RESAMPLES, images))
+
+
+def percentile_interval(values: np.ndarray) -> tuple[float, float]:
+    """The :data:`CONFIDENCE` percentile interval of bootstrap ``values`` (NaNs ignored)."""
+    tail = (1 - CONFIDENCE) / 2 * 100
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def spread_comparison(maps: pd.DataFrame, references: dict[str, str],
+                      seed: int = 0) -> pd.DataFrame:
+    """Each ``model -> reference`` pair's spread difference (model − reference) on the images and
+    locations both were mapped on, with a paired bootstrap interval over images; ``direction``
+    "flatter", "less flat" or "not shown" (the interval covers zero)."""
+    rows = []
+    for model, reference in references.items():
+        first = location_matrix(maps[maps.model == model])
+        second = location_matrix(maps[maps.model == reference])
+        if not first.index.equals(second.index) or not first.columns.equals(second.columns):
+            raise ValueError(f"{model} and {reference} were not mapped on the same images and "
+                             "locations")
+        a, b = first.to_numpy(), second.to_numpy()
+        differences = np.array([spread(a[draw]) - spread(b[draw])
+                                for draw in image_draws(len(a), seed)])
+        low, high = percentile_interval(differences) if len(a) > 1 else (np.nan, np.nan)
+        direction = ("flatter" if high < 0 else "less flat" if low > 0 else "not shown")
+        rows.append({"model": model, "reference": reference, "spread": spread(a),
+                     "reference spread": spread(b), "difference": spread(a) - spread(b),
+                     "difference low": low, "difference high": high, "direction": direction})
+    return pd.DataFrame(rows)

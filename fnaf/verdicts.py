@@ -17,11 +17,16 @@ no effect".
 
 "No effect shown" is the reading of a test that does not reject (or an interval that covers the
 null): it agrees with a paper that found no effect, it does not prove there is none.
+
+:data:`MIN_VOLUMES` and :func:`shift_verdict` are chapter 09's reading of a shift, shared with
+the results summary (a reading resting on fewer volumes is not read).
 """
 
 from __future__ import annotations
 
 import math
+
+import pandas as pd
 
 VERDICTS = ("reproduced", "direction only", "not reproduced", "not comparable")
 
@@ -106,3 +111,43 @@ def unmeasured_verdict() -> str:
     """A claim nothing in the package measures (a radiologist's reading, an impression of a
     figure, a statement about a release): not comparable; the claims register says why."""
     return "not comparable"
+
+
+#: The fewest volumes a mean's interval may rest on for a claim to be read from it (the
+#: intervals resample volumes; with fewer they say little).
+MIN_VOLUMES = 5
+
+
+def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | None = None,
+                  min_volumes: int = MIN_VOLUMES, expected: str = "lower") -> dict:
+    """The paper's two claims read on one shift (:func:`shift_line` points, :func:`line_fit`):
+    (i) every method loses (``expected`` ``"lower"``; ``"higher"``: every method gains, e.g.
+    Fig. 13's brains) — ``"reproduced"`` where every read method's effect interval lies
+    below 0 (above, for ``"higher"``), ``"direction only"`` where every mean effect is negative
+    (positive) but not every interval excludes 0, ``"not comparable"`` where no method can be
+    read, else ``"not reproduced"``;
+    (ii) the methods lie on a line — ``"reproduced"`` where Pearson's r's interval lies above 0,
+    else ``"not shown"``. ``excluded``: methods left out of (i) with the reason (e.g. the
+    filtered subset's reference, selected on its own errors; a method that is the same on both
+    sides); a method whose either mean rests on fewer than ``min_volumes`` volumes is left out
+    too.
+
+    Returns ``lower``, ``higher`` (method lists), ``read`` (how many), ``losses`` and ``line``
+    (the verdicts) and ``excluded``."""
+    excluded = dict(excluded or {})
+    counts = points.filter(like=" volumes").min(axis=1) if len(points.filter(
+        like=" volumes").columns) else pd.Series(min_volumes, index=points.index)
+    for model, count in zip(points.model, counts):
+        if count < min_volumes and model not in excluded:
+            excluded[model] = f"{int(count)} volumes, too few to read"
+    read = points[~points.model.isin(excluded)]
+    if expected not in ("lower", "higher"):
+        raise ValueError(f"expected must be 'lower' or 'higher', not {expected!r}")
+    lower = read[read.direction == "lower"].model.tolist()
+    sign = -1 if expected == "lower" else 1
+    losses = ("not comparable" if not len(read) else
+              "reproduced" if (read.direction == expected).all() else
+              "direction only" if (sign * read.effect > 0).all() else "not reproduced")
+    line = "reproduced" if fit["r low"] > 0 else "not shown"
+    return {"lower": lower, "higher": read[read.direction == "higher"].model.tolist(),
+            "read": len(read), "losses": losses, "line": line, "excluded": excluded}

@@ -183,6 +183,17 @@ def test_a_method_whose_means_rest_on_few_volumes_is_not_read():
     assert shift_verdict(points, {"r low": 0.1}, min_volumes=10)["losses"] == "not comparable"
 
 
+def test_a_shift_expected_to_raise_the_scores_is_read_the_other_way():
+    points = pd.DataFrame({"model": ["a", "b"], "effect": [0.1, 0.02],
+                           "direction": ["higher", "not shown"]})
+    assert shift_verdict(points, {"r low": 0.1}, expected="higher")["losses"] == "direction only"
+    points.loc[1, "direction"] = "higher"
+    assert shift_verdict(points, {"r low": 0.1}, expected="higher")["losses"] == "reproduced"
+    assert shift_verdict(points, {"r low": 0.1})["losses"] == "not reproduced"
+    with pytest.raises(ValueError, match="expected"):
+        shift_verdict(points, {"r low": 0.1}, expected="up")
+
+
 SHIFT_SETTINGS = dict(scale="smoke", sizes={"varnet": ["VarNet-ref"], "unet": ["U-net-ref"]},
                       untrained=["convdecoder"], bases=["wavelet"], lams=[1e-3],
                       reference="VarNet-ref", hard_fraction=0.25,

@@ -421,6 +421,12 @@ def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path,
                                    "adversarially-filtered shift"}
     assert (lines.groupby("shift").size() == len(methods)).all()
     assert set(lines.direction) <= {"lower", "higher", "not shown"}
+    left_out = lines.set_index(["shift", "model"])["left out"]  # what the summary reads
+    assert left_out["adversarially-filtered shift", "VarNet-ref"] == "selected the subset"
+    assert left_out["anatomy shift (Fig. 4)", "ConvDecoder"] == "nothing to tune: one fit"
+    assert left_out.xs("dataset shift").isna().all()
+    networks = pd.read_csv(results / "networks.csv")
+    assert set(networks.network) == {"VarNet-ref", "VarNet3", "U-net-ref", "U-net3"}
     fits = pd.read_csv(results / "fits.csv")
     assert len(fits) == 5 and fits.n.eq(len(methods)).all() and fits.r.between(-1, 1).all()
     assert ((lines["effect low"] <= lines.effect + 1e-9)

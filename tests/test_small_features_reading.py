@@ -66,6 +66,7 @@ def test_information_summary_pools_the_sizes():
     table = information_summary(frame).set_index("size")
     assert table.loc[2, "error"] == 2 and table.loc[5, "error"] == 5
     assert table.loc["all", "error"] == 3.5 and table.loc["all", "n"] == 6
+    assert table.loc["all", "volumes"] == 3  # the files the placements fall in
 
 
 def test_box_reading_and_rankings():

@@ -44,13 +44,11 @@ from fnaf.formatting import interval_strings
 from fnaf.models.decoders import ARCHITECTURES
 from fnaf.runs.configs import SCALES, check_choice, check_counts, check_lams, check_list
 from fnaf.runs.presets import SIZE_FAMILIES, size_family
-from fnaf.stats import cluster_bootstrap_mean, correlation
+from fnaf.stats import cluster_bootstrap_mean, correlation, mean_difference
 from fnaf.untrained.sparsity import BASES
+from fnaf.verdicts import MIN_VOLUMES, shift_verdict  # noqa: F401 (the chapter's reading)
 
 ALPHA = 0.05
-#: The fewest volumes a mean's interval may rest on for a claim to be read from it (the
-#: intervals resample volumes; with fewer they say little).
-MIN_VOLUMES = 5
 
 
 def shift_scores(reconstruct, slices: KneeSlice | SliceGroups, chunk: int = 8, *,
@@ -110,39 +108,6 @@ def score_settings(methods: list[ShiftMethod], batches: dict[str, SliceGroups],
             rows.append(fitted[key].assign(model=method.label, family=method.family,
                                            setting=setting, tuned=method.tuned, source=source))
     return pd.concat(rows, ignore_index=True)
-
-
-def mean_difference(first: pd.DataFrame, second: pd.DataFrame, metric: str = "SSIM",
-                    resamples: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """``(difference, low, high)``: ``mean(second) - mean(first)`` of ``metric`` and its 95 %
-    percentile bootstrap interval over volumes (``fname``, within its ``source`` where the rows
-    name one): resampled together where the two row sets share volumes, independently where
-    they do not."""
-    rng = np.random.default_rng(seed)
-    difference = float(second[metric].mean() - first[metric].mean())
-    first, second = (frame.assign(fname=frame.source.astype(str) + "/" + frame.fname.astype(str))
-                     if "source" in frame else frame for frame in (first, second))
-
-    def sums(frame, names):
-        grouped = frame.groupby("fname")[metric].agg(["sum", "count"]).reindex(names).fillna(0)
-        return grouped["sum"].to_numpy(), grouped["count"].to_numpy()
-
-    shared = bool(set(first.fname) & set(second.fname))
-    groups = ([sorted(set(first.fname) | set(second.fname))] * 2 if shared else
-              [sorted(set(first.fname)), sorted(set(second.fname))])
-    if min(len(names) for names in groups) < 2:
-        return difference, float("nan"), float("nan")
-    (first_sum, first_count), (second_sum, second_count) = (
-        sums(frame, names) for frame, names in zip((first, second), groups))
-    first_draw = rng.integers(0, len(groups[0]), size=(resamples, len(groups[0])))
-    second_draw = first_draw if shared else rng.integers(0, len(groups[1]),
-                                                         size=(resamples, len(groups[1])))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        means = (second_sum[second_draw].sum(1) / second_count[second_draw].sum(1)
-                 - first_sum[first_draw].sum(1) / first_count[first_draw].sum(1))
-    means = means[np.isfinite(means)]  # a draw without any of the subset's volumes
-    low, high = np.percentile(means, [2.5, 97.5])
-    return difference, float(low), float(high)
 
 
 def shift_line(scores: pd.DataFrame, x: str, y: str, metric: str = "SSIM",
@@ -288,36 +253,6 @@ def frequency_energy(slices: KneeSlice | SliceGroups) -> np.ndarray:
     widest = max(share.shape[1] for share in shares)
     return np.concatenate([np.pad(share, ((0, 0), (0, widest - share.shape[1])))
                            for share in shares])
-
-
-def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | None = None,
-                  min_volumes: int = MIN_VOLUMES) -> dict:
-    """The paper's two claims read on one shift (:func:`shift_line` points, :func:`line_fit`):
-    (i) every method loses — ``"reproduced"`` where every read method's effect interval lies
-    below 0, ``"direction only"`` where every mean effect is negative but not every interval
-    excludes 0, ``"not comparable"`` where no method can be read, else ``"not reproduced"``;
-    (ii) the methods lie on a line — ``"reproduced"`` where Pearson's r's interval lies above 0,
-    else ``"not shown"``. ``excluded``: methods left out of (i) with the reason (e.g. the
-    filtered subset's reference, selected on its own errors; a method that is the same on both
-    sides); a method whose either mean rests on fewer than ``min_volumes`` volumes is left out
-    too.
-
-    Returns ``lower``, ``higher`` (method lists), ``read`` (how many), ``losses`` and ``line``
-    (the verdicts) and ``excluded``."""
-    excluded = dict(excluded or {})
-    counts = points.filter(like=" volumes").min(axis=1) if len(points.filter(
-        like=" volumes").columns) else pd.Series(min_volumes, index=points.index)
-    for model, count in zip(points.model, counts):
-        if count < min_volumes and model not in excluded:
-            excluded[model] = f"{int(count)} volumes, too few to read"
-    read = points[~points.model.isin(excluded)]
-    lower = read[read.direction == "lower"].model.tolist()
-    losses = ("not comparable" if not len(read) else
-              "reproduced" if len(lower) == len(read) else
-              "direction only" if (read.effect < 0).all() else "not reproduced")
-    line = "reproduced" if fit["r low"] > 0 else "not shown"
-    return {"lower": lower, "higher": read[read.direction == "higher"].model.tolist(),
-            "read": len(read), "losses": losses, "line": line, "excluded": excluded}
 
 
 def example_images(methods: dict[str, Callable], slices: KneeSlice | SliceGroups, index: int = 0,

@@ -86,7 +86,15 @@ from fnaf.runs.configs import (
 from fnaf.runs.feature_slices import middle_slices
 from fnaf.runs.presets import SIZE_FAMILIES
 from fnaf.runs.untrained import UntrainedConfig, data_key
-from fnaf.stats import cluster_bootstrap_mean, correlation
+from fnaf.stats import (  # noqa: F401 (spread_comparison: the chapter's, shared with the summary)
+    cluster_bootstrap_mean,
+    correlation,
+    spread,
+    spread_comparison,
+)
+from fnaf.stats import image_draws as _image_draws
+from fnaf.stats import location_matrix as _location_matrix
+from fnaf.stats import percentile_interval as _interval
 from fnaf.tables import correlation_view
 
 #: The feature's value as a fraction of the slice's maximum (the authors' ``max / 6``).
@@ -384,36 +392,9 @@ def _batch_box_errors(reconstruct: Reconstructor, batch: KneeSlice, index: Annot
 
 
 # The reading: bootstrap intervals over images (seeded), a claim only where one says so.
-#: Bootstrap resamples and the intervals' coverage.
-RESAMPLES = 2000
-CONFIDENCE = 0.95
-
-
-def _location_matrix(maps: pd.DataFrame) -> pd.DataFrame:
-    """One model's map rows as an (image, location) matrix of window errors."""
-    return maps.pivot_table(index=["fname", "slice"], columns=["row", "col"], values="error")
-
-
 def map_means(maps: pd.DataFrame) -> pd.DataFrame:
     """The heat maps: the mean window error over images per ``model``, ``row`` and ``col``."""
     return maps.groupby(["model", "row", "col"], sort=False, as_index=False).error.mean()
-
-
-def spread(matrix: np.ndarray) -> float:
-    """Coefficient of variation over locations of the per-location mean error of an
-    ``(images, locations)`` matrix: 0 for a flat map."""
-    means = matrix.mean(axis=0)
-    return float(means.std() / means.mean())
-
-
-def _image_draws(images: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(0, images, size=(RESAMPLES, images))
-
-
-def _interval(values: np.ndarray) -> tuple[float, float]:
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.nanpercentile(values, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 def location_dependence(maps: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
@@ -438,33 +419,11 @@ def location_dependence(maps: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def spread_comparison(maps: pd.DataFrame, references: dict[str, str],
-                      seed: int = 0) -> pd.DataFrame:
-    """Each ``model -> reference`` pair's spread difference (model − reference) on the images and
-    locations both were mapped on, with a paired bootstrap interval over images; ``direction``
-    "flatter", "less flat" or "not shown" (the interval covers zero)."""
-    rows = []
-    for model, reference in references.items():
-        first = _location_matrix(maps[maps.model == model])
-        second = _location_matrix(maps[maps.model == reference])
-        if not first.index.equals(second.index) or not first.columns.equals(second.columns):
-            raise ValueError(f"{model} and {reference} were not mapped on the same images and "
-                             "locations")
-        a, b = first.to_numpy(), second.to_numpy()
-        differences = np.array([spread(a[draw]) - spread(b[draw])
-                                for draw in _image_draws(len(a), seed)])
-        low, high = _interval(differences) if len(a) > 1 else (np.nan, np.nan)
-        direction = ("flatter" if high < 0 else "less flat" if low > 0 else "not shown")
-        rows.append({"model": model, "reference": reference, "spread": spread(a),
-                     "reference spread": spread(b), "difference": spread(a) - spread(b),
-                     "difference low": low, "difference high": high, "direction": direction})
-    return pd.DataFrame(rows)
-
-
 def information_summary(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Appendix Fig. 17: per ``model`` and window ``size`` (and pooled over sizes, ``size``
     "all"), the mean window error over the random placements with its interval (bootstrap over
-    images: placements on one image are not independent) and the placement count ``n``."""
+    images: placements on one image are not independent), the placement count ``n`` and the
+    ``volumes`` (files) they fall in."""
     rows = []
     pooled = frame.assign(size="all")
     for (model, size), group in pd.concat([frame, pooled]).groupby(["model", "size"],
@@ -472,7 +431,8 @@ def information_summary(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
         mean, low, high = cluster_bootstrap_mean(group.error, group.fname + "/" +
                                                  group.slice.astype(str), seed=seed)
         rows.append({"model": model, "size": size, "error": mean, "error low": low,
-                     "error high": high, "n": len(group)})
+                     "error high": high, "n": len(group),
+                     "volumes": group.fname.nunique()})
     return pd.DataFrame(rows)
 
 

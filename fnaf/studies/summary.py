@@ -4,7 +4,9 @@ at each acceleration.
 
 :func:`claims` reads the result tables the chapters write (``<results>/<chapter>/<table>.csv``,
 :func:`fnaf.io.save_tables`), so the summary is computed from the same numbers the chapters
-show; a missing table raises :class:`FileNotFoundError` naming the notebook to run. Each row
+show; a missing table of chapters 01-08 raises :class:`FileNotFoundError` naming the notebook
+to run, while a missing table of chapters 09-10 (the slowest; the summary also reads a build
+that ran only 01-08) leaves their claims "not yet read", naming the notebook. Each row
 carries its register id, and takes its claim's words, source, chapter and rule from the register;
 a register entry no row reads yet is shown as "not yet read" (or "not comparable", with the
 reason, where the phantom cannot measure it). :func:`summary_view` styles the table with a link
@@ -16,17 +18,22 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fnaf.claims import PAPERS, Claim, claims_register
 from fnaf.formatting import interval_string, p_string, wrapped
 from fnaf.paper import PAPER_LESS_CONFIDENT, paper_table, paper_tables
+from fnaf.runs.untrained import UNTRAINED_NAMES
+from fnaf.stats import correlation, mean_difference, spread_comparison
 from fnaf.verdicts import (
+    MIN_VOLUMES,
     VERDICTS,
     claim_verdict,
     comparison_verdict,
     direction_verdict,
     level_verdict,
+    shift_verdict,
     threshold_verdict,
 )
 
@@ -61,6 +68,11 @@ class ChapterResults:
     def has(self, chapter: str, name: str) -> bool:
         return (self.root / chapter / f"{name}.csv").is_file()
 
+    def optional(self, chapter: str, name: str, index: list[str] | int | None
+                 ) -> pd.DataFrame | None:
+        """:meth:`table`, or None where the chapter has not written it (chapters 09-10)."""
+        return self.table(chapter, name, index) if self.has(chapter, name) else None
+
 
 def claims(results: str | PathLike, real_data: bool,
            register: dict[str, Claim] | None = None) -> pd.DataFrame:
@@ -78,13 +90,14 @@ def claims(results: str | PathLike, real_data: bool,
     rows = [*_attack_rows(found), *_information_rows(found), *_quality_rows(found),
             *_robust_rows(found), *_bbox_attack_rows(found), *_box_rows(found),
             *_classification_rows(found, real_data), *_correlation_rows(found),
-            *_vulnerability_rows(found)]
+            *_vulnerability_rows(found), *_shift_rows(found), *_small_feature_rows(found)]
     unknown = sorted({row["id"] for row in rows} - set(register))
     if unknown:
         raise ValueError(f"summary rows {unknown} are not in the claims register "
                          "(fnaf/claims.yaml): add an entry for each")
     read = {row["id"] for row in rows}
-    rows += [_unread_row(entry, real_data) for entry in register.values() if entry.id not in read]
+    rows += [_unread_row(entry, real_data, found) for entry in register.values()
+             if entry.id not in read]
     for row in rows:
         entry = register[row["id"]]
         if entry.phantom and not real_data:
@@ -106,13 +119,17 @@ def _row(claim_id: str, af: str, paper: str, ours: str, verdict: str,
     return dict(id=claim_id, AF=af, source=source, paper=paper, ours=ours, verdict=verdict)
 
 
-def _unread_row(entry: Claim, real_data: bool) -> dict:
+def _unread_row(entry: Claim, real_data: bool, found: ChapterResults) -> dict:
     """A register entry no row reads: not comparable where nothing here measures it (the
-    reason in ``ours``), else not yet read."""
+    reason in ``ours``), else not yet read (naming the notebook to run where its table is
+    missing)."""
     if entry.rule == "unmeasured_verdict":
         return _row(entry.id, NO_AF, entry.value, entry.note or "", "not comparable")
     if entry.phantom and not real_data:
         return _row(entry.id, NO_AF, entry.value, entry.phantom, "not comparable")
+    if not found.has(entry.chapter, entry.table):
+        return _row(entry.id, NO_AF, entry.value, f"{entry.chapter}'s {entry.table} table is "
+                    f"missing: run notebooks/{entry.chapter}.ipynb", NOT_READ)
     return _row(entry.id, NO_AF, entry.value, f"not read yet from {entry.chapter}'s "
                 f"{entry.table} table", NOT_READ)
 
@@ -395,6 +412,324 @@ def _vulnerable(rows: pd.DataFrame) -> str:
     """Every row's attack below its control (the direction), shown by the paired test."""
     direction = "lower" if (rows["attack"] < rows["control"]).all() else "higher"
     return comparison_verdict("lower", True, direction, bool(rows["shown"].all()))
+
+
+SHIFT = "09_distribution_shift"
+#: Chapter 09's shifts (its ``lines`` and ``fits`` tables' ``shift``) behind each register
+#: entry, and the direction of the change the paper stated ("lower": every method loses).
+SHIFT_CLAIMS = {
+    "rcs-b1-dataset-shift": (("dataset shift",), "lower"),
+    "rcs-b2-anatomy-shift": (("anatomy shift (Fig. 4)",
+                              "anatomy shift, brain to knee (Fig. 12)"), "lower"),
+    "rcs-fig13-brain-easier": (("knee-tuned, knee against brain (Fig. 13)",), "higher"),
+    "rcs-b3-filtered-hard": (("adversarially-filtered shift",), "lower"),
+}
+#: The shift whose line is the appendix's "accuracy on the line" (§B.1, the Stanford shift).
+LINE_SHIFT = "dataset shift"
+
+
+def _weakest(verdicts: list[str]) -> str:
+    """The weakest of several readings of one claim (each must hold); "not comparable" only
+    where none could be read."""
+    read = [verdict for verdict in verdicts if verdict != "not comparable"]
+    return max(read, key=VERDICTS.index) if read else "not comparable"
+
+
+def _too_few(count: float) -> str:
+    return f"{int(count)} volumes, fewer than the {MIN_VOLUMES} a reading needs"
+
+
+def _shift_rows(found: ChapterResults) -> list[dict]:
+    """Appendix B (chapter 09), read as the chapter reads them (read once, :data:`NO_AF`).
+
+    * Each shift: :func:`fnaf.verdicts.shift_verdict` on the saved points
+      (``lines``) and line (``fits``), the methods the chapter leaves out (its ``left out``
+      column: the decoders and an l1 with the same λ on both anatomies under the anatomy shift,
+      the reference on the filtered subset) and those whose means rest on fewer than
+      ``MIN_VOLUMES`` volumes left out too; no method left: "not comparable". The paper stated
+      no test, so this is its direction and size (every method's change; shown where every
+      interval, resampling volumes, excludes 0).
+    * Accuracy on the line: Pearson's r over the methods of the dataset shift, shown where its
+      interval excludes 0, with the slope, intercept and the largest residual.
+    * Fig. 14: the filtered subset's low-frequency proportion against the rest's
+      (:func:`~fnaf.stats.mean_difference`), and its energy outside the
+      centre columns against the average slice's; "not comparable" while the subset spans
+      fewer than ``MIN_VOLUMES`` volumes. Tables written before the ``left out`` column are
+      not read (rerun 09)."""
+    rows = []
+    lines = found.optional(SHIFT, "lines", None)
+    fits = found.optional(SHIFT, "fits", "shift")
+    if lines is not None and fits is not None and "left out" in lines:
+        for claim_id, (titles, expected) in SHIFT_CLAIMS.items():
+            readings = [_shift_reading(lines, fits, title, expected) for title in titles
+                        if title in set(lines["shift"]) and title in fits.index]
+            if readings:
+                rows.append(_row(claim_id, NO_AF, f"every method {expected} (no test)",
+                                 "; ".join(text for _, text in readings),
+                                 _weakest([verdict for verdict, _ in readings])))
+        if LINE_SHIFT in fits.index:
+            rows.append(_line_row(lines[lines["shift"] == LINE_SHIFT], fits.loc[LINE_SHIFT]))
+    frequencies = found.optional(SHIFT, "low_frequency", None)
+    if frequencies is not None:
+        rows += _frequency_rows(frequencies)
+    return rows
+
+
+def _shift_reading(lines: pd.DataFrame, fits: pd.DataFrame, title: str,
+                   expected: str) -> tuple[str, str]:
+    """One shift's (i) as chapter 09 reads it: the verdict and the words."""
+    part = lines[lines["shift"] == title]
+    excluded = {model: why for model, why in zip(part["model"], part["left out"])
+                if isinstance(why, str) and why}
+    points = part.drop(columns=["shift", "left out"]).dropna(axis=1, how="all")
+    fit = fits.loc[title]
+    verdict = shift_verdict(points, fit, excluded, expected=expected)
+    read = points[~points["model"].isin(verdict["excluded"])]
+    effects = ", ".join(f"{row['model']} {_interval(row, 'effect', 3)}"
+                        for _, row in read.iterrows())
+    left_out = "; ".join(f"{model} left out ({why})"
+                         for model, why in verdict["excluded"].items())
+    shown = len(verdict[expected])
+    text = (f"{title} ({fit['y']} − {fit['x']}): {shown} of {verdict['read']} methods shown "
+            f"{expected}" + (f" ({effects})" if effects else "")
+            + (f"; {left_out}" if left_out else ""))
+    return verdict["losses"], text
+
+
+def _line_row(points: pd.DataFrame, fit: pd.Series) -> dict:
+    """Accuracy on the line: r over the methods, its direction shown where the interval
+    excludes 0 (the paper stated no test), with the line and its largest residual."""
+    residuals = points[fit["y"]] - (fit["slope"] * points[fit["x"]] + fit["intercept"])
+    ours = (f"r {interval_string(fit['r'], fit['r low'], fit['r high'], 2)} over "
+            f"{int(fit['n'])} methods; {fit['y']} = {fit['slope']:.2f} × {fit['x']} "
+            f"{fit['intercept']:+.3f}, largest residual {residuals.abs().max():.3f}")
+    if pd.isna(fit["r low"]):
+        return _row("rcs-b1-on-the-line", NO_AF, "on one line (no number)",
+                    f"{ours}: fewer than four methods, no interval", "not comparable")
+    direction = "positive" if fit["r"] > 0 else "negative"
+    shown = bool(fit["r low"] > 0 or fit["r high"] < 0)
+    return _row("rcs-b1-on-the-line", NO_AF, "on one line (no number)", ours,
+                direction_verdict("positive", direction, shown))
+
+
+def _frequency_rows(frequencies: pd.DataFrame) -> list[dict]:
+    """Fig. 14 from the slices' low-frequency proportions (chapter 09's (iii))."""
+    share = frequencies.rename(columns={"low-frequency proportion": "LFP"}).assign(
+        HF=lambda frame: 1 - frame["LFP"])
+    hard = share[share["hard"].astype(bool)]
+    volumes = hard["fname"].nunique()
+    rows = []
+    for claim_id, metric, rest, expected, words in (
+            ("rcs-fig14-low-frequency", "LFP", share[~share["hard"].astype(bool)], "lower",
+             "low-frequency proportion, the subset minus the rest"),
+            ("rcs-fig14-energy", "HF", share, "higher",
+             "energy outside the centre columns, the subset minus the average slice")):
+        effect, low, high = mean_difference(rest, hard, metric)
+        ours = (f"{words}: {interval_string(effect, low, high, 3)} ({len(hard)} slices of "
+                f"{volumes} volumes; the interval resamples volumes)")
+        if volumes < MIN_VOLUMES:
+            rows.append(_row(claim_id, NO_AF, f"{expected} (no test)",
+                             f"{ours}: {_too_few(volumes)}", "not comparable"))
+            continue
+        direction = "lower" if effect < 0 else "higher"
+        shown = bool(high < 0) if expected == "lower" else bool(low > 0)
+        rows.append(_row(claim_id, NO_AF, f"{expected} (no test)", ours,
+                         direction_verdict(expected, direction, shown)))
+    return rows
+
+
+SMALL = "10_small_features"
+#: Fig. 7's methods by their register ids (chapter 10's multi-coil labels).
+LOCATED = {"rcs-fig7-location-varnet": "VarNet", "rcs-fig7-location-unet": "U-Net",
+           "rcs-fig7-location-l1": "l1"}
+CONVDECODER = UNTRAINED_NAMES["convdecoder"]
+#: The trained methods the ConvDecoder's map is compared with (§C.1).
+TRAINED_MAPS = ("VarNet", "U-Net")
+#: Chapter 10's group of the appendix's methods in its ``rankings`` table.
+MULTI_COIL = "multi-coil methods"
+
+
+def _small_feature_rows(found: ChapterResults) -> list[dict]:
+    """Appendix C (chapter 10), read once (:data:`NO_AF`), each claim where its table was
+    written; a reading whose means rest on fewer than ``MIN_VOLUMES`` volumes (images, one
+    per volume) is "not comparable". The paper stated no test: each claim is read by its
+    direction and size (:func:`fnaf.verdicts.direction_verdict`)."""
+    rows = []
+    dependence = found.optional(SMALL, "location_dependence", None)
+    if dependence is not None:
+        rows += _location_rows(dependence)
+    maps = found.optional(SMALL, "location_maps", None)
+    if maps is not None:
+        rows.append(_flatness_row(maps))
+    information = found.optional(SMALL, "information_summary", None)
+    ranked = found.optional(SMALL, "rankings", None)
+    boxes = found.optional(SMALL, "box_reading", None)
+    if information is None or ranked is None or "volumes" not in information:
+        return rows
+    multi = ranked.loc[ranked["group"] == MULTI_COIL, "model"].tolist()
+    information = information[information["model"].isin(multi)].assign(
+        size=lambda frame: frame["size"].astype(str))
+    if CONVDECODER in set(information["model"]):
+        rows += _window_rows(information)
+    if boxes is not None:
+        boxes = boxes[boxes["model"].isin(multi)]
+        rows.append(_ranking_row(ranked[ranked["group"] == MULTI_COIL], information, boxes))
+        rows.append(_real_feature_row(boxes))
+    return rows
+
+
+def _location_rows(dependence: pd.DataFrame) -> list[dict]:
+    """Fig. 7 (i), as chapter 10 reads it: Friedman's test of a location effect, images as
+    blocks (``shown``). Image content alone can pass it (issue 29), which ``ours`` says."""
+    rows = []
+    by_model = dependence.set_index("model")
+    for claim_id, model in LOCATED.items():
+        if model not in by_model.index:
+            continue
+        row = by_model.loc[model]
+        ours = (f"Friedman p {p_string(row['p'])} over {int(row['images'])} images × "
+                f"{int(row['locations'])} locations; spread "
+                f"{_interval(row, 'spread', 3)} "
+                "(images as blocks: image content alone can pass this test)")
+        if row["images"] < MIN_VOLUMES:
+            rows.append(_row(claim_id, NO_AF, "location dependent (no number)",
+                             f"{ours}: {_too_few(row['images'])}", "not comparable"))
+            continue
+        rows.append(_row(claim_id, NO_AF, "location dependent (no number)", ours,
+                         direction_verdict("dependent", "dependent", bool(row["shown"]))))
+    return rows
+
+
+def _flatness_row(maps: pd.DataFrame) -> dict:
+    """§C.1: the ConvDecoder's map flatter than each trained method's (the spread's difference
+    with a paired bootstrap over images, :func:`fnaf.stats.spread_comparison`).
+    Chapter 10 maps the ConvDecoder only with ``decoder_map=True``: otherwise not comparable."""
+    paper = "random (flatter than the trained methods')"
+    trained = [model for model in TRAINED_MAPS if model in set(maps["model"])]
+    if CONVDECODER not in set(maps["model"]) or not trained:
+        return _row("rcs-c1-convdecoder-random", NO_AF, paper,
+                    "chapter 10 did not map the ConvDecoder and a trained method (run it with "
+                    "decoder_map=True)", "not comparable")
+    compared = pd.concat([spread_comparison(maps, {CONVDECODER: model}) for model in trained],
+                         ignore_index=True)
+    images = maps.loc[maps["model"] == CONVDECODER].groupby(["fname", "slice"]).ngroups
+    ours = "; ".join(f"spread {row['spread']:.3f} against {row['reference']}'s "
+                     f"{row['reference spread']:.3f}, difference "
+                     f"{_interval(row, 'difference', 3)}"
+                     for _, row in compared.iterrows()) + f" ({images} images)"
+    if images < MIN_VOLUMES:
+        return _row("rcs-c1-convdecoder-random", NO_AF, paper, f"{ours}: {_too_few(images)}",
+                    "not comparable")
+    direction = "flatter" if (compared["difference"] < 0).all() else "less flat"
+    return _row("rcs-c1-convdecoder-random", NO_AF, paper, ours,
+                direction_verdict("flatter", direction,
+                                  bool((compared["direction"] == "flatter").all())))
+
+
+def _window_rows(information: pd.DataFrame) -> list[dict]:
+    """Fig. 17: the ConvDecoder's window error below every other method's at each window
+    size (shown where its interval lies below every other's), and VarNet's above the
+    ConvDecoder's, pooled over sizes (shown where the intervals separate)."""
+    rows, lowest, shown, texts, few = [], [], [], [], []
+    for size, part in information[information["size"] != "all"].groupby("size", sort=True):
+        part = part.set_index("model")
+        if CONVDECODER not in part.index or len(part) < 2:
+            continue
+        mine, others = part.loc[CONVDECODER], part.drop(index=CONVDECODER)
+        lowest.append(bool(mine["error"] < others["error"].min()))
+        shown.append(bool(mine["error high"] < others["error low"].min()))
+        best = others["error"].idxmin()
+        texts.append(f"{size} px: {_interval(mine, 'error', 3)} against {best}'s "
+                     f"{_interval(others.loc[best], 'error', 3)}")
+        if part["volumes"].min() < MIN_VOLUMES:
+            few.append(f"{size} px: {int(part['volumes'].min())} volumes")
+    pooled = information[information["size"] == "all"].set_index("model")
+    if texts:
+        ours = "ConvDecoder against the lowest other: " + "; ".join(texts)
+        if few:
+            verdict = "not comparable"
+            ours += f": too few volumes ({', '.join(few)}; {MIN_VOLUMES} needed)"
+        else:
+            verdict = direction_verdict("lower", "lower" if all(lowest) else "higher",
+                                        all(shown))
+        rows.append(_row("rcs-fig17-convdecoder-best", NO_AF,
+                         "ConvDecoder lowest at every size (no test)", ours, verdict))
+    if {"VarNet", CONVDECODER} <= set(pooled.index):
+        varnet, mine = pooled.loc["VarNet"], pooled.loc[CONVDECODER]
+        ours = (f"pooled over sizes: VarNet {_interval(varnet, 'error', 3)} against "
+                f"ConvDecoder {_interval(mine, 'error', 3)} "
+                f"({varnet['error'] / mine['error']:.2f}×)")
+        volumes = min(varnet["volumes"], mine["volumes"])
+        if volumes < MIN_VOLUMES:
+            verdict, ours = "not comparable", f"{ours}: {_too_few(volumes)}"
+        else:
+            verdict = direction_verdict(
+                "higher", "higher" if varnet["error"] > mine["error"] else "lower",
+                bool(varnet["error low"] > mine["error high"]))
+        rows.append(_row("rcs-fig17-varnet-worse", NO_AF, "much higher (no number)", ours,
+                         verdict))
+    return rows
+
+
+def _ranking_row(ranked: pd.DataFrame, information: pd.DataFrame,
+                 boxes: pd.DataFrame) -> dict:
+    """§C.2: artificial and real features rank the methods differently (chapter 10's
+    ``rankings``): a pair of methods in opposite orders (the direction), shown where both of
+    its orders are shown by separated intervals (window error pooled over sizes, box error)."""
+    pooled = information[information["size"] == "all"].set_index("model")
+    boxes = boxes.set_index("model")
+    ranked = ranked.set_index("model")
+    models = list(ranked.index)
+    pairs, shown = [], False
+    for i, first in enumerate(models):
+        for second in models[i + 1:]:
+            a, b = ranked.loc[first], ranked.loc[second]
+            if (a["artificial rank"] - b["artificial rank"]) * (
+                    a["real rank"] - b["real rank"]) >= 0:
+                continue
+            pairs.append(f"{first}/{second}")
+            low, high = (first, second) if a["artificial rank"] < b["artificial rank"] else (
+                second, first)  # low: the smaller window error, the larger box error
+            shown |= bool(pooled.loc[low, "error high"] < pooled.loc[high, "error low"]
+                          and boxes.loc[low, "box error low"] > boxes.loc[high, "box error high"])
+    orders = ", ".join(f"{model} {int(row['artificial rank'])}/{int(row['real rank'])}"
+                       for model, row in ranked.iterrows())
+    ours = (f"ranks (window / box error): {orders}; "
+            + (f"opposite orders: {', '.join(pairs)}" if pairs else "the same order"))
+    volumes = min(pooled.loc[models, "volumes"].min(), boxes.loc[models, "slices"].min())
+    if volumes < MIN_VOLUMES:
+        return _row("rcs-fig17-natural-features", NO_AF, "different (no test)",
+                    f"{ours}: {_too_few(volumes)}", "not comparable")
+    return _row("rcs-fig17-natural-features", NO_AF, "different (no test)", ours,
+                direction_verdict("different", "different" if pairs else "same", shown))
+
+
+def _real_feature_row(boxes: pd.DataFrame) -> dict:
+    """§C.3 (main paper Fig. 8): across the methods (each its mean over volumes), SSIM against
+    the error inside the annotated boxes, Pearson's and Spearman's r both read: the paper's
+    (negative) direction where both are negative, shown where both intervals lie below 0;
+    fewer than four methods: not comparable. The chapter's correlations over slices within
+    each method are shown beside it (not read: both scores also follow what a slice holds)."""
+    across = correlation(boxes["SSIM"], boxes["box error"])
+    within = ", ".join(f"{row['model']} {row['spearman_r']:+.2f}" for _, row in boxes.iterrows())
+    pearson, spearman = (interval_string(*(across[f"{kind}_{part}"] for part in
+                                           ("r", "low", "high")), 2)
+                         for kind in ("pearson", "spearman"))
+    ours = (f"across {across['n']} methods: Pearson {pearson}, Spearman {spearman}; within "
+            f"methods over slices, Spearman {within} (not read)")
+    paper = "negative (no number)"
+    volumes = boxes["slices"].min()  # one annotated slice per volume
+    if np.isnan(across["pearson_r"]):
+        return _row("rcs-c3-real-features", NO_AF, paper,
+                    f"{ours}: fewer than four methods", "not comparable")
+    if volumes < MIN_VOLUMES:
+        return _row("rcs-c3-real-features", NO_AF, paper, f"{ours}: {_too_few(volumes)}",
+                    "not comparable")
+    signs = {np.sign(across["pearson_r"]), np.sign(across["spearman_r"])}
+    direction = "negative" if signs == {-1} else "positive" if signs == {1} else "mixed"
+    shown = bool(across["pearson_high"] < 0 and across["spearman_high"] < 0)
+    return _row("rcs-c3-real-features", NO_AF, paper, ours,
+                direction_verdict("negative", direction, shown))
 
 
 def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:

@@ -9,9 +9,10 @@ MATHJAX_VERSION := 3.2.2
 OMP_NUM_THREADS ?= 1
 BOOK_THREADS ?= 2
 # The book trains each uncached run in this many torchrun processes, sharing BOOK_THREADS out
-# (fnaf.runs.processes; 2 x 1 thread trained the demo U-Net 1.5x, the I-RIM 1.2x faster than
-# 1 x 2 threads on these VMs). The tests train in their own process.
-BOOK_PROCESSES ?= 2
+# (fnaf.runs.processes). 1 on these 2-core VMs: in 2 processes the single-coil I-RIM trained
+# about 1.2-1.3x faster but the multi-coil VarNets and U-Nets slower (benchmarks/README.md);
+# raise it on machines with more cores or several GPUs. The tests train in their own process.
+BOOK_PROCESSES ?= 1
 OMP_WAIT_POLICY ?= PASSIVE
 export OMP_NUM_THREADS OMP_WAIT_POLICY
 # The book's data and trained runs live with the checkout (a fresh clone trains from scratch).

@@ -7,9 +7,9 @@ process; ``N > 1`` makes :func:`~fnaf.runs.cache.train_or_load` start
 run that is not cached yet, wait for it, and load the finished run. The run's key does not depend
 on the number of processes (the global batch is the config's), so a cache filled this way serves
 a one-process session and the reverse. Each process gets ``threads // N`` threads of this one's
-(at least 1): on a 2-core CPU two processes with one thread each trained the demo U-Net about
-1.5x and the I-RIM 1.2x faster than one process with two threads (see ``benchmarks/README.md``).
-On a node with N GPUs, ``FNAF_PROCESSES=N`` trains on all of them.
+(at least 1). On a 2-core CPU two processes with one thread each trained the demo I-RIM faster
+than one process with two threads, the multi-coil networks slower (``benchmarks/README.md``), so
+``make book`` keeps one. On a node with N GPUs, ``FNAF_PROCESSES=N`` trains on all of them.
 """
 
 from __future__ import annotations

@@ -151,9 +151,13 @@ class TwoStepConfig:
 
 
 def data_key(data: RunConfig, accel: int) -> str:
-    """What the attacked slices depend on: the data, the challenge and the masks."""
-    return _key({"data_root": data.data_root, "phantom": data.phantom.identity(),
-                 "challenge": data.data_challenge, "accel": accel})
+    """What the attacked slices depend on: the data (for a ``data_root``, its files' identity:
+    a replaced volume is other data), the challenge and the masks."""
+    payload = {"data_root": data.data_root, "phantom": data.phantom.identity(),
+               "challenge": data.data_challenge, "accel": accel}
+    if data.data_root is not None:
+        payload["files"] = data.data_identity()
+    return _key(payload)
 
 
 def two_step_or_load(method: UntrainedConfig, attack: TwoStepConfig, data: RunConfig,

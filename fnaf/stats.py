@@ -11,7 +11,10 @@ interval, and paired units get paired tests (scipy.stats does the statistics).
   volume's mean difference, then the signed-rank test across volumes (slices, boxes and patches
   of one volume are correlated; taking them as independent rejects far too often).
 * :func:`mcnemar_exact` — two models' hits on the same slices (attack rates).
+* :func:`volume_hits_test` — the same hits with the volume as the unit: the paired difference
+  in rate with an interval resampling volumes, and the signed-rank test over volumes.
 * :func:`correlation` — Pearson's r and Spearman's ρ with p-values and 95 % intervals.
+* :func:`cluster_bootstrap_correlation` — r or ρ with an interval resampling volumes.
 * :func:`mean_difference` — the difference of two means with an interval resampling volumes
   (chapter 09's shifts; paired where the two share volumes).
 * :func:`spread` and :func:`spread_comparison` — a location map's spread (coefficient of
@@ -150,6 +153,77 @@ def mcnemar_exact(model, reference) -> tuple[int, int, float]:
     discordant = only_model + only_reference
     p = stats.binomtest(only_model, discordant).pvalue if discordant else 1.0
     return only_model, only_reference, float(p)
+
+
+def volume_hits_test(model, reference, volumes, seed: int = 0) -> dict[str, float]:
+    """Two models' hits (booleans) on the same units (slices, patches), with the volume as the
+    unit; the volume-level counterpart of :func:`mcnemar_exact`.
+
+    Keys: ``volumes`` (their count); ``rate difference`` (model's rate − reference's over all
+    units) with ``rate difference low``/``high``, its 95 % percentile bootstrap interval
+    resampling volumes (:func:`cluster_bootstrap_mean` of the per-unit differences, seeded);
+    ``p volumes``, the two-sided signed-rank test of the per-volume rate differences
+    (:func:`volume_paired_test`; NaN below :data:`MIN_PAIRED_UNITS` volumes)."""
+    model, reference = (np.asarray(side, dtype=bool).astype(np.float64)
+                        for side in (model, reference))
+    test = volume_paired_test(model, reference, volumes)
+    difference, low, high = cluster_bootstrap_mean(model - reference, volumes, seed=seed)
+    return {"volumes": test.n, "rate difference": difference, "rate difference low": low,
+            "rate difference high": high, "p volumes": test.p_signed_rank}
+
+
+def resampled_correlations(x, y, weights, method: str = "spearman") -> np.ndarray:
+    """Pearson's r (``method="pearson"``) or Spearman's ρ of ``x`` and ``y`` ``(n,)`` in each
+    resample given by ``weights`` ``(R, n)``, the times each unit is drawn: ``(R,)``, the
+    coefficient of the resample with unit ``i`` repeated ``weights[:, i]`` times (ρ from the
+    resample's mid-ranks; NaN for a constant resample)."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    weights = np.asarray(weights, dtype=np.float64)
+    if method == "spearman":
+        x, y = (_weighted_ranks(values, weights) for values in (x, y))
+    elif method != "pearson":
+        raise ValueError(f"method must be 'pearson' or 'spearman', not {method!r}")
+    total = weights.sum(axis=1, keepdims=True)
+    x, y = (np.broadcast_to(values, weights.shape) for values in (x, y))
+    dx, dy = (values - (weights * values).sum(axis=1, keepdims=True) / total
+              for values in (x, y))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return ((weights * dx * dy).sum(axis=1)
+                / np.sqrt((weights * dx ** 2).sum(axis=1) * (weights * dy ** 2).sum(axis=1)))
+
+
+def _weighted_ranks(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each unit's mid-rank ``(R, n)`` among ``values`` ``(n,)`` repeated ``weights`` ``(R, n)``
+    times (ties, including a unit's own repeats, share their mean rank)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    tied = np.add.reduceat(weights[:, order], starts, axis=1)
+    ranks = np.cumsum(tied, axis=1) - tied + (tied + 1) / 2
+    group = np.empty(len(values), dtype=np.intp)
+    group[order] = np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(values)]))
+    return ranks[:, group]
+
+
+def cluster_bootstrap_correlation(x, y, clusters, method: str = "spearman",
+                                  confidence: float = 0.95, resamples: int = 2000,
+                                  seed: int = 0) -> tuple[float, float, float]:
+    """``(r, low, high)``: Pearson's r or Spearman's ρ (``method``) of ``x`` and ``y`` and its
+    percentile bootstrap interval resampling whole ``clusters`` (each unit's volume) with
+    replacement, so units of one volume move together (:func:`resampled_correlations`).
+    Seeded; NaNs below two clusters or four units."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    _, index = np.unique(np.asarray(clusters), return_inverse=True)
+    count = index.max() + 1 if len(index) else 0
+    if len(x) < 4 or count < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan"), float("nan"), float("nan")
+    estimate = float(resampled_correlations(x, y, np.ones((1, len(x))), method)[0])
+    drawn = np.random.default_rng(seed).integers(0, count, size=(resamples, count))
+    times = np.stack([np.bincount(row, minlength=count) for row in drawn])
+    values = resampled_correlations(x, y, times[:, index], method)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.nanpercentile(values, [tail, 100 - tail])
+    return estimate, float(low), float(high)
 
 
 def correlation(x, y, confidence: float = 0.95) -> dict[str, float]:

@@ -6,10 +6,13 @@ from scipy import stats
 
 from fnaf.stats import (
     MIN_PAIRED_UNITS,
+    cluster_bootstrap_correlation,
     cluster_bootstrap_mean,
     correlation,
     mcnemar_exact,
     paired_test,
+    resampled_correlations,
+    volume_hits_test,
     volume_paired_test,
     wilson_interval,
 )
@@ -116,3 +119,78 @@ def test_slices_of_one_volume_taken_as_independent_reject_too_often_under_the_nu
     slice_rate, volume_rate = slice_level / simulations, volume_level / simulations
     assert slice_rate > 0.15, slice_rate
     assert volume_rate < 0.10, volume_rate
+
+
+def test_paired_hits_by_volume_test_the_per_volume_rate_differences():
+    """Eight volumes of four slices: the model hits one slice more than the reference in seven
+    volumes and one fewer in the last, so the rate differences are 0.25 × [1]*7 + [-0.25]."""
+    volumes = np.repeat(np.arange(8), 4)
+    reference = np.tile([True, False, False, False], 8)
+    model = reference.copy()
+    model[1::4][:7] = True  # a second hit in volumes 0-6
+    model[28] = False  # volume 7 loses its hit
+    result = volume_hits_test(model, reference, volumes)
+    assert result["volumes"] == 8
+    assert result["rate difference"] == pytest.approx(6 / 32)
+    assert result["rate difference low"] <= 6 / 32 <= result["rate difference high"]
+    assert result["p volumes"] == pytest.approx(stats.wilcoxon([0.25] * 7 + [-0.25]).pvalue)
+    assert mcnemar_exact(model, reference)[:2] == (7, 1)
+
+
+def test_correlations_of_weighted_resamples_are_scipys_on_the_repeated_units():
+    rng = np.random.default_rng(3)
+    x = np.round(rng.normal(size=30), 1)  # ties
+    y = x + rng.normal(size=30)
+    weights = rng.integers(0, 3, size=(6, 30))
+    for method, scipy_test in (("pearson", stats.pearsonr), ("spearman", stats.spearmanr)):
+        expected = [scipy_test(np.repeat(x, w), np.repeat(y, w)).statistic for w in weights]
+        assert resampled_correlations(x, y, weights, method) == pytest.approx(expected)
+    with pytest.raises(ValueError, match="pearson"):
+        resampled_correlations(x, y, weights, "kendall")
+
+
+def test_the_cluster_bootstrap_of_a_correlation_resamples_volumes():
+    """Three volumes' clouds with no correlation inside any, placed on the diagonal: the
+    estimate is large, but a resample of three volumes often repeats one, so the interval
+    reaches down to the within-volume value 0 (slices as independent: Fisher's interval stays
+    far from 0)."""
+    rng = np.random.default_rng(0)
+    volumes = np.repeat([0, 1, 2], 40)
+    x = rng.normal(size=120) + 3 * volumes
+    y = rng.normal(size=120) + 3 * volumes
+    r, low, high = cluster_bootstrap_correlation(x, y, volumes, "pearson")
+    assert r == pytest.approx(stats.pearsonr(x, y).statistic)
+    assert low < 0.3 < 0.8 < r <= high
+    assert correlation(x, y)["pearson_low"] > 0.7
+    monotone = cluster_bootstrap_correlation(np.arange(20), np.arange(20) ** 3,
+                                             np.repeat(np.arange(5), 4))
+    assert monotone == (1.0, 1.0, 1.0)
+    assert np.isnan(cluster_bootstrap_correlation(x, y, np.zeros(120))[1])  # one volume
+
+
+def test_unit_level_tests_of_hits_and_correlations_reject_too_often_under_the_null():
+    """Null with a known within-volume correlation (20 volumes of 8 slices, 200 simulations):
+    hits whose rate difference between the models varies by volume around 0 (logit ± a volume
+    effect of sd 1.5), and two variables that each share a volume effect (sd 1, slice noise sd
+    0.5) but are independent. The slice-level McNemar and Fisher interval of ρ reject far more
+    often than 5 %; the volume-level test and the cluster bootstrap interval stay within a
+    99 % binomial bound of 5 %."""
+    rng = np.random.default_rng(29)
+    volumes = np.repeat(np.arange(20), 8)
+    simulations = 200
+    bound = stats.binom.ppf(0.99, simulations, 0.05) / simulations
+    rejected = np.zeros((4,))
+    for _ in range(simulations):
+        base, effect = rng.normal(0, 1, 20), rng.normal(0, 1.5, 20)
+        model, reference = (rng.random(160) < 1 / (1 + np.exp(-(base + sign * effect)))[volumes]
+                            for sign in (1, -1))
+        x, y = (rng.normal(0, 1, 20)[volumes] + rng.normal(0, 0.5, 160) for _ in range(2))
+        by_slice = correlation(x, y)
+        _, low, high = cluster_bootstrap_correlation(x, y, volumes, resamples=500)
+        rejected += [mcnemar_exact(model, reference)[2] <= 0.05,
+                     volume_hits_test(model, reference, volumes)["p volumes"] <= 0.05,
+                     by_slice["spearman_low"] > 0 or by_slice["spearman_high"] < 0,
+                     low > 0 or high < 0]
+    slice_hits, volume_hits, slice_rho, volume_rho = rejected / simulations
+    assert slice_hits > 0.15 and slice_rho > 0.15, (slice_hits, slice_rho)
+    assert volume_hits <= bound and volume_rho <= bound, (volume_hits, volume_rho, bound)

@@ -4,6 +4,7 @@ intervals, and the paper's confidence analysis."""
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from fnaf.classifier_scores import point_metrics, weighted_metrics
 from fnaf.studies.classification import (
@@ -59,9 +60,29 @@ def test_mcnemar_compares_which_patches_each_reconstruction_gets_right():
     labels = [1, 1, 1, 0, 0, 1]
     baseline = [0.9, 0.2, 0.3, 0.1, 0.8, 0.7]  # right: 0, 3, 5
     robust = [0.9, 0.8, 0.6, 0.7, 0.2, 0.7]  # right: 0, 1, 2, 4, 5
-    result = decision_test(labels, baseline, robust)
+    result = decision_test(labels, baseline, robust, ["a", "a", "b", "b", "c", "c"])
     assert result["baseline only"] == 1 and result["robust only"] == 3
     assert result["p"] == pytest.approx(0.625)  # two-sided binomial, 1 of 4 discordant
+    # by volume: a +1/2, b 0 (patch 2 fixed, patch 3 lost), c +1/2; 3 volumes: not tested
+    assert result["volumes"] == 3 and result["rate difference"] == pytest.approx(2 / 6)
+    assert np.isnan(result["p volumes"])
+
+
+def test_the_decisions_are_tested_over_volumes_not_patches():
+    """Eight volumes of 20 abnormal patches: on one volume the robust reconstruction turns all
+    20 from wrong to right, on each of the other seven it loses one. McNemar on patches sees
+    20 against 7 (p < 0.05); over volumes one gain against seven small losses is no change."""
+    volumes = np.repeat(np.arange(8), 20)
+    labels = np.ones(160)
+    baseline, robust = np.full(160, 0.9), np.full(160, 0.9)
+    baseline[:20] = 0.1  # volume 0: wrong on the baseline, right on the robust
+    robust[20::20] = 0.1  # volumes 1-7: one patch lost each
+    result = decision_test(labels, baseline, robust, volumes)
+    assert (result["robust only"], result["baseline only"]) == (20, 7)
+    assert result["p"] == pytest.approx(stats.binomtest(20, 27).pvalue) and result["p"] < 0.05
+    assert result["p volumes"] == pytest.approx(stats.wilcoxon([1.0] + [-0.05] * 7).pvalue)
+    assert result["p volumes"] > 0.05 and result["volumes"] == 8
+    assert result["rate difference"] == pytest.approx(13 / 160)
 
 
 def test_weighted_metrics_equal_scikit_learns_on_the_repeated_patches():

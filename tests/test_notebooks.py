@@ -225,6 +225,9 @@ def test_classification_notebook_scores_every_input_on_the_same_patches(tmp_path
     compared = pd.read_csv(results / "comparisons.csv", index_col=["AF", "robust"])
     assert compared.loc[("8×", "FNAF I-RIM"), "baseline"] == "I-RIM"
     assert compared["p"].between(0, 1).all()
+    assert compared["volumes"].between(1, counts.loc["val", "volumes"]).all()
+    assert compared["p volumes"].dropna().between(0, 1).all()
+    assert (compared["rate difference low"] <= compared["rate difference"] + 1e-9).all()
     assert (compared["less confident"] <= compared["missed on both"]).all()
     assert (compared["missed on both"] + compared["fixed"] == compared["false negatives"]).all()
     assert (compared["false negatives"] <= counts.loc["val", "abnormal"]).all()

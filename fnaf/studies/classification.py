@@ -7,8 +7,9 @@ a classifier find the abnormalities on the reconstructions?
   (:func:`fnaf.classifier_scores.weighted_metrics`).
 * :func:`confidence_drop`, :func:`decision_test`, :func:`comparisons` — §4.3: among the
   baseline's false negatives the robust reconstruction still misses, the share called normal
-  less confidently (those it fixes counted apart), and McNemar's exact test of the two
-  reconstructions' decisions.
+  less confidently (those it fixes counted apart), and the two reconstructions' decisions
+  compared with the volume as the unit (:func:`fnaf.stats.volume_hits_test`), McNemar's exact
+  test on patches beside it (secondary).
 * :func:`classification_table`, :func:`classification_view`, :func:`comparisons_view`,
   :func:`classification_sentences`, :func:`patch_rows` — the chapter's tables beside the paper's
   and its computed conclusion; :func:`roc_figure`, :func:`patch_examples` — its figures.
@@ -28,7 +29,7 @@ from fnaf.classifier_scores import (
 )
 from fnaf.formatting import interval_strings, p_string
 from fnaf.paper import PAPER_LESS_CONFIDENT, paper_table
-from fnaf.stats import mcnemar_exact, wilson_interval
+from fnaf.stats import mcnemar_exact, volume_hits_test, wilson_interval
 
 
 def classification_metrics(labels, probabilities, volumes, *, resamples: int = 1000,
@@ -66,21 +67,27 @@ def confidence_drop(labels, baseline, robust, threshold: float = 0.5) -> tuple[i
             int((missed & ~still).sum()))
 
 
-def decision_test(labels, baseline, robust, threshold: float = 0.5) -> dict:
-    """McNemar's exact test (:func:`fnaf.stats.mcnemar_exact`) of the classifier's correctness
-    on the same patches from two reconstructions: ``{"baseline only", "robust only", "p"}``,
-    the patches only one of them gets right and the two-sided p-value. Patches are taken as
-    independent, as in the paper (patches of one volume overlap; read p as optimistic)."""
+def decision_test(labels, baseline, robust, volumes, threshold: float = 0.5,
+                  seed: int = 0) -> dict:
+    """The classifier's correctness on the same patches from two reconstructions, with the
+    volume as the unit (``volumes``: each patch's): the keys of
+    :func:`fnaf.stats.volume_hits_test` (``rate difference``: the robust reconstruction's share
+    of patches called right minus the baseline's, its interval resampling volumes; ``p
+    volumes``: the signed-rank test over volumes), and, secondary, McNemar's exact test with
+    patches taken as independent, as in the paper (patches of one volume overlap, so its ``p``
+    is optimistic): ``baseline only``, ``robust only`` (the patches only one gets right)."""
     labels = np.asarray(labels) == 1
     right = [(np.asarray(side) > threshold) == labels for side in (baseline, robust)]
     only_robust, only_baseline, p = mcnemar_exact(right[1], right[0])
-    return {"baseline only": only_baseline, "robust only": only_robust, "p": p}
+    return {"baseline only": only_baseline, "robust only": only_robust, "p": p,
+            **volume_hits_test(right[1], right[0], volumes, seed=seed)}
 
 
 def comparisons(labels, probabilities: dict[tuple[str, int], np.ndarray],
-                baselines: dict[str, str]) -> pd.DataFrame:
-    """Each robust reconstruction against its baseline on the same patches, per acceleration:
-    McNemar's exact test of the classifier's correctness (:func:`decision_test`) and the
+                baselines: dict[str, str], volumes, seed: int = 0) -> pd.DataFrame:
+    """Each robust reconstruction against its baseline on the same patches (``volumes``: each
+    patch's), per acceleration: the classifier's correctness by volume and by McNemar's test
+    on patches (:func:`decision_test`) and the
     confidence analysis (:func:`confidence_drop`: the baseline's ``false negatives``, those the
     robust model ``fixed``, those ``missed on both`` and how many of these are called normal
     ``less confident``ly; the ``share`` of ``missed on both``, with a 95 % Wilson interval).
@@ -96,7 +103,8 @@ def comparisons(labels, probabilities: dict[tuple[str, int], np.ndarray],
         less, still, fixed = confidence_drop(labels, baseline, scores)
         low, high = wilson_interval(less, still)
         rows[f"{accel}×", robust] = {
-            "baseline": baselines[robust], **decision_test(labels, baseline, scores),
+            "baseline": baselines[robust],
+            **decision_test(labels, baseline, scores, volumes, seed=seed),
             "false negatives": still + fixed, "fixed": fixed, "missed on both": still,
             "less confident": less, "share": less / still if still else float("nan"),
             "share low": low, "share high": high}
@@ -161,7 +169,8 @@ def classification_sentences(table: pd.DataFrame, compared: pd.DataFrame,
                              patch_size: int) -> list[str]:
     """The classification chapter's conclusion, computed: whether the fully-sampled patches
     bound the reconstructions' AUROC (intervals separate), each robust model's sensitivity
-    against its baseline beside the paper's direction with McNemar's verdict, and the
+    against its baseline beside the paper's direction, whether the decisions differ by the test
+    over volumes (McNemar's p on patches beside it), and the
     confidence analysis beside the paper's share."""
     sentences = []
     for af, part in table.groupby(level="AF", sort=False):
@@ -178,14 +187,16 @@ def classification_sentences(table: pd.DataFrame, compared: pd.DataFrame,
         mine, theirs = table.loc[(af, robust)], table.loc[(af, row["baseline"])]
         ours = _direction(mine["Sn"], theirs["Sn"])
         paper = _direction(mine["paper Sn"], theirs["paper Sn"])
-        differ = "differ" if row["p"] <= 0.05 else "do not differ"
+        differ = ("are not tested (too few volumes)" if pd.isna(row["p volumes"]) else
+                  "differ" if row["p volumes"] <= 0.05 else "do not differ")
         verdict = ("–" if paper == "–" else
                    "reproduced" if ours == paper else "not reproduced")
         sentences.append(
             f"{af}: the sensitivity on {robust} is {_compared(ours)} on {row['baseline']} "
             f"({mine['Sn']:.1f} vs {theirs['Sn']:.1f} %; paper: {_compared(paper)}; direction "
-            f"{verdict}); the classifier's decisions {differ} (McNemar p {p_string(row['p'])};"
-            f" the paper: p > 0.05).")
+            f"{verdict}); the classifier's decisions {differ} over {row['volumes']} volumes "
+            f"(p {p_string(row['p volumes'])}; McNemar on patches as independent, as the paper: "
+            f"p {p_string(row['p'])}; the paper: p > 0.05).")
         share = PAPER_LESS_CONFIDENT.get(robust) if patch_size == 32 else None
         if row["missed on both"]:
             paper_share = f"; paper {share:.0%}" if share is not None else ""
@@ -209,15 +220,23 @@ def _direction(value: float, reference: float) -> str:
 
 
 def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
-    """:func:`comparisons` for reading: the baseline, the patches only one
-    reconstruction lets the classifier get right, McNemar's p, the baseline's false negatives
+    """:func:`comparisons` for reading: the baseline, the difference in the share of patches
+    called right (robust − baseline, %, its interval resampling volumes) with the signed-rank p
+    over volumes, the patches only one reconstruction lets the classifier get right with
+    McNemar's p on patches (secondary), the baseline's false negatives
     the robust model fixes, and the confidence analysis as ``less confident / still missed``
     with the share and its 95 % interval."""
     share = interval_strings(compared.astype({"share": float}), ["share"], 2)["share"]
+    columns = [f"rate difference{end}" for end in ("", " low", " high")]
+    difference = interval_strings(compared[columns].astype(float) * 100, ["rate difference"], 1)
     return pd.DataFrame({
-        "vs": compared["baseline"], "right only on baseline": compared["baseline only"],
-        "right only on robust": compared["robust only"],
-        "McNemar p": compared["p"].map(p_string),
+        "vs": compared["baseline"],
+        "Δ right (%), by volume": difference["rate difference"],
+        "p, volumes": compared["p volumes"].map(p_string),
+        "volumes": compared["volumes"],
+        "right only on baseline (patches)": compared["baseline only"],
+        "right only on robust (patches)": compared["robust only"],
+        "McNemar p, patches as independent": compared["p"].map(p_string),
         "FN fixed": [f"{fixed} / {missed}" for fixed, missed in
                      zip(compared["fixed"], compared["false negatives"])],
         "less confident / still missed": [

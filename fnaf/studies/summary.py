@@ -333,15 +333,8 @@ def _classification_rows(found: ChapterResults, real_data: bool) -> list[dict]:
             f"Sn {theirs['paper Sn']:.2f} → {mine['paper Sn']:.2f} % (not tested)",
             f"Sn {theirs['Sn']:.1f} → {_interval(mine, 'Sn')} % (intervals resample volumes)",
             direction_verdict(paper_direction, direction, shown), source))
-        p = row["p"]
         if robust in PAPER_MCNEMAR:
-            better = row["robust only"] > row["baseline only"]
-            rows.append(_row(
-                f"fnaf-s43-mcnemar-{_slug(robust)}", af, "p > 0.05",
-                f"p {p_string(p)} ({row['robust only']} / {row['baseline only']} correct on one "
-                "only; patches as independent)",
-                "reproduced" if p > ALPHA else "direction only" if better else
-                "not reproduced", source))
+            rows.append(_decision_row(row, robust, af, source))
         if robust in PAPER_LESS_CONFIDENT:
             paper = PAPER_LESS_CONFIDENT[robust] * 100
             if "missed on both" in row.index:
@@ -360,6 +353,27 @@ def _classification_rows(found: ChapterResults, real_data: bool) -> list[dict]:
             rows.append(_row(f"fnaf-s43-confidence-{_slug(robust)}", af, f"{paper:.0f} %", ours,
                              verdict, source))
     return rows
+
+
+def _decision_row(row: pd.Series, robust: str, af: str, source: str) -> dict:
+    """§4.3's McNemar claim read with the volume as the unit (``p volumes``, the signed-rank
+    test of the per-volume differences in patches called right; McNemar's p on patches shown
+    as secondary): the paper found no change (p > 0.05). Ours not shown → reproduced; shown with
+    the robust model right more often (the paper's direction, beyond its test) → direction
+    only; shown against it → not reproduced. Not tested (too few volumes, or a table written
+    before the volume test) → not comparable."""
+    patches = (f"McNemar on patches as independent p {p_string(row['p'])}, "
+               f"{row['robust only']} / {row['baseline only']} right on one only")
+    if pd.isna(row.get("p volumes", np.nan)):
+        return _row(f"fnaf-s43-mcnemar-{_slug(robust)}", af, "p > 0.05",
+                    f"not tested over volumes (rerun 05, or too few volumes); {patches}",
+                    "not comparable", source)
+    p = row["p volumes"]
+    verdict = ("reproduced" if p > ALPHA else "direction only" if row["rate difference"] > 0
+               else "not reproduced")
+    return _row(f"fnaf-s43-mcnemar-{_slug(robust)}", af, "p > 0.05",
+                f"Δ right {_interval(row, 'rate difference', 1, 100)} %, p {p_string(p)} over "
+                f"{int(row['volumes'])} volumes; {patches}", verdict, source)
 
 
 def _correlation_rows(found: ChapterResults) -> list[dict]:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from fnaf.boxes import COMPARTMENTS
 from fnaf.evaluation import METRICS
-from fnaf.formatting import interval_strings, p_string
+from fnaf.formatting import interval_string, interval_strings, p_string
 from fnaf.models import MODEL_NAMES  # noqa: F401 (the notebooks' display names)
 from fnaf.paper import paper_table
 from fnaf.stats import cluster_bootstrap_mean, paired_test, volume_paired_test
@@ -335,8 +335,9 @@ def table1(datasets: dict, boxes: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def correlation_view(table: pd.DataFrame) -> pd.DataFrame:
     """A correlation table for reading (chapter 06's
     :func:`~fnaf.studies.correlation_analysis.size_correlations`, chapter 10's box reading):
-    ``n``, Pearson's r and Spearman's ρ each with its 95 % interval, ρ's p-value (the sign is
-    read from ρ), and the sign (with the paper's and the verdict where
+    ``n``, Pearson's r and Spearman's ρ each with its 95 % interval, ρ's p-value, ρ's interval
+    resampling volumes where the table has one (the sign is then read from it; the units'
+    reading ``sign_units`` beside it), and the sign (with the paper's and the verdict where
     :func:`~fnaf.studies.correlation_analysis.reading` added them); the acceleration as
     ``"4×"``."""
     renamed = table.rename(columns={"pearson_r": "Pearson r", "pearson_low": "Pearson r low",
@@ -347,7 +348,12 @@ def correlation_view(table: pd.DataFrame) -> pd.DataFrame:
     view = interval_strings(renamed, ["Pearson r", "Spearman ρ"], 2)
     view.insert(0, "n", table["n"].astype(int))
     view["p (ρ)"] = table["spearman_p"].map(p_string)
-    extra = [column for column in ("sign", "paper", "verdict") if column in table.columns]
+    if "spearman_volume_low" in table.columns:  # chapter 06: ρ's interval resampling volumes
+        view.insert(0, "volumes", table["volumes"].astype(int))
+        view["ρ, volumes resampled"] = [interval_string(*values, 2) for values in zip(
+            table["spearman_r"], table["spearman_volume_low"], table["spearman_volume_high"])]
+    extra = [column for column in ("sign", "sign_units", "paper", "verdict")
+             if column in table.columns]
     view = pd.concat([view, table[extra]], axis=1)
     if "accel" in view.index.names:
         view = view.rename(index="{}×".format, level="accel").rename_axis(

@@ -244,6 +244,9 @@ def test_correlation_notebook_reads_each_size_correlation_beside_the_paper(tmp_p
     assert set(gains["verdict"]) <= set(VERDICTS)
     assert ((gains["spearman_low"] <= gains["spearman_r"]) &
             (gains["spearman_r"] <= gains["spearman_high"])).all()
+    assert (gains["volumes"] >= 1).all()
+    assert gains["sign"].isin(["negative", "positive", "none", "–"]).all()
+    assert (gains["spearman_volume_low"].dropna() <= gains["spearman_volume_high"].dropna()).all()
     nmse = pd.read_csv(results / "fig7_correlations.csv", index_col=["model", "accel"])
     assert len(nmse) == 6 and (nmse["n"] == gains["n"].iloc[0]).all()  # the same units
     points = pd.read_csv(results / "fig6_points.csv")

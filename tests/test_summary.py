@@ -207,6 +207,23 @@ def test_decisions_without_a_volume_level_test_are_not_read(tmp_path):
     assert row["verdict"] == "not comparable" and "not tested over volumes" in row["ours"]
 
 
+def test_size_correlations_are_read_from_the_interval_that_resamples_volumes(table, tmp_path):
+    """Fig. 6, FNAF U-Net at 4×: ρ +0.18 with the boxes' Fisher interval [+0.03, +0.32] (a
+    positive correlation where the paper found none) but [-0.09, +0.43] resampling the 10
+    volumes: no correlation shown, as the paper's. A table without the volume interval is not
+    read."""
+    claim = ("FNAF U-Net: the improvement over the baseline against the abnormality's size "
+             "(sign of Spearman's ρ)")
+    row = table.loc[(claim, "4×")]
+    assert row["verdict"] == "reproduced"
+    assert "[-0.09, +0.43] resampling 10 volumes, n = 177 boxes" in row["ours"]
+    assert "boxes as independent [+0.03, +0.32]" in row["ours"]
+    results = _copy(tmp_path)
+    _edit(results / "06_correlation_analysis" / "fig6_correlations.csv", ["model", "accel"],
+          lambda frame: frame.pop("spearman_volume_low"))
+    assert claims(results, real_data=False).loc[(claim, "4×"), "verdict"] == "not comparable"
+
+
 def test_bbox_training_is_read_as_the_papers_worsening(tmp_path):
     """Table 2's B-Box rows: the paper says B-Box training "seems to worsen" the vulnerability
     (its numbers, no test), read by direction (it was read as "no change"). The demo's B-Box

@@ -6,8 +6,10 @@ cover on fastMRI's 320 × 320 annotation grid (the paper: "the number of pixels 
 occupy"), so sizes compare across data of any resolution. Fig. 6 correlates each robust model's
 **improvement** over its baseline (baseline NMSE − robust NMSE inside the boxes; positive: the
 robust model is better) with the size; Fig. 7 the NMSE itself. :func:`size_correlations` gives
-Pearson's r and Spearman's ρ with p-values and 95 % intervals (:func:`fnaf.stats.correlation`),
-and :data:`PAPER_READING` the paper's statements, so the verdict is computed.
+Pearson's r and Spearman's ρ with p-values and 95 % intervals (:func:`fnaf.stats.correlation`,
+units as independent) and ρ's interval resampling volumes
+(:func:`fnaf.stats.cluster_bootstrap_correlation`), which the sign is read from; and
+:data:`PAPER_READING` the paper's statements, so the verdict is computed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 import seaborn as sns
 
 from fnaf.data.annotations import ANNOTATION_SIZE, LABEL_CODES, LABELS, AnnotationIndex
-from fnaf.stats import correlation
+from fnaf.stats import cluster_bootstrap_correlation, correlation
 from fnaf.verdicts import comparison_verdict
 
 #: The sign of the size correlation the paper reports (Appendix A): Fig. 6, the improvement
@@ -64,14 +66,23 @@ def improvements(per_model: dict[str, pd.DataFrame], baselines: dict[str, str],
     return pd.concat(parts, ignore_index=True)
 
 
-def size_correlations(points: pd.DataFrame, value: str, by: list[str]) -> pd.DataFrame:
-    """:func:`fnaf.stats.correlation` of ``size`` with ``value`` within each group of ``by``;
-    one row per group, with ``sign``: ``"negative"``/``"positive"`` where Spearman's 95 %
-    interval excludes 0, else ``"none"``."""
+def size_correlations(points: pd.DataFrame, value: str, by: list[str],
+                      seed: int = 0) -> pd.DataFrame:
+    """:func:`fnaf.stats.correlation` of ``size`` with ``value`` within each group of ``by``
+    (``n`` units taken as independent), and Spearman's ρ's 95 % interval resampling the
+    ``volumes`` (``points.fname``): ``spearman_volume_low``/``_high``
+    (:func:`fnaf.stats.cluster_bootstrap_correlation`, seeded). One row per group, with
+    ``sign``: ``"negative"``/``"positive"`` where the volume interval excludes 0, else
+    ``"none"``; ``sign_units``, the same read from the units' Fisher interval (secondary)."""
     rows = {}
     for key, group in points.groupby(by, sort=False):
         result = correlation(group["size"], group[value])
-        rows[key] = {**result, "sign": _sign(result["spearman_low"], result["spearman_high"])}
+        _, low, high = cluster_bootstrap_correlation(group["size"], group[value],
+                                                     group["fname"], seed=seed)
+        rows[key] = {**result, "volumes": group["fname"].nunique(),
+                     "spearman_volume_low": low, "spearman_volume_high": high,
+                     "sign": _sign(low, high),
+                     "sign_units": _sign(result["spearman_low"], result["spearman_high"])}
     table = pd.DataFrame(rows).T.infer_objects()
     table.index.names = by
     return table

@@ -377,17 +377,26 @@ def _decision_row(row: pd.Series, robust: str, af: str, source: str) -> dict:
 
 
 def _correlation_rows(found: ChapterResults) -> list[dict]:
+    """Figs. 6-7: the chapter's verdict, read from ρ's interval resampling volumes; the boxes'
+    Fisher interval (units as independent) shown beside it. A table written before the volume
+    interval is not comparable."""
     chapter = "06_correlation_analysis"
     rows = []
     for figure in ("fig6", "fig7"):
         table = found.table(chapter, f"{figure}_correlations", ["model", "accel"])
+        by_volume = "spearman_volume_low" in table.columns
         for (model, accel), row in table.iterrows():
             if row["paper"] == "–":
                 continue
-            rows.append(_row(
-                f"fnaf-{figure}-{_slug(model)}", f"{accel}×", row["paper"],
-                f"ρ {row['spearman_r']:+.2f} [{row['spearman_low']:+.2f}, "
-                f"{row['spearman_high']:+.2f}], n = {row['n']}", row["verdict"]))
+            boxes = (f"boxes as independent [{row['spearman_low']:+.2f}, "
+                     f"{row['spearman_high']:+.2f}]")
+            ours = (f"ρ {row['spearman_r']:+.2f} [{row['spearman_volume_low']:+.2f}, "
+                    f"{row['spearman_volume_high']:+.2f}] resampling {int(row['volumes'])} "
+                    f"volumes, n = {row['n']} boxes; {boxes}" if by_volume else
+                    f"ρ {row['spearman_r']:+.2f}, n = {row['n']}; {boxes}; no volume-level "
+                    "interval in this table (rerun 06)")
+            rows.append(_row(f"fnaf-{figure}-{_slug(model)}", f"{accel}×", row["paper"], ours,
+                             row["verdict"] if by_volume else "not comparable"))
     return rows
 
 

@@ -193,7 +193,9 @@ def attack_comparison_view(summaries: dict, places: dict[str, int] | None = None
 def information_view(summaries: dict) -> pd.DataFrame:
     """Information preservation (§3.3) per row label: the acceptance rate (D > ε, Wilson 95 %
     interval), Pearson's r of the relative D and of the plain MSE with the attack loss (95 %
-    interval, p), and the paper's acceptance rate and r beside them."""
+    interval and p with slices as independent), the MSE's r with its interval resampling volumes
+    (the one the summary reads; where the summary has it), the volumes and slices, and the
+    paper's acceptance rate and r beside them."""
     reported = paper_table("other_reported_figures")
     rows = {}
     for label, summary in summaries.items():
@@ -208,6 +210,12 @@ def information_view(summaries: dict) -> pd.DataFrame:
     view = pd.concat([interval_strings(table, ["acceptance rate (%)"], 1),
                       interval_strings(table, ["r, relative D"], 2), table[["p (relative D)"]],
                       interval_strings(table, ["r, MSE"], 2), table[["p (MSE)"]]], axis=1)
+    if all("ip_mse_pearson_r_volume_low" in summary for summary in summaries.values()):
+        view["r, MSE, volumes resampled"] = [interval_string(
+            summary["ip_mse_pearson_r"], summary["ip_mse_pearson_r_volume_low"],
+            summary["ip_mse_pearson_r_volume_high"], 2) for summary in summaries.values()]
+        view["volumes / slices"] = [f"{summary['volumes']} / {summary['slices']}"
+                                    for summary in summaries.values()]
     view["paper acceptance"] = reported["information_preservation_acceptance_rate"]
     view["paper r"] = f"{reported['ip_loss_vs_fnaf_loss_pearson_r']:g}"
     return view

@@ -253,6 +253,10 @@ def test_attacking_a_validation_set_reports_table2_quantities(phantom_root):
     r = stats.pearsonr(report.slices["information"], report.slices["loss"])
     assert summary["ip_pearson_r"] == pytest.approx(r.statistic)
     assert summary["ip_pearson_r_low"] < r.statistic < summary["ip_pearson_r_high"]
+    assert summary["volumes"] == report.slices["fname"].nunique()
+    if summary["volumes"] > 1:  # r's interval resampling volumes
+        assert (summary["ip_mse_pearson_r_volume_low"] - 1e-9 <= summary["ip_mse_pearson_r"]
+                <= summary["ip_mse_pearson_r_volume_high"] + 1e-9)
     frame = report.slices
     assert frame["controls"].map(len).eq(2).all() and set(frame["acquisition"]) <= {
         "CORPD_FBK", "CORPDFS_FBK"}

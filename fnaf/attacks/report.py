@@ -17,7 +17,13 @@ from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import KneeSlice, SliceTransform
 from fnaf.ranks import gathered, my_batches
-from fnaf.stats import cluster_bootstrap_mean, correlation, mcnemar_exact, wilson_interval
+from fnaf.stats import (
+    cluster_bootstrap_correlation,
+    cluster_bootstrap_mean,
+    correlation,
+    mcnemar_exact,
+    wilson_interval,
+)
 
 #: The paper's hit threshold γ on the attack loss (§3.2).
 PAPER_GAMMA = 0.25
@@ -77,7 +83,9 @@ class AttackReport:
           :data:`LOST_RECOVERY_ERROR`, a hit free of that contrast ceiling;
         * ``acceptance_rate`` (D > ε) and the Pearson correlations of D with the loss, with
           p-values and 95 % intervals: ``ip_pearson_r``, ``_p``, ``_r_low``, ``_r_high`` for the
-          relative D, ``ip_mse_pearson_*`` for the plain MSE.
+          relative D, ``ip_mse_pearson_*`` for the plain MSE (slices as independent), and
+          ``_r_volume_low``, ``_r_volume_high``: r's interval resampling volumes (the unit is
+          the patient; :func:`~fnaf.stats.cluster_bootstrap_correlation`); ``volumes``.
         """
         frame = self.slices
         volumes = frame["fname"]
@@ -94,14 +102,17 @@ class AttackReport:
 
         def pearson(name: str, column: str) -> dict:
             """r of D with the loss over slices, its p and 95 % interval (Fisher's z; slices of
-            one volume are treated as independent)."""
+            one volume are treated as independent), and r's interval resampling volumes."""
             result = correlation(frame[column], frame["loss"])
-            return {f"{name}_{part}": result[f"pearson_{key}"] for part, key in
-                    (("r", "r"), ("p", "p"), ("r_low", "low"), ("r_high", "high"))}
+            _, low, high = cluster_bootstrap_correlation(frame[column], frame["loss"], volumes,
+                                                         "pearson", seed=seed)
+            return {**{f"{name}_{part}": result[f"pearson_{key}"] for part, key in
+                       (("r", "r"), ("p", "p"), ("r_low", "low"), ("r_high", "high"))},
+                    f"{name}_r_volume_low": low, f"{name}_r_volume_high": high}
 
         hits, controls = frame["loss"] > self.gamma, frame["control"] > self.gamma
         return {
-            "slices": len(frame),
+            "slices": len(frame), "volumes": volumes.nunique(),
             **rate("attack_rate", hits),
             **mean("nmse", "loss"),
             **rate("control_rate", controls),

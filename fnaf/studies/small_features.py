@@ -784,6 +784,16 @@ def window_error_view(summary: pd.DataFrame) -> pd.DataFrame:
         columns="window size").rename(columns=str)
 
 
+def ranking_view(ranking: pd.DataFrame) -> pd.DataFrame:
+    """A :func:`recovery_ranking` table for reading: per model its rank and the window error
+    pooled over sizes, each with its 95 % interval over volumes, and what they rest on."""
+    view = interval_strings(ranking, ["error"], places=3)
+    view.insert(0, "rank", [f"{rank} [{low}, {high}]" for rank, low, high in
+                            zip(ranking["rank"], ranking["rank low"], ranking["rank high"])])
+    view.index = ranking.model
+    return view.join(ranking.set_index("model")[["placements", "volumes"]])
+
+
 def box_view(reading: pd.DataFrame) -> pd.DataFrame:
     """A :func:`box_reading` table for reading: per model the mean box
     error and SSIM with 95 % intervals, then their correlation over slices

@@ -118,6 +118,11 @@ def unmeasured_verdict() -> str:
 MIN_VOLUMES = 5
 
 
+def too_few(count: float) -> str:
+    """Why a reading resting on ``count`` volumes is not read (fewer than :data:`MIN_VOLUMES`)."""
+    return f"{int(count)} volumes, fewer than the {MIN_VOLUMES} a reading needs"
+
+
 def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | None = None,
                   min_volumes: int = MIN_VOLUMES, expected: str = "lower") -> dict:
     """The paper's two claims read on one shift (:func:`shift_line` points, :func:`line_fit`):

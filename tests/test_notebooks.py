@@ -476,6 +476,13 @@ def test_small_features_notebook_maps_every_method_and_scores_the_boxes(tmp_path
     assert (boxes["box error"] >= 0).all() and boxes.SSIM.between(0, 1).all()
     assert set(pd.read_csv(results / "rankings.csv").group) == {
         "multi-coil methods", "single-coil FNAF models"}
+    dependence = pd.read_csv(results / "location_dependence.csv")
+    assert dependence["structure p"].between(0, 1).all() and dependence.structured.dtype == bool
+    ranking = pd.read_csv(results / "recovery_ranking.csv")
+    assert set(ranking.model) == {"VarNet", "U-Net", "l1", "ConvDecoder"}
+    assert (ranking["rank low"] <= ranking["rank"]).all()
+    assert (ranking["rank"] <= ranking["rank high"]).all()
+    assert len(pd.read_csv(results / "volume_correlations.csv")) == 2  # box_volumes
 
 
 def test_summary_notebook_reads_every_chapters_tables_into_verdicts(tmp_path):

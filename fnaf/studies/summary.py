@@ -18,14 +18,19 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from fnaf.claims import PAPERS, Claim, claims_register
 from fnaf.formatting import interval_string, p_string, wrapped
 from fnaf.paper import PAPER_LESS_CONFIDENT, paper_table, paper_tables
-from fnaf.runs.untrained import UNTRAINED_NAMES
-from fnaf.stats import correlation, mean_difference, spread_comparison
+from fnaf.stats import mean_difference
+from fnaf.studies.small_features import (
+    MULTI_COIL,
+    location_readings,
+    ranking_reading,
+    real_feature_reading,
+    window_readings,
+)
 from fnaf.verdicts import (
     MIN_VOLUMES,
     VERDICTS,
@@ -35,6 +40,7 @@ from fnaf.verdicts import (
     level_verdict,
     shift_verdict,
     threshold_verdict,
+    too_few,
 )
 
 #: The paper's significance level, and its acceptance rate of the information check (§3.3:
@@ -468,10 +474,6 @@ def _weakest(verdicts: list[str]) -> str:
     return max(read, key=VERDICTS.index) if read else "not comparable"
 
 
-def _too_few(count: float) -> str:
-    return f"{int(count)} volumes, fewer than the {MIN_VOLUMES} a reading needs"
-
-
 def _shift_rows(found: ChapterResults) -> list[dict]:
     """Appendix B (chapter 09), read as the chapter reads them (read once, :data:`NO_AF`).
 
@@ -562,7 +564,7 @@ def _frequency_rows(frequencies: pd.DataFrame) -> list[dict]:
                 f"{volumes} volumes; the interval resamples volumes)")
         if volumes < MIN_VOLUMES:
             rows.append(_row(claim_id, NO_AF, f"{expected} (no test)",
-                             f"{ours}: {_too_few(volumes)}", "not comparable"))
+                             f"{ours}: {too_few(volumes)}", "not comparable"))
             continue
         direction = "lower" if effect < 0 else "higher"
         shown = bool(high < 0) if expected == "lower" else bool(low > 0)
@@ -572,197 +574,33 @@ def _frequency_rows(frequencies: pd.DataFrame) -> list[dict]:
 
 
 SMALL = "10_small_features"
-#: Fig. 7's methods by their register ids (chapter 10's multi-coil labels).
-LOCATED = {"rcs-fig7-location-varnet": "VarNet", "rcs-fig7-location-unet": "U-Net",
-           "rcs-fig7-location-l1": "l1"}
-CONVDECODER = UNTRAINED_NAMES["convdecoder"]
-#: The trained methods the ConvDecoder's map is compared with (§C.1).
-TRAINED_MAPS = ("VarNet", "U-Net")
-#: Chapter 10's group of the appendix's methods in its ``rankings`` table.
-MULTI_COIL = "multi-coil methods"
 
 
 def _small_feature_rows(found: ChapterResults) -> list[dict]:
-    """Appendix C (chapter 10), read once (:data:`NO_AF`), each claim where its table was
-    written; a reading whose means rest on fewer than ``MIN_VOLUMES`` volumes (images, one
-    per volume) is "not comparable". The paper stated no test: each claim is read by its
-    direction and size (:func:`fnaf.verdicts.direction_verdict`)."""
+    """Appendix C (chapter 10), read once (:data:`NO_AF`) by the chapter's own readings
+    (:mod:`fnaf.studies.small_features`: :func:`location_readings`, :func:`window_readings`,
+    :func:`ranking_reading`, :func:`real_feature_reading`), each claim where its tables were
+    written, of the appendix's methods (the chapter's ``rankings`` group
+    :data:`~fnaf.studies.small_features.MULTI_COIL`)."""
     rows = []
     dependence = found.optional(SMALL, "location_dependence", None)
-    if dependence is not None:
-        rows += _location_rows(dependence)
-    maps = found.optional(SMALL, "location_maps", None)
-    if maps is not None:
-        rows.append(_flatness_row(maps))
+    if dependence is not None and "structured" in dependence:
+        rows += location_readings(dependence)
     information = found.optional(SMALL, "information_summary", None)
     ranked = found.optional(SMALL, "rankings", None)
-    boxes = found.optional(SMALL, "box_reading", None)
-    if information is None or ranked is None or "volumes" not in information:
-        return rows
-    multi = ranked.loc[ranked["group"] == MULTI_COIL, "model"].tolist()
-    information = information[information["model"].isin(multi)].assign(
-        size=lambda frame: frame["size"].astype(str))
-    if CONVDECODER in set(information["model"]):
-        rows += _window_rows(information)
-    if boxes is not None:
-        boxes = boxes[boxes["model"].isin(multi)]
-        rows.append(_ranking_row(ranked[ranked["group"] == MULTI_COIL], information, boxes))
-        rows.append(_real_feature_row(boxes))
-    return rows
-
-
-def _location_rows(dependence: pd.DataFrame) -> list[dict]:
-    """Fig. 7 (i), as chapter 10 reads it: Friedman's test of a location effect, images as
-    blocks (``shown``). Image content alone can pass it (issue 29), which ``ours`` says."""
-    rows = []
-    by_model = dependence.set_index("model")
-    for claim_id, model in LOCATED.items():
-        if model not in by_model.index:
-            continue
-        row = by_model.loc[model]
-        ours = (f"Friedman p {p_string(row['p'])} over {int(row['images'])} images × "
-                f"{int(row['locations'])} locations; spread "
-                f"{_interval(row, 'spread', 3)} "
-                "(images as blocks: image content alone can pass this test)")
-        if row["images"] < MIN_VOLUMES:
-            rows.append(_row(claim_id, NO_AF, "location dependent (no number)",
-                             f"{ours}: {_too_few(row['images'])}", "not comparable"))
-            continue
-        rows.append(_row(claim_id, NO_AF, "location dependent (no number)", ours,
-                         direction_verdict("dependent", "dependent", bool(row["shown"]))))
-    return rows
-
-
-def _flatness_row(maps: pd.DataFrame) -> dict:
-    """§C.1: the ConvDecoder's map flatter than each trained method's (the spread's difference
-    with a paired bootstrap over images, :func:`fnaf.stats.spread_comparison`).
-    Chapter 10 maps the ConvDecoder only with ``decoder_map=True``: otherwise not comparable."""
-    paper = "random (flatter than the trained methods')"
-    trained = [model for model in TRAINED_MAPS if model in set(maps["model"])]
-    if CONVDECODER not in set(maps["model"]) or not trained:
-        return _row("rcs-c1-convdecoder-random", NO_AF, paper,
-                    "chapter 10 did not map the ConvDecoder and a trained method (run it with "
-                    "decoder_map=True)", "not comparable")
-    compared = pd.concat([spread_comparison(maps, {CONVDECODER: model}) for model in trained],
-                         ignore_index=True)
-    images = maps.loc[maps["model"] == CONVDECODER].groupby(["fname", "slice"]).ngroups
-    ours = "; ".join(f"spread {row['spread']:.3f} against {row['reference']}'s "
-                     f"{row['reference spread']:.3f}, difference "
-                     f"{_interval(row, 'difference', 3)}"
-                     for _, row in compared.iterrows()) + f" ({images} images)"
-    if images < MIN_VOLUMES:
-        return _row("rcs-c1-convdecoder-random", NO_AF, paper, f"{ours}: {_too_few(images)}",
-                    "not comparable")
-    direction = "flatter" if (compared["difference"] < 0).all() else "less flat"
-    return _row("rcs-c1-convdecoder-random", NO_AF, paper, ours,
-                direction_verdict("flatter", direction,
-                                  bool((compared["direction"] == "flatter").all())))
-
-
-def _window_rows(information: pd.DataFrame) -> list[dict]:
-    """Fig. 17: the ConvDecoder's window error below every other method's at each window
-    size (shown where its interval lies below every other's), and VarNet's above the
-    ConvDecoder's, pooled over sizes (shown where the intervals separate)."""
-    rows, lowest, shown, texts, few = [], [], [], [], []
-    for size, part in information[information["size"] != "all"].groupby("size", sort=True):
-        part = part.set_index("model")
-        if CONVDECODER not in part.index or len(part) < 2:
-            continue
-        mine, others = part.loc[CONVDECODER], part.drop(index=CONVDECODER)
-        lowest.append(bool(mine["error"] < others["error"].min()))
-        shown.append(bool(mine["error high"] < others["error low"].min()))
-        best = others["error"].idxmin()
-        texts.append(f"{size} px: {_interval(mine, 'error', 3)} against {best}'s "
-                     f"{_interval(others.loc[best], 'error', 3)}")
-        if part["volumes"].min() < MIN_VOLUMES:
-            few.append(f"{size} px: {int(part['volumes'].min())} volumes")
-    pooled = information[information["size"] == "all"].set_index("model")
-    if texts:
-        ours = "ConvDecoder against the lowest other: " + "; ".join(texts)
-        if few:
-            verdict = "not comparable"
-            ours += f": too few volumes ({', '.join(few)}; {MIN_VOLUMES} needed)"
-        else:
-            verdict = direction_verdict("lower", "lower" if all(lowest) else "higher",
-                                        all(shown))
-        rows.append(_row("rcs-fig17-convdecoder-best", NO_AF,
-                         "ConvDecoder lowest at every size (no test)", ours, verdict))
-    if {"VarNet", CONVDECODER} <= set(pooled.index):
-        varnet, mine = pooled.loc["VarNet"], pooled.loc[CONVDECODER]
-        ours = (f"pooled over sizes: VarNet {_interval(varnet, 'error', 3)} against "
-                f"ConvDecoder {_interval(mine, 'error', 3)} "
-                f"({varnet['error'] / mine['error']:.2f}×)")
-        volumes = min(varnet["volumes"], mine["volumes"])
-        if volumes < MIN_VOLUMES:
-            verdict, ours = "not comparable", f"{ours}: {_too_few(volumes)}"
-        else:
-            verdict = direction_verdict(
-                "higher", "higher" if varnet["error"] > mine["error"] else "lower",
-                bool(varnet["error low"] > mine["error high"]))
-        rows.append(_row("rcs-fig17-varnet-worse", NO_AF, "much higher (no number)", ours,
-                         verdict))
-    return rows
-
-
-def _ranking_row(ranked: pd.DataFrame, information: pd.DataFrame,
-                 boxes: pd.DataFrame) -> dict:
-    """§C.2: artificial and real features rank the methods differently (chapter 10's
-    ``rankings``): a pair of methods in opposite orders (the direction), shown where both of
-    its orders are shown by separated intervals (window error pooled over sizes, box error)."""
-    pooled = information[information["size"] == "all"].set_index("model")
-    boxes = boxes.set_index("model")
-    ranked = ranked.set_index("model")
-    models = list(ranked.index)
-    pairs, shown = [], False
-    for i, first in enumerate(models):
-        for second in models[i + 1:]:
-            a, b = ranked.loc[first], ranked.loc[second]
-            if (a["artificial rank"] - b["artificial rank"]) * (
-                    a["real rank"] - b["real rank"]) >= 0:
-                continue
-            pairs.append(f"{first}/{second}")
-            low, high = (first, second) if a["artificial rank"] < b["artificial rank"] else (
-                second, first)  # low: the smaller window error, the larger box error
-            shown |= bool(pooled.loc[low, "error high"] < pooled.loc[high, "error low"]
-                          and boxes.loc[low, "box error low"] > boxes.loc[high, "box error high"])
-    orders = ", ".join(f"{model} {int(row['artificial rank'])}/{int(row['real rank'])}"
-                       for model, row in ranked.iterrows())
-    ours = (f"ranks (window / box error): {orders}; "
-            + (f"opposite orders: {', '.join(pairs)}" if pairs else "the same order"))
-    volumes = min(pooled.loc[models, "volumes"].min(), boxes.loc[models, "slices"].min())
-    if volumes < MIN_VOLUMES:
-        return _row("rcs-fig17-natural-features", NO_AF, "different (no test)",
-                    f"{ours}: {_too_few(volumes)}", "not comparable")
-    return _row("rcs-fig17-natural-features", NO_AF, "different (no test)", ours,
-                direction_verdict("different", "different" if pairs else "same", shown))
-
-
-def _real_feature_row(boxes: pd.DataFrame) -> dict:
-    """§C.3 (main paper Fig. 8): across the methods (each its mean over volumes), SSIM against
-    the error inside the annotated boxes, Pearson's and Spearman's r both read: the paper's
-    (negative) direction where both are negative, shown where both intervals lie below 0;
-    fewer than four methods: not comparable. The chapter's correlations over slices within
-    each method are shown beside it (not read: both scores also follow what a slice holds)."""
-    across = correlation(boxes["SSIM"], boxes["box error"])
-    within = ", ".join(f"{row['model']} {row['spearman_r']:+.2f}" for _, row in boxes.iterrows())
-    pearson, spearman = (interval_string(*(across[f"{kind}_{part}"] for part in
-                                           ("r", "low", "high")), 2)
-                         for kind in ("pearson", "spearman"))
-    ours = (f"across {across['n']} methods: Pearson {pearson}, Spearman {spearman}; within "
-            f"methods over slices, Spearman {within} (not read)")
-    paper = "negative (no number)"
-    volumes = boxes["slices"].min()  # one annotated slice per volume
-    if np.isnan(across["pearson_r"]):
-        return _row("rcs-c3-real-features", NO_AF, paper,
-                    f"{ours}: fewer than four methods", "not comparable")
-    if volumes < MIN_VOLUMES:
-        return _row("rcs-c3-real-features", NO_AF, paper, f"{ours}: {_too_few(volumes)}",
-                    "not comparable")
-    signs = {np.sign(across["pearson_r"]), np.sign(across["spearman_r"])}
-    direction = "negative" if signs == {-1} else "positive" if signs == {1} else "mixed"
-    shown = bool(across["pearson_high"] < 0 and across["spearman_high"] < 0)
-    return _row("rcs-c3-real-features", NO_AF, paper, ours,
-                direction_verdict("negative", direction, shown))
+    reading = found.optional(SMALL, "box_reading", None)
+    boxes = found.optional(SMALL, "box_errors", None)
+    if information is not None and ranked is not None and "volumes" in information:
+        ranked = ranked[ranked["group"] == MULTI_COIL]
+        multi = ranked["model"].tolist()
+        information = information[information["model"].isin(multi)]
+        rows += window_readings(information)
+        if reading is not None:
+            reading = reading[reading["model"].isin(multi)]
+            rows.append(ranking_reading(ranked, information, reading))
+            if boxes is not None:
+                rows.append(real_feature_reading(boxes[boxes["model"].isin(multi)], reading))
+    return [_row(row["id"], NO_AF, row["paper"], row["ours"], row["verdict"]) for row in rows]
 
 
 def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:

@@ -18,8 +18,9 @@ no effect".
 "No effect shown" is the reading of a test that does not reject (or an interval that covers the
 null): it agrees with a paper that found no effect, it does not prove there is none.
 
-:data:`MIN_VOLUMES` and :func:`shift_verdict` are chapter 09's reading of a shift, shared with
-the results summary (a reading resting on fewer volumes is not read).
+:data:`MIN_VOLUMES`, :func:`shift_verdict` (in words: :func:`shift_words`), :func:`line_reading`
+and :func:`difference_verdict` are chapter 09's readings, shared with the results summary (a
+reading resting on fewer volumes is not read).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+
+from fnaf.formatting import interval_string
+from fnaf.stats import mean_difference
 
 VERDICTS = ("reproduced", "direction only", "not reproduced", "not comparable")
 
@@ -131,11 +135,10 @@ def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | No
     below 0 (above, for ``"higher"``), ``"direction only"`` where every mean effect is negative
     (positive) but not every interval excludes 0, ``"not comparable"`` where no method can be
     read, else ``"not reproduced"``;
-    (ii) the methods lie on a line — ``"reproduced"`` where Pearson's r's interval lies above 0,
-    else ``"not shown"``. ``excluded``: methods left out of (i) with the reason (e.g. the
-    filtered subset's reference, selected on its own errors; a method that is the same on both
-    sides); a method whose either mean rests on fewer than ``min_volumes`` volumes is left out
-    too.
+    (ii) the methods lie on a line — :func:`line_reading`. ``excluded``: methods left out of
+    (i) with the reason (e.g. the filtered subset's reference, selected on its own errors; a
+    method that is the same on both sides); a method whose either mean rests on fewer than
+    ``min_volumes`` volumes is left out too.
 
     Returns ``lower``, ``higher`` (method lists), ``read`` (how many), ``losses`` and ``line``
     (the verdicts) and ``excluded``."""
@@ -153,6 +156,105 @@ def shift_verdict(points: pd.DataFrame, fit: dict, excluded: dict[str, str] | No
     losses = ("not comparable" if not len(read) else
               "reproduced" if (read.direction == expected).all() else
               "direction only" if (sign * read.effect > 0).all() else "not reproduced")
-    line = "reproduced" if fit["r low"] > 0 else "not shown"
+    line = line_reading(fit, points)["verdict"]
     return {"lower": lower, "higher": read[read.direction == "higher"].model.tolist(),
             "read": len(read), "losses": losses, "line": line, "excluded": excluded}
+
+
+def shift_words(verdict: dict, expected: str = "lower", effects: str = "") -> str:
+    """A :func:`shift_verdict` in words, the chapter's and the summary's: how many of the read
+    methods are shown ``expected`` (each method's ``effects`` in brackets where given), those
+    shown the other way, and each method left out with the reason."""
+    other = "higher" if expected == "lower" else "lower"
+    words = (f"{len(verdict[expected])} of {verdict['read']} methods shown {expected}"
+             + (f" ({effects})" if effects else ""))
+    if verdict[other]:
+        words += f"; shown {other}: {', '.join(verdict[other])}"
+    left_out = "; ".join(f"{model} left out ({why})" for model, why in verdict["excluded"].items())
+    return words + (f"; {left_out}" if left_out else "")
+
+
+def _interval(values, name: str, places: int) -> str:
+    """``values[name]`` with its ``low``/``high`` interval (missing: NaN) as words."""
+    return interval_string(*(values.get(key, math.nan) for key in
+                             (name, f"{name} low", f"{name} high")), places)
+
+
+def line_reading(fit, points: pd.DataFrame | None = None) -> dict:
+    """Accuracy on the line (appendix §B.1: the methods "linearly lose performance"; main paper
+    Fig. 4: a method's score after the shift follows from its score before it), read on ``fit``
+    (:func:`~fnaf.studies.distribution_shift.line_fit`, or a row of the chapter's ``fits``
+    table): ``"reproduced"`` where the slope's 95 % interval (bootstrap over volumes) lies above
+    0 and so does Pearson's r's (over the methods); ``"direction only"`` where the slope is
+    positive but an interval reaches 0; ``"not reproduced"`` where it is not positive; ``"not
+    comparable"`` without the two intervals (fewer than four methods, one volume).
+
+    ``points`` with ``residual``, ``residual low``, ``residual high`` (and ``family``) name the
+    methods above the line (residual interval above 0: more robust than the line predicts) and
+    below it, and give the un-trained and l1 methods' residuals in the words.
+    Returns ``verdict``, ``above``, ``below`` (method lists) and ``text``."""
+    get = fit.get
+    slope, slope_low, r_low = (float(get(key, math.nan)) for key in ("slope", "slope low",
+                                                                      "r low"))
+    if math.isnan(slope_low) or math.isnan(r_low):
+        verdict = "not comparable"
+    elif slope <= 0:
+        verdict = "not reproduced"
+    else:
+        verdict = "reproduced" if slope_low > 0 and r_low > 0 else "direction only"
+    text = (f"slope {_interval(fit, 'slope', 2)}, intercept {_interval(fit, 'intercept', 2)} "
+            f"(volumes resampled), r {_interval(fit, 'r', 2)} over {int(get('n', 0))} methods")
+    above, below = [], []
+    if points is not None and "residual" in points:
+        above = points.loc[points["residual low"] > 0, "model"].tolist()
+        below = points.loc[points["residual high"] < 0, "model"].tolist()
+        text += (f"; above the line: {', '.join(above) or 'none'}; "
+                 f"below it: {', '.join(below) or 'none'}")
+        untrained = points[points["family"].isin(["un-trained", "l1"])]
+        if len(untrained):
+            text += "; residuals of the un-trained and l1 methods: " + ", ".join(
+                f"{row['model']} {_interval(row, 'residual', 3)}"
+                for _, row in untrained.iterrows())
+    return {"verdict": verdict, "above": above, "below": below, "text": text}
+
+
+def difference_verdict(effect: float, low: float, high: float, expected: str, volumes: int,
+                       min_volumes: int = MIN_VOLUMES) -> str:
+    """An untested difference the paper stated (``expected`` ``"lower"``/``"higher"``, e.g.
+    Fig. 14's low-frequency share of the hard slices), its 95 % interval resampling volumes:
+    :func:`direction_verdict` (shown where the interval excludes 0 on the expected side);
+    ``"not comparable"`` where the smaller group spans fewer than ``min_volumes`` volumes."""
+    if volumes < min_volumes:
+        return "not comparable"
+    shown = high < 0 if expected == "lower" else low > 0
+    return direction_verdict(expected, "lower" if effect < 0 else "higher", bool(shown))
+
+
+#: Fig. 14's two claims on chapter 09's ``low_frequency`` table (register id -> the quantity,
+#: the slices it is compared with, the paper's direction): the low-frequency proportion (LFP)
+#: of the filtered subset against the rest, and its energy outside the centre columns (1 - LFP)
+#: against the average slice's.
+FIG14 = {"rcs-fig14-low-frequency": ("low-frequency proportion", "the rest", "lower"),
+         "rcs-fig14-energy": ("energy outside the centre columns", "the average slice", "higher")}
+
+
+def low_frequency_readings(proportions: pd.DataFrame, seed: int = 0) -> dict[str, dict]:
+    """Fig. 14 read on ``proportions`` (one row per slice: ``fname``, ``low-frequency
+    proportion``, ``hard``), the chapter's and the summary's: per :data:`FIG14` entry the
+    subset's difference (``effect``, ``low``, ``high``; :func:`~fnaf.stats.mean_difference`,
+    resampling volumes), its ``slices`` and ``volumes``, ``expected`` and the ``verdict``
+    (:func:`difference_verdict`)."""
+    share = proportions.assign(LFP=proportions["low-frequency proportion"],
+                               HF=1 - proportions["low-frequency proportion"])
+    hard = share[share["hard"].astype(bool)]
+    volumes = hard["fname"].nunique()
+    readings = {}
+    for claim_id, (quantity, against, expected) in FIG14.items():
+        metric, rest = (("LFP", share[~share["hard"].astype(bool)]) if expected == "lower"
+                        else ("HF", share))
+        effect, low, high = mean_difference(rest, hard, metric, seed=seed)
+        readings[claim_id] = dict(quantity=quantity, against=against, expected=expected,
+                                  effect=effect, low=low, high=high, slices=len(hard),
+                                  volumes=volumes, verdict=difference_verdict(
+                                      effect, low, high, expected, volumes))
+    return readings

@@ -15,17 +15,22 @@ from fnaf.data.transforms import KneeSlice  # noqa: E402
 from fnaf.studies.distribution_shift import (  # noqa: E402
     accuracy_on_the_line,
     example_images,
+    fit_row,
     frequency_energy,
     frequency_figure,
     hardest_slices,
+    line_draws,
     line_fit,
+    line_reading,
     low_frequency_proportion,
     mean_difference,
     shift_line,
     shift_scores,
     shift_verdict,
     shift_view,
+    size_label,
     verdict_sentence,
+    with_residuals,
 )
 
 
@@ -90,6 +95,7 @@ def test_the_line_reads_each_method_and_fits_their_means():
     assert fit["slope"] == pytest.approx(0.5) and fit["intercept"] == pytest.approx(0.3)
     assert fit["r"] == pytest.approx(1) and fit["n"] == 4
     assert max(abs(value) for value in fit["residuals"].values()) < 1e-9
+    assert np.isnan(fit["slope low"])  # no scores: no bootstrap
     view = shift_view(points, "knee", "shifted")
     assert list(view.columns) == ["family", "knee", "shifted", "effect", "slices", "volumes",
                                   "direction"]
@@ -145,11 +151,13 @@ def test_the_low_frequency_proportion_and_the_energy_along_the_phase_encodes():
 def test_the_verdicts_read_every_method_but_the_excluded():
     points = pd.DataFrame({"model": ["a", "b", "c"], "effect": [-0.1, -0.05, 0.0],
                            "direction": ["lower", "lower", "not shown"]})
-    on_a_line = {"r low": 0.4}
+    on_a_line = {"slope": 0.8, "slope low": 0.3, "r low": 0.4}
     verdict = shift_verdict(points, on_a_line)
     assert verdict["losses"] == "not reproduced" and verdict["line"] == "reproduced"
-    verdict = shift_verdict(points, {"r low": -0.2}, {"c": "the same on both sides"})
-    assert (verdict["losses"], verdict["read"], verdict["line"]) == ("reproduced", 2, "not shown")
+    verdict = shift_verdict(points, {"slope": 0.8, "slope low": 0.3, "r low": -0.2},
+                            {"c": "the same on both sides"})
+    assert (verdict["losses"], verdict["read"], verdict["line"]) == ("reproduced", 2,
+                                                                     "direction only")
     assert verdict["lower"] == ["a", "b"] and verdict["excluded"] == {"c": "the same on both sides"}
     points.loc[1, "direction"] = "not shown"
     assert shift_verdict(points, on_a_line, {"c": ""})["losses"] == "direction only"
@@ -166,11 +174,14 @@ def test_examples_show_the_target_and_each_reconstruction_upright(multicoil_batc
 def test_the_verdict_sentence_says_counts_exclusions_and_the_line():
     points = pd.DataFrame({"model": ["a", "b", "c"], "effect": [-0.1, 0.05, 0.0],
                            "direction": ["lower", "higher", "not shown"]})
-    fit = {"r": 0.5, "r low": -0.1, "r high": 0.8, "n": 3}
+    fit = {"slope": 0.6, "slope low": 0.1, "slope high": 0.9, "intercept": 0.2,
+           "intercept low": 0.0, "intercept high": 0.5, "r": 0.5, "r low": -0.1, "r high": 0.8,
+           "n": 3}
     sentence = verdict_sentence("shift", shift_verdict(points, fit, {"c": "why"}), fit, "x", "y")
-    assert sentence == ("shift (y against x): 1 of 2 methods shown to lose, higher: b; c left out "
-                        "(why). (i) not reproduced. (ii) r = 0.50 [-0.10, 0.80] over 3 methods: "
-                        "not shown.")
+    assert sentence == ("shift (y against x): 1 of 2 methods shown lower; shown higher: b; c left "
+                        "out (why). (i) not reproduced. (ii) slope 0.60 [0.10, 0.90], intercept "
+                        "0.20 [0.00, 0.50] (volumes resampled), r 0.50 [-0.10, 0.80] over 3 "
+                        "methods: direction only.")
 
 
 def test_a_method_whose_means_rest_on_few_volumes_is_not_read():
@@ -230,3 +241,76 @@ def test_every_chapter_setting_is_refused_naming_the_parameter_and_the_fix(chang
     check_parameters(**SHIFT_SETTINGS)
     with pytest.raises(ValueError, match=message):
         check_parameters(**{**SHIFT_SETTINGS, **change})
+
+
+def _two_settings(levels, shifted, noise=0.01, seed=0):
+    """Per method (name -> (family, in-distribution level)) 8 volumes x 2 slices knee rows and
+    8 other volumes of the shifted source, scored ``shifted(level)`` plus slice noise."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for model, (family, level) in levels.items():
+        for setting, source, value in (("knee", "knee", level),
+                                       ("shifted", "other", shifted(model, level))):
+            rows = frame(value + noise * rng.standard_normal(16),
+                         [f"v{i // 2}" for i in range(16)], setting, model, family)
+            frames.append(rows.assign(source=source))
+    return pd.concat(frames, ignore_index=True)
+
+
+LEVELS = {"big": ("VarNet", 0.9), "small": ("U-Net", 0.82), "l1": ("l1", 0.78),
+          "decoder": ("un-trained", 0.74), "tiny": ("U-Net", 0.7)}
+
+
+def _read(scores):
+    points = shift_line(scores, "knee", "shifted")
+    fit = line_fit(points, "knee", "shifted", scores=scores)
+    return with_residuals(points, fit), fit
+
+
+def test_the_line_bootstrap_finds_a_known_line_and_a_method_above_it():
+    points, fit = _read(_two_settings(LEVELS, lambda model, level: 0.5 * level + 0.3))
+    assert 0 < fit["slope low"] < 0.5 < fit["slope high"] < 1
+    assert fit["intercept low"] < 0.3 < fit["intercept high"]
+    assert line_reading(fit, points)["verdict"] == "reproduced"
+    scores = _two_settings(LEVELS, lambda model, level: 0.5 * level + 0.3
+                           + (0.05 if model == "l1" else 0))
+    points, fit = _read(scores)
+    reading = line_reading(fit, points)
+    assert fit["slope low"] > 0 and fit["r low"] < 0  # one method off the line: r over 5 falls
+    assert reading["verdict"] == "direction only"
+    assert reading["above"] == ["l1"]  # 0.05 above the others' line, shown by its interval
+    assert "l1 0.0" in reading["text"] and "decoder" in reading["text"]
+    assert set(fit_row(fit)) >= {"slope low", "intercept high"} and "residuals" not in fit_row(fit)
+    # seeded: the same intervals again, and cheap
+    assert line_fit(points, "knee", "shifted", scores=scores)["slope low"] == fit["slope low"]
+
+
+def test_the_line_bootstrap_refuses_a_line_that_is_not_there():
+    # the shifted scores do not follow the in-distribution ones: the best method is worst after
+    flat = _two_settings(LEVELS, lambda model, level: {"big": 0.55, "small": 0.62, "l1": 0.58,
+                                                       "decoder": 0.6, "tiny": 0.59}[model],
+                         noise=0.03)
+    points, fit = _read(flat)
+    assert fit["slope low"] < 0 or fit["r low"] < 0
+    assert line_reading(fit, points)["verdict"] != "reproduced"
+    falling = _two_settings(LEVELS, lambda model, level: 1.2 - level)
+    assert line_reading(*reversed(_read(falling)))["verdict"] == "not reproduced"
+    few = {model: LEVELS[model] for model in ("big", "small", "l1")}
+    points, fit = _read(_two_settings(few, lambda model, level: 0.5 * level + 0.3))
+    assert line_reading(fit, points)["verdict"] == "not comparable"  # r needs four methods
+
+
+def test_the_line_bootstrap_resamples_volumes_of_each_source():
+    scores = _two_settings(LEVELS, lambda model, level: 0.5 * level + 0.3)
+    xs, ys = line_draws(scores, list(LEVELS), "knee", "shifted", resamples=50)
+    assert xs.shape == ys.shape == (50, len(LEVELS))
+    # one volume's slices all 0.3 lower: resampling volumes spreads every method's mean more
+    # than the slices' noise alone would
+    shifted = scores.assign(SSIM=scores.SSIM - 0.3 * (scores.fname == "v0"))
+    wide, _ = line_draws(shifted, list(LEVELS), "knee", "shifted", resamples=200)
+    assert (wide.std(0) > 2 * xs.std(0)).all()
+
+
+def test_size_names_are_the_papers_only_at_the_papers_size():
+    assert size_label("paper", "VarNet-ref") == "VarNet-ref"
+    assert size_label("demo", "VarNet-ref") == "VarNet-ref (demo size)"

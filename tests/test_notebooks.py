@@ -410,11 +410,12 @@ def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path,
                   sizes={"varnet": ["VarNet-ref", "VarNet3"], "unet": ["U-net-ref", "U-net3"]},
                   tuning_volumes=1, runs_root=str(tmp_path / "runs"), **dataset)
     scores = pd.read_csv(results / "scores.csv")
-    methods = {"VarNet-ref", "VarNet3", "U-net-ref", "U-net3", "ConvDecoder", "Deep Decoder",
-               "l1 (wavelet)", "l1 (fourier)", "l1 (dct)"}
+    sized = {"VarNet-ref (smoke size)", "VarNet3 (smoke size)", "U-net-ref (smoke size)",
+             "U-net3 (smoke size)"}  # the paper's size names only at the paper's sizes
+    methods = sized | {"ConvDecoder", "Deep Decoder", "l1 (wavelet)", "l1 (fourier)", "l1 (dct)"}
     assert set(scores.model) == methods
     counts = scores.groupby(["model", "setting"]).size()
-    assert counts["VarNet3", "knee-shifted"] == 2 * 2  # volumes x middle slices
+    assert counts["VarNet3 (smoke size)", "knee-shifted"] == 2 * 2  # volumes x middle slices
     assert counts["ConvDecoder", "brain"] == 1  # the decoders: decoder_slices
     assert set(scores.setting) == {"knee", "knee-shifted", "brain (knee-tuned)", "brain",
                                    "knee (brain-tuned)", "filtered subset"}
@@ -428,13 +429,21 @@ def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path,
     assert (lines.groupby("shift").size() == len(methods)).all()
     assert set(lines.direction) <= {"lower", "higher", "not shown"}
     left_out = lines.set_index(["shift", "model"])["left out"]  # what the summary reads
-    assert left_out["adversarially-filtered shift", "VarNet-ref"] == "selected the subset"
+    assert left_out["adversarially-filtered shift", "VarNet-ref (smoke size)"] == \
+        "selected the subset"
     assert left_out["anatomy shift (Fig. 4)", "ConvDecoder"] == "nothing to tune: one fit"
     assert left_out.xs("dataset shift").isna().all()
     networks = pd.read_csv(results / "networks.csv")
-    assert set(networks.network) == {"VarNet-ref", "VarNet3", "U-net-ref", "U-net3"}
+    assert set(networks.network) == sized
+    paper = networks.set_index("network")["paper parameters"].str.replace(",", "").astype(int)
+    assert paper["VarNet-ref (smoke size)"] > paper["VarNet3 (smoke size)"] > 0
+    assert (paper > networks.set_index("network").parameters.str.replace(",", "")
+            .astype(int)).all()  # the paper's networks are larger than the smoke ones
     fits = pd.read_csv(results / "fits.csv")
     assert len(fits) == 5 and fits.n.eq(len(methods)).all() and fits.r.between(-1, 1).all()
+    assert (fits["slope low"] <= fits["slope high"]).all()  # the volume bootstrap's interval
+    assert lines["residual"].notna().all() and (lines["residual low"]
+                                                <= lines["residual high"]).all()
     assert ((lines["effect low"] <= lines.effect + 1e-9)
             & (lines.effect <= lines["effect high"] + 1e-9) | lines["effect low"].isna()).all()
     low = pd.read_csv(results / "low_frequency.csv")

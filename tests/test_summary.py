@@ -371,3 +371,17 @@ def test_chapters_09_and_10_not_run_leave_their_claims_not_yet_read(tmp_path):
         "09_distribution_shift's lines table is missing: run "
         "notebooks/09_distribution_shift.ipynb")
     assert later.loc["rcs-fig17-varnet-worse", "verdict"] == NOT_READ
+
+
+def test_the_line_needs_the_slopes_interval_above_zero(tmp_path):
+    """r's interval above 0 is not enough: the slope's (volumes resampled) must be too, and the
+    methods above the line are named by their residuals' intervals."""
+    results = _copy(tmp_path)
+    assert "above the line: ConvDecoder" in _verdicts(claims(results, real_data=False)).loc[
+        "rcs-b1-on-the-line", "ours"]
+
+    def edit(frame):
+        frame.loc["dataset shift", "slope low"] = -0.1
+    _edit(results / "09_distribution_shift" / "fits.csv", "shift", edit)
+    verdicts = _verdicts(claims(results, real_data=False))
+    assert verdicts.loc["rcs-b1-on-the-line", "verdict"] == "direction only"

@@ -5,6 +5,7 @@ from fnaf.verdicts import (
     claim_verdict,
     comparison_verdict,
     count_verdict,
+    difference_verdict,
     direction_verdict,
     equivalence_verdict,
     level_verdict,
@@ -67,3 +68,11 @@ def test_the_register_rules_on_known_numbers():
     assert equivalence_verdict(0.03, 0.05, 0.02) == "not reproduced"
     assert equivalence_verdict(-0.01, 0.05, 0.02) == "direction only"
     assert unmeasured_verdict() == "not comparable"
+
+
+def test_an_untested_difference_is_read_by_direction_on_enough_volumes():
+    assert difference_verdict(-0.03, -0.04, -0.01, "lower", 6) == "reproduced"
+    assert difference_verdict(-0.03, -0.06, 0.01, "lower", 6) == "direction only"
+    assert difference_verdict(0.02, 0.01, 0.03, "lower", 6) == "not reproduced"
+    assert difference_verdict(0.02, 0.01, 0.03, "higher", 6) == "reproduced"
+    assert difference_verdict(-0.03, -0.04, -0.01, "lower", 2) == "not comparable"

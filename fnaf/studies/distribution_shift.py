@@ -26,6 +26,7 @@ difference paired where the slices are the same.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import asdict, replace
 from typing import NamedTuple
 
 import matplotlib.pyplot as plt
@@ -33,7 +34,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
-from scipy import stats
 
 from fnaf.attacks.measurement import slice_scores
 from fnaf.data.batches import SliceGroups
@@ -42,11 +42,18 @@ from fnaf.data.transforms import KneeSlice, select_slices
 from fnaf.devices import resolve_device
 from fnaf.formatting import interval_strings
 from fnaf.models.decoders import ARCHITECTURES
+from fnaf.runs.builders import build_model
 from fnaf.runs.configs import SCALES, check_choice, check_counts, check_lams, check_list
 from fnaf.runs.presets import SIZE_FAMILIES, size_family
 from fnaf.stats import cluster_bootstrap_mean, correlation, mean_difference
 from fnaf.untrained.sparsity import BASES
-from fnaf.verdicts import MIN_VOLUMES, shift_verdict  # noqa: F401 (the chapter's reading)
+from fnaf.verdicts import (  # noqa: F401 (the chapter's readings, shared with the summary)
+    MIN_VOLUMES,
+    line_reading,
+    low_frequency_readings,
+    shift_verdict,
+    shift_words,
+)
 
 ALPHA = 0.05
 
@@ -135,18 +142,129 @@ def shift_line(scores: pd.DataFrame, x: str, y: str, metric: str = "SSIM",
     return pd.DataFrame(rows)
 
 
-def line_fit(points: pd.DataFrame, x: str, y: str) -> dict[str, float]:
+#: Bootstrap draws behind the line's intervals (each draw: every method's two means, one fit).
+LINE_RESAMPLES = 400
+
+
+def line_draws(scores: pd.DataFrame, models: list[str], x: str, y: str, metric: str = "SSIM",
+               resamples: int = LINE_RESAMPLES, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Cluster-bootstrap means of each of ``models`` in settings ``x`` and ``y`` of ``scores``
+    (:func:`shift_line`'s rows): two ``(resamples, len(models))`` arrays. A draw resamples the
+    volumes (``fname``) of each ``source`` with replacement, independently across sources and
+    the same for every method and setting that reads that source (paired where the slices are
+    shared, as :func:`mean_difference`); a method none of whose volumes is drawn is NaN."""
+    rows = scores[scores.setting.isin([x, y]) & scores.model.isin(models)]
+    rows = rows.assign(source=rows.source.astype(str) if "source" in rows else "")
+    volumes = rows[["source", "fname"]].drop_duplicates().sort_values(["source", "fname"])
+    column = pd.Series(np.arange(len(volumes)), index=pd.MultiIndex.from_frame(volumes))
+    weights = np.zeros((resamples, len(volumes)))
+    rng = np.random.default_rng(seed)
+    for name in volumes.source.unique():
+        members = np.flatnonzero(volumes.source.to_numpy() == name)
+        drawn = members[rng.integers(0, len(members), size=(resamples, len(members)))]
+        np.add.at(weights, (np.arange(resamples)[:, None], drawn), 1)
+    means = []
+    for setting in (x, y):
+        part = rows[rows.setting == setting]
+        where = (pd.Index(models).get_indexer(part.model),
+                 column[pd.MultiIndex.from_frame(part[["source", "fname"]])].to_numpy())
+        sums, counts = np.zeros((2, len(models), len(volumes)))
+        np.add.at(sums, where, part[metric].to_numpy(dtype=float))
+        np.add.at(counts, where, 1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            means.append(weights @ sums.T / (weights @ counts.T))
+    return means[0], means[1]
+
+
+def _lines(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Least-squares slopes and intercepts of the rows of ``xs``, ``ys`` ``(draws, methods)``."""
+    centred = xs - xs.mean(1, keepdims=True)
+    slope = (centred * (ys - ys.mean(1, keepdims=True))).sum(1) / (centred ** 2).sum(1)
+    return slope, ys.mean(1) - slope * xs.mean(1)
+
+
+def line_fit(points: pd.DataFrame, x: str, y: str, scores: pd.DataFrame | None = None,
+             metric: str = "SSIM", seed: int = 0) -> dict:
     """The least-squares line ``y = slope * x + intercept`` through the methods' means (each
-    method one point), with Pearson's r and its 95 % interval (Fisher's z; NaN below four
-    methods) and each method's ``residuals`` (observed minus the line)."""
-    fit = stats.linregress(points[x], points[y]) if len(points) >= 2 else None
+    method one point), with Pearson's r and its 95 % interval (Fisher's z over the methods; NaN
+    below four) and each method's ``residuals`` (observed minus the line). With ``scores`` (the
+    rows behind ``points``) the slope, the intercept and every residual get 95 % percentile
+    intervals from :func:`line_draws` (each draw refits the line through the drawn means; a
+    draw missing a method is dropped); without, NaN."""
     result = correlation(points[x], points[y])
-    slope, intercept = (fit.slope, fit.intercept) if fit is not None else (np.nan, np.nan)
+    means = points[[x, y]].to_numpy(dtype=float).T[:, None, :]
+    slope, intercept = (float(value[0]) for value in _lines(*means)) if len(points) >= 2 \
+        else (np.nan, np.nan)
     residuals = points[y] - (slope * points[x] + intercept)
-    return {"slope": float(slope), "intercept": float(intercept), "n": len(points),
-            "r": result["pearson_r"], "r low": result["pearson_low"],
-            "r high": result["pearson_high"],
-            "residuals": dict(zip(points.model, residuals.astype(float)))}
+    fit = {"slope": slope, "intercept": intercept, "n": len(points),
+           "r": result["pearson_r"], "r low": result["pearson_low"],
+           "r high": result["pearson_high"], "residuals": dict(zip(points.model,
+                                                                   residuals.astype(float)))}
+    bounds = dict.fromkeys(["slope", "intercept"], (np.nan, np.nan))
+    residual_bounds = np.full((2, len(points)), np.nan)
+    if scores is not None and len(points) >= 2:
+        xs, ys = line_draws(scores, list(points.model), x, y, metric, seed=seed)
+        kept = np.isfinite(xs).all(1) & np.isfinite(ys).all(1)
+        if kept.sum() >= 2:
+            slopes, intercepts = _lines(xs[kept], ys[kept])
+            bounds = {"slope": np.percentile(slopes, [2.5, 97.5]),
+                      "intercept": np.percentile(intercepts, [2.5, 97.5])}
+            residual_bounds = np.percentile(
+                ys[kept] - (slopes[:, None] * xs[kept] + intercepts[:, None]), [2.5, 97.5], 0)
+    for name, (low, high) in bounds.items():
+        fit.update({f"{name} low": float(low), f"{name} high": float(high)})
+    fit["residual low"], fit["residual high"] = (dict(zip(points.model, bound.astype(float)))
+                                                 for bound in residual_bounds)
+    return fit
+
+
+def with_residuals(points: pd.DataFrame, fit: dict) -> pd.DataFrame:
+    """``points`` with each method's ``residual`` from ``fit``'s line and its interval
+    (``residual low``, ``residual high``), as the ``lines`` table and :func:`line_reading`
+    read them."""
+    return points.assign(**{column: points.model.map(fit[key]) for column, key in (
+        ("residual", "residuals"), ("residual low", "residual low"),
+        ("residual high", "residual high"))})
+
+
+def fit_row(fit: dict) -> dict:
+    """``fit`` without its per-method dictionaries: one row of the ``fits`` table."""
+    return {key: value for key, value in fit.items() if not isinstance(value, dict)}
+
+
+#: The trained families' names in the chapter's tables (``multicoil_preset``'s model -> family).
+FAMILIES = {"varnet": "VarNet", "unet": "U-Net"}
+
+
+def size_label(scale: str, size: str) -> str:
+    """A trained network's label: the appendix's size name (``VarNet-ref``, ``U-net3``) at
+    ``scale='paper'``, the only scale where it has that size; below it the name with the scale
+    (``"VarNet-ref (demo size)"``: the same fractions of a smaller reference)."""
+    return size if scale == "paper" else f"{size} ({scale} size)"
+
+
+def _network_words(network) -> str:
+    return ", ".join(f"{name} {value}" for name, value in asdict(network).items() if value)
+
+
+def networks_table(runs: dict, scale: str) -> pd.DataFrame:
+    """The trained networks (``runs``: ``(anatomy, model, size) -> run``, one row per size of
+    the knee runs): label (:func:`size_label`), family, the configuration and parameter count
+    trained here, and beside them the appendix's (Tables 1-2) configuration and parameter count
+    of the same size name (counted on the ``meta`` device: nothing allocated)."""
+    rows = []
+    for (anatomy, model, size), run in runs.items():
+        if anatomy != "knee":
+            continue
+        paper = SIZE_FAMILIES[model][size]
+        with torch.device("meta"):
+            published = build_model(replace(run.config, network=paper))
+        rows.append({"network": size_label(scale, size), "family": FAMILIES[model],
+                     "size": _network_words(run.config.network),
+                     "parameters": f"{sum(p.numel() for p in run.model.parameters()):,}",
+                     "paper size": _network_words(paper),
+                     "paper parameters": f"{sum(p.numel() for p in published.parameters()):,}"})
+    return pd.DataFrame(rows)
 
 
 def check_fraction(fraction: float) -> None:
@@ -267,25 +385,27 @@ def example_images(methods: dict[str, Callable], slices: KneeSlice | SliceGroups
     return {label: image.cpu().numpy()[::-1] for label, image in images.items()}
 
 
-def verdict_sentence(title: str, verdict: dict, fit: dict, x: str, y: str) -> str:
-    """One shift's :func:`shift_verdict` in words, with its counts and the line's r."""
-    left_out = "; ".join(f"{name} left out ({why})" for name, why in verdict["excluded"].items())
-    higher = f", higher: {', '.join(verdict['higher'])}" if verdict["higher"] else ""
-    return (f"{title} ({y} against {x}): {len(verdict['lower'])} of {verdict['read']} methods "
-            f"shown to lose{higher}" + (f"; {left_out}" if left_out else "")
-            + f". (i) {verdict['losses']}. (ii) r = {fit['r']:.2f} [{fit['r low']:.2f}, "
-            f"{fit['r high']:.2f}] over {fit['n']} methods: {verdict['line']}.")
+def verdict_sentence(title: str, verdict: dict, fit: dict, x: str, y: str,
+                     points: pd.DataFrame | None = None) -> str:
+    """One shift's :func:`shift_verdict` in the summary's words (:func:`shift_words`) and its
+    line's (:func:`line_reading` on ``fit`` and the ``points`` with their residuals)."""
+    line = line_reading(fit, points)
+    return (f"{title} ({y} against {x}): {shift_words(verdict)}. (i) {verdict['losses']}. "
+            f"(ii) {line['text']}: {line['verdict']}.")
 
 
 def shift_view(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     """A :func:`shift_line` table for reading: per model its family,
     the mean in each setting and the shift's effect (``y - x``) with 95 % intervals, the
-    slices and volumes each mean rests on, and the direction."""
+    slices and volumes each mean rests on, the direction, and where ``points`` hold them
+    (:func:`with_residuals`) its residual from the line with its interval."""
     view = interval_strings(points, [x, y, "effect"], places=3)
     view.insert(0, "family", points.family.values)
     for unit in ("slices", "volumes"):
         view[unit] = [f"{a} / {b}" for a, b in zip(points[f"{x} {unit}"], points[f"{y} {unit}"])]
     view["direction"] = points.direction.values
+    if "residual" in points:
+        view["residual"] = interval_strings(points, ["residual"], places=3).residual.values
     view.index = points.model
     return view
 

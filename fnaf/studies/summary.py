@@ -18,12 +18,12 @@ from __future__ import annotations
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from fnaf.claims import PAPERS, Claim, claims_register
 from fnaf.formatting import interval_string, p_string, wrapped
 from fnaf.paper import PAPER_LESS_CONFIDENT, paper_table, paper_tables
-from fnaf.stats import mean_difference
 from fnaf.studies.small_features import (
     MULTI_COIL,
     location_readings,
@@ -32,13 +32,15 @@ from fnaf.studies.small_features import (
     window_readings,
 )
 from fnaf.verdicts import (
-    MIN_VOLUMES,
     VERDICTS,
     claim_verdict,
     comparison_verdict,
     direction_verdict,
     level_verdict,
+    line_reading,
+    low_frequency_readings,
     shift_verdict,
+    shift_words,
     threshold_verdict,
     too_few,
 )
@@ -484,8 +486,8 @@ def _shift_rows(found: ChapterResults) -> list[dict]:
       ``MIN_VOLUMES`` volumes left out too; no method left: "not comparable". The paper stated
       no test, so this is its direction and size (every method's change; shown where every
       interval, resampling volumes, excludes 0).
-    * Accuracy on the line: Pearson's r over the methods of the dataset shift, shown where its
-      interval excludes 0, with the slope, intercept and the largest residual.
+    * Accuracy on the line: :func:`fnaf.verdicts.line_reading` on the dataset shift's line (the
+      slope's interval, resampling volumes, and r's above 0), with the residuals.
     * Fig. 14: the filtered subset's low-frequency proportion against the rest's
       (:func:`~fnaf.stats.mean_difference`), and its energy outside the
       centre columns against the average slice's; "not comparable" while the subset spans
@@ -522,54 +524,31 @@ def _shift_reading(lines: pd.DataFrame, fits: pd.DataFrame, title: str,
     read = points[~points["model"].isin(verdict["excluded"])]
     effects = ", ".join(f"{row['model']} {_interval(row, 'effect', 3)}"
                         for _, row in read.iterrows())
-    left_out = "; ".join(f"{model} left out ({why})"
-                         for model, why in verdict["excluded"].items())
-    shown = len(verdict[expected])
-    text = (f"{title} ({fit['y']} − {fit['x']}): {shown} of {verdict['read']} methods shown "
-            f"{expected}" + (f" ({effects})" if effects else "")
-            + (f"; {left_out}" if left_out else ""))
+    text = f"{title} ({fit['y']} − {fit['x']}): {shift_words(verdict, expected, effects)}"
     return verdict["losses"], text
 
 
 def _line_row(points: pd.DataFrame, fit: pd.Series) -> dict:
-    """Accuracy on the line: r over the methods, its direction shown where the interval
-    excludes 0 (the paper stated no test), with the line and its largest residual."""
-    residuals = points[fit["y"]] - (fit["slope"] * points[fit["x"]] + fit["intercept"])
-    ours = (f"r {interval_string(fit['r'], fit['r low'], fit['r high'], 2)} over "
-            f"{int(fit['n'])} methods; {fit['y']} = {fit['slope']:.2f} × {fit['x']} "
-            f"{fit['intercept']:+.3f}, largest residual {residuals.abs().max():.3f}")
-    if pd.isna(fit["r low"]):
-        return _row("rcs-b1-on-the-line", NO_AF, "on one line (no number)",
-                    f"{ours}: fewer than four methods, no interval", "not comparable")
-    direction = "positive" if fit["r"] > 0 else "negative"
-    shown = bool(fit["r low"] > 0 or fit["r high"] < 0)
-    return _row("rcs-b1-on-the-line", NO_AF, "on one line (no number)", ours,
-                direction_verdict("positive", direction, shown))
+    """Accuracy on the line as chapter 09 reads it (:func:`fnaf.verdicts.line_reading`): the
+    slope's and r's intervals, the methods above and below the line by their residuals'."""
+    reading = line_reading(fit, points)
+    return _row("rcs-b1-on-the-line", NO_AF, "on one line (no number)", reading["text"],
+                reading["verdict"])
 
 
 def _frequency_rows(frequencies: pd.DataFrame) -> list[dict]:
-    """Fig. 14 from the slices' low-frequency proportions (chapter 09's (iii))."""
-    share = frequencies.rename(columns={"low-frequency proportion": "LFP"}).assign(
-        HF=lambda frame: 1 - frame["LFP"])
-    hard = share[share["hard"].astype(bool)]
-    volumes = hard["fname"].nunique()
+    """Fig. 14 from the slices' low-frequency proportions, as chapter 09's (iii) reads them
+    (:func:`fnaf.verdicts.low_frequency_readings`)."""
     rows = []
-    for claim_id, metric, rest, expected, words in (
-            ("rcs-fig14-low-frequency", "LFP", share[~share["hard"].astype(bool)], "lower",
-             "low-frequency proportion, the subset minus the rest"),
-            ("rcs-fig14-energy", "HF", share, "higher",
-             "energy outside the centre columns, the subset minus the average slice")):
-        effect, low, high = mean_difference(rest, hard, metric)
-        ours = (f"{words}: {interval_string(effect, low, high, 3)} ({len(hard)} slices of "
-                f"{volumes} volumes; the interval resamples volumes)")
-        if volumes < MIN_VOLUMES:
-            rows.append(_row(claim_id, NO_AF, f"{expected} (no test)",
-                             f"{ours}: {too_few(volumes)}", "not comparable"))
-            continue
-        direction = "lower" if effect < 0 else "higher"
-        shown = bool(high < 0) if expected == "lower" else bool(low > 0)
-        rows.append(_row(claim_id, NO_AF, f"{expected} (no test)", ours,
-                         direction_verdict(expected, direction, shown)))
+    for claim_id, reading in low_frequency_readings(frequencies).items():
+        ours = (f"{reading['quantity']}, the subset minus {reading['against']}: "
+                f"{interval_string(reading['effect'], reading['low'], reading['high'], 3)} "
+                f"({reading['slices']} slices of {reading['volumes']} volumes; the interval "
+                "resamples volumes)")
+        if reading["verdict"] == "not comparable":
+            ours += f": {too_few(reading['volumes'])}"
+        rows.append(_row(claim_id, NO_AF, f"{reading['expected']} (no test)", ours,
+                         reading["verdict"]))
     return rows
 
 

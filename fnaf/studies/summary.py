@@ -24,7 +24,7 @@ import pandas as pd
 from fnaf.claims import PAPERS, Claim, claims_register
 from fnaf.formatting import interval_string, p_string, wrapped
 from fnaf.paper import PAPER_LESS_CONFIDENT, paper_table, paper_tables
-from fnaf.studies.small_features import (
+from fnaf.small_feature_readings import (
     MULTI_COIL,
     location_readings,
     ranking_reading,
@@ -557,10 +557,10 @@ SMALL = "10_small_features"
 
 def _small_feature_rows(found: ChapterResults) -> list[dict]:
     """Appendix C (chapter 10), read once (:data:`NO_AF`) by the chapter's own readings
-    (:mod:`fnaf.studies.small_features`: :func:`location_readings`, :func:`window_readings`,
+    (:mod:`fnaf.small_feature_readings`: :func:`location_readings`, :func:`window_readings`,
     :func:`ranking_reading`, :func:`real_feature_reading`), each claim where its tables were
     written, of the appendix's methods (the chapter's ``rankings`` group
-    :data:`~fnaf.studies.small_features.MULTI_COIL`)."""
+    :data:`~fnaf.small_feature_readings.MULTI_COIL`)."""
     rows = []
     dependence = found.optional(SMALL, "location_dependence", None)
     if dependence is not None and "structured" in dependence:

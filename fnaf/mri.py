@@ -10,6 +10,7 @@ the last two dimensions, ``(..., H, W)``, where ``H`` is the read-out (frequency
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 import torch
 
@@ -28,6 +29,19 @@ def ifft2c(kspace: torch.Tensor) -> torch.Tensor:
     shifted = torch.fft.ifftshift(kspace, dim=_IMAGE_DIMS)
     image = torch.fft.ifft2(shifted, dim=_IMAGE_DIMS, norm="ortho")
     return torch.fft.fftshift(image, dim=_IMAGE_DIMS)
+
+
+@lru_cache(maxsize=32)
+def checkerboard(height: int, width: int, device: torch.device) -> torch.Tensor:
+    """``C = (−1)^(m+n)`` on an even ``(H, W)`` grid: with ``g = (−1)^((H+W)/2)``,
+    ``fft2c(x) = g · C · fft2(C · x)`` and ``ifft2c(x) = g · C · ifft2(C · x)``: the centred
+    transform's two shifts are modulations (a shift by ``N/2`` multiplies the other domain by
+    ``(−1)^k``), which :class:`MRIOperator` folds into its mask and sensitivities. Shared: never
+    modify it in place."""
+    if height % 2 or width % 2:
+        raise ValueError(f"the checkerboard identity needs an even grid, not {height}x{width}")
+    signs = 1 - 2 * ((torch.arange(height)[:, None] + torch.arange(width)) % 2)
+    return signs.to(device, torch.float32)
 
 
 def center_crop(x, shape: Sequence[int]):
@@ -72,6 +86,7 @@ class MRIOperator:
     def __init__(self, mask: torch.Tensor, sensitivities: torch.Tensor | None = None):
         self.mask = mask
         self.sensitivities = sensitivities
+        self._folded = {}
 
     def _check_grid(self, data: torch.Tensor, what: str, coil_dim: bool) -> None:
         expected = self.sensitivities.shape[-3:] if coil_dim else self.sensitivities.shape[-2:]
@@ -80,20 +95,50 @@ class MRIOperator:
                              f"not match the {what} of shape {tuple(data.shape)}: maps are "
                              "(..., coils, H, W) on the k-space's coils and grid")
 
+    def _fold(self, grid: tuple[int, int], device: torch.device
+              ) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """On an even grid ``(S', M') = (C · S, g · C · M)`` (single-coil ``S' = C``,
+        :func:`checkerboard`), so that ``A x = M' · fft2(S' x)`` and ``Aᴴ y = Σ_c conj(S'_c) ·
+        ifft2(M' y_c)`` without shifts; ``None`` on an odd grid. Computed once per grid (the
+        mask and sensitivities are fixed at construction; recomputed per call where either
+        requires a gradient, so that each call has a graph of its own)."""
+        if grid[0] % 2 or grid[1] % 2:
+            return None
+        if grid not in self._folded or self.mask.requires_grad or (
+                self.sensitivities is not None and self.sensitivities.requires_grad):
+            signs = checkerboard(*grid, device)
+            sign = -1.0 if (grid[0] + grid[1]) // 2 % 2 else 1.0
+            sensitivities = signs if self.sensitivities is None else signs * self.sensitivities
+            self._folded[grid] = sensitivities, sign * signs * self.mask
+        return self._folded[grid]
+
     def A(self, image: torch.Tensor) -> torch.Tensor:  # noqa: N802 (the operator's name)
         """Masked k-space of ``image``."""
         if self.sensitivities is not None:
             self._check_grid(image, "image", coil_dim=False)
+        folded = self._fold(tuple(image.shape[-2:]), image.device)
+        if folded is not None:
+            sensitivities, mask = folded
+            if self.sensitivities is not None:
+                image = image.unsqueeze(-3)
+            return torch.fft.fft2(sensitivities * image, dim=_IMAGE_DIMS, norm="ortho") * mask
+        if self.sensitivities is not None:
             image = self.sensitivities * image.unsqueeze(-3)
         return fft2c(image) * self.mask
 
     def A_adjoint(self, kspace: torch.Tensor) -> torch.Tensor:  # noqa: N802
         """The adjoint (zero-filled, coil-combined with conjugate sensitivities) image."""
-        images = self.coil_images(kspace)
-        if self.sensitivities is None:
-            return images
-        self._check_grid(kspace, "k-space", coil_dim=True)
-        return (self.sensitivities.conj() * images).sum(-3)
+        if self.sensitivities is not None:
+            self._check_grid(kspace, "k-space", coil_dim=True)
+        folded = self._fold(tuple(kspace.shape[-2:]), kspace.device)
+        if folded is None:
+            images = self.coil_images(kspace)
+            return images if self.sensitivities is None else (
+                self.sensitivities.conj() * images).sum(-3)
+        sensitivities, mask = folded
+        images = torch.fft.ifft2(kspace * mask, dim=_IMAGE_DIMS, norm="ortho")
+        return sensitivities * images if self.sensitivities is None else (
+            sensitivities.conj() * images).sum(-3)
 
     def coil_images(self, kspace: torch.Tensor) -> torch.Tensor:
         """``F^H M y``: the zero-filled image of each coil (single-coil: the image)."""

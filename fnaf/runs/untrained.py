@@ -42,6 +42,9 @@ from fnaf.untrained.sparsity import BASES, check_basis
 #: Part of every cached two-step result's key, bumped when what a row records changes (2: the
 #: start and control drawn per slice).
 TWO_STEP_VERSION = 2
+#: Part of an l1 configuration's key, bumped when the solver's results change (2: FISTA's step
+#: from the operator's bound, :func:`fnaf.untrained.l1.lipschitz`, not a power estimate).
+L1_VERSION = 2
 #: The methods without training: l1-minimisation and the decoders.
 UNTRAINED_METHODS = ("l1", *ARCHITECTURES)
 #: Display names.
@@ -100,7 +103,8 @@ class UntrainedConfig:
                              self.iterations, self.lr, self.scaling, self.consistency, self.seed)
 
     def key(self) -> str:
-        return _key(asdict(self))
+        return _key({**asdict(self), **({"l1_version": L1_VERSION} if self.method == "l1"
+                                        else {})})
 
 
 @dataclass(frozen=True)

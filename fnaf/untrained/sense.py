@@ -105,8 +105,7 @@ class L1Method(UntrainedMethod):
         operator = self.operator(batch)
         solver = L1Solver(self.transform(tuple(y.shape[-2:])), self.lam, self.iterations,
                           self.tol, self.solver)
-        constant = lipschitz(operator, (y.shape[0], *y.shape[-2:]),
-                             generator=torch.Generator().manual_seed(0))
+        constant = lipschitz(operator, y.shape[0])
         x = solver(y, operator, constant=constant)
         magnitude = center_crop(x, tuple(batch.target.shape[-2:])).abs()
         return Fit(magnitude, L1Problem(solver, operator, y, x, constant))

@@ -66,11 +66,7 @@ class SparsifyingTransform:
             self._dct = [torch.from_numpy(scipy.fft.dct(np.eye(n), norm="ortho", axis=0))
                          for n in self.shape]
         if basis == "wavelet":
-            import ptwt
-
-            self._analysis = ptwt.MatrixWavedec2(wavelet, level=level)
-            self._synthesis = ptwt.MatrixWaverec2(wavelet)
-            self._band_shapes = None
+            self._levels = _wavelet_levels(wavelet, level, self.shape)
         self.lowpass = self._lowpass_size()
 
     @property
@@ -89,8 +85,8 @@ class SparsifyingTransform:
     def _lowpass_size(self) -> int:
         if self.basis != "wavelet":
             return int(np.prod(self.shape))
-        self.forward(torch.zeros(1, *self.shape, dtype=torch.complex64))
-        return int(np.prod(self._band_shapes[0]))
+        rows, cols, _ = self._levels[-1]
+        return rows.shape[0] // 2 * (cols.shape[0] // 2)
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
         """``Ψx``: complex ``(B, H, W)`` -> complex ``(B, N)``."""
@@ -115,30 +111,54 @@ class SparsifyingTransform:
         return self._wavelet_inverse(coefficients)
 
     def _wavelet_forward(self, image: torch.Tensor) -> torch.Tensor:
-        parts = torch.cat([image.real, image.imag])  # the real transform on both parts
-        with warnings.catch_warnings():  # ptwt's sparse matrices warn that they are beta
-            warnings.simplefilter("ignore", UserWarning)
-            approximation, *details = self._analysis(parts)
-        bands = [approximation] + [band for scale in details for band in scale]
-        self._band_shapes = [tuple(band.shape[-2:]) for band in bands]
-        flat = torch.cat([band.flatten(1) for band in bands], 1)
-        real, imag = flat.chunk(2)
+        """Per scale: zero-pad an odd side by one, ``R · LL · Cᵀ``, split into the
+        approximation and the three detail bands; flat as ``(approximation, coarsest details,
+        ..., finest details)``, each detail scale ``(LH, HL, HH)`` (ptwt's order)."""
+        low = torch.cat([image.real, image.imag])  # the real transform on both parts
+        details = []
+        for rows, cols, (pad_rows, pad_cols) in self._levels:
+            rows, cols = rows.to(low.device, low.dtype), cols.to(low.device, low.dtype)
+            low = rows @ torch.nn.functional.pad(low, (0, pad_cols, 0, pad_rows)) @ cols.T
+            h, w = low.shape[-2] // 2, low.shape[-1] // 2
+            details.append([low[:, :h, w:], low[:, h:, :w], low[:, h:, w:]])
+            low = low[:, :h, :w]
+        bands = [low] + [band for scale in reversed(details) for band in scale]
+        real, imag = torch.cat([band.flatten(1) for band in bands], 1).chunk(2)
         return torch.complex(real, imag)
 
     def _wavelet_inverse(self, coefficients: torch.Tensor) -> torch.Tensor:
+        """The adjoint of :meth:`_wavelet_forward`: per scale, coarsest first,
+        ``Rᵀ · [[LL, LH], [HL, HH]] · C``, then the padding cropped."""
         parts = torch.cat([coefficients.real, coefficients.imag])
-        sizes = [int(np.prod(shape)) for shape in self._band_shapes]
-        bands = [band.reshape(-1, *shape) for band, shape in
-                 zip(parts.split(sizes, 1), self._band_shapes)]
-        approximation, rest = bands[0], bands[1:]
-        details = [tuple(rest[i:i + 3]) for i in range(0, len(rest), 3)]
-        from ptwt import WaveletDetailTuple2d
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            image = self._synthesis((approximation, *(WaveletDetailTuple2d(*d) for d in details)))
-        real, imag = image.chunk(2)
+        first_rows, first_cols, _ = self._levels[-1]
+        size = first_rows.shape[0] // 2 * (first_cols.shape[0] // 2)
+        low, rest = parts[:, :size], parts[:, size:]
+        low = low.reshape(-1, first_rows.shape[0] // 2, first_cols.shape[0] // 2)
+        for rows, cols, (pad_rows, pad_cols) in reversed(self._levels):
+            rows, cols = rows.to(parts.device, parts.dtype), cols.to(parts.device, parts.dtype)
+            h, w = rows.shape[0] // 2, cols.shape[0] // 2
+            lh, hl, hh = (band.reshape(-1, h, w) for band in rest[:, :3 * h * w].split(h * w, 1))
+            rest = rest[:, 3 * h * w:]
+            low = rows.T @ torch.cat([torch.cat([low, lh], -1), torch.cat([hl, hh], -1)], -2) @ cols
+            low = low[:, :low.shape[-2] - pad_rows, :low.shape[-1] - pad_cols]
+        real, imag = low.chunk(2)
         return torch.complex(real, imag)
+
+
+def _wavelet_levels(wavelet: str, level: int, shape: tuple[int, int]
+                    ) -> list[tuple[torch.Tensor, torch.Tensor, tuple[int, int]]]:
+    """The separable analysis matrices of each scale, finest first: ``(R, C, (pad rows,
+    pad cols))``, built by ``ptwt.MatrixWavedec2`` (boundary wavelets, QR-orthogonalised) and
+    kept dense: a dense product is several times faster on a CPU than ptwt's sparse one
+    (``benchmarks/bench_l1.py``), for the same coefficients."""
+    import ptwt
+
+    analysis = ptwt.MatrixWavedec2(wavelet, level=level)
+    with warnings.catch_warnings():  # ptwt's sparse matrices warn that they are beta
+        warnings.simplefilter("ignore", UserWarning)
+        analysis(torch.zeros(1, *shape))  # builds the matrices for this grid
+    return [(rows.to_dense(), cols.to_dense(), (int(pad[1]), int(pad[0])))
+            for (rows, cols), pad in zip(analysis.fwt_matrix_list, analysis.pad_list)]
 
 
 def soft_threshold(coefficients: torch.Tensor, threshold: torch.Tensor) -> torch.Tensor:

@@ -66,7 +66,7 @@ class SparsifyingTransform:
             self._dct = [torch.from_numpy(scipy.fft.dct(np.eye(n), norm="ortho", axis=0))
                          for n in self.shape]
         if basis == "wavelet":
-            self._levels = _wavelet_levels(wavelet, level, self.shape)
+            self._levels, self._copies = _wavelet_levels(wavelet, level, self.shape), {}
         self.lowpass = self._lowpass_size()
 
     @property
@@ -110,14 +110,21 @@ class SparsifyingTransform:
             return rows.T @ coefficients.reshape(-1, *self.shape) @ cols
         return self._wavelet_inverse(coefficients)
 
+    def _levels_on(self, like: torch.Tensor) -> list:
+        """The scales' matrices on ``like``'s device and dtype, copied there once."""
+        where = (like.device, like.dtype)
+        if where not in self._copies:
+            self._copies[where] = [(rows.to(*where), cols.to(*where), pad)
+                                   for rows, cols, pad in self._levels]
+        return self._copies[where]
+
     def _wavelet_forward(self, image: torch.Tensor) -> torch.Tensor:
         """Per scale: zero-pad an odd side by one, ``R · LL · Cᵀ``, split into the
         approximation and the three detail bands; flat as ``(approximation, coarsest details,
         ..., finest details)``, each detail scale ``(LH, HL, HH)`` (ptwt's order)."""
         low = torch.cat([image.real, image.imag])  # the real transform on both parts
         details = []
-        for rows, cols, (pad_rows, pad_cols) in self._levels:
-            rows, cols = rows.to(low.device, low.dtype), cols.to(low.device, low.dtype)
+        for rows, cols, (pad_rows, pad_cols) in self._levels_on(low):
             low = rows @ torch.nn.functional.pad(low, (0, pad_cols, 0, pad_rows)) @ cols.T
             h, w = low.shape[-2] // 2, low.shape[-1] // 2
             details.append([low[:, :h, w:], low[:, h:, :w], low[:, h:, w:]])
@@ -134,8 +141,7 @@ class SparsifyingTransform:
         size = first_rows.shape[0] // 2 * (first_cols.shape[0] // 2)
         low, rest = parts[:, :size], parts[:, size:]
         low = low.reshape(-1, first_rows.shape[0] // 2, first_cols.shape[0] // 2)
-        for rows, cols, (pad_rows, pad_cols) in reversed(self._levels):
-            rows, cols = rows.to(parts.device, parts.dtype), cols.to(parts.device, parts.dtype)
+        for rows, cols, (pad_rows, pad_cols) in reversed(self._levels_on(parts)):
             h, w = rows.shape[0] // 2, cols.shape[0] // 2
             lh, hl, hh = (band.reshape(-1, h, w) for band in rest[:, :3 * h * w].split(h * w, 1))
             rest = rest[:, 3 * h * w:]

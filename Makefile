@@ -39,7 +39,10 @@ test: $(VENV)/.installed
 	$(VENV)/bin/ruff check fnaf tests tools benchmarks notebooks
 	$(VENV)/bin/pytest -m 'slow or not slow' -n 2  # everything, on 2 processes; a bare `pytest` skips the slow notebook runs
 
+# The notebooks are executed first, in two lanes side by side sharing BOOK_THREADS out
+# (tools/execute_book.py); Jupyter Book then renders every page from the execution cache.
 book: $(VENV)/.installed _assets/mathjax/tex-chtml.js
+	FNAF_PROCESSES=$(BOOK_PROCESSES) $(PY) tools/execute_book.py --threads $(BOOK_THREADS)
 	OMP_NUM_THREADS=$(BOOK_THREADS) FNAF_PROCESSES=$(BOOK_PROCESSES) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	$(PY) tools/check_html.py _build/html
 	$(PY) tools/book_times.py _build/.jupyter_cache

@@ -1,6 +1,7 @@
 """Experiment configs, the run cache and the train/evaluate commands."""
 
 import json
+import threading
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -278,6 +279,30 @@ def test_a_damaged_resume_checkpoint_says_how_to_restart(tmp_path, monkeypatch):
     checkpoint.write_bytes(b"")
     with pytest.raises(DamagedFileError, match="checkpoint.pt: cannot be read .* to restart"):
         train_or_load(config, tmp_path, progress=False)
+
+
+def test_a_run_another_process_is_training_is_waited_for_then_loaded(tmp_path, monkeypatch):
+    from filelock import FileLock
+
+    from fnaf.runs.cache import _train
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    config = preset("smoke", "unet", 4, epochs=1)
+    directory = run_dir(config, tmp_path)
+    other = FileLock(directory.with_name(directory.name + ".lock"))  # the other process's
+    other.acquire()
+    asked = {}
+    waiting = threading.Thread(target=lambda: asked.update(
+        run=train_or_load(config, tmp_path, progress=False)))
+    waiting.start()
+    waiting.join(timeout=2)
+    assert waiting.is_alive() and not (directory / "config.json").exists()  # waits, trains nothing
+    trained = _train(config, tmp_path, directory, torch.device("cpu"), False, 0, 0)
+    monkeypatch.setattr("fnaf.runs.cache.fit", lambda *a, **k: pytest.fail("trained twice"))
+    other.release()
+    waiting.join(timeout=60)
+    for key, value in trained.model.state_dict().items():
+        assert torch.equal(value, asked["run"].model.state_dict()[key])
 
 
 def test_an_unwritable_run_cache_is_found_before_training(tmp_path, monkeypatch):

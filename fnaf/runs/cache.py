@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from filelock import FileLock
 from torch import nn
 
 from fnaf.attacks import AttackReport, attack_dataset
@@ -159,16 +160,33 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
 
     An interrupted run resumes from its checkpoint. Under ``torchrun`` every rank trains and
     rank 0 writes the results. Its input files and feature sizes (:func:`check_inputs`) are
-    checked before anything trains, ``init_from`` included.
+    checked before anything trains, ``init_from`` included. Two processes asking for the same
+    run (two notebooks executed side by side) train it once: the second waits on the run's
+    lock file (``<run folder>.lock``) and then loads it.
     """
     import torch.distributed as dist
 
-    if dist.is_available() and dist.is_initialized():
+    distributed = dist.is_available() and dist.is_initialized()
+    if distributed:
         _check_ranks_agree(config)
     device = resolve_device(device)
     directory = run_dir(config, root)
     if (directory / "model.pt").exists():
         return load_run(config, root, device)
+    if distributed:  # the ranks train together; torchrun's launcher holds the lock
+        return _train(config, root, directory, device, progress, checkpoint_every, num_workers)
+    ensure_writable(directory.parent, UNWRITABLE_RUNS)
+    with FileLock(directory.with_name(directory.name + ".lock")):
+        if (directory / "model.pt").exists():  # trained by another process meanwhile
+            return load_run(config, root, device)
+        return _train(config, root, directory, device, progress, checkpoint_every, num_workers)
+
+
+def _train(config: RunConfig, root, directory: Path, device: torch.device, progress: bool,
+           checkpoint_every: int, num_workers: int) -> TrainedRun:
+    """Train ``config`` into ``directory`` (see :func:`train_or_load`) and load it."""
+    import torch.distributed as dist
+
     check_inputs(config)
     distributed = dist.is_available() and dist.is_initialized()
     processes = training_processes()

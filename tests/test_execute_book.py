@@ -61,6 +61,25 @@ def test_lanes_fill_the_cache_myst_nb_matches_and_a_failure_is_named(tmp_path, c
             nbformat.read(notebooks / "broken.ipynb", as_version=4))
 
 
+@pytest.mark.slow
+def test_two_lanes_side_by_side_on_a_fresh_cache_then_the_summary(tmp_path, monkeypatch):
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    for name in "abcd":
+        _notebook(notebooks / f"{name}.ipynb", f"print({name!r})")
+    toc = tmp_path / "_toc.yml"
+    toc.write_text("root: intro\nchapters:\n" + "".join(f"  - file: notebooks/{name}\n"
+                                                        for name in "abcd"))
+    monkeypatch.setattr(execute_book, "LANES", (("a", "b"), ("c",)))
+    monkeypatch.setattr(execute_book, "LAST", ("d",))
+    cache = tmp_path / "cache"
+    assert execute_book.main(["--cache", str(cache), "--notebooks", str(notebooks),
+                              "--toc", str(toc), "--threads", "2"]) == 0
+    lanes = {name: get_cache(str(cache)).match_cache_notebook(
+        nbformat.read(notebooks / f"{name}.ipynb", as_version=4)).data["lane"] for name in "abcd"}
+    assert lanes == {"a": "lane 1", "b": "lane 1", "c": "lane 2", "d": None}
+
+
 def test_the_wall_time_is_the_longest_lane_plus_what_ran_alone():
     rows = [("a", 10.0, "", "lane 1"), ("b", 5.0, "", "lane 1"), ("c", 12.0, "", "lane 2"),
             ("s", 2.0, "", None)]

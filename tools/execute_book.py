@@ -44,7 +44,7 @@ LANES = (
 )
 #: Executed after every lane has finished.
 LAST = ("summary",)
-_CACHE_WRITE = threading.Lock()  # one writer at a time on the cache's SQLite database
+_CACHE = threading.Lock()  # one lane at a time on the cache's SQLite database
 
 
 def toc_notebooks(toc: Path) -> set[str]:
@@ -84,7 +84,8 @@ def execute_lane(names, notebooks: Path, cache_path: Path, lane: str | None,
         path = notebooks / f"{name}.ipynb"
         notebook = nbformat.read(path, as_version=4)
         try:
-            cache.match_cache_notebook(notebook)
+            with _CACHE:
+                cache.match_cache_notebook(notebook)
             print(f"[{label}] {name}: cached", flush=True)
             done.append((name, 0.0, None))
             continue
@@ -97,7 +98,7 @@ def execute_lane(names, notebooks: Path, cache_path: Path, lane: str | None,
             print(f"[{label}] {name}: FAILED ({type(result.err).__name__})", flush=True)
             done.append((name, None, result.exc_string))
             break
-        with _CACHE_WRITE:
+        with _CACHE:
             stage = cache.add_nb_to_project(str(path))
             cache.cache_notebook_bundle(
                 CacheBundleIn(notebook, stage.uri,
@@ -117,9 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks", type=Path, default=ROOT / "notebooks")
     parser.add_argument("--toc", type=Path, default=ROOT / "_toc.yml")
     args = parser.parse_args(argv)
-    check_lanes(toc_notebooks(args.toc))
+    check_lanes(toc_notebooks(args.toc), LANES, LAST)
     os.environ["OMP_NUM_THREADS"] = str(max(1, args.threads // len(LANES)))  # the kernels' env
     args.cache.mkdir(parents=True, exist_ok=True)
+    get_cache(str(args.cache)).list_cache_records()  # creates the database before the lanes do
     start = time.perf_counter()
     with ThreadPoolExecutor(len(LANES)) as pool:
         lanes = list(pool.map(lambda item: execute_lane(item[1], args.notebooks, args.cache,

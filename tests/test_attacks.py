@@ -340,7 +340,12 @@ def test_hits_of_two_models_are_compared_slice_by_slice():
 
     table = paired_hits({("FNAF", 8): robust, ("base", 8): baseline}, {"FNAF": "base"})
     assert table.index.tolist() == [("8×", "FNAF")]  # the baseline is not compared with itself
-    assert table.loc[("8×", "FNAF")].tolist() == [0, 2, pytest.approx(0.5)]
+    row = table.loc[("8×", "FNAF")]
+    assert row[["hits, model only", "hits, baseline only", "McNemar p"]].tolist() == [
+        0, 2, pytest.approx(0.5)]
+    assert row["volumes"] == 2 and row["Δ attack rate (pp)"] == pytest.approx(-50)  # 1/4 − 3/4
+    assert row["Δ attack rate (pp) low"] <= -50 <= row["Δ attack rate (pp) high"]
+    assert np.isnan(row["p volumes"])  # two volumes are too few for the signed-rank test
 
 
 def test_the_ceiling_is_the_loss_of_a_reconstruction_that_drops_the_feature(phantom_root):

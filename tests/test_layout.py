@@ -30,7 +30,8 @@ FLOORS = (
 #: Each chapter's notebook and the one study it imports (07 and 08 share the measurement
 #: attacks' reading: the same rows, read the same way).
 CHAPTER_STUDIES = {
-    "05_classification": "classification", "06_correlation_analysis": "correlation_analysis",
+    "03_robust_training": "robust_training", "05_classification": "classification",
+    "06_correlation_analysis": "correlation_analysis",
     "07_measurement_attacks": "measurement_attacks", "08_untrained_and_l1": "measurement_attacks",
     "09_distribution_shift": "distribution_shift", "10_small_features": "small_features",
     "released_code": "released_code", "real_fastmri": "real_fastmri", "summary": "summary",

@@ -1,7 +1,8 @@
 """The results summary, read from a demo build's result tables (``tests/data/summary_results``,
 written by the chapters at commit 84eda32 plus 04's Table 2 and paired hits; 07's and 08's
-attack-against-control tables, 09's and 10's tables, and the volume-level columns of 05's
-comparisons and 06's correlations are hand-made, their right verdicts known)."""
+attack-against-control tables, 09's and 10's tables, and the volume-level columns of 03's claim,
+04's paired hits, 05's comparisons and 06's correlations are hand-made, their right verdicts
+known)."""
 
 import shutil
 from pathlib import Path
@@ -34,7 +35,11 @@ def test_every_claim_is_read_at_both_accelerations_with_a_verdict(table):
 def test_the_verdicts_follow_the_rules_on_known_numbers(table):
     fnaf = ("FNAF training: the U-Net loses fewer features than its clean fine-tune, SSIM "
             "within 0.01")
-    assert table.loc[(fnaf, "4×"), "verdict"] == "reproduced"  # McNemar p < 1e-6, ΔSSIM -0.008
+    # fewer hits over volumes (p 0.002; McNemar on slices p < 1e-6 beside it), ΔSSIM -0.008
+    assert table.loc[(fnaf, "4×"), "verdict"] == "reproduced"
+    assert "over 10 volumes, p 0.002" in table.loc[(fnaf, "4×"), "ours"]
+    irim_fnaf = fnaf.replace("U-Net", "I-RIM")  # fewer over volumes (p 0.016), ΔSSIM -0.012
+    assert table.loc[(irim_fnaf, "4×"), "verdict"] == "direction only"
     assert table.loc[(fnaf, "4×"), "paper"] == "88.9 → 3.41 %"
     irim = "The I-RIM reconstructs better than the U-Net (SSIM)"
     # the demo's I-RIM cannot stand in for the released one against the U-Net (the register's
@@ -83,6 +88,28 @@ def test_a_missing_chapter_table_names_the_notebook_to_run(tmp_path):
     (tmp_path / "results" / "04_bbox_training" / "hits_vs_baseline.csv").unlink()
     with pytest.raises(FileNotFoundError, match=r"run notebooks/04_bbox_training\.ipynb"):
         claims(tmp_path / "results", real_data=False)
+
+
+def test_hits_tables_without_the_volume_test_are_not_comparable(tmp_path):
+    """03's claim and 04's paired hits written before the volume-level test: McNemar's p on
+    slices alone decides nothing; the row says which chapter to rerun."""
+    results = _copy(tmp_path)
+
+    def slices_only(frame):
+        for column in [column for column in frame.columns
+                       if "volumes" in column or "Δ attack rate" in column]:
+            frame.pop(column)
+
+    _edit(results / "03_robust_training" / "claim.csv", ["model", "AF"], slices_only)
+    _edit(results / "04_bbox_training" / "hits_vs_baseline.csv", ["AF", "model"], slices_only)
+    table = claims(results, real_data=False)
+    fnaf = ("FNAF training: the U-Net loses fewer features than its clean fine-tune, SSIM "
+            "within 0.01")
+    bbox = ("B-Box training seems to worsen the U-Net's vulnerability (a higher attack rate "
+            "than its baseline)")
+    for claim, chapter in ((fnaf, "03"), (bbox, "04")):
+        assert table.loc[(claim, "4×"), "verdict"] == "not comparable"
+        assert f"rerun {chapter}" in table.loc[(claim, "4×"), "ours"]
 
 
 def test_the_view_links_each_source_to_its_chapter_with_the_acceleration(table):

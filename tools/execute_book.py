@@ -3,11 +3,12 @@ so that ``jupyter-book build`` then renders every page from that cache.
 
 Jupyter Book (myst-nb, ``execute_notebooks: cache``) executes one notebook at a time. On the
 project's 2-core machines a notebook's training uses the second core poorly (benchmarks/README),
-so the chapters run in two lanes of one thread each: the FNAF paper's chapters (00-06) and the
-second paper's (07-10, the released code, real fastMRI). Each lane executes its notebooks in
-order; the summary, which reads every chapter's results, runs after both. Chapters of the two
-lanes share cached runs safely: a run asked for by both is trained once (the run's lock file,
-:func:`fnaf.runs.train_or_load`), and every other result is written atomically.
+so the chapters run in two lanes of one thread each: the FNAF paper's chapters (00-06 and its
+released code) and the second paper's (07-10, real fastMRI), each about half of a serial
+build. Each lane executes its notebooks in order; the summary, which reads every chapter's
+results, runs after both. Chapters of the two lanes share cached runs safely: a run asked for
+by both is trained once (the run's lock file, :func:`fnaf.runs.train_or_load`), and every other
+result is written atomically.
 
 A notebook whose code already has a cached execution is not executed again; the records are the
 ones myst-nb looks up (the same hash of code cells and kernel), written with the same fields
@@ -38,9 +39,9 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The notebooks (under notebooks/, without ``.ipynb``) of each lane, in execution order.
 LANES = (
     ("00_data", "01_baselines", "02_fnaf_attacks", "03_robust_training", "04_bbox_training",
-     "05_classification", "06_correlation_analysis"),
+     "05_classification", "06_correlation_analysis", "released_code"),
     ("07_measurement_attacks", "08_untrained_and_l1", "09_distribution_shift",
-     "10_small_features", "released_code", "real_fastmri"),
+     "10_small_features", "real_fastmri"),
 )
 #: Executed after every lane has finished.
 LAST = ("summary",)

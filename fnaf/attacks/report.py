@@ -22,6 +22,7 @@ from fnaf.stats import (
     cluster_bootstrap_mean,
     correlation,
     mcnemar_exact,
+    volume_hits_test,
     wilson_interval,
 )
 
@@ -137,10 +138,9 @@ def by_contrast(report: AttackReport) -> dict[str, AttackReport]:
             for acquisition, part in report.slices.groupby("acquisition")}
 
 
-def compare_hits(report: AttackReport, reference: AttackReport) -> tuple[int, int, float]:
+def aligned_hits(report: AttackReport, reference: AttackReport) -> tuple[pd.Series, pd.Series]:
     """Hits (loss > γ) of two models attacked on the same slices (with the same seed, so with
-    the same candidate features), compared by the exact McNemar test: ``(only report's hits,
-    only reference's hits, p)``."""
+    the same candidate features), each a boolean series indexed ``(fname, slice)`` in one order."""
     def hits(of: AttackReport) -> pd.Series:
         return (of.slices.set_index(["fname", "slice"])["loss"] > of.gamma).sort_index()
 
@@ -148,22 +148,51 @@ def compare_hits(report: AttackReport, reference: AttackReport) -> tuple[int, in
     if not mine.index.equals(theirs.index):
         raise ValueError("the two reports cover different slices; attack the same validation "
                          "set with both models")
+    return mine, theirs
+
+
+def compare_hits(report: AttackReport, reference: AttackReport) -> tuple[int, int, float]:
+    """The two models' hits (:func:`aligned_hits`) by the exact McNemar test, slices as
+    independent: ``(only report's hits, only reference's hits, p)``."""
+    mine, theirs = aligned_hits(report, reference)
     return mcnemar_exact(mine.to_numpy(), theirs.to_numpy())
+
+
+def compare_hits_by_volume(report: AttackReport, reference: AttackReport,
+                           seed: int = 0) -> dict[str, float]:
+    """The two models' hits (:func:`aligned_hits`) with the volume as the unit
+    (:func:`fnaf.stats.volume_hits_test`): the attack-rate difference (report − reference)
+    with its volume-bootstrap interval, and the signed-rank p of the per-volume differences."""
+    mine, theirs = aligned_hits(report, reference)
+    return volume_hits_test(mine.to_numpy(), theirs.to_numpy(),
+                            mine.index.get_level_values("fname"), seed=seed)
 
 
 def paired_hits(reports: dict[tuple[str, int], AttackReport],
                 baselines: dict[str, str]) -> pd.DataFrame:
-    """:func:`compare_hits` of each model against its baseline (``baselines``: label →
-    baseline's label) at each acceleration of ``reports`` (keyed ``(label, accel)``): a frame
-    indexed ``(AF, model)`` with ``"hits, model only"``, ``"hits, baseline only"`` and
-    ``"McNemar p"``."""
+    """Each model's hits against its baseline's (``baselines``: label → baseline's label) at
+    each acceleration of ``reports`` (keyed ``(label, accel)``): a frame indexed ``(AF,
+    model)`` with ``"hits, model only"``, ``"hits, baseline only"``, ``"McNemar p"``
+    (slices as independent, :func:`compare_hits`), and by volume (:func:`compare_hits_by_volume`)
+    ``"Δ attack rate (pp)"`` with ``low``/``high``, ``"volumes"`` and ``"p volumes"``."""
     rows = {}
     for (label, accel), report in reports.items():
         if label in baselines:
-            only_model, only_baseline, p = compare_hits(report, reports[baselines[label], accel])
-            rows[f"{accel}×", label] = {"hits, model only": only_model,
-                                        "hits, baseline only": only_baseline, "McNemar p": p}
+            reference = reports[baselines[label], accel]
+            only_model, only_baseline, p = compare_hits(report, reference)
+            by_volume = compare_hits_by_volume(report, reference)
+            rows[f"{accel}×", label] = {
+                "hits, model only": only_model, "hits, baseline only": only_baseline,
+                "McNemar p": p, **_rate_difference(by_volume, "Δ attack rate (pp)"),
+                "volumes": by_volume["volumes"], "p volumes": by_volume["p volumes"]}
     return pd.DataFrame(rows).T.rename_axis(["AF", "model"])
+
+
+def _rate_difference(by_volume: dict[str, float], name: str) -> dict[str, float]:
+    """The rate difference of :func:`compare_hits_by_volume` in percentage points, as
+    ``name``, ``name low`` and ``name high``."""
+    return {f"{name}{end}": 100 * by_volume[f"rate difference{end}"]
+            for end in ("", " low", " high")}
 
 
 def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTransform, *,

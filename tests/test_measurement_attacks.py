@@ -14,6 +14,8 @@ from fnaf.studies.measurement_attacks import (
     pgd_curve_view,
     robustness_comparison,
     robustness_view,
+    shared_largest_eps,
+    similarity_sentence,
     smallest_p,
     vulnerability_sentence,
 )
@@ -85,7 +87,23 @@ def test_a_model_is_more_robust_only_where_its_drop_is_smaller_on_the_same_slice
     same = robustness_comparison(frame, {"twin": "U-Net"}).set_index("eps")
     assert (same.direction == "not shown").all()
     assert (same["drop low"] <= same["drop"]).all() and (same["drop"] <= same["drop high"]).all()
+    assert same["difference"].abs().max() < 0.01  # the twin drops as much as the U-Net
+    row = compared.set_index(["model", "eps"]).loc[("FNAF U-Net", 0.05)]
+    assert row["difference"] == pytest.approx(row["drop"] - row["reference drop"])
+    assert row["difference low"] <= row["difference"] <= row["difference high"] < 0
+    assert row["volumes"] == frame.fname.nunique()
     assert list(robustness_view(compared).columns)[:3] == ["model", "reference", "ε"]
+    sentence = similarity_sentence(same[same.index == 0.05].reset_index(), margin=0.05)
+    assert sentence.startswith("Margin ±0.05 SSIM: twin against U-Net: Δ drop")
+    assert "similar (the interval inside the margin)" in sentence
+    beyond = similarity_sentence(compared[compared.model == "U-Net"], margin=0.01)
+    assert "not similar (the interval beyond the margin)" in beyond
+
+
+def test_methods_are_compared_at_the_largest_eps_every_one_was_attacked_at():
+    frame = pgd_rows({"U-Net": 0.2, "l1": 0.1})
+    frame = frame[~((frame.model == "l1") & (frame.eps == frame.eps.max()))]
+    assert shared_largest_eps(frame) == sorted(frame.eps[frame.kind == "attack"].unique())[-2]
 
 
 def test_the_curve_view_has_one_row_per_model_and_eps_and_one_column_per_kind():

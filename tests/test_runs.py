@@ -284,12 +284,13 @@ def test_a_damaged_resume_checkpoint_says_how_to_restart(tmp_path, monkeypatch):
 def test_a_run_another_process_is_training_is_waited_for_then_loaded(tmp_path, monkeypatch):
     from filelock import FileLock
 
-    from fnaf.runs.cache import _train
+    from fnaf.runs.cache import LOCK, _train
 
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
     config = preset("smoke", "unet", 4, epochs=1)
     directory = run_dir(config, tmp_path)
-    other = FileLock(directory.with_name(directory.name + ".lock"))  # the other process's
+    directory.mkdir(parents=True)
+    other = FileLock(directory / LOCK)  # the other process's
     other.acquire()
     asked = {}
     waiting = threading.Thread(target=lambda: asked.update(

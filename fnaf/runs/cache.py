@@ -4,7 +4,8 @@ A :class:`RunConfig` says everything that determines a trained model: data, mode
 objective, optimiser and schedule. Its hash names a folder under :func:`runs_dir`
 (``$FNAF_RUNS``, default ``~/.cache/fnaf/runs``) holding
 
-* ``config.json`` — the config; ``checkpoint/`` — the engine's resumable state;
+* ``config.json`` — the config; ``checkpoint/`` — the engine's resumable state; ``.lock`` —
+  held while a process trains it (another process asking for it waits, then loads it);
 * ``model.pt`` — the selected weights (written last: its presence means the run is finished);
 * ``metrics.json`` — per-epoch history and the final validation metrics per volume;
 * ``provenance.json`` — package versions, git commit, device, wall time.
@@ -74,6 +75,8 @@ UNWRITABLE_RUNS = ("point $FNAF_RUNS (or --runs-dir, or the notebooks' runs_root
 #: selected weights, the best epoch's, and a checkpoint of the weights with two optimiser moments
 #: written beside the previous one; checked free before training.
 CHECKPOINT_COPIES = 8
+#: The run folder's lock file, held while a process trains the run.
+LOCK = ".lock"
 #: A generous size of one cached row of an attack (indented JSON); checked free before attacking.
 ROW_BYTES = 4096
 
@@ -162,7 +165,7 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     rank 0 writes the results. Its input files and feature sizes (:func:`check_inputs`) are
     checked before anything trains, ``init_from`` included. Two processes asking for the same
     run (two notebooks executed side by side) train it once: the second waits on the run's
-    lock file (``<run folder>.lock``) and then loads it.
+    lock file (:data:`LOCK` in the run folder) and then loads it.
     """
     import torch.distributed as dist
 
@@ -173,10 +176,11 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
     directory = run_dir(config, root)
     if (directory / "model.pt").exists():
         return load_run(config, root, device)
+    check_inputs(config)
     if distributed:  # the ranks train together; torchrun's launcher holds the lock
         return _train(config, root, directory, device, progress, checkpoint_every, num_workers)
-    ensure_writable(directory.parent, UNWRITABLE_RUNS)
-    with FileLock(directory.with_name(directory.name + ".lock")):
+    ensure_writable(directory, UNWRITABLE_RUNS)
+    with FileLock(directory / LOCK):
         if (directory / "model.pt").exists():  # trained by another process meanwhile
             return load_run(config, root, device)
         return _train(config, root, directory, device, progress, checkpoint_every, num_workers)
@@ -184,10 +188,10 @@ def train_or_load(config: RunConfig, root: str | PathLike | None = None, *,
 
 def _train(config: RunConfig, root, directory: Path, device: torch.device, progress: bool,
            checkpoint_every: int, num_workers: int) -> TrainedRun:
-    """Train ``config`` into ``directory`` (see :func:`train_or_load`) and load it."""
+    """Train ``config`` into ``directory`` (see :func:`train_or_load`; its inputs checked)
+    and load it."""
     import torch.distributed as dist
 
-    check_inputs(config)
     distributed = dist.is_available() and dist.is_initialized()
     processes = training_processes()
     if processes > 1 and config.epochs and not distributed:  # torchrun, then load (the module)

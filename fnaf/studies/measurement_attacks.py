@@ -21,6 +21,7 @@ import seaborn as sns
 
 from fnaf.formatting import interval_string, interval_strings, p_string
 from fnaf.stats import cluster_bootstrap_mean, paired_test
+from fnaf.verdicts import SIMILAR_SSIM_MARGIN, equivalence_verdict
 
 ALPHA = 0.05
 
@@ -94,8 +95,10 @@ def robustness_comparison(frame: pd.DataFrame, references: dict[str, str],
     its reference: the attack's ``metric`` drop on the same slices at each ε.
 
     Returns columns ``model, reference, eps, drop`` (mean, with ``drop low``/``drop high``,
-    bootstrap over volumes), ``reference drop``, ``median difference``, ``p`` (signed-rank) and
-    ``direction``: ``"more robust"`` / ``"less robust"`` where shown, else ``"not shown"``."""
+    bootstrap over volumes), ``reference drop``, ``difference`` (drop − reference drop, with
+    ``difference low``/``high`` resampling volumes: what an equivalence margin is read
+    against), ``volumes``, ``median difference``, ``p`` (signed-rank) and ``direction``:
+    ``"more robust"`` / ``"less robust"`` where shown, else ``"not shown"``."""
     per_slice = drops(frame, metric)
     rows = []
     for model, reference in references.items():
@@ -105,15 +108,46 @@ def robustness_comparison(frame: pd.DataFrame, references: dict[str, str],
             joined = mine.merge(theirs, on=["fname", "slice"], suffixes=("", " reference"))
             test = paired_test(joined["drop"], joined["drop reference"])
             mean, low, high = cluster_bootstrap_mean(joined["drop"], joined.fname)
+            difference = cluster_bootstrap_mean(joined["drop"] - joined["drop reference"],
+                                                joined.fname)
             direction = "not shown"
             if test.significant(ALPHA):
                 direction = "more robust" if test.direction == "lower" else "less robust"
             rows.append({"model": model, "reference": reference, "eps": eps, "drop": mean,
                          "drop low": low, "drop high": high,
                          "reference drop": joined["drop reference"].mean(),
+                         **dict(zip(("difference", "difference low", "difference high"),
+                                    difference)),
+                         "volumes": joined.fname.nunique(),
                          "median difference": test.median_difference,
                          "p": test.p_signed_rank, "direction": direction})
     return pd.DataFrame(rows)
+
+
+def shared_largest_eps(frame: pd.DataFrame) -> float:
+    """The largest ε at which every model of ``frame`` was attacked."""
+    attacked = frame[frame.kind == "attack"].groupby("model").eps.apply(set)
+    return max(set.intersection(*attacked))
+
+
+#: :func:`fnaf.verdicts.equivalence_verdict`'s readings in a sentence's words.
+SIMILARITY_WORDS = {"reproduced": "similar (the interval inside the margin)",
+                    "not reproduced": "not similar (the interval beyond the margin)",
+                    "direction only": "neither similarity nor a difference beyond the margin "
+                                      "shown"}
+
+
+def similarity_sentence(compared: pd.DataFrame, margin: float = SIMILAR_SSIM_MARGIN) -> str:
+    """:func:`robustness_comparison`'s rows read as "similar" against an equivalence
+    ``margin`` stated up front: each drop difference with its interval over volumes, in words
+    from :func:`fnaf.verdicts.equivalence_verdict` (the summary's reading)."""
+    parts = [f"{row['model']} against {row['reference']}: Δ drop {row['difference']:+.3f} "
+             f"[{row['difference low']:+.3f}, {row['difference high']:+.3f}] over "
+             f"{row['volumes']} volumes, "
+             + SIMILARITY_WORDS[equivalence_verdict(row["difference low"],
+                                                    row["difference high"], margin)]
+             for _, row in compared.iterrows()]
+    return f"Margin ±{margin:g} SSIM: " + "; ".join(parts) + "."
 
 
 def vulnerability_sentence(versus: pd.DataFrame) -> str:
@@ -173,6 +207,9 @@ def robustness_view(compared: pd.DataFrame) -> pd.DataFrame:
         "ε": compared.eps.map("{:g}".format),
         "SSIM drop": interval_strings(compared, ["drop"], 3, "<br>[{}]")["drop"],
         "reference's drop": compared["reference drop"].map("{:.3f}".format),
+        "difference (volumes)": [f"{row['difference']:+.3f}<br>[{row['difference low']:+.3f}, "
+                                 f"{row['difference high']:+.3f}], {row['volumes']}"
+                                 for _, row in compared.iterrows()],
         "median paired difference": compared["median difference"].map("{:+.3f}".format),
         "p": compared.p.map(p_string), "reading": compared.direction})
 

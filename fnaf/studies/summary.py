@@ -32,10 +32,12 @@ from fnaf.small_feature_readings import (
     window_readings,
 )
 from fnaf.verdicts import (
+    SIMILAR_SSIM_MARGIN,
     VERDICTS,
     claim_verdict,
     comparison_verdict,
     direction_verdict,
+    equivalence_verdict,
     level_verdict,
     line_reading,
     low_frequency_readings,
@@ -98,7 +100,8 @@ def claims(results: str | PathLike, real_data: bool,
     rows = [*_attack_rows(found), *_information_rows(found), *_quality_rows(found),
             *_robust_rows(found), *_bbox_attack_rows(found), *_box_rows(found),
             *_classification_rows(found, real_data), *_correlation_rows(found),
-            *_vulnerability_rows(found), *_shift_rows(found), *_small_feature_rows(found)]
+            *_vulnerability_rows(found), *_similar_rows(found), *_shift_rows(found),
+            *_small_feature_rows(found)]
     unknown = sorted({row["id"] for row in rows} - set(register))
     if unknown:
         raise ValueError(f"summary rows {unknown} are not in the claims register "
@@ -463,6 +466,42 @@ def _vulnerability_rows(found: ChapterResults) -> list[dict]:
     rows.append(_row("rcs-fig10-bases-vulnerable", NO_AF, "every basis vulnerable at ε = 0.08",
                      "; ".join(f"{row['model']}: {_versus(row)}" for _, row in bases.iterrows()),
                      _vulnerable(bases)))
+    return rows
+
+
+#: The second paper's "similar" claims: register id → chapter 08's table of SSIM-drop
+#: differences against a reference, and what a row compares.
+SIMILAR = {"rcs-s4-similar-methods": ("method_comparison", "each method against l1"),
+           "rcs-fig10-bases-similar": ("basis_comparison", "each basis against the wavelet")}
+
+
+def _similar_rows(found: ChapterResults) -> list[dict]:
+    """Appendix §A.2 and Fig. 10, "similar" read with the equivalence margin stated up front
+    (:data:`fnaf.verdicts.SIMILAR_SSIM_MARGIN`), never as "not significantly different": each
+    method's (basis's, at its own λ) SSIM drop under attack at the largest ε against the
+    reference's on the same slices, the difference's interval resampling volumes; the claim is
+    the weakest of its rows' :func:`~fnaf.verdicts.equivalence_verdict`. A table without the
+    difference interval (written before it) is not comparable."""
+    rows = []
+    for claim_id, (name, compared) in SIMILAR.items():
+        table = found.optional("08_untrained_and_l1", name, None)
+        margin = f"margin ±{SIMILAR_SSIM_MARGIN:g} SSIM"
+        if table is None or "difference low" not in table.columns:
+            rows.append(_row(claim_id, NO_AF, "similar (no number)",
+                             f"no difference interval in this table (rerun 08); {margin}",
+                             "not comparable"))
+            continue
+        table = table[~table["model"].str.contains("at the wavelet's λ", regex=False)]
+        table = table[table["eps"] == table["eps"].max()]
+        ours = "; ".join(
+            f"{row['model']}: Δ drop {row['difference']:+.3f} [{row['difference low']:+.3f}, "
+            f"{row['difference high']:+.3f}] over {row['volumes']:.0f} volumes"
+            for _, row in table.iterrows())
+        verdicts = [equivalence_verdict(row["difference low"], row["difference high"],
+                                        SIMILAR_SSIM_MARGIN) for _, row in table.iterrows()]
+        rows.append(_row(claim_id, NO_AF, "similar (no number)",
+                         f"{compared} at ε = {table['eps'].max():g}, {margin}: {ours}",
+                         _weakest(verdicts)))
     return rows
 
 

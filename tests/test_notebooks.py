@@ -128,6 +128,9 @@ def test_attacks_notebook_builds_table2_with_the_control(tmp_path, monkeypatch):
     assert table.loc[("4×", "U-Net"), "paper attack rate (%)"] == 88.89  # the paper's 4x row
     assert table.loc[("8×", "U-Net"), "paper attack rate (%)"] == 92.96
     assert ((table["attack rate (%)"] >= 0) & (table["attack rate (%)"] <= 100)).all()
+    paired = pd.read_csv(results / "random_search_vs_fd_volumes.csv", index_col=0)
+    assert paired.index.tolist() == ["U-Net 8×", "I-RIM 8×"]  # same slices, by volume
+    assert paired["rate difference low"].le(paired["rate difference high"]).all()
     import json
 
     (unet,) = (tmp_path / "runs").glob("unet-*")

@@ -21,8 +21,14 @@ def table():
     return claims(RESULTS, real_data=False)
 
 
+#: Claims read at one acceleration: the paper's words were about 8× ("for 8× acceleration, the
+#: FNAF U-Net ..."), or chapter 02 compares its attacks at its last acceleration only.
+ONE_ACCELERATION = {"fnaf-t4-compartments-fnaf-unet", "fnaf-s35-random-search"}
+
+
 def test_every_claim_is_read_at_both_accelerations_with_a_verdict(table):
-    read = table[table.index.get_level_values("AF") != NO_AF]
+    read = table[(table.index.get_level_values("AF") != NO_AF)
+                 & ~table["id"].isin(ONE_ACCELERATION)]
     per_claim = read.reset_index().groupby("claim", sort=False)["AF"].apply(list)
     assert (per_claim.map(sorted) == [["4×", "8×"]] * len(per_claim)).all()
     assert set(read["verdict"]) <= set(VERDICTS)
@@ -131,6 +137,61 @@ def test_similar_claims_are_read_against_the_margin_stated_up_front(table, tmp_p
     for claim in ("rcs-s4-similar-methods", "rcs-fig10-bases-similar"):
         assert again.loc[claim, "verdict"] == "not comparable"
         assert "rerun 08" in again.loc[claim, "ours"]
+
+
+def test_compartments_are_counted_with_the_volume_as_the_unit(table, tmp_path):
+    """Table 4 per compartment. The fixture (written before the volume-level test) is not
+    comparable; hand-made volume columns: at 4× the B-Box I-RIM is lower in 10 of 11
+    compartments and shown in 3 of the 4 with enough volumes to test (reproduced); the FNAF
+    U-Net at 8× is lower in 4 of 11 (not reproduced, the paper's "majority" is not ours)."""
+    rows = table.reset_index().set_index(["id", "AF"])
+    assert rows.loc[("fnaf-t4-compartments-bbox-irim", "4×"), "verdict"] == "not comparable"
+    assert "rerun 04" in rows.loc[("fnaf-t4-compartments-bbox-irim", "4×"), "ours"]
+    assert ("fnaf-t4-compartments-fnaf-unet", "4×") not in rows.index  # the paper spoke of 8×
+    results = _copy(tmp_path)
+
+    def add_volumes(frame):
+        for robust in ("FNAF U-Net", "B-Box U-Net", "FNAF I-RIM", "B-Box I-RIM"):
+            frame[f"{robust} volumes"] = 4
+            frame[f"{robust} direction volumes"] = "higher"
+        compartments = frame.index.get_level_values("compartment") != "All"
+        at_4 = frame.index.get_level_values("AF") == "4×"
+        frame.loc[compartments & at_4, "B-Box I-RIM direction volumes"] = ["higher"] + [
+            "lower"] * 10
+        at_8 = frame.index.get_level_values("AF") == "8×"
+        frame.loc[compartments & at_8, "FNAF U-Net direction volumes"] = ["lower"] * 4 + [
+            "higher"] * 7
+
+    def add_tests(frame):
+        for robust in ("FNAF U-Net", "B-Box U-Net", "FNAF I-RIM", "B-Box I-RIM"):
+            frame[f"{robust} p volumes"] = float("nan")
+        at_4 = frame.index.get_level_values("AF") == "4×"
+        nan = float("nan")  # seven compartments with too few volumes, four tested, "All"
+        frame.loc[at_4, "B-Box I-RIM p volumes"] = [nan] * 7 + [0.4, 0.03, 0.03, 0.03, nan]
+
+    _edit(results / "04_bbox_training" / "table4.csv", ["AF", "compartment"], add_volumes)
+    _edit(results / "04_bbox_training" / "table4_tests.csv", ["AF", "compartment"], add_tests)
+    again = claims(results, real_data=False).reset_index().set_index(["id", "AF"])
+    bbox = again.loc[("fnaf-t4-compartments-bbox-irim", "4×")]
+    assert bbox["verdict"] == "reproduced"
+    assert bbox["ours"].startswith("10 of 11 compartments lower over volumes, 3 of the 4 with "
+                                   "enough volumes to test shown lower")
+    fnaf = again.loc[("fnaf-t4-compartments-fnaf-unet", "8×")]
+    assert fnaf["verdict"] == "not reproduced" and fnaf["ours"].startswith("4 of 11")
+
+
+def test_random_search_is_read_by_the_paired_direction_over_volumes(table, tmp_path):
+    """§3.5, hand-made: random search hits more than finite differences on the U-Net (+11.2 pp
+    over volumes, p 0.002) and on the I-RIM (+5.0 pp, p 0.06, not shown): the weakest reading,
+    direction only. Without the paired table (an older chapter 02): not comparable."""
+    row = table.reset_index().set_index(["id", "AF"]).loc[("fnaf-s35-random-search", "8×")]
+    assert row["verdict"] == "direction only"
+    assert "U-Net 8×: random search − finite differences +11.2 [+6.2, +16.2] pp over 10 volumes" \
+        in row["ours"]
+    results = _copy(tmp_path)
+    (results / "02_fnaf_attacks" / "random_search_vs_fd_volumes.csv").unlink()
+    again = claims(results, real_data=False).reset_index().set_index("id")
+    assert again.loc["fnaf-s35-random-search", "verdict"] == "not comparable"
 
 
 def test_the_view_links_each_source_to_its_chapter_with_the_acceleration(table):
@@ -303,8 +364,7 @@ def _verdicts(table) -> pd.DataFrame:
 #: claims, 05's patch-size, fine-tuning and drop claims, §3.5's random search, the two
 #: "similar" claims of 08 (an equivalence margin to state) and Fig. 16 (no GD-fitted
 #: ConvDecoder in chapter 10).
-UNREAD = {"fnaf-s35-random-search", "fnaf-t4-compartments-bbox-irim",
-          "fnaf-t4-compartments-fnaf-unet", "fnaf-s43-confidence-patch-size",
+UNREAD = {"fnaf-s43-confidence-patch-size",
           "fnaf-s43-fine-tuning", "fnaf-s43-drop", "rcs-fig16-smooth-convergence"}
 
 

@@ -97,8 +97,10 @@ def claims(results: str | PathLike, real_data: bool,
     for a row whose id is not in the register."""
     register = claims_register() if register is None else register
     found = ChapterResults(results)
-    rows = [*_attack_rows(found), *_information_rows(found), *_quality_rows(found),
+    rows = [*_attack_rows(found), *_random_search_rows(found), *_information_rows(found),
+            *_quality_rows(found),
             *_robust_rows(found), *_bbox_attack_rows(found), *_box_rows(found),
+            *_compartment_rows(found),
             *_classification_rows(found, real_data), *_correlation_rows(found),
             *_vulnerability_rows(found), *_similar_rows(found), *_shift_rows(found),
             *_small_feature_rows(found)]
@@ -179,6 +181,28 @@ def _attack_rows(found: ChapterResults) -> list[dict]:
             level_verdict(row["paper attack rate (%)"], row["attack rate (%) low"],
                           row["attack rate (%) high"], shown)))
     return rows
+
+
+def _random_search_rows(found: ChapterResults) -> list[dict]:
+    """§3.5: random search "proved to be a more effective form of attack" than finite
+    differences (no number, no test here): the direction of the attack rates on the same slices,
+    shown by the signed-rank test of the per-volume differences; every model must agree (the
+    weakest of their readings). A chapter 02 without the paired table is not comparable."""
+    paired = found.optional("02_fnaf_attacks", "random_search_vs_fd_volumes", 0)
+    if paired is None:
+        return [_row("fnaf-s35-random-search", NO_AF, "no number (Cheng et al., 2020)",
+                     "no paired table (rerun 02)", "not comparable")]
+    parts, verdicts = [], []
+    for label, row in paired.iterrows():
+        direction = "higher" if row["rate difference"] > 0 else "lower"
+        verdicts.append(direction_verdict("higher", direction, bool(row["p volumes"] <= ALPHA)))
+        low, high = (100 * row[f"rate difference {end}"] for end in ("low", "high"))
+        parts.append(f"{label}: random search − finite differences "
+                     f"{100 * row['rate difference']:+.1f} [{low:+.1f}, {high:+.1f}] pp over "
+                     f"{row['volumes']:.0f} volumes (p {p_string(row['p volumes'])})")
+    af = paired.index[0].rsplit(" ", 1)[1]
+    return [_row("fnaf-s35-random-search", af, "no number (Cheng et al., 2020)",
+                 "; ".join(parts), _weakest(verdicts))]
 
 
 def _information_rows(found: ChapterResults) -> list[dict]:
@@ -335,6 +359,57 @@ def _box_rows(found: ChapterResults) -> list[dict]:
                 f"{row[baseline]:.4f} → {_interval(row, robust, 4)} ({change:+.0%}; {unit}; "
                 f"boxes as independent: paired p {p_string(test[f'{robust} p'])})",
                 direction_verdict(paper_direction, direction, ours_shown)))
+    return rows
+
+
+#: Table 4's claims over compartments: register id → (robust model, the paper's words at each
+#: acceleration they cover, whether the paper's claim rests on its test (bold cells) or on the
+#: direction alone ("outperformed ... for the majority of the classes")).
+COMPARTMENT_CLAIMS = {
+    "fnaf-t4-compartments-bbox-irim": ("B-Box I-RIM", {"4×": "9 of 11 compartments bold",
+                                                       "8×": "6 of 11 compartments bold"}, True),
+    "fnaf-t4-compartments-fnaf-unet": ("FNAF U-Net", {"8×": "9 of 11 compartments lower (1 "
+                                                             "bold)"}, False),
+}
+
+
+def _compartment_rows(found: ChapterResults) -> list[dict]:
+    """Table 4 per compartment: how many compartments the robust model's NMSE is lower in,
+    with the volume as the unit (each compartment's per-volume means, signed-rank; the
+    compartments with too few volumes are not tested), the paper's rank-sum on boxes beside
+    it. The claim holds in direction when most compartments are lower and is shown when most
+    of the tested ones are shown lower. A table without the volume-level columns is not
+    comparable."""
+    table = found.table("04_bbox_training", "table4", ["AF", "compartment"])
+    tests = found.table("04_bbox_training", "table4_tests", ["AF", "compartment"])
+    rows = []
+    for claim_id, (robust, paper, tested_by_paper) in COMPARTMENT_CLAIMS.items():
+        for af, words in paper.items():
+            if af not in table.index.get_level_values("AF") or robust not in table.columns:
+                continue
+            part = table.loc[af].drop(index="All", errors="ignore")
+            part = part[part["N"] > 0]
+            p_rank_sum = tests.loc[af].loc[part.index, f"{robust} p rank-sum"]
+            rank_sum = int(((part[f"{robust} direction"] == "lower")
+                            & (p_rank_sum <= ALPHA)).sum())
+            boxes = (f"boxes unpaired (the paper's rank-sum): {rank_sum} of {len(part)} lower "
+                     f"with p ≤ {ALPHA:g}")
+            if f"{robust} direction volumes" not in part.columns:
+                rows.append(_row(claim_id, af, words, f"{boxes}; no volume-level test in this "
+                                 "table (rerun 04)", "not comparable"))
+                continue
+            p_volumes = tests.loc[af].loc[part.index, f"{robust} p volumes"]
+            lower = part[f"{robust} direction volumes"] == "lower"
+            tested = int(p_volumes.notna().sum())
+            shown = int((lower & (p_volumes <= ALPHA)).sum())
+            direction = "lower" if lower.sum() > len(part) / 2 else "higher"
+            majority_shown = tested > 0 and shown > tested / 2
+            ours = (f"{int(lower.sum())} of {len(part)} compartments lower over volumes, "
+                    f"{shown} of the {tested} with enough volumes to test shown lower; {boxes}")
+            verdict = (comparison_verdict("lower", True, direction, majority_shown)
+                       if tested_by_paper else
+                       direction_verdict("lower", direction, majority_shown))
+            rows.append(_row(claim_id, af, words, ours, verdict))
     return rows
 
 

@@ -28,6 +28,7 @@ from fnaf.runs import (
     evaluate_or_load,
     preset,
     robust_preset,
+    scored_on,
     train_or_load,
     validation_boxes,
 )
@@ -39,11 +40,16 @@ MEASUREMENTS = Path(__file__).resolve().parent / "measurements"
 CRITERIA = {"fnaf": "attack rate (%)", "bbox": "box NMSE"}
 
 
-def measure_fine_tune(config: RunConfig, attack: AttackConfig, runs_root) -> dict[int, dict]:
+def measure_fine_tune(config: RunConfig, attack: AttackConfig, runs_root,
+                      held_out: bool = False, held_out_root=None) -> dict[int, dict]:
     """Train (or load) ``config`` and measure it at each of its accelerations: the per-volume
-    quality, the ``attack`` and the error inside the annotated boxes."""
+    quality, the ``attack`` and the error inside the annotated boxes; on its validation split,
+    or with ``held_out`` on held-out volumes (:func:`fnaf.runs.scored_on`, ``held_out_root``
+    for a data folder)."""
     run = train_or_load(config, runs_root, progress=False)
-    boxes = validation_boxes(config)
+    if held_out:
+        run = scored_on(run, held_out_root)
+    boxes = validation_boxes(run.config)
     measured = {}
     for accel in config.accels:
         evaluation = evaluate_or_load(run, accel, annotations=boxes)
@@ -73,28 +79,34 @@ def compare_fine_tunes(measured: dict, clean: dict) -> dict:
 
 def beta_sweep(betas: Sequence[float], objectives: Sequence[str] = ("fnaf", "bbox"), *,
                scale: str = "demo", model: str = "unet", accel=(4, 8), data_root=None,
-               attack: AttackConfig = AttackConfig(), runs_root=None,
-               progress: bool = True) -> pd.DataFrame:
+               attack: AttackConfig = AttackConfig(), runs_root=None, held_out: bool = True,
+               held_out_root=None, progress: bool = True) -> pd.DataFrame:
     """One row per (objective, β, acceleration), the clean fine-tune's rows first (β NaN).
 
     Every fine-tune is :func:`fnaf.runs.robust_preset` ``(scale, model, accel, objective,
-    data_root, beta=β)``, measured at each of its accelerations.
+    data_root, beta=β)``, measured at each of its accelerations on held-out volumes (``held_out``:
+    the phantom drawn with another seed, or ``held_out_root``; :func:`fnaf.runs.scored_on`), so
+    that β is not chosen on the volumes the chapters judge it by; ``held_out=False`` measures on
+    the validation split (``split`` says which).
     """
     def fine_tune(objective: str, **options) -> RunConfig:
         return robust_preset(scale, model, accel, objective, data_root, **options)
 
-    reference = measure_fine_tune(fine_tune("clean"), attack, runs_root)
+    def measure(config: RunConfig) -> dict[int, dict]:
+        return measure_fine_tune(config, attack, runs_root, held_out, held_out_root)
+
+    reference = measure(fine_tune("clean"))
     rows = [{"objective": "clean", "beta": float("nan"), "accel": accel,
              **compare_fine_tunes(measured, measured)} for accel, measured in reference.items()]
     for objective in objectives:
         for beta in betas:
-            measured = measure_fine_tune(fine_tune(objective, beta=beta), attack, runs_root)
+            measured = measure(fine_tune(objective, beta=beta))
             rows += [{"objective": objective, "beta": beta, "accel": accel,
                       **compare_fine_tunes(result, reference[accel])}
                      for accel, result in measured.items()]
             if progress:
                 print(pd.DataFrame(rows[-len(measured):]).round(4).to_string(), flush=True)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).assign(split="held-out" if held_out else "validation")
 
 
 def select_beta(sweep: pd.DataFrame, objective: str, max_ssim_drop: float = 0.01) -> float:
@@ -127,10 +139,16 @@ def sweep_view(sweep: pd.DataFrame, objective: str) -> pd.DataFrame:
 
 
 def choice_sentence(sweep: pd.DataFrame, objective: str, preset_beta: float) -> str:
-    """What the rule picks from ``sweep`` for ``objective``, against the preset's β."""
+    """What the rule picks from ``sweep`` for ``objective``, against the preset's β, and on
+    which volumes it was measured (a sweep without a ``split`` column predates the held-out
+    split: it was measured on the validation volumes the chapters judge)."""
     chosen = select_beta(sweep, objective)
     agrees = "the preset's β" if chosen == preset_beta else f"not the preset's {preset_beta:g}"
-    return (f"{objective}: the rule picks β = {chosen:g} ({agrees}); measured at commit "
+    split = sweep["split"].iloc[0] if "split" in sweep.columns else "validation"
+    where = ("on held-out volumes (the phantom drawn with another seed), not the ones judged "
+             "here" if split == "held-out" else
+             "on the validation volumes judged here: the choice is tuned on what it is judged by")
+    return (f"{objective}: the rule picks β = {chosen:g} ({agrees}); measured {where}, at commit "
             f"{sweep['git_commit'].iloc[0]} by tools/beta_sweep.py")
 
 

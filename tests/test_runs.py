@@ -661,3 +661,28 @@ def test_predictions_without_room_are_refused_before_any_reconstruction(finished
                                          "be written there, .* pass a folder on another disk"):
         main(["evaluate", "--scale", "smoke", "--epochs", "1", "--runs-dir", str(root),
               "--quiet", "--out", str(out)])
+
+
+def test_a_run_scored_on_held_out_volumes_caches_apart_from_its_own(finished_run, monkeypatch):
+    """The held-out phantom (other patients, the seed plus HELD_OUT_SEED_OFFSET) gives other
+    scores, cached under the run's scored_on/ folder; the run's own evaluation is untouched."""
+    from fnaf.runs import HELD_OUT_SEED_OFFSET, evaluate_or_load, scored_on
+
+    config, root = finished_run
+    monkeypatch.setenv("FNAF_CACHE", str(root / "cache"))
+    run = load_run(config, root)
+    own = evaluate_or_load(run, 4)
+    held_out = scored_on(run)
+    assert held_out.config.phantom.seed == config.phantom.seed + HELD_OUT_SEED_OFFSET
+    assert held_out.directory.parent == run.directory / "scored_on"
+    scores = evaluate_or_load(held_out, 4)
+    assert (held_out.directory / "evaluations" / "4x.json").is_file()
+    assert not np.allclose(scores.metrics.sort_values("fname")["SSIM"],
+                           own.metrics.sort_values("fname")["SSIM"])
+    pd.testing.assert_frame_equal(evaluate_or_load(run, 4).metrics, own.metrics,
+                                  check_like=True)  # still the run's own
+    with pytest.raises(ValueError, match="give the held-out volumes' folder"):
+        from types import SimpleNamespace
+
+        fastmri = SimpleNamespace(name="unet-clean-4x-paper", data_root="/data/knee")
+        scored_on(replace(run, config=fastmri))  # fastMRI's volumes: the caller names others

@@ -64,9 +64,12 @@ def test_the_sweep_view_and_the_sentence_say_what_the_rule_picked():
     assert view.loc[("fnaf", "1"), "attack rate (%) 8×"] == "10.0 [1.0, 50.0]"
     assert view.loc[("fnaf", "0.3"), "ΔSSIM 4×"] == "-0.0020"
     assert choice_sentence(table, "fnaf", 1.0) == (
-        "fnaf: the rule picks β = 1 (the preset's β); measured at commit abc1234 by "
+        "fnaf: the rule picks β = 1 (the preset's β); measured on the validation volumes judged "
+        "here: the choice is tuned on what it is judged by, at commit abc1234 by "
         "tools/beta_sweep.py")
     assert "not the preset's 0.5" in choice_sentence(table, "fnaf", 0.5)
+    held_out = choice_sentence(table.assign(split="held-out"), "fnaf", 1.0)
+    assert "measured on held-out volumes (the phantom drawn with another seed)" in held_out
 
 
 def test_the_demo_preset_uses_the_beta_the_rule_picks_from_the_committed_sweep():

@@ -33,6 +33,7 @@ from fnaf.runs.builders import (
     validation_boxes,
 )
 from fnaf.runs.cache import (
+    HELD_OUT_SEED_OFFSET,
     UNWRITABLE_RUNS,
     TrainedRun,
     attack_or_load,
@@ -44,6 +45,7 @@ from fnaf.runs.cache import (
     reconstructions_or_load,
     run_dir,
     runs_dir,
+    scored_on,
     train_or_load,
 )
 from fnaf.runs.configs import (
@@ -173,6 +175,8 @@ __all__ = [
     "untrained_preset",
     "robust_preset",
     "run_dir",
+    "scored_on",
+    "HELD_OUT_SEED_OFFSET",
     "runs_dir",
     "train_or_load",
     "training_accel",

@@ -21,7 +21,7 @@ import math
 import os
 import platform
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from os import PathLike
 from pathlib import Path
 
@@ -140,6 +140,32 @@ def load_run(config: RunConfig, root: str | PathLike | None = None,
     metrics, origin = (load_json(directory / name, retrain)
                        for name in ("metrics.json", "provenance.json"))
     return TrainedRun(config, directory, model.to(device).eval(), metrics, origin)
+
+
+#: What a held-out phantom adds to the run's phantom seed: the same population, other patients.
+HELD_OUT_SEED_OFFSET = 1000
+
+
+def scored_on(run: TrainedRun, data_root: str | PathLike | None = None) -> TrainedRun:
+    """``run``'s trained model read on held-out data: ``data_root`` (a fastMRI-layout folder of
+    other volumes), or by default the run's phantom drawn with its seed plus
+    :data:`HELD_OUT_SEED_OFFSET` (other patients from the same population). Returns a run whose
+    config names those data (every other field the run's) and whose folder is
+    ``<run>/scored_on/<data key>/``, so :func:`evaluate_or_load` and :func:`attack_or_load`
+    cache its results apart from the run's own validation split."""
+    if data_root is None:
+        if run.config.data_root is not None:
+            raise ValueError(f"{run.config.name} was trained on {run.config.data_root}: give "
+                             "the held-out volumes' folder (data_root); only the phantom can "
+                             "draw a held-out split by itself")
+        phantom = replace(run.config.phantom,
+                          seed=run.config.phantom.seed + HELD_OUT_SEED_OFFSET)
+        config, key = replace(run.config, phantom=phantom), f"phantom-{phantom.key()}"
+    else:
+        config = replace(run.config, data_root=str(data_root))
+        key = f"data-{config.data_identity()}"
+    return TrainedRun(config, run.directory / "scored_on" / key, run.model, run.metrics,
+                      run.provenance)
 
 
 def _check_ranks_agree(config: RunConfig) -> None:

@@ -3,12 +3,13 @@ so that ``jupyter-book build`` then renders every page from that cache.
 
 Jupyter Book (myst-nb, ``execute_notebooks: cache``) executes one notebook at a time. On the
 project's 2-core machines a notebook's training uses the second core poorly (benchmarks/README),
-so the chapters run in two lanes of one thread each: the FNAF paper's chapters (00-06 and its
-released code) and the second paper's (07-10, real fastMRI), each about half of a serial
-build. Each lane executes its notebooks in order; the summary, which reads every chapter's
-results, runs after both. Chapters of the two lanes share cached runs safely: a run asked for
-by both is trained once (the run's lock file, :func:`fnaf.runs.train_or_load`), and every other
-result is written atomically.
+so the chapters run in two lanes of one thread each, each about half of a cold build: the FNAF
+paper's chapters (00-06, its released code) then chapter 10, which reads chapter 07's trained
+networks, long finished by then; and chapters 07-09 with real fastMRI. Each lane executes its
+notebooks in order; the summary, which reads every chapter's results, runs after both.
+Chapters of the two lanes share cached runs safely: a run asked for by both is trained once
+(the run's lock file, :func:`fnaf.runs.train_or_load`), and every other result is written
+atomically.
 
 A notebook whose code already has a cached execution is not executed again; the records are the
 ones myst-nb looks up (the same hash of code cells and kernel), written with the same fields
@@ -39,9 +40,8 @@ ROOT = Path(__file__).resolve().parent.parent
 #: The notebooks (under notebooks/, without ``.ipynb``) of each lane, in execution order.
 LANES = (
     ("00_data", "01_baselines", "02_fnaf_attacks", "03_robust_training", "04_bbox_training",
-     "05_classification", "06_correlation_analysis", "released_code"),
-    ("07_measurement_attacks", "08_untrained_and_l1", "09_distribution_shift",
-     "10_small_features", "real_fastmri"),
+     "05_classification", "06_correlation_analysis", "released_code", "10_small_features"),
+    ("07_measurement_attacks", "08_untrained_and_l1", "09_distribution_shift", "real_fastmri"),
 )
 #: Executed after every lane has finished.
 LAST = ("summary",)

@@ -254,13 +254,16 @@ def _pgd(args: argparse.Namespace) -> None:
 
 def _untrained(args: argparse.Namespace):
     """``--method``'s :class:`~fnaf.runs.UntrainedConfig`: the scale's preset with ``--seed``,
-    ``--iterations``, ``--lam`` and ``--basis`` (l1's only) where given."""
+    ``--iterations``, ``--lam`` and ``--basis`` (l1's only) and ``--beta1`` (a decoder's only)
+    where given."""
     from fnaf.runs import untrained_preset
 
-    settings = {name: getattr(args, name) for name in ("iterations", "lam", "basis")
-                if getattr(args, name) is not None}
+    settings = {name: getattr(args, name) for name in ("iterations", "lam", "basis", "beta1")
+                if getattr(args, name, None) is not None}
     if args.method != "l1" and {"lam", "basis"} & set(settings):
         raise ValueError(f"--lam and --basis set l1-minimisation, not {args.method}")
+    if args.method == "l1" and "beta1" in settings:
+        raise ValueError("--beta1 sets a decoder's Adam, not l1-minimisation")
     return untrained_preset(args.scale, args.method, seed=args.seed, **settings)
 
 
@@ -303,9 +306,10 @@ def _location_map(args: argparse.Namespace) -> None:
     try:  # every setting checked before a cached map is looked up
         check_counts(window=args.window, grid=args.grid, images=args.images, chunk=args.chunk)
         if args.method not in UNTRAINED_METHODS and any(
-                getattr(args, name) is not None for name in ("iterations", "lam", "basis")):
-            raise ValueError(f"--iterations, --lam and --basis set l1 or a decoder, not the "
-                             f"trained {args.method}")
+                getattr(args, name) is not None for name in ("iterations", "lam", "basis",
+                                                             "beta1")):
+            raise ValueError(f"--iterations, --lam, --basis and --beta1 set l1 or a decoder, "
+                             f"not the trained {args.method}")
         method = (_untrained(args) if args.method in UNTRAINED_METHODS else
                   multicoil_preset(args.scale, args.method, args.accel, args.coils,
                                    data_root=args.data_root))
@@ -560,6 +564,9 @@ def build_parser() -> argparse.ArgumentParser:
     location.add_argument("--chunk", type=int, default=8, help="placements reconstructed "
                           "together (part of the cache key: a decoder's fit depends on it)")
     location.add_argument("--seed", type=int, default=0, help="the decoders' initialisation")
+    location.add_argument("--beta1", type=float, help="a decoder's Adam β1 (default the "
+                          "authors' 0.9; 0.98: the appendix's smoother fit, chapter 10's "
+                          "smooth_map)")
     location.set_defaults(run=_location_map)
     return parser
 

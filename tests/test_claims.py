@@ -86,7 +86,7 @@ def test_the_summary_renders_every_register_entry_and_only_those(register):
             entry.paper]
     # an entry no row reads is shown, at no acceleration, never hidden
     unread = table[table.index.get_level_values("AF") == NO_AF]
-    assert unread.set_index("id").loc["rcs-fig16-smooth-convergence", "verdict"] == NOT_READ
+    assert unread.set_index("id").loc["fnaf-s43-confidence-patch-size", "verdict"] == NOT_READ
     # nothing measures a radiologist's reading; the phantom cannot measure Table 1's counts
     assert unread.set_index("id").loc["fnaf-s37-radiologist", "verdict"] == "not comparable"
     assert unread.set_index("id").loc["fnaf-t1-data", "verdict"] == "not comparable"

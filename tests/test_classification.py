@@ -6,13 +6,16 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from fnaf.classifier_scores import point_metrics, weighted_metrics
+from fnaf.classifier_scores import FULLY_SAMPLED, point_metrics, weighted_metrics
 from fnaf.studies.classification import (
+    against_fully_sampled,
     classification_metrics,
+    classification_sentences,
     classification_table,
     classification_view,
     confidence_drop,
     decision_test,
+    strategy_comparison,
 )
 
 
@@ -109,3 +112,48 @@ def test_the_classification_table_puts_ours_with_its_interval_beside_the_papers(
     assert view.loc[("8×", "U-Net", "ours"), "Sn"] == "90.0<br><small>[85.0, 95.0]</small>"
     assert view.loc[("8×", "U-Net", "paper"), "Kappa"] == "54.26"
     assert view.loc[("8×", "mine", "paper"), "AUROC"] == "–"
+
+
+def test_the_drop_against_fully_sampled_pairs_both_inputs_on_the_same_volume_resamples():
+    """A reconstruction that flips one abnormal patch per volume to normal loses F1 in every
+    resample: its paired interval lies below zero, while two unpaired intervals overlap."""
+    rng = np.random.default_rng(0)
+    volumes = np.repeat(np.arange(12), 30)
+    labels = np.tile(np.r_[np.ones(10), np.zeros(20)], 12).astype(int)
+    full = labels * 0.25 + rng.random(len(labels)) * 0.6 + 0.05  # some errors per volume
+    worse = full.copy()
+    worse[np.arange(12) * 30] = 0.01  # the first abnormal patch of each volume, missed
+    table = against_fully_sampled(labels, {(FULLY_SAMPLED, 4): full, ("U-Net", 4): worse,
+                                           ("Same", 4): full.copy()}, volumes)
+    row = table.loc[("4×", "U-Net")]
+    expected = point_metrics(labels, worse)["F1"] - point_metrics(labels, full)["F1"]
+    assert row["Δ F1"] == pytest.approx(expected) and row["Δ F1 high"] < 0
+    assert row["volumes"] == 12 and list(table.index.get_level_values("input")) == ["U-Net",
+                                                                                      "Same"]
+    assert (table.loc[("4×", "Same"), ["Δ F1", "Δ F1 low", "Δ F1 high", "Δ Kappa"]] == 0).all()
+    unpaired = [classification_metrics(labels, scores, volumes, seed=seed)
+                .loc["F1"] for scores, seed in ((full, 0), (worse, 1))]
+    assert unpaired[1]["high"] > unpaired[0]["low"]  # the overlap the pairing removes
+    inputs = {(FULLY_SAMPLED, 4): full, ("U-Net", 4): worse, ("Same", 4): full.copy()}
+    metrics = {key: classification_metrics(labels, scores, volumes, resamples=50)
+               for key, scores in inputs.items()}
+    sentences = classification_sentences(classification_table(metrics, 32), pd.DataFrame(), 32,
+                                         table)
+    assert sentences[0].startswith("4×: the F1 on 1 of 2 reconstructions lies below")
+    assert "on 0 above" in sentences[0]
+
+
+def test_the_strategies_are_compared_with_the_head_only_one_on_the_same_patches():
+    rng = np.random.default_rng(1)
+    volumes = np.repeat(np.arange(10), 40)
+    labels = np.tile(np.r_[np.ones(15), np.zeros(25)], 10).astype(int)
+    head = labels * 0.4 + rng.random(len(labels)) * 0.55
+    scores = {"head": head, "all": 1 - head, "scratch": head.copy()}
+    table = strategy_comparison(labels, scores, volumes, "ImageNet", seed=2)
+    assert list(table.index) == ["head", "all", "scratch"]
+    assert table.loc["head", "AUROC"] == pytest.approx(point_metrics(labels, head)["AUROC"])
+    assert table.loc["all", "AUROC"] == pytest.approx(100 - table.loc["head", "AUROC"])
+    assert table.loc["all", "Δ AUROC high"] < 0 and pd.isna(table.loc["head", "Δ AUROC"])
+    assert table.loc["scratch", ["Δ AUROC", "Δ F1", "Δ F1 low", "Δ F1 high"]].eq(0).all()
+    assert (table["features"] == "ImageNet").all() and (table["volumes"] == 10).all()
+    assert (table["AUROC low"] <= table["AUROC"]).all()

@@ -141,8 +141,11 @@ def test_the_location_map_command_fills_the_cache_chapter_10_reads(tmp_path, cap
     assert list((tmp_path / "runs" / "location_maps").iterdir()) == [cached] and len(rows) == 4
     for extra, message in [(["--method", "unet", "--lam", "1e-3"], "not the trained unet"),
                            (["--method", "convdecoder", "--lam", "1e-3"], "not convdecoder"),
-                           (["--grid", "0"], "grid must be a positive integer")]:
+                           (["--grid", "0"], "grid must be a positive integer"),
+                           (["--beta1", "0.98"], "not l1-minimisation")]:
         with pytest.raises(SystemExit, match=message):
             main([*command, *extra])
+    with pytest.raises(SystemExit, match=r"beta1 must be in \[0, 1\)"):
+        main([*base, "--method", "convdecoder", "--beta1", "1.5"])
     with pytest.raises(FileNotFoundError, match="no finished run"):  # trained first
         main([*base, "--method", "unet"])

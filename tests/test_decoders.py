@@ -67,6 +67,7 @@ def test_a_decoder_that_cannot_reach_the_grid_is_refused(settings, message):
     (dict(lr=0.0), "lr"),
     (dict(scaling="target"), "unknown scaling"),
     (dict(consistency="none"), "unknown consistency"),
+    (dict(beta1=1.0), r"beta1 must be in \[0, 1\)"),
 ])
 def test_bad_fit_settings_are_named(settings, message):
     with pytest.raises(ValueError, match=message):
@@ -127,3 +128,20 @@ def test_the_output_writes_the_measurements_in(batch):
                                atol=1e-7, rtol=1e-4)
     again = DecoderMethod("deepdecoder", iterations=5, **SMALL).fit(batch)
     torch.testing.assert_close(again.magnitude, fit.magnitude)  # seeded: the same fit
+
+
+def test_the_smoother_fit_sets_adams_beta1_and_a_key_and_label_of_its_own(batch):
+    """Appendix Fig. 16's smoother convergence: Adam's β1 reaches the optimiser; a config at
+    the authors' 0.9 keeps the key it had before ``beta1`` existed (its field left out)."""
+    from fnaf.runs import untrained_preset
+    from fnaf.runs.untrained import _key
+
+    method = Recorded("convdecoder", iterations=2, beta1=0.98, **SMALL)
+    fit = method.fit(batch)
+    assert fit.problem.optimizer.param_groups[0]["betas"] == (0.98, 0.999)
+    adam = untrained_preset("smoke", "convdecoder")
+    smooth = untrained_preset("smoke", "convdecoder", beta1=0.98)
+    assert smooth.key() != adam.key() and smooth.label == "ConvDecoder (Adam β1 0.98)"
+    assert adam.label == "ConvDecoder" and smooth.build().beta1 == 0.98
+    settings = {name: value for name, value in vars(adam).items() if name != "beta1"}
+    assert adam.key() == _key(settings)

@@ -210,9 +210,19 @@ def test_bbox_notebook_builds_table4_over_annotated_units(tmp_path, monkeypatch)
 
 
 def test_classification_notebook_scores_every_input_on_the_same_patches(tmp_path, monkeypatch):
+    """At smoke size, with a stand-in for torchvision's ImageNet file (its features' keys and
+    shapes) so that the three training strategies are compared as the paper's are."""
+    import torch
+
+    from fnaf.models.squeezenet import SqueezeNet
+
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    weights = tmp_path / "squeezenet1_0.pth"
+    torch.save({f"features.{key}": value for key, value in
+                SqueezeNet("paper").features.state_dict().items()}, weights)
     results = run("05_classification.ipynb", tmp_path, scale="smoke",
-                  runs_root=str(tmp_path / "runs"))
+                  runs_root=str(tmp_path / "runs"), compare_strategies=True,
+                  imagenet_weights=str(weights))
     counts = pd.read_csv(results / "patch_counts.csv", index_col="split")
     assert (counts["abnormal"] == counts["normal"]).all()
     assert counts.loc["val", "paper patches"] == 2552  # Table 1, 32 px
@@ -234,6 +244,19 @@ def test_classification_notebook_scores_every_input_on_the_same_patches(tmp_path
     assert (compared["less confident"] <= compared["missed on both"]).all()
     assert (compared["missed on both"] + compared["fixed"] == compared["false negatives"]).all()
     assert (compared["false negatives"] <= counts.loc["val", "abnormal"]).all()
+    drop = pd.read_csv(results / "against_fully_sampled.csv", index_col=["AF", "input"])
+    assert drop.index.tolist() == [(af, name) for af in ("4×", "8×") for name in inputs[1:]]
+    assert (drop["Δ F1 low"] <= drop["Δ F1"] + 1e-9).all()
+    full = table.xs("Fully-sampled", level="input")["F1"]
+    assert (drop["Δ F1"] + full.reindex(drop.index.get_level_values("AF")).to_numpy()
+            - table.loc[drop.index, "F1"]).abs().max() < 1e-9
+    strategies = pd.read_csv(results / "strategies.csv", index_col="strategy")
+    assert strategies.index.tolist() == ["head", "all", "scratch"]
+    assert (strategies["features"] == "ImageNet").all()
+    assert strategies.loc["all", "Δ AUROC"] == pytest.approx(
+        strategies.loc["all", "AUROC"] - strategies.loc["head", "AUROC"])
+    assert strategies.loc["all", "AUROC"] == pytest.approx(table.loc[("4×", "Fully-sampled"),
+                                                                     "AUROC"])
 
 
 def test_correlation_notebook_reads_each_size_correlation_beside_the_paper(tmp_path,
@@ -329,6 +352,7 @@ def test_notebooks_are_committed_clean_with_a_parameters_cell(path):
     ("09_distribution_shift.ipynb", {"scale": "paper", "data_root": "/knees"},
      "pass \\['shifted_root', 'brain_root'\\]"),
     ("10_small_features.ipynb", {"placements": 0}, "placements must be a positive integer"),
+    ("10_small_features.ipynb", {"smooth_map": True}, "set decoder_map=True as well"),
     ("10_small_features.ipynb", {"sizes": [2, 40]}, "does not fit the 32×32 target"),
     ("00_data.ipynb", {"accelerations": [4]}, "accelerations and center_fractions pair"),
     ("07_measurement_attacks.ipynb", {"methods": []}, "methods must be a non-empty list"),
@@ -467,13 +491,17 @@ def test_small_features_notebook_maps_every_method_and_scores_the_boxes(tmp_path
     results = run("10_small_features.ipynb", tmp_path, scale="smoke", coils=3, window=3, grid=2,
                   images=2, sizes=[2, 3], placements=3, decoder_placements=1, box_volumes=2,
                   fnaf_models="unet", lams=[3e-4, 1e-3], runs_root=str(tmp_path / "runs"),
-                  **dataset)
+                  decoder_map=True, smooth_map=True, **dataset)
     maps = pd.read_csv(results / "location_maps.csv")
     single = ["U-Net + clean fine-tune", "FNAF U-Net", "B-Box U-Net"]
-    assert set(maps.model) == {"VarNet", "U-Net", "l1", *single}  # no decoder map by default
+    smooth = "ConvDecoder (Adam β1 0.98)"  # appendix Fig. 16's smoother fit
+    assert set(maps.model) == {"VarNet", "U-Net", "l1", "ConvDecoder", smooth, *single}
     assert (maps.groupby("model").size() == 2 * 2 * 2).all()  # slices x grid x grid
+    decoders = maps[maps.model.isin(["ConvDecoder", smooth])].pivot_table(
+        "error", ["fname", "row", "col"], "model")
+    assert not decoders["ConvDecoder"].equals(decoders[smooth])  # two fits, not one read twice
     cached = list((tmp_path / "runs" / "location_maps").glob("*.json"))
-    assert len(cached) == 3  # the multi-coil maps are the run cache's (fnaf location-map's)
+    assert len(cached) == 5  # the multi-coil maps are the run cache's (fnaf location-map's)
     information = pd.read_csv(results / "information_loss.csv")
     counts = information.groupby(["model", "size"]).size()
     assert counts["ConvDecoder"].tolist() == [1, 1] and counts["VarNet"].tolist() == [3, 3]
@@ -490,6 +518,7 @@ def test_small_features_notebook_maps_every_method_and_scores_the_boxes(tmp_path
         "multi-coil methods", "single-coil FNAF models"}
     dependence = pd.read_csv(results / "location_dependence.csv")
     assert dependence["structure p"].between(0, 1).all() and dependence.structured.dtype == bool
+    assert smooth in set(dependence.model)
     ranking = pd.read_csv(results / "recovery_ranking.csv")
     assert set(ranking.model) == {"VarNet", "U-Net", "l1", "ConvDecoder"}
     assert (ranking["rank low"] <= ranking["rank"]).all()

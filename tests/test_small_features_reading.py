@@ -190,3 +190,26 @@ def test_the_chapter_slices(phantom_root):
                for name, number in zip(annotated.fname, annotated.slice_num))
     with pytest.raises(ValueError, match="volumes must be a positive integer"):
         middle_slices(config, 4, volumes=0)
+
+
+def test_the_smoother_decoder_fit_must_show_a_pattern_and_a_larger_error():
+    """Fig. 16 from hand-made maps: the β1 = 0.98 fit structured with a larger window error
+    than Adam's reproduces; a random map, or a pattern at a smaller error, does not; without
+    the smoother fit's map the claim is not comparable."""
+    from fnaf.small_feature_readings import SMOOTH_CONVDECODER, smooth_reading
+
+    adam = grid_maps("ConvDecoder", "noise")
+
+    def reading(smooth):
+        dependence = location_dependence(pd.concat([adam, smooth])).set_index("model")
+        return smooth_reading(dependence)
+
+    assert reading(grid_maps(SMOOTH_CONVDECODER, "smooth"))["verdict"] == "reproduced"
+    assert reading(grid_maps(SMOOTH_CONVDECODER, "noise", seed=3))["verdict"] == "not reproduced"
+    cheaper = grid_maps(SMOOTH_CONVDECODER, "smooth").assign(error=lambda f: f.error - 10)
+    assert reading(cheaper)["verdict"] == "not reproduced"
+    alone = location_dependence(adam).set_index("model")
+    assert smooth_reading(alone)["verdict"] == "not comparable"
+    assert "smooth_map=True" in smooth_reading(alone)["ours"]
+    readings = location_readings(location_dependence(adam))
+    assert readings[-1]["id"] == "rcs-fig16-smooth-convergence"

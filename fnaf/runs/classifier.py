@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field, replace
 from os import PathLike
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -320,3 +321,20 @@ def classify_inputs(classifier: TrainedClassifier, data: PatchData, runs: dict, 
     keyed = {(FULLY_SAMPLED, accel): scores[FULLY_SAMPLED] for accel in accels}
     keyed.update({(label, accel): scores[f"{label} {accel}×"] for label, accel in runs})
     return dict(sorted(keyed.items(), key=lambda item: item[0][1])), patches
+
+
+def strategy_scores(config: ClassifierConfig, data: PatchData, root: str | PathLike | None = None,
+                    *, device: torch.device | str | None = None) -> dict[str, np.ndarray]:
+    """§4.3's three training strategies on the same patches: the classifier of ``config`` under
+    each of :data:`~fnaf.models.squeezenet.STRATEGIES` (``"scratch"`` without the ImageNet
+    file), trained or loaded from the run cache, scored on the fully-sampled validation
+    patches. Returns strategy -> abnormal-class probabilities, in the patch table's order."""
+    scores = {}
+    for strategy in STRATEGIES:
+        variant = replace(config, strategy=strategy,
+                          imagenet_weights=None if strategy == "scratch"
+                          else config.imagenet_weights)
+        classifier = classifier_or_load(variant, root, data=data, device=device, progress=False)
+        scores[strategy] = predict(classifier.model, classifier.pipeline, data.targets["val"],
+                                   device=resolve_device(device)).probabilities
+    return scores

@@ -60,7 +60,8 @@ class UntrainedConfig:
     """A reconstruction without training: ``method`` ∈ :data:`UNTRAINED_METHODS` and its
     settings (l1: ``basis``, ``lam``, ``iterations``, ``solver``, ``wavelet``, ``level``;
     decoders: ``layers``, ``channels``, ``in_size``, ``iterations``, ``lr``, ``scaling``,
-    ``consistency``; see :class:`~fnaf.untrained.sense.L1Method` and
+    ``consistency``, ``beta1`` (in the key only where not the authors' 0.9); see
+    :class:`~fnaf.untrained.sense.L1Method` and
     :class:`~fnaf.untrained.decoder_fit.DecoderMethod`)."""
 
     method: str = "l1"
@@ -77,6 +78,7 @@ class UntrainedConfig:
     scaling: str = SCALINGS[0]
     consistency: str = CONSISTENCY[0]
     seed: int = 0
+    beta1: float = 0.9
 
     def __post_init__(self):
         object.__setattr__(self, "in_size", tuple(self.in_size))
@@ -93,18 +95,24 @@ class UntrainedConfig:
     def label(self) -> str:
         """The method's display name (l1 with a basis other than the wavelet names it)."""
         name = UNTRAINED_NAMES[self.method]
-        return f"{name} ({self.basis})" if self.method == "l1" and self.basis != "wavelet" else name
+        if self.method == "l1":
+            return f"{name} ({self.basis})" if self.basis != "wavelet" else name
+        return name if self.beta1 == 0.9 else f"{name} (Adam β1 {self.beta1:g})"
 
     def build(self) -> UntrainedMethod:
         if self.method == "l1":
             return L1Method(self.basis, self.lam, self.iterations, solver=self.solver,
                             wavelet=self.wavelet, level=self.level)
         return DecoderMethod(self.method, self.layers, self.channels, self.in_size,
-                             self.iterations, self.lr, self.scaling, self.consistency, self.seed)
+                             self.iterations, self.lr, self.scaling, self.consistency, self.seed,
+                             self.beta1)
 
     def key(self) -> str:
-        return _key({**asdict(self), **({"l1_version": L1_VERSION} if self.method == "l1"
-                                        else {})})
+        settings = asdict(self)
+        if settings["beta1"] == 0.9:  # the authors' default: the keys of earlier runs hold
+            del settings["beta1"]
+        return _key({**settings, **({"l1_version": L1_VERSION} if self.method == "l1"
+                                    else {})})
 
 
 @dataclass(frozen=True)

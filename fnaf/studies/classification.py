@@ -10,6 +10,8 @@ a classifier find the abnormalities on the reconstructions?
   less confidently (those it fixes counted apart), and the two reconstructions' decisions
   compared with the volume as the unit (:func:`fnaf.stats.volume_hits_test`), McNemar's exact
   test on patches beside it (secondary).
+* :func:`against_fully_sampled` (the expected drop) and :func:`strategy_comparison` (the
+  three training strategies), both paired over volume resamples (:func:`metric_differences`).
 * :func:`classification_table`, :func:`classification_view`, :func:`comparisons_view`,
   :func:`classification_sentences`, :func:`patch_rows` — the chapter's tables beside the paper's
   and its computed conclusion; :func:`roc_figure`, :func:`patch_examples` — its figures.
@@ -40,15 +42,89 @@ def classification_metrics(labels, probabilities, volumes, *, resamples: int = 1
     labels, probabilities, volumes = (np.asarray(a) for a in (labels, probabilities, volumes))
     if not len(labels) == len(probabilities) == len(volumes):
         raise ValueError("labels, probabilities and volumes must have one entry per patch")
-    names, index = np.unique(volumes, return_inverse=True)
-    rng = np.random.default_rng(seed)
-    drawn = rng.integers(0, len(names), (resamples, len(names)))
-    counts = np.stack([np.bincount(row, minlength=len(names)) for row in drawn])
-    draws = weighted_metrics(labels, probabilities, counts[:, index])
+    draws = weighted_metrics(labels, probabilities, volume_resamples(volumes, resamples, seed))
     tail = (1 - confidence) / 2
     return pd.DataFrame({"value": pd.Series(point_metrics(labels, probabilities)),
                          "low": draws.quantile(tail), "high": draws.quantile(1 - tail)}
                         ).loc[list(CLASSIFICATION_METRICS)]
+
+
+def volume_resamples(volumes, resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """``(resamples, N)`` patch weights: each row draws the volumes (``volumes``: each patch's)
+    with replacement and counts every patch as often as its volume was drawn (seeded: the same
+    ``volumes`` and ``seed`` give the same draws, so two inputs' metrics pair)."""
+    names, index = np.unique(np.asarray(volumes), return_inverse=True)
+    drawn = np.random.default_rng(seed).integers(0, len(names), (resamples, len(names)))
+    counts = np.stack([np.bincount(row, minlength=len(names)) for row in drawn])
+    return counts[:, index]
+
+
+def metric_differences(labels, scores: dict[str, np.ndarray], reference, volumes, *,
+                       metrics: tuple[str, ...] = ("F1", "Kappa"), resamples: int = 1000,
+                       seed: int = 0, confidence: float = 0.95) -> pd.DataFrame:
+    """Each input's ``metrics`` (%) minus ``reference``'s on the same patches, with a paired
+    95 % percentile interval: both are scored on each volume resample
+    (:func:`volume_resamples`). ``scores``: input -> abnormal-class probabilities. Rows per
+    input; columns ``Δ F1``, ``Δ F1 low``, ``Δ F1 high``, ... and ``volumes``."""
+    labels, volumes = np.asarray(labels), np.asarray(volumes)
+    weights = volume_resamples(volumes, resamples, seed)
+    base, base_draws = (pd.Series(point_metrics(labels, reference)),
+                        weighted_metrics(labels, reference, weights))
+    tail = (1 - confidence) / 2
+    rows = {}
+    for name, probabilities in scores.items():
+        point = pd.Series(point_metrics(labels, probabilities)) - base
+        draws = weighted_metrics(labels, probabilities, weights) - base_draws
+        row = {}
+        for metric in metrics:
+            row[f"Δ {metric}"] = point[metric]
+            row[f"Δ {metric} low"], row[f"Δ {metric} high"] = draws[metric].quantile(
+                [tail, 1 - tail])
+        rows[name] = {**row, "volumes": len(np.unique(volumes))}
+    return pd.DataFrame(rows).T
+
+
+def against_fully_sampled(labels, probabilities: dict[tuple[str, int], np.ndarray], volumes, *,
+                          seed: int = 0) -> pd.DataFrame:
+    """§4.3's expected drop: each reconstruction's F1 and κ minus the fully-sampled patches'
+    (:func:`metric_differences`), per acceleration. ``probabilities``: ``(input, accel)`` ->
+    abnormal-class probabilities, with :data:`FULLY_SAMPLED` at each acceleration. Rows
+    ``(AF, input)``."""
+    accels = dict.fromkeys(accel for _, accel in probabilities)
+    return pd.concat({f"{accel}×": metric_differences(
+        labels, {name: scores for (name, at), scores in probabilities.items()
+                 if at == accel and name != FULLY_SAMPLED},
+        probabilities[FULLY_SAMPLED, accel], volumes, seed=seed) for accel in accels},
+        names=["AF", "input"])
+
+
+def strategy_comparison(labels, scores: dict[str, np.ndarray], volumes, features: str, *,
+                        seed: int = 0) -> pd.DataFrame:
+    """§4.3's training strategies on the fully-sampled validation patches (``scores``:
+    strategy -> probabilities, e.g. :func:`fnaf.runs.classifier.strategy_scores`): each
+    strategy's AUROC and F1 with their volume intervals, and each other strategy's minus the
+    head-only one's (paired, :func:`metric_differences`; the paper found head-only best) over
+    ``volumes`` validation volumes.
+    ``features``: ``"ImageNet"`` or ``"random"``, what the head-only strategy froze. Rows per
+    strategy."""
+    metrics = pd.DataFrame({name: classification_metrics(labels, probabilities, volumes,
+                                                         seed=seed).loc[["AUROC", "F1"]].stack()
+                            for name, probabilities in scores.items()}).T
+    metrics.columns = [metric if bound == "value" else f"{metric} {bound}"
+                       for metric, bound in metrics.columns]
+    others = {name: probabilities for name, probabilities in scores.items() if name != "head"}
+    differences = metric_differences(labels, others, scores["head"], volumes,
+                                     metrics=("AUROC", "F1"), seed=seed)
+    return (metrics.join(differences.drop(columns="volumes"))
+            .assign(features=features, volumes=len(np.unique(volumes))).rename_axis("strategy"))
+
+
+def against_fully_sampled_view(differences: pd.DataFrame) -> pd.DataFrame:
+    """:func:`against_fully_sampled` for reading: each difference with its interval."""
+    names = [column for column in differences if column.startswith("Δ ")
+             and not column.endswith((" low", " high"))]
+    shown = interval_strings(differences.astype(float), names, 1)[names]
+    return shown.rename(columns={name: f"{name} (pp) [95 % CI, volumes]" for name in names})
 
 
 def confidence_drop(labels, baseline, robust, threshold: float = 0.5) -> tuple[int, int, int]:
@@ -166,13 +242,21 @@ def patch_rows(tables: dict[str, pd.DataFrame], patch_size: int) -> pd.DataFrame
 
 
 def classification_sentences(table: pd.DataFrame, compared: pd.DataFrame,
-                             patch_size: int) -> list[str]:
+                             patch_size: int, drop: pd.DataFrame | None = None) -> list[str]:
     """The classification chapter's conclusion, computed: whether the fully-sampled patches
     bound the reconstructions' AUROC (intervals separate), each robust model's sensitivity
     against its baseline beside the paper's direction, whether the decisions differ by the test
-    over volumes (McNemar's p on patches beside it), and the
-    confidence analysis beside the paper's share."""
+    over volumes (McNemar's p on patches beside it), the
+    confidence analysis beside the paper's share, and (``drop``: :func:`against_fully_sampled`)
+    how many reconstructions score a lower F1 than the fully-sampled patches."""
     sentences = []
+    for af, part in ([] if drop is None else drop.groupby(level="AF", sort=False)):
+        lower = part[part["Δ F1 high"] < 0].index.get_level_values("input")
+        higher = part[part["Δ F1 low"] > 0].index.get_level_values("input")
+        sentences.append(
+            f"{af}: the F1 on {len(lower)} of {len(part)} reconstructions lies below the "
+            f"fully-sampled patches' (paired interval below 0), on {len(higher)} above; the "
+            "paper expected a drop on every one.")
     for af, part in table.groupby(level="AF", sort=False):
         part = part.droplevel("AF")
         full = part.loc[FULLY_SAMPLED]
@@ -243,6 +327,15 @@ def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
             f"{less} / {still}" for less, still in
             zip(compared["less confident"], compared["missed on both"])],
         "share [95 % CI]": share})
+
+
+def strategy_view(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`strategy_comparison` for reading: AUROC and F1 with their intervals, and each
+    strategy's difference from the head-only one (pp, paired interval)."""
+    names = ["AUROC", "F1", "Δ AUROC", "Δ F1"]
+    shown = interval_strings(table.astype({name: float for name in names}), names, 1)
+    return shown.rename(columns={"Δ AUROC": "Δ AUROC vs head", "Δ F1": "Δ F1 vs head"}).assign(
+        features=table["features"])
 
 
 def roc_figure(labels, probabilities: dict[str, dict[str, np.ndarray]]):

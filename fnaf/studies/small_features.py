@@ -88,6 +88,7 @@ from fnaf.runs.presets import SIZE_FAMILIES
 from fnaf.runs.untrained import UntrainedConfig, data_key
 from fnaf.small_feature_readings import (  # noqa: F401 (the chapter's readings)
     MULTI_COIL,
+    SMOOTH_BETA1,
     location_readings,
     ranking_reading,
     real_feature_reading,
@@ -122,14 +123,17 @@ def check_window(size: int, shape: Sequence[int]) -> None:
 
 
 def check_parameters(*, sizes, trained, decoder: str, fnaf_models: str | None, masks: str,
-                     lams, **counts) -> None:
+                     lams, decoder_map: bool = False, smooth_map: bool = False,
+                     **counts) -> None:
     """Refuse, before any data are read and any model is trained, every setting of the
     small-features chapter that would stop it later: ``counts`` (``window=...``, ``grid=...``)
     positive integers, ``sizes`` (the information loss's window sizes) a non-empty list of
     positive integers, ``trained`` a non-empty list of multi-coil networks, ``decoder`` and
     ``fnaf_models`` (``unet``, ``irim``, ``both`` or None) and ``masks`` known, ``lams`` a
-    non-empty list of numbers >= 0. The window sizes are checked against the data's target
-    grid by :func:`check_window` once the data are known."""
+    non-empty list of numbers >= 0, ``decoder_map`` and ``smooth_map`` (the decoder's map
+    fitted with Adam's β1 0.98 as well; it needs ``decoder_map``) True or False. The window
+    sizes are checked against the data's target grid by :func:`check_window` once the data
+    are known."""
     check_counts(**counts)
     check_list("sizes", sizes)
     check_counts(**{f"sizes[{i}]": size for i, size in enumerate(sizes)})
@@ -139,6 +143,11 @@ def check_parameters(*, sizes, trained, decoder: str, fnaf_models: str | None, m
         check_choice("fnaf_models", fnaf_models, [*MODELS, "both"])
     check_choice("masks", masks, MASKS)
     check_lams(lams)
+    check_choice("decoder_map", decoder_map, (True, False))
+    check_choice("smooth_map", smooth_map, (True, False))
+    if smooth_map and not decoder_map:
+        raise ValueError("smooth_map maps the decoder fitted with Adam's β1 0.98 beside its "
+                         "default fit: set decoder_map=True as well")
 
 
 def location_grid(shape: Sequence[int], size: int, points: int) -> np.ndarray:

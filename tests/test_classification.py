@@ -13,6 +13,7 @@ from fnaf.studies.classification import (
     classification_sentences,
     classification_table,
     classification_view,
+    comparisons,
     confidence_drop,
     decision_test,
     strategy_comparison,
@@ -157,3 +158,18 @@ def test_the_strategies_are_compared_with_the_head_only_one_on_the_same_patches(
     assert table.loc["scratch", ["Δ AUROC", "Δ F1", "Δ F1 low", "Δ F1 high"]].eq(0).all()
     assert (table["features"] == "ImageNet").all() and (table["volumes"] == 10).all()
     assert (table["AUROC low"] <= table["AUROC"]).all()
+
+
+def test_the_less_confident_share_resamples_the_volumes_of_the_missed_patches():
+    """All 40 abnormal patches missed on both; the robust model is less confident on every patch
+    of volume a and on none of volume b: 50 %, and with two volumes the interval spans [0, 1]
+    (Wilson's on 40 patches as independent would claim about [35, 65] %)."""
+    labels = np.ones(40, dtype=int)
+    volumes = np.repeat(["a", "b"], 20)
+    baseline = np.full(40, 0.1)
+    robust = np.where(volumes == "a", 0.2, 0.05)
+    table = comparisons(labels, {("U-Net", 4): baseline, ("FNAF U-Net", 4): robust},
+                        {"FNAF U-Net": "U-Net"}, volumes)
+    row = table.loc[("4×", "FNAF U-Net")]
+    assert row["share"] == 0.5 and row["missed on both"] == 40 and row["fixed"] == 0
+    assert (row["share low"], row["share high"], row["share volumes"]) == (0.0, 1.0, 2)

@@ -31,7 +31,7 @@ from fnaf.classifier_scores import (
 )
 from fnaf.formatting import interval_strings, p_string
 from fnaf.paper import PAPER_LESS_CONFIDENT, paper_table
-from fnaf.stats import mcnemar_exact, volume_hits_test, wilson_interval
+from fnaf.stats import cluster_bootstrap_mean, mcnemar_exact, volume_hits_test
 
 
 def classification_metrics(labels, probabilities, volumes, *, resamples: int = 1000,
@@ -136,11 +136,18 @@ def confidence_drop(labels, baseline, robust, threshold: float = 0.5) -> tuple[i
     for U-Net, 54 % for I-RIM at 32 px, read as the robust reconstruction keeping more of the
     abnormality). A fixed false negative is not "called normal less confidently": counting it
     would inflate the share."""
+    less, still, fixed = confidence_masks(labels, baseline, robust, threshold)
+    return int(less.sum()), int(still.sum()), int(fixed.sum())
+
+
+def confidence_masks(labels, baseline, robust, threshold: float = 0.5
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The patches behind :func:`confidence_drop`: boolean ``(less_confident, missed_on_both,
+    fixed)`` masks over the patches."""
     labels, baseline, robust = (np.asarray(a, dtype=float) for a in (labels, baseline, robust))
     missed = (labels == 1) & (baseline <= threshold)
     still = missed & (robust <= threshold)
-    return (int((robust[still] > baseline[still]).sum()), int(still.sum()),
-            int((missed & ~still).sum()))
+    return still & (robust > baseline), still, missed & ~still
 
 
 def decision_test(labels, baseline, robust, volumes, threshold: float = 0.5,
@@ -166,7 +173,9 @@ def comparisons(labels, probabilities: dict[tuple[str, int], np.ndarray],
     on patches (:func:`decision_test`) and the
     confidence analysis (:func:`confidence_drop`: the baseline's ``false negatives``, those the
     robust model ``fixed``, those ``missed on both`` and how many of these are called normal
-    ``less confident``ly; the ``share`` of ``missed on both``, with a 95 % Wilson interval).
+    ``less confident``ly; the ``share`` of ``missed on both``, with a 95 % interval resampling
+    the volumes of those patches, :func:`fnaf.stats.cluster_bootstrap_mean`, over ``share
+    volumes`` volumes).
 
     ``probabilities``: ``(input, accel)`` -> abnormal-class probabilities; ``baselines``: robust
     input -> its baseline (e.g. ``{"FNAF U-Net": "U-Net"}``). Rows ``(AF, robust)``.
@@ -176,14 +185,16 @@ def comparisons(labels, probabilities: dict[tuple[str, int], np.ndarray],
         if robust not in baselines:
             continue
         baseline = probabilities[baselines[robust], accel]
-        less, still, fixed = confidence_drop(labels, baseline, scores)
-        low, high = wilson_interval(less, still)
+        less, still, fixed = confidence_masks(labels, baseline, scores)
+        share, low, high = cluster_bootstrap_mean(less[still], np.asarray(volumes)[still],
+                                                  seed=seed)
         rows[f"{accel}×", robust] = {
             "baseline": baselines[robust],
             **decision_test(labels, baseline, scores, volumes, seed=seed),
-            "false negatives": still + fixed, "fixed": fixed, "missed on both": still,
-            "less confident": less, "share": less / still if still else float("nan"),
-            "share low": low, "share high": high}
+            "false negatives": int(still.sum() + fixed.sum()), "fixed": int(fixed.sum()),
+            "missed on both": int(still.sum()), "less confident": int(less.sum()),
+            "share": share, "share low": low, "share high": high,
+            "share volumes": len(np.unique(np.asarray(volumes)[still]))}
     return pd.DataFrame(rows).T.rename_axis(["AF", "robust"])
 
 
@@ -309,7 +320,7 @@ def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
     over volumes, the patches only one reconstruction lets the classifier get right with
     McNemar's p on patches (secondary), the baseline's false negatives
     the robust model fixes, and the confidence analysis as ``less confident / still missed``
-    with the share and its 95 % interval."""
+    with the share and its 95 % interval (resampling volumes)."""
     share = interval_strings(compared.astype({"share": float}), ["share"], 2)["share"]
     columns = [f"rate difference{end}" for end in ("", " low", " high")]
     difference = interval_strings(compared[columns].astype(float) * 100, ["rate difference"], 1)
@@ -326,7 +337,7 @@ def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
         "less confident / still missed": [
             f"{less} / {still}" for less, still in
             zip(compared["less confident"], compared["missed on both"])],
-        "share [95 % CI]": share})
+        "share [95 % CI, volumes]": share})
 
 
 def strategy_view(table: pd.DataFrame) -> pd.DataFrame:

@@ -434,8 +434,9 @@ def _classification_rows(found: ChapterResults, real_data: bool) -> list[dict]:
       beyond its test) → direction only; shown against it → not reproduced.
     * The "less confident" share counts only the baseline's false negatives the robust model
       still misses (one it fixes is not "called normal less confidently"); a table without the
-      ``missed on both`` column (written before that) is not comparable. Its level compares at
-      32 px on fastMRI only; elsewhere the claim read is "most" (the share above one half).
+      ``share volumes`` column (written before its interval resampled volumes, or before it
+      left the fixed ones out) is not comparable. Its level compares at 32 px on fastMRI only;
+      elsewhere the claim read is "most" (the share above one half, shown by the interval).
     """
     chapter = "05_classification"
     patch_size = 32 if found.has(chapter, "table5") else 64
@@ -458,7 +459,7 @@ def _classification_rows(found: ChapterResults, real_data: bool) -> list[dict]:
             rows.append(_decision_row(row, robust, af, source))
         if robust in PAPER_LESS_CONFIDENT:
             paper = PAPER_LESS_CONFIDENT[robust] * 100
-            if "missed on both" in row.index:
+            if "share volumes" in row.index:
                 ours = (f"{_interval(row, 'share', 0, 100)} % of {row['missed on both']} missed "
                         f"on both ({row['fixed']} of the {row['false negatives']} fixed)")
                 most = "higher" if row["share"] > 0.5 else "lower"
@@ -468,8 +469,9 @@ def _classification_rows(found: ChapterResults, real_data: bool) -> list[dict]:
                            if patch_size == 32 and real_data else
                            comparison_verdict("higher", True, most, shown))
             else:
-                ours = (f"{_interval(row, 'share', 0, 100)} % of {row['false negatives']}, fixed "
-                        "ones included (rerun 05)")
+                ours = (f"{_interval(row, 'share', 0, 100)} % of {row['false negatives']}: a "
+                        "share with fixed ones included, or an interval counting patches as "
+                        "independent (rerun 05)")
                 verdict = "not comparable"
             rows.append(_row(f"fnaf-s43-confidence-{_slug(robust)}", af, f"{paper:.0f} %", ours,
                              verdict, source))
@@ -521,9 +523,9 @@ def _patch_size_rows(found: ChapterResults) -> list[dict]:
     """§4.3: the fall in confidence is more prevalent on 32-px patches than on 64-px ones, read
     from chapter 05 run at both sizes (the 64-px run's tables under :data:`PATCH_64`), per
     acceleration, for each robust model with the paper's share (the weakest of them). The
-    paper gave no 64-px number and no test, and the shares' Wilson intervals count patches as
-    independent, so they show nothing: the reading is the direction (at best "direction
-    only"). Without the 64-px run: not yet read, naming the command."""
+    paper gave no 64-px number and no test: the reading is the direction, shown where the two
+    shares' intervals (each resampling volumes) separate. Tables without those intervals: not
+    comparable. Without the 64-px run: not yet read, naming the command."""
     small = found.optional("05_classification", "comparisons", ["AF", "robust"])
     large = found.optional(PATCH_64, "comparisons", ["AF", "robust"])
     if small is None or not found.has("05_classification", "table5"):
@@ -531,26 +533,28 @@ def _patch_size_rows(found: ChapterResults) -> list[dict]:
     if large is None or not found.has(PATCH_64, "table6"):
         return [_row("fnaf-s43-confidence-patch-size", NO_AF, "61 % at 32 px (no 64-px number)",
                      f"needs chapter 05 at 64 px as well: {RUN_64}", NOT_READ)]
-    if not {"missed on both"} <= {*small.columns} & {*large.columns}:
+    if not {"share volumes"} <= {*small.columns} & {*large.columns}:
         return [_row("fnaf-s43-confidence-patch-size", NO_AF, "61 % at 32 px (no 64-px number)",
-                     "a share counting the fixed false negatives (rerun 05 at both sizes)",
-                     "not comparable")]
+                     "shares counting the fixed false negatives or intervals counting patches "
+                     "(rerun 05 at both sizes)", "not comparable")]
     rows = []
     for af in dict.fromkeys(small.index.get_level_values("AF")):
         models = [robust for robust in PAPER_LESS_CONFIDENT if (af, robust) in small.index
                   and (af, robust) in large.index]
         if not models:
             continue
-        shares = {robust: (small.loc[(af, robust), "share"], large.loc[(af, robust), "share"])
-                  for robust in models}
-        verdicts = [direction_verdict("higher", "higher" if at32 > at64 else "lower", False)
-                    for at32, at64 in shares.values()]
+        pairs = {robust: (small.loc[(af, robust)], large.loc[(af, robust)])
+                 for robust in models}
+        verdicts = [direction_verdict(
+            "higher", "higher" if at32["share"] > at64["share"] else "lower",
+            bool(at32["share low"] > at64["share high"] or at32["share high"] < at64["share low"]))
+            for at32, at64 in pairs.values()]
         rows.append(_row(
             "fnaf-s43-confidence-patch-size", af, "61 % at 32 px (no 64-px number)",
-            "; ".join(f"{robust} {at32:.0%} at 32 px, {at64:.0%} at 64 px"
-                      for robust, (at32, at64) in shares.items())
-            + " (intervals count patches as independent: read by direction)",
-            _weakest(verdicts), "§4.3"))
+            "; ".join(f"{robust} {_interval(at32, 'share', 0, 100)} % at 32 px, "
+                      f"{_interval(at64, 'share', 0, 100)} % at 64 px"
+                      for robust, (at32, at64) in pairs.items())
+            + " (intervals resample volumes)", _weakest(verdicts), "§4.3"))
     return rows
 
 

@@ -23,7 +23,7 @@ FLOORS = (
     ("fnaf.attacks", "fnaf.boxes"),
     ("fnaf.objectives", "fnaf.train"),
     ("fnaf.runs", "fnaf.sweeps"),
-    ("fnaf.tables", "fnaf.plots", "fnaf.small_feature_readings"),
+    ("fnaf.tables", "fnaf.plots", "fnaf.small_feature_readings", "fnaf.audit"),
     ("fnaf.studies",),
     ("fnaf.__main__",),
 )

@@ -122,10 +122,13 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
 
 def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,
                 eps: Sequence[float], *, batch_size: int | None = 8, progress: bool = False,
-                ssim_variant: str = SSIM_VARIANTS[0], **pgd_options) -> pd.DataFrame:
+                ssim_variant: str = SSIM_VARIANTS[0], device: torch.device | str | None = None,
+                **pgd_options) -> pd.DataFrame:
     """:func:`measurement_rows` of k-space PGD on a trained ``model``; ``pgd_options`` go to
-    :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ...)."""
+    :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ...). ``device``: where the
+    batches go; default the model's (a model without parameters must name it)."""
     return measurement_rows(lambda value: KspacePGD(model, pipeline, value, **pgd_options),
                             slices, transform, eps, batch_size=batch_size,
-                            device=next(model.parameters()).device, progress=progress,
+                            device=device if device is not None else
+                            next(model.parameters()).device, progress=progress,
                             ssim_variant=ssim_variant)

@@ -1,0 +1,17 @@
+"""``fnaf audit``: a robustness report card for any reconstruction model (a fixed attack suite,
+sanity flags and a claim file per model).
+
+* :mod:`fnaf.audit.model` — any callable ``recon(masked_kspace, mask) -> image`` as a model the
+  attacks can use, its outputs checked;
+* :mod:`fnaf.audit.suite` — the fixed suite (k-space PGD over ε with restarts, the same-norm
+  control, the worst case per slice) and its summary with intervals over volumes;
+* :mod:`fnaf.audit.flags` — the sanity flags;
+* :mod:`fnaf.audit.claim` — :func:`~fnaf.audit.claim.audit` and the claim file.
+"""
+
+from fnaf.audit.claim import CLAIM_SCHEMA, audit, claim_metrics, model_identity
+from fnaf.audit.model import ReconError, ReconModel
+from fnaf.audit.suite import SUITE_VERSION, AuditSuite
+
+__all__ = ["CLAIM_SCHEMA", "SUITE_VERSION", "AuditSuite", "ReconError", "ReconModel", "audit",
+           "claim_metrics", "model_identity"]

@@ -1,0 +1,104 @@
+"""The claim file of an audited model (JSON, schema :data:`CLAIM_SCHEMA`), and :func:`audit`,
+which writes it.
+
+A claim file holds: ``schema``; ``fnaf`` (the package version); ``suite``
+(:meth:`~fnaf.audit.suite.AuditSuite.settings`, its version among them); ``model`` (``name``,
+``identity``: the SHA-256 of its weights where it has any, else its name; ``optimises``);
+``data`` (``source``: the phantom or the fastMRI folder, ``key``: the identity of the slices and
+masks, ``accel``, ``volumes``, ``slices``); ``metrics``: one entry per ε, kind (attack,
+control, worst case) and score with its mean, 95 % interval over volumes and ``unit``
+(``"volume"``); ``flags`` (:mod:`fnaf.audit.flags`). Nothing in it depends on the time or the
+machine, so the same inputs give the same file. The per-slice rows are kept beside it
+(``<name>.rows.json``): an audit whose file exists is read back, not run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from os import PathLike
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+import fnaf
+from fnaf.audit.model import ReconModel
+from fnaf.audit.suite import AuditSuite, audit_flags, audit_rows, audit_summary
+from fnaf.io import load_json, save_json
+from fnaf.runs.builders import attack_transform, datasets
+from fnaf.runs.configs import RunConfig
+from fnaf.runs.untrained import data_key
+
+#: The claim file's schema version (bumped when a field changes meaning or moves).
+CLAIM_SCHEMA = 1
+
+
+def model_identity(model: ReconModel) -> str:
+    """The SHA-256 of the model's weights (names, dtypes, shapes and values, in name order), or
+    ``name:<name>`` for a callable without any."""
+    state = model.state_dict()
+    if not state:
+        return f"name:{model.name}"
+    digest = hashlib.sha256()
+    for key in sorted(state):
+        value = state[key].detach().cpu().contiguous()
+        digest.update(f"{key}:{value.dtype}:{tuple(value.shape)}".encode())
+        digest.update(value.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def audit(model: ReconModel, data: RunConfig, accel: int, suite: AuditSuite = AuditSuite(),
+          directory: str | PathLike = "audits", *, device=None, progress: bool = False) -> dict:
+    """Audit ``model`` on ``data``'s validation slices at ``accel`` with ``suite``, write
+    ``<directory>/<model name>.json`` (the claim file) and return it. The data and the suite
+    are checked before any work; an audit already written for the same model, data and suite
+    is read back."""
+    transform = attack_transform(data, accel)
+    slices = datasets(data)[1]
+    if suite.slices_per_volume is not None:
+        slices = slices.middle_slices(suite.slices_per_volume)
+    header = {"schema": CLAIM_SCHEMA, "fnaf": fnaf.__version__, "suite": suite.settings(),
+              "model": {"name": model.name, "identity": model_identity(model),
+                        "optimises": model.optimises},
+              "data": {"source": str(data.data_root or "embedded phantom"),
+                       "key": data_key(data, accel), "accel": accel}}
+    header = json.loads(json.dumps(header))  # as the file holds it (lists, not tuples)
+    path = Path(directory) / f"{model.name}.json"
+    rows_path = path.with_suffix(".rows.json")
+    if path.exists() and rows_path.exists():
+        claim = load_json(path, f"delete {path} to audit again")
+        if {key: claim.get(key) for key in header} == {
+                **header, "data": {**header["data"], **_counts(claim.get("data", {}))}}:
+            return claim
+    rows, flags = audit_rows(model, slices, transform, suite, device=device,
+                             progress=progress)
+    save_json({"rows": rows.to_dict("records"), "flags": flags}, rows_path)
+    claim = json.loads(json.dumps(claim_file(header, rows, flags, suite.seed)))
+    save_json(claim, path)
+    return claim
+
+
+def _counts(data: dict) -> dict:
+    return {key: data[key] for key in ("volumes", "slices") if key in data}
+
+
+def claim_file(header: dict, rows: pd.DataFrame, flags: list[dict], seed: int = 0) -> dict:
+    """The claim file from the suite's rows (:func:`~fnaf.audit.suite.audit_rows`) and the
+    model's flags: the summary's means and intervals as ``metrics``, the result flags added."""
+    summary = audit_summary(rows, seed)
+    metrics = []
+    for (eps, kind), row in summary.iterrows():
+        for score in ("SSIM", "SSIM drop", "NMSE"):
+            metrics.append({"eps": float(eps), "kind": kind, "score": score,
+                            "mean": float(row[score]), "low": float(row[f"{score} low"]),
+                            "high": float(row[f"{score} high"]), "unit": "volume",
+                            "volumes": int(row["volumes"]), "slices": int(row["slices"])})
+    return {**header, "data": {**header["data"], "volumes": int(rows["fname"].nunique()),
+                               "slices": int(rows[["fname", "slice"]].drop_duplicates().shape[0])},
+            "metrics": metrics, "flags": [*flags, *audit_flags(summary)]}
+
+
+def claim_metrics(claim: dict) -> pd.DataFrame:
+    """A claim file's ``metrics`` as a table indexed ``(eps, kind, score)``."""
+    return pd.DataFrame(claim["metrics"]).set_index(["eps", "kind", "score"])

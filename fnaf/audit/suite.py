@@ -1,0 +1,113 @@
+"""The audit's fixed attack suite, run on any :class:`~fnaf.audit.model.ReconModel`.
+
+The suite (:class:`AuditSuite`, versioned by :data:`SUITE_VERSION`) is the same for every model:
+k-space L2 PGD (appendix eq. 2, :class:`~fnaf.attacks.pgd.KspacePGD`) at each ε of the grid of
+chapter 07 with restarts, beside the random control of the same norm, on the middle slices of
+every validation volume (:func:`~fnaf.attacks.measurement.pgd_dataset`: batches grouped by
+shape, shared over ``torchrun`` ranks). Per slice and ε the **worst case** is the lower SSIM
+of the attack and the control. :func:`audit_summary` gives each mean with a 95 % interval
+resampling volumes (the unit is the patient).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import pandas as pd
+from torch.utils.data import default_collate
+
+from fnaf.attacks.measurement import pgd_dataset
+from fnaf.attacks.pgd import NORMS, check_pgd_settings
+from fnaf.audit.flags import model_flags, result_flags
+from fnaf.audit.model import ReconModel, ReconPipeline
+from fnaf.data.batches import SeededSlices, validation_batches
+from fnaf.data.transforms import SliceTransform
+from fnaf.devices import resolve_device
+from fnaf.stats import cluster_bootstrap_mean
+
+#: Bumped whenever the suite's attacks or their settings change (claim files say which).
+SUITE_VERSION = 1
+#: The scores a claim file reports, and the kinds of perturbation per ε.
+SCORES = ("SSIM", "NMSE")
+KINDS = ("attack", "control", "worst case")
+
+
+@dataclass(frozen=True)
+class AuditSuite:
+    """The suite's settings: ``eps`` the perturbation sizes (relative to the measurements' norm,
+    chapter 07's grid), ``steps`` and ``restarts`` of PGD, the perturbation's ``norm``
+    convention, the middle ``slices_per_volume`` of every validation volume (``None``: all),
+    the ``batch_size`` (memory only: a slice's result does not depend on it) and the ``seed``
+    of the starts and the control."""
+
+    eps: tuple[float, ...] = (0.02, 0.04, 0.08)
+    steps: int = 10
+    restarts: int = 2
+    norm: str = NORMS[0]
+    slices_per_volume: int | None = 2
+    batch_size: int | None = 8
+    seed: int = 0
+
+    def __post_init__(self):
+        object.__setattr__(self, "eps", tuple(float(value) for value in self.eps))
+        if not self.eps or sorted(self.eps) != list(self.eps) or min(self.eps) <= 0:
+            raise ValueError(f"eps must be increasing perturbation sizes > 0, not {self.eps}")
+        for value in self.eps:
+            check_pgd_settings(value, self.steps, None, self.restarts, self.norm)
+        if self.slices_per_volume is not None and self.slices_per_volume < 1:
+            raise ValueError(f"slices_per_volume must be >= 1 or None, not "
+                             f"{self.slices_per_volume}")
+
+    def settings(self) -> dict:
+        """What the claim file records of the suite."""
+        return {"version": SUITE_VERSION, **asdict(self)}
+
+
+def audit_rows(model: ReconModel, slices, transform: SliceTransform, suite: AuditSuite, *,
+               device=None, progress: bool = False) -> tuple[pd.DataFrame, list[dict]]:
+    """Run the suite: the model's flags on the first batch (:func:`~fnaf.audit.flags.model_flags`),
+    then PGD and its control at every ε. Returns the measurement rows (one per slice, ε and
+    kind, :data:`fnaf.attacks.measurement.COLUMNS`) with the worst case added, and the flags."""
+    device = resolve_device(device)
+    model.to(device)
+    pipeline = ReconPipeline()
+    first = validation_batches(slices, suite.batch_size or 8)[0]
+    seeded = SeededSlices(slices, transform)
+    batch = default_collate([seeded[index] for index in first]).to(device)
+    flags = model_flags(model, pipeline, batch, max(suite.eps), suite.seed)
+    rows = pgd_dataset(model, pipeline, slices, transform, suite.eps,
+                       batch_size=suite.batch_size, progress=progress, device=device,
+                       steps=suite.steps,
+                       restarts=suite.restarts, norm=suite.norm, seed=suite.seed)
+    return worst_case(rows), flags
+
+
+def worst_case(rows: pd.DataFrame) -> pd.DataFrame:
+    """``rows`` with, per slice and ε, a ``worst case`` row: the kind with the lower SSIM (its
+    scores, and ``source`` naming it)."""
+    rows = rows.assign(source=rows["kind"])
+    lowest = rows.loc[rows.groupby(["fname", "slice", "eps"], sort=False)["SSIM"].idxmin()]
+    return pd.concat([rows, lowest.assign(kind="worst case")], ignore_index=True)
+
+
+def audit_summary(rows: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Per ``(eps, kind)``: each score of :data:`SCORES` and the SSIM drop from the clean
+    reconstruction (``clean SSIM − SSIM``), their means with a 95 % interval resampling volumes
+    (``low``/``high``), and the ``slices`` and ``volumes`` behind them."""
+    table = {}
+    rows = rows.assign(**{"SSIM drop": rows["clean SSIM"] - rows["SSIM"]})
+    for (eps, kind), part in rows.groupby(["eps", "kind"], sort=True):
+        entry = {"slices": len(part), "volumes": part["fname"].nunique()}
+        for score in (*SCORES, "SSIM drop"):
+            mean, low, high = cluster_bootstrap_mean(part[score], part["fname"], seed=seed)
+            entry.update({score: mean, f"{score} low": low, f"{score} high": high})
+        table[eps, kind] = entry
+    summary = pd.DataFrame(table).T.rename_axis(["eps", "kind"])
+    return summary.reindex(pd.MultiIndex.from_product(
+        [sorted(set(rows["eps"])), [kind for kind in KINDS if kind in set(rows["kind"])]],
+        names=["eps", "kind"]))
+
+
+def audit_flags(summary: pd.DataFrame) -> list[dict]:
+    """The flags read from the results (:func:`~fnaf.audit.flags.result_flags`)."""
+    return result_flags(summary.drop(index="worst case", level="kind"))

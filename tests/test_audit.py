@@ -1,0 +1,147 @@
+"""``fnaf audit``: any callable audited by the fixed suite, its outputs checked, each sanity flag
+provoked, and a claim file that the same inputs write again byte for byte."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from fnaf.audit import AuditSuite, ReconError, ReconModel, audit, claim_metrics, model_identity
+from fnaf.audit.flags import model_flags, result_flags
+from fnaf.audit.model import ReconPipeline
+from fnaf.mri import zero_filled_image
+from fnaf.runs import multicoil_preset
+
+SUITE = AuditSuite(eps=(0.02, 0.08), steps=3, restarts=1, slices_per_volume=1, batch_size=4)
+
+
+def zero_filled(masked_kspace, mask):
+    """The simplest reconstruction: the zero-filled root-sum-of-squares image."""
+    return zero_filled_image(masked_kspace, mask)
+
+
+class Scaled(nn.Module):
+    """A model with one weight, to hash."""
+
+    def __init__(self, scale=1.0):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(scale))
+
+    def forward(self, masked_kspace, mask):
+        return self.scale * zero_filled_image(masked_kspace, mask)
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    return multicoil_preset("smoke", "varnet", 4, 3)
+
+
+@pytest.fixture
+def batch(multicoil_batch):
+    return multicoil_batch
+
+
+def test_a_callable_is_audited_and_the_same_inputs_write_the_same_claim_file(data, tmp_path,
+                                                                           monkeypatch):
+    claim = audit(ReconModel(zero_filled, "zero-filled"), data, 4, SUITE, tmp_path / "a")
+    metrics = claim_metrics(claim)
+    assert set(metrics.index.get_level_values("kind")) == {"attack", "control", "worst case"}
+    assert set(metrics.index.get_level_values("eps")) == {0.02, 0.08}
+    ssim = metrics.xs("SSIM", level="score")["mean"].unstack("kind")
+    assert (ssim["worst case"] <= ssim[["attack", "control"]].min(axis=1) + 1e-12).all()
+    assert (ssim["attack"] < ssim["control"]).all()  # the gradient attack beats noise
+    drop = metrics.xs(("attack", "SSIM drop"), level=("kind", "score"))["mean"]
+    assert drop.loc[0.08] > drop.loc[0.02] > 0
+    assert ((metrics["low"] <= metrics["mean"] + 1e-12)
+            & (metrics["mean"] <= metrics["high"] + 1e-12)).all()
+    assert (metrics["unit"] == "volume").all()
+    assert claim["flags"] == [] and claim["model"]["identity"] == "name:zero-filled"
+    assert claim["data"]["volumes"] == claim["data"]["slices"] > 1
+    assert claim["suite"]["version"] == 1 and claim["schema"] == 1
+    again = audit(ReconModel(zero_filled, "zero-filled"), data, 4, SUITE, tmp_path / "b")
+    first, second = ((tmp_path / name / "zero-filled.json").read_text() for name in "ab")
+    assert first == second and again == claim
+    # an audit already written for the same model, data and suite is read back, not run
+    monkeypatch.setattr("fnaf.audit.claim.audit_rows", None)
+    assert audit(ReconModel(zero_filled, "zero-filled"), data, 4, SUITE, tmp_path / "a") == claim
+    saved = json.loads((tmp_path / "a" / "zero-filled.rows.json").read_text())
+    assert {row["kind"] for row in saved["rows"]} == {"attack", "control", "worst case"}
+
+
+def test_the_weights_identify_a_model():
+    first, same, other = Scaled(1.0), Scaled(1.0), Scaled(2.0)
+    assert model_identity(ReconModel(first, "a")) == model_identity(ReconModel(same, "b"))
+    assert model_identity(ReconModel(first, "a")) != model_identity(ReconModel(other, "a"))
+    assert len(model_identity(ReconModel(first, "a"))) == 64
+
+
+@pytest.mark.parametrize("recon, message", [
+    (lambda k, m: [1.0], "returned a list"),
+    (lambda k, m: zero_filled(k, m).to(torch.complex64), "dtype torch.complex64"),
+    (lambda k, m: zero_filled(k, m)[:, :4], r"returned shape \(\d+, 4, \d+\)"),
+    (lambda k, m: zero_filled(k, m)[0], "returned shape"),
+    (lambda k, m: zero_filled(k, m) * float("nan"), "non-finite values"),
+])
+def test_a_broken_reconstruction_is_named(batch, recon, message):
+    with pytest.raises(ReconError, match=message):
+        ReconPipeline()(ReconModel(recon, "broken"), batch)
+    with pytest.raises(ReconError, match="must be callable"):
+        ReconModel("not a model", "broken")
+
+
+def test_the_model_flags_are_provoked(batch):
+    pipeline = ReconPipeline()
+    assert model_flags(ReconModel(zero_filled, "clean"), pipeline, batch, 0.08) == []
+
+    def noisy(k, m):
+        image = zero_filled(k, m)
+        return image + 0.01 * image.max() * torch.rand_like(image)
+
+    def detached(k, m):
+        return zero_filled(k.detach(), m)
+
+    def optimising(k, m):
+        estimate = zero_filled(k, m).detach().clone().requires_grad_()
+        optimiser = torch.optim.SGD([estimate], lr=0.1)
+        with torch.enable_grad():
+            (estimate - zero_filled(k.detach(), m)).square().sum().backward()
+        optimiser.step()
+        return estimate.detach() + zero_filled(k, m) - zero_filled(k, m).detach()
+
+    def names(recon, **options):
+        return [entry["flag"] for entry in
+                model_flags(ReconModel(recon, "m", **options), pipeline, batch, 0.08)]
+
+    assert names(noisy) == ["nondeterministic"]
+    assert names(detached) == ["gradient"]
+    assert names(optimising) == ["optimises at inference"]
+    assert names(zero_filled, optimises=True) == ["optimises at inference"]
+
+
+def test_the_result_flags_read_the_means():
+    index = pd.MultiIndex.from_product([[0.02, 0.04, 0.08], ["attack", "control"]],
+                                       names=["eps", "kind"])
+    fine = pd.DataFrame({"SSIM": [0.8, 0.9, 0.7, 0.88, 0.6, 0.85]}, index=index)
+    assert result_flags(fine) == []
+    beaten = fine.copy()
+    beaten.loc[(0.08, "control"), "SSIM"] = 0.5
+    flags = result_flags(beaten)
+    assert [entry["flag"] for entry in flags] == ["control beats attack"]
+    assert "ε [0.08]" in flags[0]["message"]
+    rising = fine.copy()
+    rising.loc[(0.04, "attack"), "SSIM"] = 0.85
+    assert [entry["flag"] for entry in result_flags(rising)] == ["damage not growing"]
+
+
+def test_the_suite_is_checked_before_any_work():
+    for settings, message in [(dict(eps=(0.08, 0.02)), "increasing"),
+                              (dict(eps=()), "increasing"), (dict(steps=0), "steps"),
+                              (dict(norm="l2"), "unknown norm"),
+                              (dict(slices_per_volume=0), "slices_per_volume")]:
+        with pytest.raises(ValueError, match=message):
+            AuditSuite(**settings)
+    assert np.isclose(AuditSuite().eps, (0.02, 0.04, 0.08)).all()

@@ -10,6 +10,7 @@ from pathlib import Path
 from fnaf.attacks.pgd import NORMS
 from fnaf.attacks.report import INFORMATION_TOLERANCE, PAPER_GAMMA
 from fnaf.attacks.search import DOMAINS
+from fnaf.audit.suite import AuditSuite
 from fnaf.data.check import LOW_ENERGY, TOLERANCE, check_data
 from fnaf.data.fastmri import FastMRIDataError
 from fnaf.data.masks import CENTER_FRACTIONS, MASK_STYLES
@@ -356,6 +357,44 @@ def _add_second_paper_options(parser: argparse.ArgumentParser) -> None:
                         help="fastMRI's SSIM, or the authors' code's")
 
 
+def _audit(args: argparse.Namespace) -> None:
+    from fnaf.audit import audit, claim_metrics
+    from fnaf.devices import resolve_device
+    from fnaf.models import load_weights
+    from fnaf.pipelines import pipeline_for
+    from fnaf.runs import build_model, load_run
+    from fnaf.train import init_distributed
+
+    try:  # every setting checked before any model is loaded
+        suite = AuditSuite(eps=args.eps, steps=args.steps, restarts=args.restarts,
+                           slices_per_volume=args.slices_per_volume,
+                           batch_size=args.audit_batch_size, seed=args.audit_seed)
+        resolve_device(args.device)
+    except ValueError as error:
+        sys.exit(f"python -m fnaf audit: {error}")
+    config = _config(args)
+    if args.chans is not None:
+        if config.model != "unet":
+            sys.exit("python -m fnaf audit: --chans sets the U-Net's width, not the "
+                     f"{config.model}'s")
+        config = replace(config, network=replace(config.network, chans=args.chans))
+    if args.weights is not None:
+        model, name = load_weights(build_model(config), args.weights), args.weights.stem
+    else:
+        run = load_run(config, args.runs_dir)
+        model, name = run.model, run.directory.name
+    rank, _ = init_distributed(args.device)
+    claim = audit(model, config, args.accel, suite, args.out, pipeline=pipeline_for(config.model),
+                  name=args.name or name, device=args.device, progress=not args.quiet and rank == 0)
+    if rank == 0:
+        drop = claim_metrics(claim).xs("SSIM drop", level="score")["mean"].unstack("kind")
+        print(f"{claim['model']['name']}: SSIM lost per ε (mean over {claim['data']['volumes']} "
+              f"volumes; the claim file {Path(args.out) / (claim['model']['name'] + '.json')})")
+        print(drop.to_string(float_format=lambda value: f"{value:.4f}"))
+        for entry in claim["flags"]:
+            print(f"flag: {entry['flag']}: {entry['message']}. {entry['advice']}")
+
+
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", choices=RECONSTRUCTION_MODELS, default=RECONSTRUCTION_MODELS[0])
     parser.add_argument("--coils", type=int, help="multi-coil data: the phantom with this many "
@@ -496,6 +535,29 @@ def build_parser() -> argparse.ArgumentParser:
                         "forward pass (default: on a GPU as many as fit its free memory, 8 on a "
                         "CPU; not part of the cache key)")
     attack.set_defaults(run=_attack)
+
+    audit = commands.add_parser(
+        "audit", help="the robustness audit of a trained run or a weight file (fnaf.audit)",
+        description="Runs fnaf.audit's fixed suite (k-space PGD over --eps with restarts, the "
+                    "same-norm control, the worst case per slice) on a run of the cache or a "
+                    "--weights file, and writes its claim file to --out. Several GPUs: torchrun "
+                    "--nproc_per_node N -m fnaf audit ... shares the slices. Any other model: "
+                    "fnaf.audit.audit with a callable (the book's page 'Audit your own model').")
+    _add_run_arguments(audit)
+    audit.add_argument("--weights", type=Path, help="a weight file of --model instead of the "
+                       "run cache (fastMRI state_dicts and Lightning checkpoints load)")
+    audit.add_argument("--chans", type=int, help="U-Net width of the --weights file")
+    audit.add_argument("--name", help="the claim file's name (default: the run's folder or the "
+                       "weight file's stem)")
+    audit.add_argument("--out", type=Path, default=Path("audits"), help="folder of claim files")
+    suite_defaults = AuditSuite()
+    audit.add_argument("--eps", type=float, nargs="+", default=list(suite_defaults.eps))
+    audit.add_argument("--steps", type=int, default=suite_defaults.steps)
+    audit.add_argument("--restarts", type=int, default=suite_defaults.restarts)
+    audit.add_argument("--slices-per-volume", type=int, default=suite_defaults.slices_per_volume)
+    audit.add_argument("--audit-batch-size", type=int, default=suite_defaults.batch_size)
+    audit.add_argument("--audit-seed", type=int, default=suite_defaults.seed)
+    audit.set_defaults(run=_audit)
 
     pgd = commands.add_parser(
         "pgd", help="k-space PGD on a trained run's validation slices, beside its control",

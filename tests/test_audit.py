@@ -9,11 +9,19 @@ import pytest
 import torch
 from torch import nn
 
-from fnaf.audit import AuditSuite, ReconError, ReconModel, audit, claim_metrics, model_identity
+from fnaf.audit import (
+    AuditSuite,
+    ReconError,
+    ReconModel,
+    audit,
+    audit_run,
+    claim_metrics,
+    model_identity,
+)
 from fnaf.audit.flags import model_flags, result_flags
 from fnaf.audit.model import ReconPipeline
 from fnaf.mri import zero_filled_image
-from fnaf.runs import multicoil_preset
+from fnaf.runs import multicoil_preset, preset, train_or_load
 
 SUITE = AuditSuite(eps=(0.02, 0.08), steps=3, restarts=1, slices_per_volume=1, batch_size=4)
 
@@ -74,9 +82,10 @@ def test_a_callable_is_audited_and_the_same_inputs_write_the_same_claim_file(dat
 
 def test_the_weights_identify_a_model():
     first, same, other = Scaled(1.0), Scaled(1.0), Scaled(2.0)
-    assert model_identity(ReconModel(first, "a")) == model_identity(ReconModel(same, "b"))
-    assert model_identity(ReconModel(first, "a")) != model_identity(ReconModel(other, "a"))
-    assert len(model_identity(ReconModel(first, "a"))) == 64
+    assert model_identity(first, "a") == model_identity(same, "b")
+    assert model_identity(first, "a") != model_identity(other, "a")
+    assert len(model_identity(first, "a")) == 64
+    assert model_identity(ReconModel(zero_filled, "zf"), "zf") == "name:zf"
 
 
 @pytest.mark.parametrize("recon, message", [
@@ -145,3 +154,18 @@ def test_the_suite_is_checked_before_any_work():
         with pytest.raises(ValueError, match=message):
             AuditSuite(**settings)
     assert np.isclose(AuditSuite().eps, (0.02, 0.04, 0.08)).all()
+
+
+def test_a_trained_run_is_audited_with_its_own_pipeline_and_named_after_its_folder(tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    run = train_or_load(preset("smoke", epochs=1), tmp_path / "runs", progress=False)
+    claim = audit_run(run, suite=SUITE, directory=tmp_path / "audits")
+    assert claim["model"]["name"] == run.directory.name
+    assert claim["model"]["identity"] == model_identity(run.model, "unused")
+    assert (tmp_path / "audits" / f"{run.directory.name}.json").is_file()
+    assert claim_metrics(claim).xs("SSIM drop", level="score")["mean"].notna().all()
+    with pytest.raises(ValueError, match="with its pipeline and a name"):
+        audit(run.model, run.config, 4, SUITE, tmp_path / "x")
+    with pytest.raises(ValueError, match="name='a/b'"):
+        audit(ReconModel(zero_filled, "a/b"), run.config, 4, SUITE, tmp_path / "x")

@@ -1,3 +1,5 @@
+import json
+
 import h5py
 import pytest
 
@@ -149,3 +151,21 @@ def test_the_location_map_command_fills_the_cache_chapter_10_reads(tmp_path, cap
         main([*base, "--method", "convdecoder", "--beta1", "1.5"])
     with pytest.raises(FileNotFoundError, match="no finished run"):  # trained first
         main([*base, "--method", "unet"])
+
+
+def test_the_audit_command_audits_a_run_of_the_cache(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    run = ["--scale", "smoke", "--epochs", "1", "--runs-dir", str(tmp_path / "runs"),
+           "--device", "cpu", "--quiet"]
+    main(["train", *run])
+    suite = ["--eps", "0.02", "0.08", "--steps", "2", "--restarts", "1",
+             "--slices-per-volume", "1", "--out", str(tmp_path / "audits")]
+    main(["audit", *run, *suite])
+    printed = capsys.readouterr().out
+    assert "SSIM lost per ε" in printed and "worst case" in printed
+    (claim,) = (tmp_path / "audits").glob("unet-*[0-9a-f].json")  # not its .rows.json
+    assert json.loads(claim.read_text())["suite"]["eps"] == [0.02, 0.08]
+    with pytest.raises(SystemExit, match="eps must be increasing"):
+        main(["audit", *run, *suite, "--eps", "0.08", "0.02"])
+    with pytest.raises(SystemExit, match="--chans sets the U-Net's width"):
+        main(["audit", *run, "--model", "irim", "--chans", "8"])

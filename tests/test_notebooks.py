@@ -1,5 +1,6 @@
 """Run the notebooks through papermill with tiny parameters and check what they produced."""
 
+import json
 from pathlib import Path
 
 import nbformat
@@ -571,3 +572,17 @@ def test_real_fastmri_notebook_estimates_each_notebooks_cost_at_a_throughput(tmp
     assert (slow["PFLOP"] == fast["PFLOP"]).all()
     assert slow["hours"].to_numpy() == pytest.approx(2 * fast["hours"].to_numpy())
     assert "03_robust_training" in slow.index and (slow["hours"] > 0).all()
+
+
+def test_audit_page_audits_a_model_defined_in_the_notebook(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("audit_your_model.ipynb", tmp_path, scale="smoke", coils=3, eps=[0.02, 0.08],
+                  steps=2, restarts=1)
+    claims = {name: json.loads((results / "audits" / f"{name}.json").read_text())
+              for name in ("apodised", "zero-filled")}
+    for claim in claims.values():
+        assert claim["suite"]["eps"] == [0.02, 0.08] and claim["flags"] == []
+        assert {entry["kind"] for entry in claim["metrics"]} == {"attack", "control",
+                                                                 "worst case"}
+    table = pd.read_csv(results / "ssim_drop.csv", header=[0, 1], index_col=0)
+    assert set(table.columns.get_level_values(0)) == {"apodised", "zero-filled"}

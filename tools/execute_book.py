@@ -41,7 +41,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LANES = (
     ("00_data", "01_baselines", "02_fnaf_attacks", "03_robust_training", "04_bbox_training",
      "05_classification", "06_correlation_analysis", "released_code", "10_small_features"),
-    ("07_measurement_attacks", "08_untrained_and_l1", "09_distribution_shift", "real_fastmri"),
+    ("07_measurement_attacks", "08_untrained_and_l1", "09_distribution_shift", "real_fastmri",
+     "audit_your_model"),
 )
 #: Executed after every lane has finished.
 LAST = ("summary",)

@@ -9,9 +9,9 @@ sanity flags and a claim file per model).
 * :mod:`fnaf.audit.claim` — :func:`~fnaf.audit.claim.audit` and the claim file.
 """
 
-from fnaf.audit.claim import CLAIM_SCHEMA, audit, claim_metrics, model_identity
+from fnaf.audit.claim import CLAIM_SCHEMA, audit, audit_run, claim_metrics, model_identity
 from fnaf.audit.model import ReconError, ReconModel
 from fnaf.audit.suite import SUITE_VERSION, AuditSuite
 
 __all__ = ["CLAIM_SCHEMA", "SUITE_VERSION", "AuditSuite", "ReconError", "ReconModel", "audit",
-           "claim_metrics", "model_identity"]
+           "audit_run", "claim_metrics", "model_identity"]

@@ -16,17 +16,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from os import PathLike
 from pathlib import Path
 
 import pandas as pd
 import torch
+from torch import nn
 
 import fnaf
-from fnaf.audit.model import ReconModel
+from fnaf.audit.model import ReconModel, ReconPipeline
 from fnaf.audit.suite import AuditSuite, audit_flags, audit_rows, audit_summary
 from fnaf.io import load_json, save_json
+from fnaf.pipelines import pipeline_for
+from fnaf.ranks import barrier, rank_world
 from fnaf.runs.builders import attack_transform, datasets
+from fnaf.runs.cache import TrainedRun
 from fnaf.runs.configs import RunConfig
 from fnaf.runs.untrained import data_key
 
@@ -34,12 +39,12 @@ from fnaf.runs.untrained import data_key
 CLAIM_SCHEMA = 1
 
 
-def model_identity(model: ReconModel) -> str:
+def model_identity(model: nn.Module, name: str) -> str:
     """The SHA-256 of the model's weights (names, dtypes, shapes and values, in name order), or
     ``name:<name>`` for a callable without any."""
     state = model.state_dict()
     if not state:
-        return f"name:{model.name}"
+        return f"name:{name}"
     digest = hashlib.sha256()
     for key in sorted(state):
         value = state[key].detach().cpu().contiguous()
@@ -48,35 +53,53 @@ def model_identity(model: ReconModel) -> str:
     return digest.hexdigest()
 
 
-def audit(model: ReconModel, data: RunConfig, accel: int, suite: AuditSuite = AuditSuite(),
-          directory: str | PathLike = "audits", *, device=None, progress: bool = False) -> dict:
+def audit(model: nn.Module, data: RunConfig, accel: int, suite: AuditSuite = AuditSuite(),
+          directory: str | PathLike = "audits", *, pipeline=None, name: str | None = None,
+          device=None, progress: bool = False) -> dict:
     """Audit ``model`` on ``data``'s validation slices at ``accel`` with ``suite``, write
-    ``<directory>/<model name>.json`` (the claim file) and return it. The data and the suite
-    are checked before any work; an audit already written for the same model, data and suite
-    is read back."""
+    ``<directory>/<name>.json`` (the claim file) and return it. ``model``: a
+    :class:`~fnaf.audit.model.ReconModel` (any callable; its pipeline and name are its own) or
+    a network with its ``pipeline`` (:func:`fnaf.pipelines.pipeline_for`) and a ``name``. The
+    data, the suite and the name are checked before any work; an audit already written for
+    the same model, data and suite is read back."""
+    if isinstance(model, ReconModel):
+        pipeline, name = pipeline or ReconPipeline(), name or model.name
+    if pipeline is None or not name or not re.fullmatch(r"[\w.+-]+", name):
+        raise ValueError(f"audit needs a ReconModel, or a network with its pipeline and a name "
+                         f"of letters, digits and . + - _ (the claim file's), not name={name!r}")
     transform = attack_transform(data, accel)
     slices = datasets(data)[1]
     if suite.slices_per_volume is not None:
         slices = slices.middle_slices(suite.slices_per_volume)
     header = {"schema": CLAIM_SCHEMA, "fnaf": fnaf.__version__, "suite": suite.settings(),
-              "model": {"name": model.name, "identity": model_identity(model),
-                        "optimises": model.optimises},
+              "model": {"name": name, "identity": model_identity(model, name),
+                        "optimises": bool(getattr(model, "optimises", False))},
               "data": {"source": str(data.data_root or "embedded phantom"),
                        "key": data_key(data, accel), "accel": accel}}
     header = json.loads(json.dumps(header))  # as the file holds it (lists, not tuples)
-    path = Path(directory) / f"{model.name}.json"
+    path = Path(directory) / f"{name}.json"
     rows_path = path.with_suffix(".rows.json")
     if path.exists() and rows_path.exists():
         claim = load_json(path, f"delete {path} to audit again")
         if {key: claim.get(key) for key in header} == {
                 **header, "data": {**header["data"], **_counts(claim.get("data", {}))}}:
             return claim
-    rows, flags = audit_rows(model, slices, transform, suite, device=device,
+    rows, flags = audit_rows(model, pipeline, slices, transform, suite, device=device,
                              progress=progress)
-    save_json({"rows": rows.to_dict("records"), "flags": flags}, rows_path)
     claim = json.loads(json.dumps(claim_file(header, rows, flags, suite.seed)))
-    save_json(claim, path)
+    if rank_world()[0] == 0:  # under torchrun every rank holds every row; one writes them
+        save_json({"rows": rows.to_dict("records"), "flags": flags}, rows_path)
+        save_json(claim, path)
+    barrier()
     return claim
+
+
+def audit_run(run: TrainedRun, accel: int | None = None, suite: AuditSuite = AuditSuite(),
+              directory: str | PathLike = "audits", **options) -> dict:
+    """:func:`audit` of a trained run of the cache (its network, pipeline and data; named
+    after its folder)."""
+    return audit(run.model, run.config, run.config.evaluation_accel(accel), suite, directory,
+                 pipeline=pipeline_for(run.config.model), name=run.directory.name, **options)
 
 
 def _counts(data: dict) -> dict:

@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import pandas as pd
+from torch import nn
 from torch.utils.data import default_collate
 
 from fnaf.attacks.measurement import pgd_dataset
 from fnaf.attacks.pgd import NORMS, check_pgd_settings
 from fnaf.audit.flags import model_flags, result_flags
-from fnaf.audit.model import ReconModel, ReconPipeline
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
@@ -63,14 +63,16 @@ class AuditSuite:
         return {"version": SUITE_VERSION, **asdict(self)}
 
 
-def audit_rows(model: ReconModel, slices, transform: SliceTransform, suite: AuditSuite, *,
-               device=None, progress: bool = False) -> tuple[pd.DataFrame, list[dict]]:
-    """Run the suite: the model's flags on the first batch (:func:`~fnaf.audit.flags.model_flags`),
-    then PGD and its control at every ε. Returns the measurement rows (one per slice, ε and
-    kind, :data:`fnaf.attacks.measurement.COLUMNS`) with the worst case added, and the flags."""
+def audit_rows(model: nn.Module, pipeline, slices, transform: SliceTransform,
+               suite: AuditSuite, *, device=None, progress: bool = False
+               ) -> tuple[pd.DataFrame, list[dict]]:
+    """Run the suite on ``model`` and its ``pipeline`` (:mod:`fnaf.pipelines`, or
+    :class:`~fnaf.audit.model.ReconPipeline` for a callable): the model's flags on the first
+    batch (:func:`~fnaf.audit.flags.model_flags`), then PGD and its control at every ε. Returns
+    the measurement rows (one per slice, ε and kind, :data:`fnaf.attacks.measurement.COLUMNS`)
+    with the worst case added, and the flags."""
     device = resolve_device(device)
     model.to(device)
-    pipeline = ReconPipeline()
     first = validation_batches(slices, suite.batch_size or 8)[0]
     seeded = SeededSlices(slices, transform)
     batch = default_collate([seeded[index] for index in first]).to(device)

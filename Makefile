@@ -57,6 +57,7 @@ bench: $(VENV)/.installed
 	$(PY) benchmarks/bench_classification.py
 	$(PY) benchmarks/bench_shards.py
 	$(PY) benchmarks/bench_memory.py
+	$(PY) benchmarks/bench_audit.py
 	OMP_NUM_THREADS=$(BOOK_THREADS) $(PY) benchmarks/bench_processes.py
 
 # Every chapter at scale=paper, a few steps each, on a paper-geometry phantom (or DRY_RUN_DATA):

@@ -382,7 +382,8 @@ def test_measurement_attacks_notebook_attacks_each_network_beside_its_control(tm
                                                                               monkeypatch,
                                                                               dataset):
     monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
-    results = run("07_measurement_attacks.ipynb", tmp_path, scale="smoke", coils=3,
+    results = run("07_measurement_attacks.ipynb", tmp_path / "07_measurement_attacks",
+                  scale="smoke", coils=3,
                   eps=[0.02, 0.08], steps=3, slices_per_volume=4,
                   runs_root=str(tmp_path / "runs"), **dataset)
     slices = pd.read_csv(results / "pgd_slices.csv")
@@ -402,6 +403,19 @@ def test_measurement_attacks_notebook_attacks_each_network_beside_its_control(tm
     assert set(compared.direction) <= {"more robust", "less robust", "not shown"}
     multicoil = [path.name for path in (tmp_path / "runs").iterdir() if "varnet" in path.name]
     assert len(multicoil) == 1 and "-4x-smoke-" in multicoil[0]
+    # a claim file per attacked network (the leaderboard's), from these rows: no new attack
+    found = [json.loads(path.read_text()) for path in (results / "audits").glob("*.json")
+             if not path.name.endswith(".rows.json")]
+    assert sorted(claim["model"]["label"] for claim in found) == sorted([
+        "VarNet", "U-Net", "U-Net", "I-RIM", "FNAF U-Net", "B-Box U-Net", "FNAF I-RIM",
+        "B-Box I-RIM"])  # the multi-coil networks, then the FNAF chapters' at the largest ε
+    claims = {claim["model"]["label"]: claim for claim in found}
+    varnet = pd.DataFrame(claims["VarNet"]["metrics"]).set_index(["eps", "kind", "score"])
+    attacked = slices[(slices.model == "VarNet") & (slices.kind == "attack")]
+    assert varnet.loc[(0.08, "attack", "SSIM"), "mean"] == pytest.approx(
+        attacked[attacked.eps == 0.08].SSIM.mean())
+    assert claims["VarNet"]["suite"]["attack"] == "k-space PGD (chapter 07)"
+    assert claims["VarNet"]["model"]["name"] == multicoil[0]
 
 
 def test_untrained_notebook_attacks_l1_and_the_convdecoder_beside_the_trained_networks(
@@ -428,6 +442,11 @@ def test_untrained_notebook_attacks_l1_and_the_convdecoder_beside_the_trained_ne
     assert (compared.reference == "l1 (wavelet)").all()
     cached = list((tmp_path / "runs" / "untrained").glob("*.json"))
     assert len(cached) == 2 + len(compared)  # l1 wavelet, ConvDecoder, and each compared
+    claims = [json.loads(path.read_text()) for path in (results / "audits").glob("*.json")
+              if not path.name.endswith(".rows.json")]
+    assert {claim["model"]["label"] for claim in claims} == {"l1", "ConvDecoder"}
+    assert all(claim["model"]["optimises"] and claim["suite"]["attack"] == "two-step (chapter 08)"
+               for claim in claims)
 
 
 def test_distribution_shift_notebook_reads_every_method_on_every_shift(tmp_path, monkeypatch,
@@ -586,3 +605,32 @@ def test_audit_page_audits_a_model_defined_in_the_notebook(tmp_path, monkeypatch
                                                                  "worst case"}
     table = pd.read_csv(results / "ssim_drop.csv", header=[0, 1], index_col=0)
     assert set(table.columns.get_level_values(0)) == {"apodised", "zero-filled"}
+
+
+def test_leaderboard_ranks_the_claim_files_the_chapters_wrote(tmp_path):
+    """Two boards of hand-written claim files (fnaf.audit.claim.write_claim): a model with its
+    flag, ranked by its worst case; the page fails, naming what to run, without any claim."""
+    from fnaf.audit.claim import claim_header, write_claim
+    from fnaf.audit.suite import worst_case
+    from fnaf.runs import multicoil_preset
+
+    data = multicoil_preset("smoke", "varnet", 4, 3)
+    for chapter, name, drop, attack in [("07", "robust", 0.01, "k-space PGD (chapter 07)"),
+                                        ("07", "fragile", 0.2, "k-space PGD (chapter 07)"),
+                                        ("08", "l1", 0.1, "two-step (chapter 08)")]:
+        rows = pd.DataFrame([{"fname": f"v{v}.h5", "slice": 0, "eps": 0.08, "kind": kind,
+                              "clean SSIM": 0.9, "SSIM": 0.9 - drop * (kind == "attack")
+                              - 0.001 * v, "NMSE": 0.01} for v in range(3)
+                             for kind in ("attack", "control")])
+        suite = {"version": 1, "attack": attack, "steps": 3, "restarts": 1, "norm": "measured"}
+        flags = [{"flag": "gradient", "message": "m", "advice": "a"}] if name == "fragile" else []
+        write_claim(claim_header(name, f"name:{name}", False, suite, data, 4),
+                    worst_case(rows), flags, tmp_path / "results" / chapter / "audits")
+    results = run("leaderboard.ipynb", tmp_path / "page", results_root=str(tmp_path / "results"))
+    board = pd.read_csv(results / "leaderboard.csv", index_col=["board", "rank"])
+    assert board["model"].tolist() == ["robust", "fragile", "l1"]  # boards in name order
+    assert board.index.get_level_values("rank").tolist() == [1, 2, 1]
+    assert board["flags"].tolist() == ["none", "gradient", "none"]
+    assert board["worst case SSIM drop"].iloc[0].startswith("0.011")
+    with pytest.raises(papermill.PapermillExecutionError, match="no claim file"):
+        run("leaderboard.ipynb", tmp_path / "none", results_root=str(tmp_path / "nothing"))

@@ -45,7 +45,7 @@ LANES = (
      "audit_your_model"),
 )
 #: Executed after every lane has finished.
-LAST = ("summary",)
+LAST = ("summary", "leaderboard")
 _CACHE = threading.Lock()  # one lane at a time on the cache's SQLite database
 
 

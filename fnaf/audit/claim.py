@@ -2,14 +2,15 @@
 which writes it.
 
 A claim file holds: ``schema``; ``fnaf`` (the package version); ``suite``
-(:meth:`~fnaf.audit.suite.AuditSuite.settings`, its version among them); ``model`` (``name``,
-``identity``: the SHA-256 of its weights where it has any, else its name; ``optimises``);
-``data`` (``source``: the phantom or the fastMRI folder, ``key``: the identity of the slices and
-masks, ``accel``, ``volumes``, ``slices``); ``metrics``: one entry per ε, kind (attack,
-control, worst case) and score with its mean, 95 % interval over volumes and ``unit``
-(``"volume"``); ``flags`` (:mod:`fnaf.audit.flags`). Nothing in it depends on the time or the
-machine, so the same inputs give the same file. The per-slice rows are kept beside it
-(``<name>.rows.json``): an audit whose file exists is read back, not run again.
+(:meth:`~fnaf.audit.suite.AuditSuite.settings`, its version among them, or the settings of a
+chapter's attack, :mod:`fnaf.audit.chapters`); ``model`` (``name``, the file's; ``label``, for
+display; ``identity``: the SHA-256 of its weights where it has any, else its name or config;
+``optimises``); ``data`` (``source``: the phantom or the fastMRI folder, ``key``: the identity
+of the slices and masks, ``accel``, ``volumes``, ``slices``); ``metrics``: one entry per ε,
+kind (attack, control, worst case) and score with its mean, 95 % interval over volumes and
+``unit`` (``"volume"``); ``flags`` (:mod:`fnaf.audit.flags`). Nothing in it depends on the
+time or the machine, so the same inputs give the same file. The per-slice rows are kept beside
+it (``<name>.rows.json``): an audit whose file exists is read back, not run again.
 """
 
 from __future__ import annotations
@@ -71,24 +72,41 @@ def audit(model: nn.Module, data: RunConfig, accel: int, suite: AuditSuite = Aud
     slices = datasets(data)[1]
     if suite.slices_per_volume is not None:
         slices = slices.middle_slices(suite.slices_per_volume)
-    header = {"schema": CLAIM_SCHEMA, "fnaf": fnaf.__version__, "suite": suite.settings(),
-              "model": {"name": name, "identity": model_identity(model, name),
-                        "optimises": bool(getattr(model, "optimises", False))},
-              "data": {"source": str(data.data_root or "embedded phantom"),
-                       "key": data_key(data, accel), "accel": accel}}
-    header = json.loads(json.dumps(header))  # as the file holds it (lists, not tuples)
+    header = claim_header(name, model_identity(model, name),
+                          bool(getattr(model, "optimises", False)), suite.settings(), data, accel)
     path = Path(directory) / f"{name}.json"
-    rows_path = path.with_suffix(".rows.json")
-    if path.exists() and rows_path.exists():
+    if path.exists() and path.with_suffix(".rows.json").exists():
         claim = load_json(path, f"delete {path} to audit again")
         if {key: claim.get(key) for key in header} == {
                 **header, "data": {**header["data"], **_counts(claim.get("data", {}))}}:
             return claim
     rows, flags = audit_rows(model, pipeline, slices, transform, suite, device=device,
                              progress=progress)
-    claim = json.loads(json.dumps(claim_file(header, rows, flags, suite.seed)))
+    return write_claim(header, rows, flags, directory, suite.seed)
+
+
+def claim_header(name: str, identity: str, optimises: bool, suite: dict, data: RunConfig,
+                 accel: int, label: str | None = None) -> dict:
+    """A claim file's fields before any attack (``label``: a display name, default ``name``),
+    as the file holds them (lists, not tuples)."""
+    return json.loads(json.dumps({
+        "schema": CLAIM_SCHEMA, "fnaf": fnaf.__version__, "suite": suite,
+        "model": {"name": name, "label": label or name, "identity": identity,
+                  "optimises": optimises},
+        "data": {"source": str(data.data_root or "embedded phantom"),
+                 "key": data_key(data, accel), "accel": accel}}))
+
+
+def write_claim(header: dict, rows: pd.DataFrame, flags: list[dict],
+                directory: str | PathLike, seed: int = 0) -> dict:
+    """The claim file of ``header`` with the suite's ``rows`` (worst case included) and the
+    model's ``flags`` (:func:`claim_file`), written to ``<directory>/<name>.json`` with the rows
+    beside it (rank 0 under torchrun), and returned."""
+    claim = json.loads(json.dumps(claim_file(header, rows, flags, seed)))
+    path = Path(directory) / f"{header['model']['name']}.json"
     if rank_world()[0] == 0:  # under torchrun every rank holds every row; one writes them
-        save_json({"rows": rows.to_dict("records"), "flags": flags}, rows_path)
+        save_json({"rows": rows.to_dict("records"), "flags": flags},
+                  path.with_suffix(".rows.json"))
         save_json(claim, path)
     barrier()
     return claim

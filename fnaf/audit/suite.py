@@ -73,15 +73,21 @@ def audit_rows(model: nn.Module, pipeline, slices, transform: SliceTransform,
     with the worst case added, and the flags."""
     device = resolve_device(device)
     model.to(device)
-    first = validation_batches(slices, suite.batch_size or 8)[0]
-    seeded = SeededSlices(slices, transform)
-    batch = default_collate([seeded[index] for index in first]).to(device)
+    batch = first_batch(slices, transform, suite.batch_size or 8).to(device)
     flags = model_flags(model, pipeline, batch, max(suite.eps), suite.seed)
     rows = pgd_dataset(model, pipeline, slices, transform, suite.eps,
                        batch_size=suite.batch_size, progress=progress, device=device,
                        steps=suite.steps,
                        restarts=suite.restarts, norm=suite.norm, seed=suite.seed)
     return worst_case(rows), flags
+
+
+def first_batch(slices, transform: SliceTransform, batch_size: int):
+    """The first batch the attacks see (consecutive slices of one shape), collated: what the
+    model flags are checked on."""
+    seeded = SeededSlices(slices, transform)
+    return default_collate([seeded[index] for index in
+                            validation_batches(slices, batch_size)[0]])
 
 
 def worst_case(rows: pd.DataFrame) -> pd.DataFrame:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
-import time
+from pathlib import Path
 
 import torch
 
@@ -32,18 +33,12 @@ from fnaf.devices import resolve_device
 from fnaf.pipelines import pipeline_for
 from fnaf.runs import attack_transform, build_model, preset
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import elapsed  # noqa: E402 (the benchmarks folder)
+
 
 def _timed(function, device: torch.device, repeats: int = 3) -> float:
-    times = []
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        function()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(elapsed(function, device) for _ in range(repeats))
 
 
 def bench(name: str, size: str, slices: int, candidates: int, chunk: int,

@@ -17,7 +17,9 @@ as ``name: value`` lines:
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import torch
 
@@ -32,15 +34,8 @@ from fnaf.mri import zero_filled_image
 from fnaf.pipelines import pipeline_for
 from fnaf.runs import attack_transform, build_model, multicoil_preset
 
-
-def _timed(function, device: torch.device) -> float:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    start = time.perf_counter()
-    function()
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-    return time.perf_counter() - start
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import elapsed  # noqa: E402 (the benchmarks folder)
 
 
 def bench(label: str, model, pipeline, data, slices: SliceDataset, suite: AuditSuite,
@@ -50,7 +45,7 @@ def bench(label: str, model, pipeline, data, slices: SliceDataset, suite: AuditS
     batch = collate_slices(slices, transform, keys).to(device)
     model.to(device).eval()
     with torch.no_grad():
-        forward = _timed(lambda: pipeline(model, batch), device)
+        forward = elapsed(lambda: pipeline(model, batch), device)
     spent = {"flags": 0.0, "attacks": 0.0}
 
     def timed(name, function):
@@ -66,7 +61,7 @@ def bench(label: str, model, pipeline, data, slices: SliceDataset, suite: AuditS
     suite_module.model_flags = timed("flags", flags)
     suite_module.pgd_dataset = timed("attacks", attacks)
     try:
-        total = _timed(lambda: suite_module.audit_rows(model, pipeline, slices, transform, suite,
+        total = elapsed(lambda: suite_module.audit_rows(model, pipeline, slices, transform, suite,
                                                        device=device), device)
     finally:
         suite_module.model_flags, suite_module.pgd_dataset = flags, attacks

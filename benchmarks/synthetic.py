@@ -29,18 +29,23 @@ def batched_and_looped(call, batch: KneeSlice, steps: int, device: torch.device
     """Steps x slices per second of ``call(batch)`` on the whole batch and on one slice at a
     time (after a one-slice warm-up), ``steps`` the work one call does per slice."""
     def rate(part: KneeSlice) -> float:
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        start = time.perf_counter()
-        call(part)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        return steps * len(part.fname) / (time.perf_counter() - start)
+        return steps * len(part.fname) / elapsed(lambda: call(part), device)
 
     slices = [select_slices(batch, torch.tensor([i])) for i in range(len(batch.fname))]
     call(slices[0])  # warm-up
     batched = rate(batch)
     return batched, len(slices) / sum(1 / rate(part) for part in slices)
+
+
+def elapsed(function, device: torch.device) -> float:
+    """Seconds one call of ``function`` takes (the device synchronised around it)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    start = time.perf_counter()
+    function()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
 
 
 def throughput_arguments(doc: str) -> argparse.ArgumentParser:

@@ -41,7 +41,7 @@ def leaderboard(claims: list[dict], score: str = "SSIM drop") -> pd.DataFrame:
         eps = max(metrics.index.get_level_values("eps"))
         at = metrics.xs(eps, level="eps")
         rows.append({"board": board_name(claim), "model": claim["model"]["label"],
-                     "ε": eps, "order": at.loc["worst case", "mean"],
+                     "ε": f"{eps:g}", "order": at.loc["worst case", "mean"],
                      **{f"{kind} {score}": interval_string(*at.loc[kind, ["mean", "low", "high"]],
                                                            3)
                         for kind in ("worst case", "attack", "control")},

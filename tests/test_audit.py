@@ -18,7 +18,7 @@ from fnaf.audit import (
     claim_metrics,
     model_identity,
 )
-from fnaf.audit.flags import model_flags, result_flags
+from fnaf.audit.flags import convergence_flags, model_flags, result_flags
 from fnaf.audit.model import ReconPipeline
 from fnaf.mri import zero_filled_image
 from fnaf.runs import multicoil_preset, preset, train_or_load
@@ -67,9 +67,11 @@ def test_a_callable_is_audited_and_the_same_inputs_write_the_same_claim_file(dat
     assert ((metrics["low"] <= metrics["mean"] + 1e-12)
             & (metrics["mean"] <= metrics["high"] + 1e-12)).all()
     assert (metrics["unit"] == "volume").all()
-    assert claim["flags"] == [] and claim["model"]["identity"] == "name:zero-filled"
+    # 3 steps and 1 restart are not enough: twice the budget finds a stronger attack
+    assert [entry["flag"] for entry in claim["flags"]] == ["not converged"]
+    assert claim["model"]["identity"] == "name:zero-filled"
     assert claim["data"]["volumes"] == claim["data"]["slices"] > 1
-    assert claim["suite"]["version"] == 1 and claim["schema"] == 1
+    assert claim["suite"]["version"] == 2 and claim["schema"] == 1
     again = audit(ReconModel(zero_filled, "zero-filled"), data, 4, SUITE, tmp_path / "b")
     first, second = ((tmp_path / name / "zero-filled.json").read_text() for name in "ab")
     assert first == second and again == claim
@@ -150,7 +152,8 @@ def test_the_suite_is_checked_before_any_work():
     for settings, message in [(dict(eps=(0.08, 0.02)), "increasing"),
                               (dict(eps=()), "increasing"), (dict(steps=0), "steps"),
                               (dict(norm="l2"), "unknown norm"),
-                              (dict(slices_per_volume=0), "slices_per_volume")]:
+                              (dict(slices_per_volume=0), "slices_per_volume"),
+                              (dict(convergence="yes"), "convergence must be")]:
         with pytest.raises(ValueError, match=message):
             AuditSuite(**settings)
     assert np.isclose(AuditSuite().eps, (0.02, 0.04, 0.08)).all()
@@ -169,3 +172,12 @@ def test_a_trained_run_is_audited_with_its_own_pipeline_and_named_after_its_fold
         audit(run.model, run.config, 4, SUITE, tmp_path / "x")
     with pytest.raises(ValueError, match="name='a/b'"):
         audit(ReconModel(zero_filled, "a/b"), run.config, 4, SUITE, tmp_path / "x")
+
+
+def test_an_attack_that_twice_the_budget_beats_is_not_converged():
+    rows = pd.DataFrame({"eps": 0.08, "kind": ["attack", "attack", "control"],
+                         "SSIM": [0.60, 0.62, 0.9]})
+    assert convergence_flags(rows, rows.assign(SSIM=rows.SSIM - 0.004)) == []
+    flags = convergence_flags(rows, rows.assign(SSIM=rows.SSIM - 0.05))
+    assert [entry["flag"] for entry in flags] == ["not converged"]
+    assert "from 0.6100 to 0.5600 at ε 0.08" in flags[0]["message"]

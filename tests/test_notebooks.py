@@ -599,8 +599,9 @@ def test_audit_page_audits_a_model_defined_in_the_notebook(tmp_path, monkeypatch
                   steps=2, restarts=1)
     claims = {name: json.loads((results / "audits" / f"{name}.json").read_text())
               for name in ("apodised", "zero-filled")}
-    for claim in claims.values():
-        assert claim["suite"]["eps"] == [0.02, 0.08] and claim["flags"] == []
+    for claim in claims.values():  # 2 steps: twice the budget may attack harder
+        assert claim["suite"]["eps"] == [0.02, 0.08]
+        assert {entry["flag"] for entry in claim["flags"]} <= {"not converged"}
         assert {entry["kind"] for entry in claim["metrics"]} == {"attack", "control",
                                                                  "worst case"}
     table = pd.read_csv(results / "ssim_drop.csv", header=[0, 1], index_col=0)

@@ -3,7 +3,8 @@ and chapter 08's two-step attack on l1 and the ConvDecoder, read into the audit'
 (:mod:`fnaf.audit.claim`) from the rows the chapters computed, so the leaderboard runs no attack
 of its own. A trained network's flags are checked on its first attacked batch; a method that
 optimises at inference was attacked by the two-step attack the audit prescribes for it, and
-only the flags read from its results apply."""
+only the flags read from its results apply. The claim's ``suite`` holds the chapter's attack
+settings (``attack`` names it; not the audit suite, so no convergence check)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pandas as pd
 
 from fnaf.audit.claim import claim_header, model_identity, write_claim
 from fnaf.audit.flags import model_flags
-from fnaf.audit.suite import SUITE_VERSION, first_batch, worst_case
+from fnaf.audit.suite import first_batch, worst_case
 from fnaf.devices import resolve_device
 from fnaf.pipelines import pipeline_for
 from fnaf.runs.builders import attack_transform, datasets
@@ -37,7 +38,7 @@ def run_claims(runs: dict[str, TrainedRun], frame: pd.DataFrame, pgd: PgdConfig,
     ``frame`` (:func:`fnaf.runs.pgd_frame`, column ``model``) attacked with ``pgd``, named after
     the run's folder, labelled ``label``; the model flags on its first attacked batch."""
     device = resolve_device(device)
-    settings = {"version": SUITE_VERSION, "attack": f"k-space PGD ({chapter})", **asdict(pgd)}
+    settings = {"attack": f"k-space PGD ({chapter})", **asdict(pgd)}
     claims = {}
     for label, run in runs.items():
         at = run.config.evaluation_accel(accel)
@@ -60,7 +61,7 @@ def method_claims(methods: dict[str, UntrainedConfig], frame: pd.DataFrame,
     """The claim file of each method that optimises at inference (label -> config) from its
     rows of ``frame`` (:func:`fnaf.runs.two_step_frame`) attacked by the two-step attack
     ``attack``; identified by its config, flags read from its results only."""
-    settings = {"version": SUITE_VERSION, "attack": f"two-step ({chapter})", **asdict(attack)}
+    settings = {"attack": f"two-step ({chapter})", **asdict(attack)}
     claims = {}
     for label, config in methods.items():
         name = f"{config.method}-{config.key()}"

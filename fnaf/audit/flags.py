@@ -5,7 +5,8 @@ Checked on the first batch before attacking (:func:`model_flags`): outputs that 
 identical calls, zero or non-finite gradients at a random start, autograd or an optimiser
 running inside the forward pass (or declared: ``optimises``). Checked on the results
 (:func:`result_flags`): the random control damaging more than the attack, and damage that does
-not grow with ε.
+not grow with ε; and (:func:`convergence_flags`) an attack with twice the steps and restarts
+doing more than a stated tolerance (:data:`SSIM_TOLERANCE`) better.
 """
 
 from __future__ import annotations
@@ -125,3 +126,17 @@ def result_flags(summary: pd.DataFrame) -> list[dict]:
                           "a larger ball holds every smaller one: the attack has not converged; "
                           "raise steps and restarts"))
     return flags
+
+
+def convergence_flags(rows: pd.DataFrame, longer: pd.DataFrame) -> list[dict]:
+    """The attack's mean SSIM (``rows``: one ε, attack and control rows) against the same
+    attack run with twice the steps and restarts (``longer``) on the same slices: more than
+    :data:`SSIM_TOLERANCE` lower means the suite's attack had not converged."""
+    ssim, doubled = (frame.loc[frame["kind"] == "attack", "SSIM"].mean() for frame in
+                     (rows, longer))
+    if ssim - doubled <= SSIM_TOLERANCE:
+        return []
+    return [flag("not converged", f"twice the steps and restarts lower the attack's mean SSIM "
+                 f"from {ssim:.4f} to {doubled:.4f} at ε {float(rows['eps'].max()):g}",
+                 "the suite's attack has not converged on this model: audit it with more "
+                 "steps and restarts (AuditSuite(steps=..., restarts=...)) and report those")]

@@ -19,14 +19,14 @@ from torch.utils.data import default_collate
 
 from fnaf.attacks.measurement import pgd_dataset
 from fnaf.attacks.pgd import NORMS, check_pgd_settings
-from fnaf.audit.flags import model_flags, result_flags
+from fnaf.audit.flags import convergence_flags, model_flags, result_flags
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
 from fnaf.stats import cluster_bootstrap_mean
 
 #: Bumped whenever the suite's attacks or their settings change (claim files say which).
-SUITE_VERSION = 1
+SUITE_VERSION = 2
 #: The scores a claim file reports, and the kinds of perturbation per ε.
 SCORES = ("SSIM", "NMSE")
 KINDS = ("attack", "control", "worst case")
@@ -37,8 +37,9 @@ class AuditSuite:
     """The suite's settings: ``eps`` the perturbation sizes (relative to the measurements' norm,
     chapter 07's grid), ``steps`` and ``restarts`` of PGD, the perturbation's ``norm``
     convention, the middle ``slices_per_volume`` of every validation volume (``None``: all),
-    the ``batch_size`` (memory only: a slice's result does not depend on it) and the ``seed``
-    of the starts and the control."""
+    the ``batch_size`` (memory only: a slice's result does not depend on it), the ``seed``
+    of the starts and the control, and ``convergence``: PGD run again at the largest ε with
+    twice the steps and restarts (:func:`~fnaf.audit.flags.convergence_flags`)."""
 
     eps: tuple[float, ...] = (0.02, 0.04, 0.08)
     steps: int = 10
@@ -47,6 +48,7 @@ class AuditSuite:
     slices_per_volume: int | None = 2
     batch_size: int | None = 8
     seed: int = 0
+    convergence: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "eps", tuple(float(value) for value in self.eps))
@@ -54,6 +56,8 @@ class AuditSuite:
             raise ValueError(f"eps must be increasing perturbation sizes > 0, not {self.eps}")
         for value in self.eps:
             check_pgd_settings(value, self.steps, None, self.restarts, self.norm)
+        if not isinstance(self.convergence, bool):
+            raise ValueError(f"convergence must be True or False, not {self.convergence!r}")
         if self.slices_per_volume is not None and self.slices_per_volume < 1:
             raise ValueError(f"slices_per_volume must be >= 1 or None, not "
                              f"{self.slices_per_volume}")
@@ -70,15 +74,19 @@ def audit_rows(model: nn.Module, pipeline, slices, transform: SliceTransform,
     :class:`~fnaf.audit.model.ReconPipeline` for a callable): the model's flags on the first
     batch (:func:`~fnaf.audit.flags.model_flags`), then PGD and its control at every ε. Returns
     the measurement rows (one per slice, ε and kind, :data:`fnaf.attacks.measurement.COLUMNS`)
-    with the worst case added, and the flags."""
+    with the worst case added, and the flags (the convergence check's among them)."""
     device = resolve_device(device)
     model.to(device)
     batch = first_batch(slices, transform, suite.batch_size or 8).to(device)
     flags = model_flags(model, pipeline, batch, max(suite.eps), suite.seed)
-    rows = pgd_dataset(model, pipeline, slices, transform, suite.eps,
-                       batch_size=suite.batch_size, progress=progress, device=device,
-                       steps=suite.steps,
-                       restarts=suite.restarts, norm=suite.norm, seed=suite.seed)
+    options = dict(batch_size=suite.batch_size, progress=progress, device=device,
+                   norm=suite.norm, seed=suite.seed)
+    rows = pgd_dataset(model, pipeline, slices, transform, suite.eps, steps=suite.steps,
+                       restarts=suite.restarts, **options)
+    if suite.convergence:
+        longer = pgd_dataset(model, pipeline, slices, transform, (max(suite.eps),),
+                             steps=2 * suite.steps, restarts=2 * suite.restarts, **options)
+        flags += convergence_flags(rows[rows["eps"] == max(suite.eps)], longer)
     return worst_case(rows), flags
 
 

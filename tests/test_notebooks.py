@@ -623,7 +623,7 @@ def test_leaderboard_ranks_the_claim_files_the_chapters_wrote(tmp_path):
                               "clean SSIM": 0.9, "SSIM": 0.9 - drop * (kind == "attack")
                               - 0.001 * v, "NMSE": 0.01} for v in range(3)
                              for kind in ("attack", "control")])
-        suite = {"version": 1, "attack": attack, "steps": 3, "restarts": 1, "norm": "measured"}
+        suite = {"attack": attack, "steps": 3, "restarts": 1, "norm": "measured"}  # a chapter's
         flags = [{"flag": "gradient", "message": "m", "advice": "a"}] if name == "fragile" else []
         write_claim(claim_header(name, f"name:{name}", False, suite, data, 4),
                     worst_case(rows), flags, tmp_path / "results" / chapter / "audits")

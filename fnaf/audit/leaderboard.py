@@ -26,7 +26,7 @@ def read_claims(root: str | PathLike) -> list[dict]:
 def board_name(claim: dict) -> str:
     """What a model is ranked against: the data, the acceleration and the attack's settings."""
     suite, data = claim["suite"], claim["data"]
-    attack = suite.get("attack", f"audit suite v{suite['version']}")
+    attack = suite["attack"] if "attack" in suite else f"audit suite v{suite['version']}"
     return (f"{data['source']} ({data['key']}), {data['accel']}×; {attack}, "
             f"{suite['steps']} steps × {suite.get('restarts', 1)} restarts, {suite['norm']} norm")
 

@@ -368,7 +368,8 @@ def _audit(args: argparse.Namespace) -> None:
     try:  # every setting checked before any model is loaded
         suite = AuditSuite(eps=args.eps, steps=args.steps, restarts=args.restarts,
                            slices_per_volume=args.slices_per_volume,
-                           batch_size=args.audit_batch_size, seed=args.audit_seed)
+                           batch_size=args.audit_batch_size, seed=args.audit_seed,
+                           schedule=args.schedule)
         resolve_device(args.device)
     except ValueError as error:
         sys.exit(f"python -m fnaf audit: {error}")
@@ -554,6 +555,8 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--eps", type=float, nargs="+", default=list(suite_defaults.eps))
     audit.add_argument("--steps", type=int, default=suite_defaults.steps)
     audit.add_argument("--restarts", type=int, default=suite_defaults.restarts)
+    audit.add_argument("--schedule", default=suite_defaults.schedule,
+                       help="PGD's steps: apgd (step-size free, the default) or fixed")
     audit.add_argument("--slices-per-volume", type=int, default=suite_defaults.slices_per_volume)
     audit.add_argument("--audit-batch-size", type=int, default=suite_defaults.batch_size)
     audit.add_argument("--audit-seed", type=int, default=suite_defaults.seed)

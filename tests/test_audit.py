@@ -57,11 +57,13 @@ def test_a_callable_is_audited_and_the_same_inputs_write_the_same_claim_file(dat
                                                                            monkeypatch):
     claim = audit(ReconModel(zero_filled, "zero-filled"), data, 4, SUITE, tmp_path / "a")
     metrics = claim_metrics(claim)
-    assert set(metrics.index.get_level_values("kind")) == {"attack", "control", "worst case"}
+    assert set(metrics.index.get_level_values("kind")) == {"attack", "control", "coil noise",
+                                                          "worst case"}
     assert set(metrics.index.get_level_values("eps")) == {0.02, 0.08}
     ssim = metrics.xs("SSIM", level="score")["mean"].unstack("kind")
-    assert (ssim["worst case"] <= ssim[["attack", "control"]].min(axis=1) + 1e-12).all()
-    assert (ssim["attack"] < ssim["control"]).all()  # the gradient attack beats noise
+    assert (ssim["worst case"] <= ssim[["attack", "control", "coil noise"]].min(axis=1)
+            + 1e-12).all()
+    assert (ssim["attack"] < ssim[["control", "coil noise"]].min(axis=1)).all()  # beats noise
     drop = metrics.xs(("attack", "SSIM drop"), level=("kind", "score"))["mean"]
     assert drop.loc[0.08] > drop.loc[0.02] > 0
     assert ((metrics["low"] <= metrics["mean"] + 1e-12)
@@ -71,7 +73,7 @@ def test_a_callable_is_audited_and_the_same_inputs_write_the_same_claim_file(dat
     assert [entry["flag"] for entry in claim["flags"]] == ["not converged"]
     assert claim["model"]["identity"] == "name:zero-filled"
     assert claim["data"]["volumes"] == claim["data"]["slices"] > 1
-    assert claim["suite"]["version"] == 2 and claim["schema"] == 1
+    assert claim["suite"]["version"] == 3 and claim["schema"] == 1
     again = audit(ReconModel(zero_filled, "zero-filled"), data, 4, SUITE, tmp_path / "b")
     first, second = ((tmp_path / name / "zero-filled.json").read_text() for name in "ab")
     assert first == second and again == claim
@@ -79,7 +81,8 @@ def test_a_callable_is_audited_and_the_same_inputs_write_the_same_claim_file(dat
     monkeypatch.setattr("fnaf.audit.claim.audit_rows", None)
     assert audit(ReconModel(zero_filled, "zero-filled"), data, 4, SUITE, tmp_path / "a") == claim
     saved = json.loads((tmp_path / "a" / "zero-filled.rows.json").read_text())
-    assert {row["kind"] for row in saved["rows"]} == {"attack", "control", "worst case"}
+    assert {row["kind"] for row in saved["rows"]} == {"attack", "control", "coil noise",
+                                                          "worst case"}
 
 
 def test_the_weights_identify_a_model():
@@ -143,6 +146,10 @@ def test_the_result_flags_read_the_means():
     flags = result_flags(beaten)
     assert [entry["flag"] for entry in flags] == ["control beats attack"]
     assert "ε [0.08]" in flags[0]["message"]
+    noise = pd.concat([fine, pd.DataFrame(
+        {"SSIM": [0.95, 0.92, 0.55]}, index=pd.MultiIndex.from_product(
+            [[0.02, 0.04, 0.08], ["coil noise"]], names=["eps", "kind"]))])
+    assert [entry["flag"] for entry in result_flags(noise)] == ["coil noise beats attack"]
     rising = fine.copy()
     rising.loc[(0.04, "attack"), "SSIM"] = 0.85
     assert [entry["flag"] for entry in result_flags(rising)] == ["damage not growing"]
@@ -153,7 +160,8 @@ def test_the_suite_is_checked_before_any_work():
                               (dict(eps=()), "increasing"), (dict(steps=0), "steps"),
                               (dict(norm="l2"), "unknown norm"),
                               (dict(slices_per_volume=0), "slices_per_volume"),
-                              (dict(convergence="yes"), "convergence must be")]:
+                              (dict(convergence="yes"), "convergence must be"),
+                              (dict(schedule="sgd"), "unknown schedule")]:
         with pytest.raises(ValueError, match=message):
             AuditSuite(**settings)
     assert np.isclose(AuditSuite().eps, (0.02, 0.04, 0.08)).all()

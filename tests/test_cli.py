@@ -165,6 +165,8 @@ def test_the_audit_command_audits_a_run_of_the_cache(tmp_path, capsys, monkeypat
     assert "SSIM lost per ε" in printed and "worst case" in printed
     (claim,) = (tmp_path / "audits").glob("unet-*[0-9a-f].json")  # not its .rows.json
     assert json.loads(claim.read_text())["suite"]["eps"] == [0.02, 0.08]
+    with pytest.raises(SystemExit, match="unknown schedule 'adam'"):
+        main(["audit", *run, *suite, "--schedule", "adam"])
     with pytest.raises(SystemExit, match="eps must be increasing"):
         main(["audit", *run, *suite, "--eps", "0.08", "0.02"])
     with pytest.raises(SystemExit, match="--chans sets the U-Net's width"):

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
+from fnaf.attacks.ball import project
 from fnaf.attacks.measurement import KINDS, pgd_dataset
-from fnaf.attacks.pgd import KspacePGD, project, random_perturbation, slice_generators
+from fnaf.attacks.pgd import KspacePGD, random_perturbation, slice_generators
 from fnaf.data.batches import collate_slices
 from fnaf.data.fastmri import SliceDataset, split_dir
 from fnaf.data.masks import RandomMaskFunc
@@ -55,10 +56,13 @@ def test_projection_scales_only_what_lies_outside_the_ball():
     torch.testing.assert_close(noise.abs().square().sum((1, 2)).sqrt(), torch.tensor([2.0, 0.5]))
 
 
-@pytest.mark.parametrize("norm", ["measured", "full"])
-def test_the_perturbation_keeps_its_norm_bound_and_support(phantom_root, trained_unet, norm):
+@pytest.mark.parametrize("norm, schedule", [("measured", "fixed"), ("full", "fixed"),
+                                            ("measured", "apgd")])
+def test_the_perturbation_keeps_its_norm_bound_and_support(phantom_root, trained_unet, norm,
+                                                           schedule):
     batch = batch_of(SliceDataset(split_dir(phantom_root, "val")))
-    result = KspacePGD(trained_unet, UnetPipeline(), eps=0.05, steps=4, norm=norm)(batch)
+    result = KspacePGD(trained_unet, UnetPipeline(), eps=0.05, steps=4, norm=norm,
+                       schedule=schedule)(batch)
     support = batch.mask if norm == "measured" else torch.ones_like(batch.mask)
     reference = (batch.kspace * support).abs().square().flatten(1).sum(1).sqrt()
     torch.testing.assert_close(result.radius, 0.05 * reference)
@@ -83,10 +87,13 @@ def test_pgd_beats_random_noise_of_the_same_norm_and_keeps_the_best_iterate(
     assert torch.all(more.loss >= result.loss * (1 - 1e-5))  # restarts only add candidates
 
 
-def test_a_slice_is_attacked_the_same_in_any_batch(phantom_root, trained_unet):
-    """Starts and controls are drawn per slice: the batch size is a memory setting only."""
+@pytest.mark.parametrize("schedule", ["fixed", "apgd"])
+def test_a_slice_is_attacked_the_same_in_any_batch(phantom_root, trained_unet, schedule):
+    """Starts, controls and (APGD) step lengths are per slice: the batch size is a memory
+    setting only."""
     slices = SliceDataset(split_dir(phantom_root, "val"))
-    attack = KspacePGD(trained_unet, UnetPipeline(), eps=0.05, steps=3, seed=1)
+    attack = KspacePGD(trained_unet, UnetPipeline(), eps=0.05, steps=3, seed=1,
+                       schedule=schedule)
     together = attack(batch_of(slices, count=4))
     for i in (0, 3):
         keys = [(slices.volumes[v].fname.name, s) for v, s in slices.samples[i:i + 1]]
@@ -110,7 +117,10 @@ def test_attack_settings_are_checked(trained_unet):
     for options, message in [(dict(eps=-0.1), "eps must be a number >= 0"),
                              (dict(eps=0.1, norm="coils"), "unknown norm 'coils'"),
                              (dict(eps=0.1, steps=0), "steps must be an integer >= 1"),
-                             (dict(eps=0.1, step_size=0.0), "step_size > 0")]:
+                             (dict(eps=0.1, step_size=0.0), "step_size > 0"),
+                             (dict(eps=0.1, schedule="adam"), "unknown schedule 'adam'"),
+                             (dict(eps=0.1, schedule="apgd", step_size=0.1),
+                              "sizes its own steps")]:
         with pytest.raises(ValueError, match=message):
             KspacePGD(trained_unet, UnetPipeline(), **options)
 

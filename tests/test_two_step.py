@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from fnaf.attacks.pgd import slice_norms
+from fnaf.attacks.ball import slice_norms
 from fnaf.attacks.two_step import TwoStepAttack
 from fnaf.untrained.decoder_fit import DecoderMethod
 from fnaf.untrained.sense import L1Method

@@ -14,7 +14,8 @@ from torch import nn
 from torch.utils.data import DataLoader, default_collate
 from tqdm import tqdm
 
-from fnaf.attacks.pgd import KspacePGD, PgdResult, slice_norms
+from fnaf.attacks.ball import slice_norms
+from fnaf.attacks.pgd import KspacePGD, PgdResult
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform

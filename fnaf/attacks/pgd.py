@@ -15,13 +15,14 @@ by projected gradient steps. ``norm`` sets what ``||·||`` covers:
 
 Each step moves every slice by ``step_size · ε||y||`` along its own normalised gradient (L2 PGD)
 and projects back onto the ball; the reported perturbation is each slice's best iterate (the
-largest loss seen, not the last). ``restarts`` repeat the search from new random starts. The
-control is a random perturbation (complex Gaussian on the same entries) of exactly the same norm
-as the attack's. The attack is batched over slices: a pipeline treats slices independently, so
-one backward pass gives every slice's gradient. Every slice draws its random start and control
-from its own generator, seeded by ``(seed, file name, slice number)`` (:func:`slice_generators`),
-so a slice's result does not depend on the batch it is in: the batch size is a memory setting
-(:mod:`fnaf.memory`), not part of the experiment.
+largest loss seen, not the last); ``schedule="apgd"`` sizes the steps instead by Croce & Hein's
+step-size-free rule (:mod:`fnaf.attacks.apgd`), what :mod:`fnaf.audit` runs. ``restarts`` repeat
+the search from new random starts. The control is a random perturbation (complex Gaussian on the
+same entries) of exactly the same norm as the attack's. The attack is batched over slices: a
+pipeline treats slices independently, so one backward pass gives every slice's gradient. Every
+slice draws its random start and control from its own generator, seeded by ``(seed, file name,
+slice number)`` (:func:`slice_generators`), so a slice's result does not depend on the batch it
+is in: the batch size is a memory setting (:mod:`fnaf.memory`), not part of the experiment.
 """
 
 from __future__ import annotations
@@ -32,15 +33,25 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from fnaf.attacks.apgd import apgd_search
+from fnaf.attacks.ball import per_slice, projected_step, slice_norms
 from fnaf.data.transforms import KneeSlice
 
 #: What the perturbation's norm covers; the first is the paper's (eq. 2).
 NORMS = ("measured", "full")
+#: How the steps are sized: ``"fixed"`` (the papers': ``step_size`` of the radius per step) or
+#: ``"apgd"`` (Croce & Hein's step-size-free rule with momentum, :mod:`fnaf.attacks.apgd`).
+SCHEDULES = ("fixed", "apgd")
 
 
 def check_pgd_settings(eps: float, steps: int = 10, step_size: float | None = None,
-                       restarts: int = 1, norm: str = NORMS[0], start: float = 0.5) -> None:
+                       restarts: int = 1, norm: str = NORMS[0], start: float = 0.5,
+                       schedule: str = SCHEDULES[0]) -> None:
     """Raise a ``ValueError`` naming the first bad setting of :class:`KspacePGD`."""
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; accepted: {list(SCHEDULES)}")
+    if schedule == "apgd" and step_size is not None:
+        raise ValueError("the apgd schedule sizes its own steps: leave step_size None")
     if not (isinstance(eps, (int, float)) and eps >= 0):
         raise ValueError(f"eps must be a number >= 0 (the perturbation's norm relative to the "
                          f"measurements'), not {eps!r}")
@@ -52,21 +63,6 @@ def check_pgd_settings(eps: float, steps: int = 10, step_size: float | None = No
     if not (step_size is None or step_size > 0) or not 0 < start <= 1:
         raise ValueError(f"the attack needs step_size > 0 and 0 < start <= 1, not "
                          f"step_size={step_size}, start={start}")
-
-
-def slice_norms(z: torch.Tensor) -> torch.Tensor:
-    """The L2 norm of each slice (all coils) ``(B,)``."""
-    return z.abs().square().flatten(1).sum(1).sqrt()
-
-
-def _per_slice(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    return values.reshape(-1, *[1] * (like.ndim - 1))
-
-
-def project(z: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
-    """``z`` ``(B, ...)`` scaled onto the ball ``||z_b|| <= radius_b`` where it lies outside."""
-    scale = (radius / slice_norms(z).clamp_min(1e-30)).clamp(max=1.0)
-    return z * _per_slice(scale, z)
 
 
 def perturbation_support(batch: KneeSlice, norm: str = NORMS[0]) -> torch.Tensor:
@@ -95,15 +91,7 @@ def random_perturbation(support: torch.Tensor, radius: torch.Tensor,
     noise = torch.stack([torch.randn(support.shape[1:], generator=generator,
                                      dtype=torch.complex64) for generator in generators])
     noise = noise.to(support.device) * support
-    return noise * _per_slice(radius / slice_norms(noise).clamp_min(1e-30), noise)
-
-
-def projected_step(z: torch.Tensor, direction: torch.Tensor, length: torch.Tensor,
-                   radius: torch.Tensor) -> torch.Tensor:
-    """One L2 PGD step: ``z`` moved ``length_b`` along each slice's normalised ``direction``,
-    projected onto the ball of ``radius_b``."""
-    unit = direction / _per_slice(slice_norms(direction).clamp_min(1e-30), direction)
-    return project(z + _per_slice(length, z) * unit, radius)
+    return noise * per_slice(radius / slice_norms(noise).clamp_min(1e-30), noise)
 
 
 @dataclass
@@ -136,16 +124,18 @@ class KspacePGD:
         norm: ``"measured"`` (eq. 2) or ``"full"`` (the Robustness-CS code), see the module.
         start: the random start's norm as a fraction of the radius.
         seed: seed of the starts and of the control (with each slice's name and number).
+        schedule: ``"fixed"`` steps of ``step_size`` or ``"apgd"`` (:data:`SCHEDULES`).
     """
 
     def __init__(self, model: nn.Module, pipeline, eps: float, steps: int = 10,
                  step_size: float | None = None, restarts: int = 1, norm: str = NORMS[0],
-                 start: float = 0.5, seed: int = 0):
-        check_pgd_settings(eps, steps, step_size, restarts, norm, start)
+                 start: float = 0.5, seed: int = 0, schedule: str = SCHEDULES[0]):
+        check_pgd_settings(eps, steps, step_size, restarts, norm, start, schedule)
         step_size = 2.5 / steps if step_size is None else step_size
         self.model, self.pipeline = model, pipeline
         self.eps, self.steps, self.step_size = float(eps), steps, step_size
         self.restarts, self.norm, self.start, self.seed = restarts, norm, start, seed
+        self.schedule = schedule
 
     def magnitudes(self, batch: KneeSlice, z: torch.Tensor) -> torch.Tensor:
         return self.pipeline(self.model, batch._replace(kspace=batch.kspace + z)).magnitude
@@ -164,24 +154,40 @@ class KspacePGD:
         radius = self.eps * slice_norms(batch.kspace * support)  # ε||y||
         with torch.no_grad():
             clean = self.magnitudes(batch, torch.zeros_like(batch.kspace))
+
+        def evaluate(z: torch.Tensor, gradient: bool):
+            """``½||Ψ(y + z) − Ψ(y)||²`` per slice, and its gradient when asked."""
+            z = z.detach().requires_grad_(gradient)
+            with torch.set_grad_enabled(gradient):
+                loss = 0.5 * (self.magnitudes(batch, z) - clean).square().flatten(1).sum(1)
+            return loss.detach(), (torch.autograd.grad(loss.sum(), z)[0] if gradient else None)
+
+        search = apgd_search if self.schedule == "apgd" else self._fixed_search
         best_z = torch.zeros_like(batch.kspace)
         best_loss = torch.full_like(radius, -1.0)
         for _ in range(self.restarts):
-            z = random_perturbation(support, radius * self.start, generators)
-            for step in range(self.steps + 1):
-                z = z.detach().requires_grad_(step < self.steps)
-                with torch.set_grad_enabled(step < self.steps):
-                    loss = 0.5 * (self.magnitudes(batch, z) - clean).square().flatten(1).sum(1)
-                better = loss.detach() > best_loss
-                best_loss = torch.where(better, loss.detach(), best_loss)
-                best_z = torch.where(_per_slice(better, z), z.detach(), best_z)
-                if step == self.steps:
-                    break
-                (gradient,) = torch.autograd.grad(loss.sum(), z)
-                z = projected_step(z.detach(), gradient * support, self.step_size * radius,
-                                   radius)
+            z, loss = search(evaluate, random_perturbation(support, radius * self.start,
+                                                           generators),
+                             support, radius, self.steps)
+            better = loss > best_loss
+            best_loss = torch.where(better, loss, best_loss)
+            best_z = torch.where(per_slice(better, z), z, best_z)
         noise = random_perturbation(support, slice_norms(best_z), generators)
         with torch.no_grad():
             attacked = self.magnitudes(batch, best_z)
             control = self.magnitudes(batch, noise)
         return PgdResult(best_z, noise, clean, attacked, control, radius, best_loss)
+
+    def _fixed_search(self, evaluate, z: torch.Tensor, support: torch.Tensor,
+                      radius: torch.Tensor, steps: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """``steps`` steps of ``step_size · radius`` from ``z``; each slice's best iterate and
+        its loss (the signature of :func:`~fnaf.attacks.apgd.apgd_search`)."""
+        best_z, best_loss = z, torch.full_like(radius, -1.0)
+        for step in range(steps + 1):
+            loss, gradient = evaluate(z, step < steps)
+            better = loss > best_loss
+            best_loss = torch.where(better, loss, best_loss)
+            best_z = torch.where(per_slice(better, z), z, best_z)
+            if step < steps:
+                z = projected_step(z, gradient * support, self.step_size * radius, radius)
+        return best_z, best_loss

@@ -27,15 +27,14 @@ from __future__ import annotations
 
 import torch
 
+from fnaf.attacks.ball import projected_step, slice_norms
 from fnaf.attacks.pgd import (
     NORMS,
     PgdResult,
     check_pgd_settings,
     perturbation_support,
-    projected_step,
     random_perturbation,
     slice_generators,
-    slice_norms,
 )
 from fnaf.data.transforms import KneeSlice
 from fnaf.untrained.problem import UntrainedMethod, slice_energy

@@ -4,9 +4,9 @@ of AutoAttack's checks for a failed evaluation), each with what to do about it.
 Checked on the first batch before attacking (:func:`model_flags`): outputs that change between
 identical calls, zero or non-finite gradients at a random start, autograd or an optimiser
 running inside the forward pass (or declared: ``optimises``). Checked on the results
-(:func:`result_flags`): the random control damaging more than the attack, and damage that does
-not grow with ε; and (:func:`convergence_flags`) an attack with twice the steps and restarts
-doing more than a stated tolerance (:data:`SSIM_TOLERANCE`) better.
+(:func:`result_flags`): the random control or the coil noise damaging more than the attack, and
+damage that does not grow with ε; and (:func:`convergence_flags`) an attack with twice the steps
+and restarts doing more than a stated tolerance (:data:`SSIM_TOLERANCE`) better.
 """
 
 from __future__ import annotations
@@ -17,12 +17,8 @@ import pandas as pd
 import torch
 from torch.optim.optimizer import register_optimizer_step_pre_hook
 
-from fnaf.attacks.pgd import (
-    perturbation_support,
-    random_perturbation,
-    slice_generators,
-    slice_norms,
-)
+from fnaf.attacks.ball import slice_norms
+from fnaf.attacks.pgd import perturbation_support, random_perturbation, slice_generators
 from fnaf.data.transforms import KneeSlice
 
 #: Relative change between two identical calls above which the outputs "change".
@@ -109,16 +105,19 @@ def model_flags(model, pipeline, batch: KneeSlice, eps: float, seed: int = 0) ->
 
 def result_flags(summary: pd.DataFrame) -> list[dict]:
     """Flags on the per-ε means (:func:`fnaf.audit.suite.audit_summary`, rows ``(eps,
-    kind)`` with ``SSIM``): the control lower than the attack, or the attack's SSIM rising with
-    ε, each beyond :data:`SSIM_TOLERANCE`."""
+    kind)`` with ``SSIM``): a random perturbation (the control, the coil noise) lower than the
+    attack, or the attack's SSIM rising with ε, each beyond :data:`SSIM_TOLERANCE`."""
     flags = []
     ssim = summary["SSIM"].unstack("kind")
-    beaten = ssim.index[ssim["control"] < ssim["attack"] - SSIM_TOLERANCE].tolist()
-    if beaten:
-        flags.append(flag("control beats attack", f"random noise of the same norm lowers SSIM "
-                          f"more than the attack at ε {beaten}",
-                          "the gradient attack failed (obfuscated or masked gradients?): raise "
-                          "steps and restarts, or use a gradient-free or the two-step attack"))
+    for kind in ("control", "coil noise"):
+        beaten = (ssim.index[ssim[kind] < ssim["attack"] - SSIM_TOLERANCE].tolist()
+                  if kind in ssim else [])
+        if beaten:
+            flags.append(flag(f"{kind} beats attack", f"random {kind} of the same norm lowers "
+                              f"SSIM more than the attack at ε {beaten}",
+                              "the gradient attack failed (obfuscated or masked gradients?): "
+                              "raise steps and restarts, or use a gradient-free or the two-step "
+                              "attack"))
     rising = [float(eps) for eps, change in ssim["attack"].diff().items()
               if change > SSIM_TOLERANCE]
     if rising:

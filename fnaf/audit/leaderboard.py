@@ -1,7 +1,7 @@
 """The leaderboard: claim files (:mod:`fnaf.audit.claim`) side by side, ranked by the SSIM the
-worst case of the attack and its control takes away at the largest ε. Models are ranked only
-against models attacked the same way on the same data: a board per data set, acceleration and
-attack."""
+worst case of the perturbations (the attack, its control, the coil noise) takes away at the
+largest ε. Models are ranked only against models attacked the same way on the same data: a board
+per data set, acceleration and attack."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ def read_claims(root: str | PathLike) -> list[dict]:
 def board_name(claim: dict) -> str:
     """What a model is ranked against: the data, the acceleration and the attack's settings."""
     suite, data = claim["suite"], claim["data"]
-    attack = suite["attack"] if "attack" in suite else f"audit suite v{suite['version']}"
+    attack = (suite["attack"] if "attack" in suite else
+              f"audit suite v{suite['version']} ({suite.get('schedule', 'fixed')} steps)")
     return (f"{data['source']} ({data['key']}), {data['accel']}×; {attack}, "
             f"{suite['steps']} steps × {suite.get('restarts', 1)} restarts, {suite['norm']} norm")
 

@@ -11,8 +11,8 @@ from fnaf.audit.claim import claim_metrics
 from fnaf.formatting import interval_string
 
 #: The report's line style and marker per kind of perturbation.
-STYLES = {"attack": "-", "control": "--", "worst case": ":"}
-MARKERS = {"attack": "o", "control": "s", "worst case": "x"}
+STYLES = {"attack": "-", "control": "--", "coil noise": "-.", "worst case": ":"}
+MARKERS = {"attack": "o", "control": "s", "coil noise": "^", "worst case": "x"}
 
 
 def claim_view(claims: dict[str, dict], score: str = "SSIM drop") -> pd.DataFrame:
@@ -29,9 +29,9 @@ def claim_view(claims: dict[str, dict], score: str = "SSIM drop") -> pd.DataFram
 
 
 def claim_figure(claims: dict[str, dict], score: str = "SSIM drop"):
-    """``score`` against ε per model (one panel each, from 0 at ε = 0): the attack, the
-    same-norm control and the worst case of the two, with their intervals over volumes as
-    bands."""
+    """``score`` against ε per model (one panel each, from 0 at ε = 0): each kind of
+    perturbation the claim holds (the attack, the same-norm control, the coil noise where the
+    suite ran it) and their worst case, with their intervals over volumes as bands."""
     figure, axes = plt.subplots(1, len(claims), figsize=(4.2 * len(claims), 3.4), squeeze=False,
                                 sharey=True, layout="constrained")
     for ax, (label, claim) in zip(axes[0], claims.items()):

@@ -1,11 +1,13 @@
 """The audit's fixed attack suite, run on any :class:`~fnaf.audit.model.ReconModel`.
 
 The suite (:class:`AuditSuite`, versioned by :data:`SUITE_VERSION`) is the same for every model:
-k-space L2 PGD (appendix eq. 2, :class:`~fnaf.attacks.pgd.KspacePGD`) at each ε of the grid of
-chapter 07 with restarts, beside the random control of the same norm, on the middle slices of
-every validation volume (:func:`~fnaf.attacks.measurement.pgd_dataset`: batches grouped by
-shape, shared over ``torchrun`` ranks). Per slice and ε the **worst case** is the lower SSIM
-of the attack and the control. :func:`audit_summary` gives each mean with a 95 % interval
+k-space L2 PGD (appendix eq. 2, :class:`~fnaf.attacks.pgd.KspacePGD`) with APGD's
+step-size-free schedule (:mod:`fnaf.attacks.apgd`) and restarts at each ε of chapter 07's grid,
+beside the random control of the same norm and physics-realistic noise at the same SNR (the
+scan's own coil covariance, :mod:`fnaf.attacks.coil_noise`), on the middle slices of every
+validation volume (:func:`~fnaf.attacks.measurement.measurement_rows`: batches grouped by
+shape, shared over ``torchrun`` ranks). Per slice and ε the **worst case** is the lowest SSIM
+of the three. :func:`audit_summary` gives each mean with a 95 % interval
 resampling volumes (the unit is the patient).
 """
 
@@ -17,7 +19,8 @@ import pandas as pd
 from torch import nn
 from torch.utils.data import default_collate
 
-from fnaf.attacks.measurement import pgd_dataset
+from fnaf.attacks.coil_noise import CoilNoise
+from fnaf.attacks.measurement import measurement_rows, pgd_dataset
 from fnaf.attacks.pgd import NORMS, check_pgd_settings
 from fnaf.audit.flags import convergence_flags, model_flags, result_flags
 from fnaf.data.batches import SeededSlices, validation_batches
@@ -25,17 +28,20 @@ from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
 from fnaf.stats import cluster_bootstrap_mean
 
-#: Bumped whenever the suite's attacks or their settings change (claim files say which).
-SUITE_VERSION = 2
+#: Bumped whenever the suite's attacks or their settings change (claim files say which):
+#: 2 the convergence check; 3 APGD's schedule and the coil noise.
+SUITE_VERSION = 3
 #: The scores a claim file reports, and the kinds of perturbation per ε.
 SCORES = ("SSIM", "NMSE")
-KINDS = ("attack", "control", "worst case")
+KINDS = ("attack", "control", "coil noise", "worst case")
 
 
 @dataclass(frozen=True)
 class AuditSuite:
     """The suite's settings: ``eps`` the perturbation sizes (relative to the measurements' norm,
-    chapter 07's grid), ``steps`` and ``restarts`` of PGD, the perturbation's ``norm``
+    chapter 07's grid), ``steps``, ``restarts`` and step ``schedule`` of PGD
+    (:data:`~fnaf.attacks.pgd.SCHEDULES`; the papers' fixed steps as an option), the
+    perturbation's ``norm``
     convention, the middle ``slices_per_volume`` of every validation volume (``None``: all),
     the ``batch_size`` (memory only: a slice's result does not depend on it), the ``seed``
     of the starts and the control, and ``convergence``: PGD run again at the largest ε with
@@ -49,13 +55,15 @@ class AuditSuite:
     batch_size: int | None = 8
     seed: int = 0
     convergence: bool = True
+    schedule: str = "apgd"
 
     def __post_init__(self):
         object.__setattr__(self, "eps", tuple(float(value) for value in self.eps))
         if not self.eps or sorted(self.eps) != list(self.eps) or min(self.eps) <= 0:
             raise ValueError(f"eps must be increasing perturbation sizes > 0, not {self.eps}")
         for value in self.eps:
-            check_pgd_settings(value, self.steps, None, self.restarts, self.norm)
+            check_pgd_settings(value, self.steps, None, self.restarts, self.norm,
+                               schedule=self.schedule)
         if not isinstance(self.convergence, bool):
             raise ValueError(f"convergence must be True or False, not {self.convergence!r}")
         if self.slices_per_volume is not None and self.slices_per_volume < 1:
@@ -72,22 +80,26 @@ def audit_rows(model: nn.Module, pipeline, slices, transform: SliceTransform,
                ) -> tuple[pd.DataFrame, list[dict]]:
     """Run the suite on ``model`` and its ``pipeline`` (:mod:`fnaf.pipelines`, or
     :class:`~fnaf.audit.model.ReconPipeline` for a callable): the model's flags on the first
-    batch (:func:`~fnaf.audit.flags.model_flags`), then PGD and its control at every ε. Returns
-    the measurement rows (one per slice, ε and kind, :data:`fnaf.attacks.measurement.COLUMNS`)
-    with the worst case added, and the flags (the convergence check's among them)."""
+    batch (:func:`~fnaf.audit.flags.model_flags`), then PGD and its control, and the coil noise,
+    at every ε. Returns the measurement rows (one per slice, ε and kind,
+    :data:`fnaf.attacks.measurement.COLUMNS`) with the worst case added, and the flags (the
+    convergence check's among them)."""
     device = resolve_device(device)
     model.to(device)
     batch = first_batch(slices, transform, suite.batch_size or 8).to(device)
     flags = model_flags(model, pipeline, batch, max(suite.eps), suite.seed)
-    options = dict(batch_size=suite.batch_size, progress=progress, device=device,
-                   norm=suite.norm, seed=suite.seed)
+    options = dict(batch_size=suite.batch_size, progress=progress, device=device)
+    pgd = dict(norm=suite.norm, seed=suite.seed, schedule=suite.schedule)
     rows = pgd_dataset(model, pipeline, slices, transform, suite.eps, steps=suite.steps,
-                       restarts=suite.restarts, **options)
+                       restarts=suite.restarts, **options, **pgd)
+    noise = measurement_rows(lambda eps: CoilNoise(model, pipeline, eps, suite.norm, suite.seed),
+                             slices, transform, suite.eps, **options)
     if suite.convergence:
         longer = pgd_dataset(model, pipeline, slices, transform, (max(suite.eps),),
-                             steps=2 * suite.steps, restarts=2 * suite.restarts, **options)
+                             steps=2 * suite.steps, restarts=2 * suite.restarts, **options, **pgd)
         flags += convergence_flags(rows[rows["eps"] == max(suite.eps)], longer)
-    return worst_case(rows), flags
+    noise = noise[noise["kind"] == "attack"].assign(kind="coil noise")  # its own control left out
+    return worst_case(pd.concat([rows, noise], ignore_index=True)), flags
 
 
 def first_batch(slices, transform: SliceTransform, batch_size: int):

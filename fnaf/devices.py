@@ -56,3 +56,12 @@ def resolve_device(device: torch.device | str | None = None) -> torch.device:
     if device is not None:
         return checked_device(device)
     return _session if _session is not None else default_device()
+
+
+def module_device(module: torch.nn.Module) -> torch.device:
+    """Where ``module`` lives: its first parameter's or buffer's device (a
+    :class:`~fnaf.audit.model.ReconModel` without weights carries an empty buffer for this)."""
+    for tensor in (*module.parameters(), *module.buffers()):
+        return tensor.device
+    raise ValueError(f"{type(module).__name__} has no parameter or buffer to tell its device; "
+                     "pass device= explicitly")

@@ -24,7 +24,7 @@ from fnaf.data.masks import RandomMaskFunc
 from fnaf.data.transforms import KneeSlice, SliceTransform
 from fnaf.losses import masked_nmse
 from fnaf.models import UNet
-from fnaf.mri import center_crop, ifft2c, undersample
+from fnaf.mri import center_crop, ifft2c, rss, undersample
 from fnaf.pipelines import Reconstruction, UnetPipeline
 
 FOUR = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]])
@@ -138,6 +138,18 @@ def test_perturbation_is_linear_and_adds_the_feature_to_the_magnitude(phantom_ro
     outside[..., 16:48, 4:36] = False  # the 32x32 crop of the 64x40 field of view
     assert delta[outside].abs().max() < 1e-5
 
+
+
+def test_a_multicoil_feature_adds_to_the_root_sum_of_squares(multicoil_batch):
+    """Each coil takes δ′ in proportion to its share of the RSS: the RSS becomes |y| + δ′."""
+    batch = multicoil_batch
+    features = connected_features(len(batch.fname), (32, 32), 10, generator(),
+                                  max_values=batch.target.amax(dim=(-2, -1)))
+    attacked = perturb(batch, features)
+    before, after = (rss(center_crop(ifft2c(kspace), (32, 32)))
+                     for kspace in (batch.kspace, attacked.kspace))
+    assert torch.allclose(after, before + features.values, atol=1e-4 * float(before.max()))
+    assert torch.allclose(attacked.target, batch.target + features.values)
 
 def test_masked_nmse_is_normalised_by_the_target_inside_the_region():
     target = torch.zeros(1, 4, 4)

@@ -15,6 +15,7 @@ from fnaf.audit import (
     ReconModel,
     audit,
     audit_run,
+    claim_features,
     claim_metrics,
     model_identity,
 )
@@ -189,3 +190,32 @@ def test_an_attack_that_twice_the_budget_beats_is_not_converged():
     flags = convergence_flags(rows, rows.assign(SSIM=rows.SSIM - 0.05))
     assert [entry["flag"] for entry in flags] == ["not converged"]
     assert "from 0.6100 to 0.5600 at ε 0.08" in flags[0]["message"]
+
+
+def test_the_fnaf_searches_find_features_a_blurring_model_loses(data, tmp_path):
+    """The FNAF paper's searches in the suite: a model keeping only 6 central k-space columns
+    loses small features more than zero-filling, and the worst case takes the larger loss."""
+    def blurred(masked_kspace, mask):
+        keep = torch.zeros(masked_kspace.shape[-1])
+        centre = masked_kspace.shape[-1] // 2
+        keep[centre - 3:centre + 3] = 1
+        return zero_filled_image(masked_kspace * keep, mask)
+
+    suite = AuditSuite(eps=(0.08,), steps=2, restarts=1, slices_per_volume=1, convergence=False)
+    losses = {}
+    for name, recon in (("zero-filled", zero_filled), ("blurred", blurred)):
+        claim = audit(ReconModel(recon, name), data, 4, suite, tmp_path)
+        features = claim_features(claim)
+        assert set(features.index.get_level_values("search")) == {
+            "random search", "finite differences", "worst case"}
+        loss = features.xs("loss", level="score")["mean"]
+        assert loss["worst case"] >= loss[["random search", "finite differences"]].max() - 1e-12
+        assert (features["unit"] == "volume").all() and features["mean"].between(0, 1).all()
+        losses[name] = loss["worst case"]
+        saved = json.loads((tmp_path / f"{name}.rows.json").read_text())
+        assert len(saved["features"]) == 3 * claim["data"]["slices"]
+    assert losses["blurred"] > losses["zero-filled"]
+    off = audit(ReconModel(zero_filled, "off"), data, 4,
+                AuditSuite(eps=(0.08,), steps=2, restarts=1, slices_per_volume=1,
+                           convergence=False, features=False), tmp_path)
+    assert claim_features(off) is None and off["suite"]["features"] is False

@@ -19,7 +19,7 @@ from fnaf.attacks.pgd import KspacePGD, PgdResult
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import SliceTransform
-from fnaf.devices import resolve_device
+from fnaf.devices import module_device, resolve_device
 from fnaf.memory import fitting_batch_size
 from fnaf.metrics import SSIM_VARIANTS, check_ssim_variant, slice_scores
 from fnaf.ranks import gathered, my_batches
@@ -130,6 +130,6 @@ def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: Sli
     batches go; default the model's (a model without parameters must name it)."""
     return measurement_rows(lambda value: KspacePGD(model, pipeline, value, **pgd_options),
                             slices, transform, eps, batch_size=batch_size,
-                            device=device if device is not None else
-                            next(model.parameters()).device, progress=progress,
+                            device=device if device is not None else module_device(model),
+                            progress=progress,
                             ssim_variant=ssim_variant)

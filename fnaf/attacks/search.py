@@ -4,7 +4,9 @@ Perturbation (eq. 2-4). A feature δ′ (magnitudes on the target grid) is added
 fully-sampled complex image y in phase with it, so the fully-sampled magnitude becomes exactly
 |y| + δ′ (the paper works on magnitudes; adding in phase keeps the scan's own complex data). The
 k-space becomes F(y + δ′), so the model input is built, by the model's own pipeline and with the
-slice's own mask, from U(y + δ′) = U(y) + U(δ′); the target is y + δ′.
+slice's own mask, from U(y + δ′) = U(y) + U(δ′); the target is y + δ′. Multi-coil, δ′ enters
+each coil image in proportion to its share of the root-sum-of-squares, so the RSS target becomes
+exactly RSS(y) + δ′ as well.
 
 Loss (eq. 5, evaluation: α = 0, β = 1). NMSE inside T, normalised by the target's energy in T,
 per slice. ``domain="magnitude"`` (default) compares the reconstruction with the target on the
@@ -36,18 +38,21 @@ from torch import nn
 
 from fnaf.attacks.features import PAPER_REGION, Features, FeatureSpec, central_square, scaled
 from fnaf.data.transforms import KneeSlice, repeat_slices, unet_target
+from fnaf.devices import module_device
 from fnaf.losses import masked_l1, masked_nmse
 from fnaf.memory import memory_budget, slice_cost
-from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c
+from fnaf.mri import MRIOperator, center_crop, fft2c, ifft2c, rss
 
 #: Where the attack loss's NMSE is taken; the first is the default.
 DOMAINS = ("magnitude", "normalized")
 
 
 def image_phase(batch: KneeSlice) -> torch.Tensor:
-    """The fully-sampled image's phase ``y / |y|`` on the target crop, ``(B, h, w)`` complex."""
+    """Where δ′ goes on the target crop: single-coil the fully-sampled image's phase ``y / |y|``
+    ``(B, h, w)``; multi-coil each coil image over the root-sum-of-squares ``y_c / RSS(y)``
+    ``(B, C, h, w)``, so the RSS of ``y_c + δ′ y_c / RSS(y)`` is exactly ``RSS(y) + δ′``."""
     window = center_crop(ifft2c(batch.kspace), tuple(batch.target.shape[-2:]))
-    magnitude = window.abs()
+    magnitude = window.abs() if window.ndim == 3 else rss(window)[:, None]
     return torch.where(magnitude > 0, window / magnitude.clamp_min(1e-30),
                        torch.ones_like(window))
 
@@ -57,14 +62,17 @@ def perturb(batch: KneeSlice, features: Features, phase: torch.Tensor | None = N
 
     ``features`` holds one feature per slice on the target grid ``(B, h, w)``; it is placed in
     the central crop of the full field of view, in phase with y (``phase``: :func:`image_phase`
-    of the batch, computed here if not given).
+    of the batch, computed here if not given; multi-coil, in each coil by its share of the
+    root-sum-of-squares target).
     """
     phase = image_phase(batch) if phase is None else phase
     height, width = batch.kspace.shape[-2:]
     crop = tuple(batch.target.shape[-2:])
     top, left = (height - crop[0]) // 2, (width - crop[1]) // 2
+    values = features.values.to(phase.real)
     delta = torch.zeros_like(batch.kspace)
-    delta[..., top:top + crop[0], left:left + crop[1]] = features.values.to(phase.real) * phase
+    delta[..., top:top + crop[0], left:left + crop[1]] = (
+        values if phase.ndim == 3 else values[:, None]) * phase
     return batch._replace(kspace=batch.kspace + fft2c(delta),
                           target=batch.target + features.values.to(batch.target))
 
@@ -205,7 +213,7 @@ class FnafAttack:
                              f"{getattr(pipeline, 'name', 'given')} pipeline has none")
         self.target_scale, self.normalization = target_scale, normalization
         self.model, self.pipeline, self.domain = model, pipeline, domain
-        self.device = next(model.parameters()).device
+        self.device = module_device(model)
         if chunk_size is None and self.device.type != "cuda":
             chunk_size = 8
         if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):

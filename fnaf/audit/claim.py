@@ -8,7 +8,9 @@ display; ``identity``: the SHA-256 of its weights where it has any, else its nam
 ``optimises``); ``data`` (``source``: the phantom or the fastMRI folder, ``key``: the identity
 of the slices and masks, ``accel``, ``volumes``, ``slices``); ``metrics``: one entry per ε,
 kind (attack, control, worst case) and score with its mean, 95 % interval over volumes and
-``unit`` (``"volume"``); ``flags`` (:mod:`fnaf.audit.flags`). Nothing in it depends on the
+``unit`` (``"volume"``); ``features``: the FNAF searches' hit rate, control rate and loss per
+search with the same fields (:mod:`fnaf.audit.features`; absent where not run); ``flags``
+(:mod:`fnaf.audit.flags`). Nothing in it depends on the
 time or the machine, so the same inputs give the same file. The per-slice rows are kept beside
 it (``<name>.rows.json``): an audit whose file exists is read back, not run again.
 """
@@ -26,6 +28,7 @@ import torch
 from torch import nn
 
 import fnaf
+from fnaf.audit.features import feature_rows, feature_summary
 from fnaf.audit.model import ReconModel, ReconPipeline
 from fnaf.audit.suite import AuditSuite, audit_flags, audit_rows, audit_summary
 from fnaf.io import load_json, save_json
@@ -82,7 +85,10 @@ def audit(model: nn.Module, data: RunConfig, accel: int, suite: AuditSuite = Aud
             return claim
     rows, flags = audit_rows(model, pipeline, slices, transform, suite, device=device,
                              progress=progress)
-    return write_claim(header, rows, flags, directory, suite.seed)
+    features = (feature_rows(model, pipeline, slices, transform, seed=suite.seed,
+                             batch_size=suite.batch_size or 8, progress=progress)
+                if suite.features else None)
+    return write_claim(header, rows, flags, directory, suite.seed, features)
 
 
 def claim_header(name: str, identity: str, optimises: bool, suite: dict, data: RunConfig,
@@ -98,14 +104,17 @@ def claim_header(name: str, identity: str, optimises: bool, suite: dict, data: R
 
 
 def write_claim(header: dict, rows: pd.DataFrame, flags: list[dict],
-                directory: str | PathLike, seed: int = 0) -> dict:
-    """The claim file of ``header`` with the suite's ``rows`` (worst case included) and the
-    model's ``flags`` (:func:`claim_file`), written to ``<directory>/<name>.json`` with the rows
-    beside it (rank 0 under torchrun), and returned."""
-    claim = json.loads(json.dumps(claim_file(header, rows, flags, seed)))
+                directory: str | PathLike, seed: int = 0,
+                features: pd.DataFrame | None = None) -> dict:
+    """The claim file of ``header`` with the suite's ``rows`` (worst case included), the
+    model's ``flags`` and the FNAF searches' ``features`` rows where run (:func:`claim_file`),
+    written to ``<directory>/<name>.json`` with the rows beside it (rank 0 under torchrun), and
+    returned."""
+    claim = json.loads(json.dumps(claim_file(header, rows, flags, seed, features)))
     path = Path(directory) / f"{header['model']['name']}.json"
     if rank_world()[0] == 0:  # under torchrun every rank holds every row; one writes them
-        save_json({"rows": rows.to_dict("records"), "flags": flags},
+        save_json({"rows": rows.to_dict("records"), "flags": flags,
+                   **({} if features is None else {"features": features.to_dict("records")})},
                   path.with_suffix(".rows.json"))
         save_json(claim, path)
     barrier()
@@ -124,9 +133,12 @@ def _counts(data: dict) -> dict:
     return {key: data[key] for key in ("volumes", "slices") if key in data}
 
 
-def claim_file(header: dict, rows: pd.DataFrame, flags: list[dict], seed: int = 0) -> dict:
+def claim_file(header: dict, rows: pd.DataFrame, flags: list[dict], seed: int = 0,
+               features: pd.DataFrame | None = None) -> dict:
     """The claim file from the suite's rows (:func:`~fnaf.audit.suite.audit_rows`) and the
-    model's flags: the summary's means and intervals as ``metrics``, the result flags added."""
+    model's flags: the summary's means and intervals as ``metrics``, the result flags added;
+    with ``features`` (:func:`~fnaf.audit.features.feature_rows`), their rates as
+    ``features``."""
     summary = audit_summary(rows, seed)
     metrics = []
     for (eps, kind), row in summary.iterrows():
@@ -135,11 +147,24 @@ def claim_file(header: dict, rows: pd.DataFrame, flags: list[dict], seed: int = 
                             "mean": float(row[score]), "low": float(row[f"{score} low"]),
                             "high": float(row[f"{score} high"]), "unit": "volume",
                             "volumes": int(row["volumes"]), "slices": int(row["slices"])})
+    found = ({} if features is None else {"features": [
+        {"search": search, "score": score, "mean": float(row["mean"]), "low": float(row["low"]),
+         "high": float(row["high"]), "unit": "volume", "volumes": int(row["volumes"]),
+         "slices": int(row["slices"])}
+        for (search, score), row in feature_summary(features, seed=seed).iterrows()]})
     return {**header, "data": {**header["data"], "volumes": int(rows["fname"].nunique()),
                                "slices": int(rows[["fname", "slice"]].drop_duplicates().shape[0])},
-            "metrics": metrics, "flags": [*flags, *audit_flags(summary)]}
+            "metrics": metrics, **found, "flags": [*flags, *audit_flags(summary)]}
 
 
 def claim_metrics(claim: dict) -> pd.DataFrame:
     """A claim file's ``metrics`` as a table indexed ``(eps, kind, score)``."""
     return pd.DataFrame(claim["metrics"]).set_index(["eps", "kind", "score"])
+
+
+def claim_features(claim: dict) -> pd.DataFrame | None:
+    """A claim file's FNAF ``features`` as a table indexed ``(search, score)``; ``None`` where
+    the suite ran none (a chapter's claim, or ``AuditSuite(features=False)``)."""
+    if "features" not in claim:
+        return None
+    return pd.DataFrame(claim["features"]).set_index(["search", "score"])

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from fnaf.data.transforms import KneeSlice
-from fnaf.mri import center_crop
+from fnaf.mri import center_crop, zero_filled_image
 from fnaf.pipelines import Reconstruction
 
 Recon = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -44,6 +44,8 @@ class ReconModel(nn.Module):
             raise ReconError(f"the model to audit must be callable as recon(masked_kspace, "
                              f"mask) -> image, not a {type(recon).__name__}")
         self.recon, self.name, self.optimises = recon, name, optimises
+        # moves with .to(device), so the attacks know where the model runs (not in its weights)
+        self.register_buffer("anchor", torch.empty(0), persistent=False)
 
     def forward(self, masked_kspace: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         return self.recon(masked_kspace, mask)
@@ -51,13 +53,18 @@ class ReconModel(nn.Module):
 
 class ReconPipeline:
     """The pipeline of a :class:`ReconModel`: the batch's k-space masked, the model, its image
-    checked (:func:`checked_image`) and centre-cropped to the target."""
+    checked (:func:`checked_image`) and centre-cropped to the target; beside it the zero-filled
+    magnitude on the target crop (what the FNAF attacks' information distance compares)."""
 
     name = "recon"
 
     def __call__(self, model: ReconModel, batch: KneeSlice) -> Reconstruction:
-        image = model(batch.kspace * batch.mask, batch.mask)
-        return Reconstruction(checked_image(image, batch, model.name), image)
+        masked = batch.kspace * batch.mask
+        image = model(masked, batch.mask)
+        zero_filled = center_crop(zero_filled_image(masked, batch.mask).abs(),
+                                  tuple(batch.target.shape[-2:]))
+        return Reconstruction(checked_image(image, batch, model.name), image,
+                              zero_filled=zero_filled)
 
 
 def checked_image(image, batch: KneeSlice, name: str) -> torch.Tensor:

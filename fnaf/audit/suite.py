@@ -22,14 +22,17 @@ from torch.utils.data import default_collate
 from fnaf.attacks.coil_noise import CoilNoise
 from fnaf.attacks.measurement import measurement_rows, pgd_dataset
 from fnaf.attacks.pgd import NORMS, check_pgd_settings
+from fnaf.attacks.report import PAPER_GAMMA
+from fnaf.audit.features import SEARCHES
 from fnaf.audit.flags import convergence_flags, model_flags, result_flags
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
+from fnaf.runs.configs import AttackConfig
 from fnaf.stats import cluster_bootstrap_mean
 
 #: Bumped whenever the suite's attacks or their settings change (claim files say which):
-#: 2 the convergence check; 3 APGD's schedule and the coil noise.
+#: 2 the convergence check; 3 APGD's schedule, the coil noise and the FNAF searches.
 SUITE_VERSION = 3
 #: The scores a claim file reports, and the kinds of perturbation per ε.
 SCORES = ("SSIM", "NMSE")
@@ -45,7 +48,8 @@ class AuditSuite:
     convention, the middle ``slices_per_volume`` of every validation volume (``None``: all),
     the ``batch_size`` (memory only: a slice's result does not depend on it), the ``seed``
     of the starts and the control, and ``convergence``: PGD run again at the largest ε with
-    twice the steps and restarts (:func:`~fnaf.audit.flags.convergence_flags`)."""
+    twice the steps and restarts (:func:`~fnaf.audit.flags.convergence_flags`); ``features``:
+    the FNAF paper's searches for false-negative features (:mod:`fnaf.audit.features`)."""
 
     eps: tuple[float, ...] = (0.02, 0.04, 0.08)
     steps: int = 10
@@ -56,6 +60,7 @@ class AuditSuite:
     seed: int = 0
     convergence: bool = True
     schedule: str = "apgd"
+    features: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "eps", tuple(float(value) for value in self.eps))
@@ -64,15 +69,19 @@ class AuditSuite:
         for value in self.eps:
             check_pgd_settings(value, self.steps, None, self.restarts, self.norm,
                                schedule=self.schedule)
-        if not isinstance(self.convergence, bool):
-            raise ValueError(f"convergence must be True or False, not {self.convergence!r}")
+        for name in ("convergence", "features"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
         if self.slices_per_volume is not None and self.slices_per_volume < 1:
             raise ValueError(f"slices_per_volume must be >= 1 or None, not "
                              f"{self.slices_per_volume}")
 
     def settings(self) -> dict:
-        """What the claim file records of the suite."""
-        return {"version": SUITE_VERSION, **asdict(self)}
+        """What the claim file records of the suite (with the FNAF searches' settings)."""
+        features = self.features and {"searches": list(SEARCHES), "gamma": PAPER_GAMMA,
+                                      "n_candidates": AttackConfig.n_candidates,
+                                      "n_pixels": AttackConfig.n_pixels}
+        return {"version": SUITE_VERSION, **asdict(self), "features": features}
 
 
 def audit_rows(model: nn.Module, pipeline, slices, transform: SliceTransform,

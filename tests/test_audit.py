@@ -17,10 +17,13 @@ from fnaf.audit import (
     audit_run,
     claim_features,
     claim_metrics,
+    claim_rows,
     model_identity,
 )
 from fnaf.audit.flags import convergence_flags, model_flags, result_flags
 from fnaf.audit.model import ReconPipeline
+from fnaf.audit.report import worst_slice_figure
+from fnaf.audit.worst_slices import worst_keys, worst_slices
 from fnaf.mri import zero_filled_image
 from fnaf.runs import multicoil_preset, preset, train_or_load
 
@@ -219,3 +222,25 @@ def test_the_fnaf_searches_find_features_a_blurring_model_loses(data, tmp_path):
                 AuditSuite(eps=(0.08,), steps=2, restarts=1, slices_per_volume=1,
                            convergence=False, features=False), tmp_path)
     assert claim_features(off) is None and off["suite"]["features"] is False
+
+
+def test_the_worst_slices_are_attacked_again_as_the_claim_scored_them(data, tmp_path):
+    suite = AuditSuite(eps=(0.02, 0.08), steps=3, restarts=1, slices_per_volume=2,
+                       convergence=False, features=False)
+    model = ReconModel(zero_filled, "zero-filled")
+    claim = audit(model, data, 4, suite, tmp_path)
+    rows = claim_rows(claim, tmp_path)
+    examples = worst_slices(model, data, 4, suite, rows, count=2)
+    keys = worst_keys(rows, 2)
+    assert [(e.fname, e.slice) for e in examples] == list(zip(keys["fname"], keys["slice"]))
+    assert len({e.fname for e in examples}) == 2  # one per volume
+    drops = (keys["clean SSIM"] - keys["SSIM"]).tolist()
+    assert drops == sorted(drops, reverse=True)
+    worst = rows[(rows["kind"] == "worst case") & (rows["eps"] == 0.08)]
+    assert drops[0] == pytest.approx((worst["clean SSIM"] - worst["SSIM"]).max())
+    for example, row in zip(examples, keys.itertuples()):
+        assert example.source == row.source and example.eps == 0.08
+        assert example.ssim == pytest.approx(row.SSIM, abs=1e-3)  # the same seeded attack
+        assert example.perturbation.shape == example.target.shape and example.perturbation.max() > 0
+    figure = worst_slice_figure(examples)
+    assert len(figure.axes) == 2 * 5 + 2 * 2  # five panels per slice and two colour bars

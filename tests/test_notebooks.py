@@ -603,9 +603,14 @@ def test_audit_page_audits_a_model_defined_in_the_notebook(tmp_path, monkeypatch
         assert claim["suite"]["eps"] == [0.02, 0.08]
         assert {entry["flag"] for entry in claim["flags"]} <= {"not converged"}
         assert {entry["kind"] for entry in claim["metrics"]} == {"attack", "control",
-                                                                 "worst case"}
+                                                                 "coil noise", "worst case"}
+        assert {entry["search"] for entry in claim["features"]} == {
+            "random search", "finite differences", "worst case"}
     table = pd.read_csv(results / "ssim_drop.csv", header=[0, 1], index_col=0)
     assert set(table.columns.get_level_values(0)) == {"apodised", "zero-filled"}
+    features = pd.read_csv(results / "features.csv", index_col=[0, 1])
+    assert set(features.index.get_level_values(0)) == {"apodised", "zero-filled"}
+    assert {"hit rate", "control rate", "loss"} <= set(features.columns)
 
 
 def test_leaderboard_ranks_the_claim_files_the_chapters_wrote(tmp_path):
@@ -627,11 +632,20 @@ def test_leaderboard_ranks_the_claim_files_the_chapters_wrote(tmp_path):
         flags = [{"flag": "gradient", "message": "m", "advice": "a"}] if name == "fragile" else []
         write_claim(claim_header(name, f"name:{name}", False, suite, data, 4),
                     worst_case(rows), flags, tmp_path / "results" / chapter / "audits")
+    features = pd.DataFrame([{"fname": f"v{v}.h5", "slice": 0, "search": search,
+                              "loss": 0.1 + 0.2 * v, "control_max": 0.1, "recovery": 0.5}
+                             for v in range(3) for search in ("random search", "worst case")])
+    suite = {"version": 3, "steps": 3, "restarts": 1, "norm": "measured", "schedule": "apgd"}
+    write_claim(claim_header("audited", "name:audited", False, suite, data, 4), worst_case(rows),
+                [], tmp_path / "results" / "audit" / "audits", 0, features)
     results = run("leaderboard.ipynb", tmp_path / "page", results_root=str(tmp_path / "results"))
     board = pd.read_csv(results / "leaderboard.csv", index_col=["board", "rank"])
-    assert board["model"].tolist() == ["robust", "fragile", "l1"]  # boards in name order
-    assert board.index.get_level_values("rank").tolist() == [1, 2, 1]
-    assert board["flags"].tolist() == ["none", "gradient", "none"]
-    assert board["worst case SSIM drop"].iloc[0].startswith("0.011")
+    # boards in name order; the audit suite's claim shows its FNAF hit rate (2 of 3 volumes)
+    assert board["model"].tolist() == ["audited", "robust", "fragile", "l1"]
+    assert board.index.get_level_values("rank").tolist() == [1, 1, 2, 1]
+    assert board["flags"].tolist() == ["none", "none", "gradient", "none"]
+    assert board["FNAF hit rate"].iloc[0].startswith("0.667")
+    assert board["FNAF hit rate"].iloc[1:].tolist() == ["—"] * 3
+    assert board["worst case SSIM drop"].iloc[1].startswith("0.011")
     with pytest.raises(papermill.PapermillExecutionError, match="no claim file"):
         run("leaderboard.ipynb", tmp_path / "none", results_root=str(tmp_path / "nothing"))

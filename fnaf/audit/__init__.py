@@ -9,6 +9,7 @@ sanity flags and a claim file per model).
 * :mod:`fnaf.audit.features` — the FNAF paper's searches for false-negative features;
 * :mod:`fnaf.audit.flags` — the sanity flags;
 * :mod:`fnaf.audit.claim` — :func:`~fnaf.audit.claim.audit` and the claim file;
+* :mod:`fnaf.audit.worst_slices` — the worst slices attacked again, to be seen;
 * :mod:`fnaf.audit.report`, :mod:`fnaf.audit.leaderboard` — the report card and the
   leaderboard read from claim files.
 """
@@ -19,10 +20,11 @@ from fnaf.audit.claim import (
     audit_run,
     claim_features,
     claim_metrics,
+    claim_rows,
     model_identity,
 )
 from fnaf.audit.model import ReconError, ReconModel
 from fnaf.audit.suite import SUITE_VERSION, AuditSuite
 
 __all__ = ["CLAIM_SCHEMA", "SUITE_VERSION", "AuditSuite", "ReconError", "ReconModel", "audit",
-           "audit_run", "claim_features", "claim_metrics", "model_identity"]
+           "audit_run", "claim_features", "claim_metrics", "claim_rows", "model_identity"]

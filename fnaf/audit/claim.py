@@ -162,6 +162,12 @@ def claim_metrics(claim: dict) -> pd.DataFrame:
     return pd.DataFrame(claim["metrics"]).set_index(["eps", "kind", "score"])
 
 
+def claim_rows(claim: dict, directory: str | PathLike) -> pd.DataFrame:
+    """The per-slice measurement rows kept beside ``claim`` in ``directory``."""
+    path = Path(directory) / f"{claim['model']['name']}.rows.json"
+    return pd.DataFrame(load_json(path, f"audit {claim['model']['name']} again")["rows"])
+
+
 def claim_features(claim: dict) -> pd.DataFrame | None:
     """A claim file's FNAF ``features`` as a table indexed ``(search, score)``; ``None`` where
     the suite ran none (a chapter's claim, or ``AuditSuite(features=False)``)."""

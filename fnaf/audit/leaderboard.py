@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from fnaf.audit.claim import claim_metrics
+from fnaf.audit.claim import claim_features, claim_metrics
 from fnaf.formatting import interval_string
 from fnaf.io import load_json
 
@@ -35,9 +35,13 @@ def board_name(claim: dict) -> str:
 def leaderboard(claims: list[dict], score: str = "SSIM drop") -> pd.DataFrame:
     """One row per claim at its largest ε, indexed ``(board, rank)`` (:func:`board_name`): the
     worst case's ``score`` with its interval over volumes, the attack's and the control's, the
-    volumes and the flags; within a board the least damaged first."""
+    FNAF searches' worst-case hit rate where the suite ran them (else "—"), the volumes and the
+    flags; within a board the least damaged first."""
     rows = []
     for claim in claims:
+        features = claim_features(claim)
+        hits = ("—" if features is None else interval_string(
+            *features.loc[("worst case", "hit rate"), ["mean", "low", "high"]], 3))
         metrics = claim_metrics(claim).xs(score, level="score")
         eps = max(metrics.index.get_level_values("eps"))
         at = metrics.xs(eps, level="eps")
@@ -46,6 +50,7 @@ def leaderboard(claims: list[dict], score: str = "SSIM drop") -> pd.DataFrame:
                      **{f"{kind} {score}": interval_string(*at.loc[kind, ["mean", "low", "high"]],
                                                            3)
                         for kind in ("worst case", "attack", "control")},
+                     "FNAF hit rate": hits,
                      "volumes": claim["data"]["volumes"],
                      "flags": ", ".join(entry["flag"] for entry in claim["flags"]) or "none"})
     table = pd.DataFrame(rows).sort_values(["board", "order"], kind="stable")

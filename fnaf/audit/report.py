@@ -1,13 +1,14 @@
-"""Reading a claim file (:mod:`fnaf.audit.claim`): its metrics as a table, its ε curves and its
-flags in words — the report card's parts, shared by the "Audit your own model" page and the
-leaderboard."""
+"""Reading a claim file (:mod:`fnaf.audit.claim`): its metrics as a table, its ε curves, its
+FNAF searches, its worst slices (:mod:`fnaf.audit.worst_slices`) and its flags in words — the
+report card's parts, shared by the "Audit your own model" page and the leaderboard."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from fnaf.audit.claim import claim_metrics
+from fnaf.audit.claim import claim_features, claim_metrics
+from fnaf.audit.worst_slices import WorstSlice
 from fnaf.formatting import interval_string
 
 #: The report's line style and marker per kind of perturbation.
@@ -43,6 +44,45 @@ def claim_figure(claims: dict[str, dict], score: str = "SSIM drop"):
             ax.fill_between(eps, [0.0, *part["low"]], [0.0, *part["high"]], alpha=0.15)
         ax.set(title=label, xlabel="ε (perturbation norm / measurements' norm)", ylabel=score)
         ax.legend(fontsize=8, frameon=False)
+    return figure
+
+
+def feature_view(claims: dict[str, dict]) -> pd.DataFrame:
+    """The FNAF searches of each claim that ran them: per model and search (rows), the hit
+    rate, the control rate and the mean loss inside T, each with its 95 % interval over
+    volumes."""
+    rows = {}
+    for label, claim in claims.items():
+        features = claim_features(claim)
+        for search, part in ([] if features is None else
+                             features.groupby(level="search", sort=False)):
+            rows[label, search] = {
+                score: interval_string(*part.loc[(search, score), ["mean", "low", "high"]], 3)
+                for score in part.index.get_level_values("score")}
+    return pd.DataFrame(rows).T.rename_axis(["model", "search"])
+
+
+def worst_slice_figure(examples: list[WorstSlice]):
+    """One row per slice: the target, the clean and the perturbed reconstruction (on the
+    target's grey scale), their difference and the perturbation as the model sees it (its
+    zero-filled magnitude), the last two each with its colour bar."""
+    figure, axes = plt.subplots(len(examples), 5, figsize=(14, 2.9 * len(examples)),
+                                squeeze=False, layout="constrained")
+    for row, example in zip(axes, examples):
+        top = float(example.target.max())
+        panels = [(f"{example.fname}:{example.slice} target", example.target, True),
+                  (f"clean, SSIM {example.clean_ssim:.3f}", example.clean, True),
+                  (f"{example.source} ε {example.eps:g}, SSIM {example.ssim:.3f}",
+                   example.perturbed, True),
+                  ("|perturbed − clean|", abs(example.perturbed - example.clean), False),
+                  ("perturbation, zero-filled", example.perturbation, False)]
+        for ax, (title, image, grey) in zip(row, panels):
+            shown = (ax.imshow(image, cmap="gray", vmin=0, vmax=top) if grey else
+                     ax.imshow(image, cmap="magma"))
+            ax.set_title(title, fontsize=9)
+            ax.set_axis_off()
+            if not grey:
+                figure.colorbar(shown, ax=ax, shrink=0.8)
     return figure
 
 

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from fnaf.attacks.pgd import KspacePGD
 from fnaf.audit import (
     AuditSuite,
     ReconError,
@@ -244,3 +245,31 @@ def test_the_worst_slices_are_attacked_again_as_the_claim_scored_them(data, tmp_
         assert example.perturbation.shape == example.target.shape and example.perturbation.max() > 0
     figure = worst_slice_figure(examples)
     assert len(figure.axes) == 2 * 5 + 2 * 2  # five panels per slice and two colour bars
+
+
+def test_an_interrupted_audit_resumes_from_the_batches_it_finished(data, tmp_path, monkeypatch):
+    suite = AuditSuite(eps=(0.02, 0.08), steps=2, restarts=1, slices_per_volume=1, batch_size=1,
+                       convergence=False, features=False)
+    model = ReconModel(zero_filled, "zero-filled")
+    whole = audit(model, data, 4, suite, tmp_path / "whole")
+    calls = []
+    attack = KspacePGD.__call__
+
+    def interrupted(self, batch):
+        calls.append(batch.fname)
+        if len(calls) == 3:  # the second slice's first ε
+            raise KeyboardInterrupt
+        return attack(self, batch)
+
+    monkeypatch.setattr(KspacePGD, "__call__", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        audit(model, data, 4, suite, tmp_path / "cut")
+    assert not (tmp_path / "cut" / "zero-filled.json").exists()
+    assert list((tmp_path / "cut" / "zero-filled.partial").glob("*/pgd.rank0.json"))
+    calls.clear()
+    resumed = audit(model, data, 4, suite, tmp_path / "cut")
+    assert len(calls) == 2  # only the second slice, at both ε
+    assert resumed == whole
+    assert ((tmp_path / "cut" / "zero-filled.json").read_text()
+            == (tmp_path / "whole" / "zero-filled.json").read_text())
+    assert not (tmp_path / "cut" / "zero-filled.partial").exists()

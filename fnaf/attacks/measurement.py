@@ -7,6 +7,7 @@ reconstruction."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from os import PathLike
 
 import pandas as pd
 import torch
@@ -23,6 +24,7 @@ from fnaf.devices import module_device, resolve_device
 from fnaf.memory import fitting_batch_size
 from fnaf.metrics import SSIM_VARIANTS, check_ssim_variant, slice_scores
 from fnaf.ranks import gathered, my_batches
+from fnaf.resume import BatchRows
 
 #: The reconstructions each attacked slice is scored for.
 KINDS = ("attack", "control")
@@ -72,8 +74,8 @@ def _rows(result: PgdResult, batch, eps: float, ssim_variant: str) -> list[dict]
 def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDataset,
                      transform: SliceTransform, eps: Sequence[float], *,
                      batch_size: int | None = 8, device: torch.device | str | None = None,
-                     progress: bool = False, ssim_variant: str = SSIM_VARIANTS[0]
-                     ) -> pd.DataFrame:
+                     progress: bool = False, ssim_variant: str = SSIM_VARIANTS[0],
+                     checkpoint: str | PathLike | None = None) -> pd.DataFrame:
     """Attack every slice of ``slices`` (masks from ``transform``) at each ``eps`` with
     ``attack_for(eps)`` (a batch -> :class:`~fnaf.attacks.pgd.PgdResult` callable).
 
@@ -90,7 +92,9 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
     ``eps`` (:func:`~fnaf.memory.fitting_batch_size`); a slice's row does not depend on its
     batch. Under ``torchrun`` each process attacks every ``world``-th batch (:mod:`fnaf.ranks`;
     every attack seeds its randomness per slice) and every process returns all rows, in the order
-    one process gives.
+    one process gives. ``checkpoint``: a file stem keeping each finished batch's rows
+    (:class:`~fnaf.resume.BatchRows`), so an interrupted call resumes where it stopped; name it
+    after every setting the rows depend on.
     """
     check_ssim_variant(ssim_variant)
     device = resolve_device(device)
@@ -100,9 +104,12 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
     mine = my_batches(batches)
     loader = DataLoader(SeededSlices(slices, transform),
                         batch_sampler=[batch for _, batch in mine], collate_fn=default_collate)
-    rows = {}
+    rows, kept = {}, BatchRows(checkpoint)
     for (position, _), batch in zip(mine, tqdm(loader, desc="attack", disable=not progress,
                                                 leave=False)):
+        if position in kept:
+            rows[position] = kept[position]
+            continue
         batch = batch.to(device)
         try:
             found = [row for value in eps for row in
@@ -111,6 +118,7 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
                      for i, (fname, number) in enumerate(zip(batch.fname, batch.slice_num))}
             # slice by slice (each: every eps, attack then control), whatever the batch size
             rows[position] = sorted(found, key=lambda row: order[row["fname"], row["slice"]])
+            kept.save(position, rows[position])
         except torch.OutOfMemoryError as error:
             raise torch.OutOfMemoryError(
                 f"out of memory attacking {len(batch.fname)} slices of k-space shape "
@@ -124,12 +132,12 @@ def measurement_rows(attack_for: Callable[[float], Callable], slices: SliceDatas
 def pgd_dataset(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,
                 eps: Sequence[float], *, batch_size: int | None = 8, progress: bool = False,
                 ssim_variant: str = SSIM_VARIANTS[0], device: torch.device | str | None = None,
-                **pgd_options) -> pd.DataFrame:
+                checkpoint: str | PathLike | None = None, **pgd_options) -> pd.DataFrame:
     """:func:`measurement_rows` of k-space PGD on a trained ``model``; ``pgd_options`` go to
     :class:`~fnaf.attacks.pgd.KspacePGD` (``steps``, ``norm``, ...). ``device``: where the
-    batches go; default the model's (a model without parameters must name it)."""
+    batches go; default the model's; ``checkpoint`` as :func:`measurement_rows`'."""
     return measurement_rows(lambda value: KspacePGD(model, pipeline, value, **pgd_options),
                             slices, transform, eps, batch_size=batch_size,
                             device=device if device is not None else module_device(model),
-                            progress=progress,
-                            ssim_variant=ssim_variant)
+                            progress=progress, ssim_variant=ssim_variant,
+                            checkpoint=checkpoint)

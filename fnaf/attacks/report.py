@@ -4,6 +4,7 @@ false-alarm rate, and the information-preservation check (eq. 7-8)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from os import PathLike
 
 import numpy as np
 import pandas as pd
@@ -17,6 +18,7 @@ from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.transforms import KneeSlice, SliceTransform
 from fnaf.ranks import gathered, my_batches
+from fnaf.resume import BatchRows
 from fnaf.stats import (
     cluster_bootstrap_correlation,
     cluster_bootstrap_mean,
@@ -198,7 +200,8 @@ def _rate_difference(by_volume: dict[str, float], name: str) -> dict[str, float]
 def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTransform, *,
                    batch_size: int = 8, gamma: float = PAPER_GAMMA,
                    epsilon: float = INFORMATION_TOLERANCE,
-                   num_workers: int = 0, progress: bool = False) -> AttackReport:
+                   num_workers: int = 0, progress: bool = False,
+                   checkpoint: str | PathLike | None = None) -> AttackReport:
     """Run ``attack`` on every slice of ``slices``.
 
     ``transform`` draws the masks (validation: one seeded mask per volume). ``gamma`` is the hit
@@ -206,7 +209,8 @@ def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTra
     Each batch is attacked with the generator seeded by its position
     (:meth:`~fnaf.attacks.search.FnafAttack.seeded`); under ``torchrun`` each process attacks
     every ``world``-th batch (:mod:`fnaf.ranks`) and every process returns all rows, in the
-    order one process gives.
+    order one process gives. ``checkpoint``: a file stem keeping each finished batch's rows
+    (:class:`~fnaf.resume.BatchRows`), so an interrupted call resumes where it stopped.
     """
     check_thresholds(gamma, epsilon)
     batches = validation_batches(slices, batch_size)
@@ -214,11 +218,15 @@ def attack_dataset(attack: FnafAttack, slices: SliceDataset, transform: SliceTra
     loader = DataLoader(SeededSlices(slices, transform),
                         batch_sampler=[batch for _, batch in mine],
                         num_workers=num_workers, collate_fn=default_collate)
-    rows = {}
+    rows, kept = {}, BatchRows(checkpoint)
     for (position, _), batch in zip(mine, tqdm(loader, desc="attack", disable=not progress,
                                                 leave=False)):
+        if position in kept:
+            rows[position] = kept[position]
+            continue
         try:
             rows[position] = _slice_rows(attack.seeded(position)(batch), batch)
+            kept.save(position, rows[position])
         except torch.OutOfMemoryError as error:
             raise torch.OutOfMemoryError(
                 f"out of memory attacking {len(batch.fname)} slices of k-space shape "

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shutil
 from os import PathLike
 from pathlib import Path
 
@@ -65,7 +66,8 @@ def audit(model: nn.Module, data: RunConfig, accel: int, suite: AuditSuite = Aud
     :class:`~fnaf.audit.model.ReconModel` (any callable; its pipeline and name are its own) or
     a network with its ``pipeline`` (:func:`fnaf.pipelines.pipeline_for`) and a ``name``. The
     data, the suite and the name are checked before any work; an audit already written for
-    the same model, data and suite is read back."""
+    the same model, data and suite is read back, and an interrupted one resumes from the
+    batches it finished (kept in ``<directory>/<name>.partial/`` until the claim is written)."""
     if isinstance(model, ReconModel):
         pipeline, name = pipeline or ReconPipeline(), name or model.name
     if pipeline is None or not name or not re.fullmatch(r"[\w.+-]+", name):
@@ -83,12 +85,19 @@ def audit(model: nn.Module, data: RunConfig, accel: int, suite: AuditSuite = Aud
         if {key: claim.get(key) for key in header} == {
                 **header, "data": {**header["data"], **_counts(claim.get("data", {}))}}:
             return claim
+    partial = path.with_suffix(".partial")
+    checkpoint = partial / hashlib.sha256(json.dumps(header, sort_keys=True).encode()
+                                          ).hexdigest()[:12]
     rows, flags = audit_rows(model, pipeline, slices, transform, suite, device=device,
-                             progress=progress)
+                             progress=progress, checkpoint=checkpoint)
     features = (feature_rows(model, pipeline, slices, transform, seed=suite.seed,
-                             batch_size=suite.batch_size or 8, progress=progress)
+                             batch_size=suite.batch_size or 8, progress=progress,
+                             checkpoint=checkpoint)
                 if suite.features else None)
-    return write_claim(header, rows, flags, directory, suite.seed, features)
+    claim = write_claim(header, rows, flags, directory, suite.seed, features)
+    if rank_world()[0] == 0:
+        shutil.rmtree(partial, ignore_errors=True)
+    return claim
 
 
 def claim_header(name: str, identity: str, optimises: bool, suite: dict, data: RunConfig,

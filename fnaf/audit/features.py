@@ -15,6 +15,8 @@ enters every coil in proportion to its share of the root-sum-of-squares
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 from torch import nn
 
@@ -31,15 +33,18 @@ COLUMNS = ("fname", "slice", "search", "loss", "control_max", "recovery")
 
 
 def feature_rows(model: nn.Module, pipeline, slices: SliceDataset, transform: SliceTransform,
-                 *, seed: int = 0, batch_size: int = 8, progress: bool = False) -> pd.DataFrame:
+                 *, seed: int = 0, batch_size: int = 8, progress: bool = False,
+                 checkpoint: Path | None = None) -> pd.DataFrame:
     """One row per slice and search (:data:`COLUMNS`), and per slice the ``worst case`` (the
-    search with the larger loss)."""
+    search with the larger loss). ``checkpoint``: a folder keeping each search's finished
+    batches (:class:`~fnaf.resume.BatchRows`)."""
     frames = []
     for search, method in SEARCHES.items():
         attack = AttackConfig(method=method, seed=seed, batch_size=batch_size).build(model,
                                                                                      pipeline)
         report = attack_dataset(attack, slices, transform, batch_size=batch_size,
-                                progress=progress)
+                                progress=progress, checkpoint=None if checkpoint is None else
+                                checkpoint / f"fnaf-{method}")
         frames.append(report.slices.assign(search=search)[list(COLUMNS)])
     rows = pd.concat(frames, ignore_index=True)
     worst = rows.loc[rows.groupby(["fname", "slice"], sort=False)["loss"].idxmax()]

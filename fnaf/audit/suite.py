@@ -14,6 +14,7 @@ resampling volumes (the unit is the patient).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import pandas as pd
 from torch import nn
@@ -85,8 +86,8 @@ class AuditSuite:
 
 
 def audit_rows(model: nn.Module, pipeline, slices, transform: SliceTransform,
-               suite: AuditSuite, *, device=None, progress: bool = False
-               ) -> tuple[pd.DataFrame, list[dict]]:
+               suite: AuditSuite, *, device=None, progress: bool = False,
+               checkpoint: Path | None = None) -> tuple[pd.DataFrame, list[dict]]:
     """Run the suite on ``model`` and its ``pipeline`` (:mod:`fnaf.pipelines`, or
     :class:`~fnaf.audit.model.ReconPipeline` for a callable): the model's flags on the first
     batch (:func:`~fnaf.audit.flags.model_flags`), then PGD and its control, and the coil noise,
@@ -99,13 +100,18 @@ def audit_rows(model: nn.Module, pipeline, slices, transform: SliceTransform,
     flags = model_flags(model, pipeline, batch, max(suite.eps), suite.seed)
     options = dict(batch_size=suite.batch_size, progress=progress, device=device)
     pgd = dict(norm=suite.norm, seed=suite.seed, schedule=suite.schedule)
+    def kept(stage: str) -> Path | None:
+        return None if checkpoint is None else checkpoint / stage
+
     rows = pgd_dataset(model, pipeline, slices, transform, suite.eps, steps=suite.steps,
-                       restarts=suite.restarts, **options, **pgd)
+                       restarts=suite.restarts, checkpoint=kept("pgd"), **options, **pgd)
     noise = measurement_rows(lambda eps: CoilNoise(model, pipeline, eps, suite.norm, suite.seed),
-                             slices, transform, suite.eps, **options)
+                             slices, transform, suite.eps, checkpoint=kept("coil-noise"),
+                             **options)
     if suite.convergence:
         longer = pgd_dataset(model, pipeline, slices, transform, (max(suite.eps),),
-                             steps=2 * suite.steps, restarts=2 * suite.restarts, **options, **pgd)
+                             steps=2 * suite.steps, restarts=2 * suite.restarts,
+                             checkpoint=kept("convergence"), **options, **pgd)
         flags += convergence_flags(rows[rows["eps"] == max(suite.eps)], longer)
     noise = noise[noise["kind"] == "attack"].assign(kind="coil noise")  # its own control left out
     return worst_case(pd.concat([rows, noise], ignore_index=True)), flags

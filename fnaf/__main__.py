@@ -380,7 +380,10 @@ def _audit(args: argparse.Namespace) -> None:
                      f"{config.model}'s")
         config = replace(config, network=replace(config.network, chans=args.chans))
     if args.weights is not None:
-        model, name = load_weights(build_model(config), args.weights), args.weights.stem
+        try:  # a file of another architecture names the keys that differ
+            model, name = load_weights(build_model(config), args.weights), args.weights.stem
+        except (ValueError, FileNotFoundError) as error:
+            sys.exit(f"python -m fnaf audit: {error}")
     else:
         run = load_run(config, args.runs_dir)
         model, name = run.model, run.directory.name

@@ -112,6 +112,15 @@ def test_a_broken_reconstruction_is_named(batch, recon, message):
         ReconModel("not a model", "broken")
 
 
+def test_a_mask_of_the_wrong_width_or_values_is_named(batch):
+    model = ReconModel(zero_filled, "zf")
+    narrow = batch._replace(mask=batch.mask[..., :-2])
+    with pytest.raises(ReconError, match=r"expected \(\d+, 1, 1, 40\): one value per k-space"):
+        ReconPipeline()(model, narrow)
+    with pytest.raises(ReconError, match="other than 0 and 1"):
+        ReconPipeline()(model, batch._replace(mask=batch.mask * 0.5))
+
+
 def test_the_model_flags_are_provoked(batch):
     pipeline = ReconPipeline()
     assert model_flags(ReconModel(zero_filled, "clean"), pipeline, batch, 0.08) == []

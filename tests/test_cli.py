@@ -2,6 +2,7 @@ import json
 
 import h5py
 import pytest
+import torch
 
 from fnaf.__main__ import main
 
@@ -165,6 +166,9 @@ def test_the_audit_command_audits_a_run_of_the_cache(tmp_path, capsys, monkeypat
     assert "SSIM lost per ε" in printed and "worst case" in printed
     (claim,) = (tmp_path / "audits").glob("unet-*[0-9a-f].json")  # not its .rows.json
     assert json.loads(claim.read_text())["suite"]["eps"] == [0.02, 0.08]
+    torch.save({"encoder.weight": torch.zeros(3, 3)}, tmp_path / "other.pt")
+    with pytest.raises(SystemExit, match="other.pt.*encoder.weight"):  # another architecture
+        main(["audit", *run, *suite, "--weights", str(tmp_path / "other.pt")])
     with pytest.raises(SystemExit, match="unknown schedule 'adam'"):
         main(["audit", *run, *suite, "--schedule", "adam"])
     with pytest.raises(SystemExit, match="eps must be increasing"):

@@ -59,12 +59,26 @@ class ReconPipeline:
     name = "recon"
 
     def __call__(self, model: ReconModel, batch: KneeSlice) -> Reconstruction:
+        checked_mask(batch, model.name)
         masked = batch.kspace * batch.mask
         image = model(masked, batch.mask)
         zero_filled = center_crop(zero_filled_image(masked, batch.mask).abs(),
                                   tuple(batch.target.shape[-2:]))
         return Reconstruction(checked_image(image, batch, model.name), image,
                               zero_filled=zero_filled)
+
+
+def checked_mask(batch: KneeSlice, name: str) -> None:
+    """:class:`ReconError` unless ``batch``'s mask has the contract's shape: one 0/1 value per
+    k-space column, ``(B, 1, W)`` single-coil or ``(B, 1, 1, W)`` multi-coil."""
+    kspace, mask = batch.kspace, batch.mask
+    expected = (kspace.shape[0], *[1] * (kspace.ndim - 2), kspace.shape[-1])
+    if tuple(mask.shape) != expected:
+        raise ReconError(f"the mask given to {name} has shape {tuple(mask.shape)} for k-space "
+                         f"{tuple(kspace.shape)}; expected {expected}: one value per k-space "
+                         f"column ({kspace.shape[-1]}), as fastMRI's mask functions draw it")
+    if not ((mask == 0) | (mask == 1)).all():
+        raise ReconError(f"the mask given to {name} holds values other than 0 and 1")
 
 
 def checked_image(image, batch: KneeSlice, name: str) -> torch.Tensor:

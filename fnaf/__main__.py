@@ -358,7 +358,7 @@ def _add_second_paper_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _audit(args: argparse.Namespace) -> None:
-    from fnaf.audit import audit, claim_metrics
+    from fnaf.audit import audit
     from fnaf.devices import resolve_device
     from fnaf.models import load_weights
     from fnaf.pipelines import pipeline_for
@@ -391,12 +391,49 @@ def _audit(args: argparse.Namespace) -> None:
     claim = audit(model, config, args.accel, suite, args.out, pipeline=pipeline_for(config.model),
                   name=args.name or name, device=args.device, progress=not args.quiet and rank == 0)
     if rank == 0:
-        drop = claim_metrics(claim).xs("SSIM drop", level="score")["mean"].unstack("kind")
-        print(f"{claim['model']['name']}: SSIM lost per ε (mean over {claim['data']['volumes']} "
-              f"volumes; the claim file {Path(args.out) / (claim['model']['name'] + '.json')})")
-        print(drop.to_string(float_format=lambda value: f"{value:.4f}"))
-        for entry in claim["flags"]:
-            print(f"flag: {entry['flag']}: {entry['message']}. {entry['advice']}")
+        _print_claim(claim, args.out)
+
+
+def _print_claim(claim: dict, out: Path) -> None:
+    """What ``audit`` and ``audit-method`` print: the SSIM lost per ε and kind, the FNAF
+    searches' rates, the flags."""
+    from fnaf.audit import claim_features, claim_metrics
+
+    drop = claim_metrics(claim).xs("SSIM drop", level="score")["mean"].unstack("kind")
+    print(f"{claim['model']['name']}: SSIM lost per ε (mean over {claim['data']['volumes']} "
+          f"volumes; the claim file {Path(out) / (claim['model']['name'] + '.json')})")
+    print(drop.to_string(float_format=lambda value: f"{value:.4f}"))
+    features = claim_features(claim)
+    if features is not None:
+        print("FNAF searches (share of slices):")
+        print(features["mean"].unstack("score")[["hit rate", "control rate"]].to_string(
+            float_format=lambda value: f"{value:.3f}"))
+    for entry in claim["flags"]:
+        print(f"flag: {entry['flag']}: {entry['message']}. {entry['advice']}")
+
+
+def _audit_method(args: argparse.Namespace) -> None:
+    from fnaf.audit.methods import audit_method
+    from fnaf.devices import resolve_device
+    from fnaf.runs import attack_steps, multicoil_preset
+    from fnaf.train import init_distributed
+
+    try:  # every setting checked before any fit
+        method = _untrained(args)
+        steps = attack_steps(args.scale, "two_step") if args.steps is None else args.steps
+        two_step = TwoStepConfig(steps=steps, beta=args.beta, batch_size=args.batch_size)
+        suite = AuditSuite(eps=args.eps, slices_per_volume=args.slices_per_volume,
+                           seed=args.audit_seed)
+        data = multicoil_preset(args.scale, "varnet", args.accel, args.coils,
+                                data_root=args.data_root)
+        resolve_device(args.device)
+    except (ValueError, FileNotFoundError) as error:
+        sys.exit(f"python -m fnaf audit-method: {error}")
+    rank, _ = init_distributed(args.device)
+    claim = audit_method(method, data, args.accel, suite, args.out, two_step,
+                         device=args.device, progress=not args.quiet and rank == 0)
+    if rank == 0:
+        _print_claim(claim, args.out)
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -564,6 +601,30 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--audit-batch-size", type=int, default=suite_defaults.batch_size)
     audit.add_argument("--audit-seed", type=int, default=suite_defaults.seed)
     audit.set_defaults(run=_audit)
+
+    audit_methods = commands.add_parser(
+        "audit-method", help="the robustness audit of l1 or an un-trained decoder (fnaf.audit)",
+        description="Runs fnaf.audit's suite on a method that optimises at inference, with the "
+                    "two-step attack in PGD's place (--steps, --beta), and writes its claim file "
+                    "to --out.")
+    audit_methods.add_argument("--method", choices=UNTRAINED_METHODS,
+                               default=UNTRAINED_METHODS[0])
+    _add_multicoil_method_arguments(audit_methods, "08")
+    audit_methods.add_argument("--out", type=Path, default=Path("audits"),
+                               help="folder of claim files")
+    audit_methods.add_argument("--eps", type=float, nargs="+", default=list(suite_defaults.eps))
+    audit_methods.add_argument("--steps", type=int, help="two-step joint steps (default: the "
+                               "scale's budget)")
+    audit_methods.add_argument("--beta", type=float, default=TwoStepConfig().beta)
+    audit_methods.add_argument("--batch-size", type=int, default=TwoStepConfig().batch_size,
+                               help="slices fitted together (a decoder's weights are drawn per "
+                               "batch)")
+    audit_methods.add_argument("--slices-per-volume", type=int,
+                               default=suite_defaults.slices_per_volume)
+    audit_methods.add_argument("--seed", type=int, default=0, help="the method's seed")
+    audit_methods.add_argument("--audit-seed", type=int, default=suite_defaults.seed)
+    audit_methods.add_argument("--quiet", action="store_true", help="no progress bar")
+    audit_methods.set_defaults(run=_audit_method)
 
     pgd = commands.add_parser(
         "pgd", help="k-space PGD on a trained run's validation slices, beside its control",

@@ -274,7 +274,7 @@ def test_an_interrupted_audit_resumes_from_the_batches_it_finished(data, tmp_pat
     with pytest.raises(KeyboardInterrupt):
         audit(model, data, 4, suite, tmp_path / "cut")
     assert not (tmp_path / "cut" / "zero-filled.json").exists()
-    assert list((tmp_path / "cut" / "zero-filled.partial").glob("*/pgd.rank0.json"))
+    assert list((tmp_path / "cut" / "zero-filled.partial").glob("*/attack.rank0.json"))
     calls.clear()
     resumed = audit(model, data, 4, suite, tmp_path / "cut")
     assert len(calls) == 2  # only the second slice, at both ε

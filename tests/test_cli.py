@@ -175,3 +175,19 @@ def test_the_audit_command_audits_a_run_of_the_cache(tmp_path, capsys, monkeypat
         main(["audit", *run, *suite, "--eps", "0.08", "0.02"])
     with pytest.raises(SystemExit, match="--chans sets the U-Net's width"):
         main(["audit", *run, "--model", "irim", "--chans", "8"])
+
+
+def test_the_audit_method_command_audits_l1_with_the_two_step_attack(tmp_path, capsys,
+                                                                      monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    command = ["audit-method", "--method", "l1", "--coils", "3", "--scale", "smoke", "--quiet",
+               "--eps", "0.08", "--steps", "2", "--slices-per-volume", "1",
+               "--out", str(tmp_path / "audits")]
+    main(command)
+    printed = capsys.readouterr().out
+    assert "SSIM lost per ε" in printed and "FNAF searches" in printed
+    (claim,) = (tmp_path / "audits").glob("l1-*[0-9a-f].json")
+    saved = json.loads(claim.read_text())
+    assert saved["model"]["optimises"] and saved["suite"]["steps"] == 2
+    with pytest.raises(SystemExit, match="--lam and --basis set l1-minimisation"):
+        main([*command, "--method", "convdecoder", "--lam", "0.1"])

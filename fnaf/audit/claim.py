@@ -67,19 +67,32 @@ def audit(model: nn.Module, data: RunConfig, accel: int, suite: AuditSuite = Aud
     a network with its ``pipeline`` (:func:`fnaf.pipelines.pipeline_for`) and a ``name``. The
     data, the suite and the name are checked before any work; an audit already written for
     the same model, data and suite is read back, and an interrupted one resumes from the
-    batches it finished (kept in ``<directory>/<name>.partial/`` until the claim is written)."""
+    batches it finished (kept in ``<directory>/<name>.partial/`` until the claim is written).
+    The package's methods that optimise at inference: :func:`fnaf.audit.methods.audit_method`."""
     if isinstance(model, ReconModel):
         pipeline, name = pipeline or ReconPipeline(), name or model.name
     if pipeline is None or not name or not re.fullmatch(r"[\w.+-]+", name):
         raise ValueError(f"audit needs a ReconModel, or a network with its pipeline and a name "
                          f"of letters, digits and . + - _ (the claim file's), not name={name!r}")
+    return audit_checked(model, pipeline, name, model_identity(model, name), suite.settings(),
+                         data, accel, suite, Path(directory), device=device, progress=progress)
+
+
+def audit_checked(model: nn.Module, pipeline, name: str, identity: str, settings: dict,
+                  data: RunConfig, accel: int, suite: AuditSuite, directory: Path, *,
+                  attack=None, label: str | None = None, device=None,
+                  progress: bool = False) -> dict:
+    """:func:`audit` once the model is named and identified: the claim read back when written
+    for the same header (``settings``: the suite's as the claim records them), else the suite
+    run (``attack``: :func:`~fnaf.audit.suite.audit_rows`'), resuming from the batches kept
+    under ``<name>.partial/``."""
     transform = attack_transform(data, accel)
     slices = datasets(data)[1]
     if suite.slices_per_volume is not None:
         slices = slices.middle_slices(suite.slices_per_volume)
-    header = claim_header(name, model_identity(model, name),
-                          bool(getattr(model, "optimises", False)), suite.settings(), data, accel)
-    path = Path(directory) / f"{name}.json"
+    header = claim_header(name, identity, bool(getattr(model, "optimises", False)), settings,
+                          data, accel, label)
+    path = directory / f"{name}.json"
     if path.exists() and path.with_suffix(".rows.json").exists():
         claim = load_json(path, f"delete {path} to audit again")
         if {key: claim.get(key) for key in header} == {
@@ -88,8 +101,8 @@ def audit(model: nn.Module, data: RunConfig, accel: int, suite: AuditSuite = Aud
     partial = path.with_suffix(".partial")
     checkpoint = partial / hashlib.sha256(json.dumps(header, sort_keys=True).encode()
                                           ).hexdigest()[:12]
-    rows, flags = audit_rows(model, pipeline, slices, transform, suite, device=device,
-                             progress=progress, checkpoint=checkpoint)
+    rows, flags = audit_rows(model, pipeline, slices, transform, suite, attack=attack,
+                             device=device, progress=progress, checkpoint=checkpoint)
     features = (feature_rows(model, pipeline, slices, transform, seed=suite.seed,
                              batch_size=suite.batch_size or 8, progress=progress,
                              checkpoint=checkpoint)

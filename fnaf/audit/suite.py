@@ -13,6 +13,7 @@ resampling volumes (the unit is the patient).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -21,13 +22,13 @@ from torch import nn
 from torch.utils.data import default_collate
 
 from fnaf.attacks.coil_noise import CoilNoise
-from fnaf.attacks.measurement import measurement_rows, pgd_dataset
-from fnaf.attacks.pgd import NORMS, check_pgd_settings
+from fnaf.attacks.measurement import measurement_rows
+from fnaf.attacks.pgd import NORMS, KspacePGD, PgdResult, check_pgd_settings
 from fnaf.attacks.report import PAPER_GAMMA
 from fnaf.audit.features import SEARCHES
 from fnaf.audit.flags import convergence_flags, model_flags, result_flags
 from fnaf.data.batches import SeededSlices, validation_batches
-from fnaf.data.transforms import SliceTransform
+from fnaf.data.transforms import KneeSlice, SliceTransform
 from fnaf.devices import resolve_device
 from fnaf.runs.configs import AttackConfig
 from fnaf.stats import cluster_bootstrap_mean
@@ -35,6 +36,8 @@ from fnaf.stats import cluster_bootstrap_mean
 #: Bumped whenever the suite's attacks or their settings change (claim files say which):
 #: 2 the convergence check; 3 APGD's schedule, the coil noise and the FNAF searches.
 SUITE_VERSION = 3
+#: A batch attack at a perturbation size: ``(eps, longer)`` -> (batch -> PgdResult).
+AttackFor = Callable[..., Callable[[KneeSlice], PgdResult]]
 #: The scores a claim file reports, and the kinds of perturbation per ε.
 SCORES = ("SSIM", "NMSE")
 KINDS = ("attack", "control", "coil noise", "worst case")
@@ -85,33 +88,52 @@ class AuditSuite:
         return {"version": SUITE_VERSION, **asdict(self), "features": features}
 
 
+def pgd_attack(model: nn.Module, pipeline, suite: AuditSuite) -> AttackFor:
+    """The suite's gradient attack: ``(eps, longer)`` -> k-space PGD with the suite's steps,
+    restarts and schedule (twice the steps and restarts when ``longer``, the convergence
+    check)."""
+    def attack(eps: float, longer: bool = False) -> KspacePGD:
+        factor = 2 if longer else 1
+        return KspacePGD(model, pipeline, eps, steps=factor * suite.steps,
+                         restarts=factor * suite.restarts, norm=suite.norm, seed=suite.seed,
+                         schedule=suite.schedule)
+    return attack
+
+
 def audit_rows(model: nn.Module, pipeline, slices, transform: SliceTransform,
-               suite: AuditSuite, *, device=None, progress: bool = False,
-               checkpoint: Path | None = None) -> tuple[pd.DataFrame, list[dict]]:
+               suite: AuditSuite, *, attack: AttackFor | None = None, device=None,
+               progress: bool = False, checkpoint: Path | None = None
+               ) -> tuple[pd.DataFrame, list[dict]]:
     """Run the suite on ``model`` and its ``pipeline`` (:mod:`fnaf.pipelines`, or
     :class:`~fnaf.audit.model.ReconPipeline` for a callable): the model's flags on the first
-    batch (:func:`~fnaf.audit.flags.model_flags`), then PGD and its control, and the coil noise,
-    at every ε. Returns the measurement rows (one per slice, ε and kind,
-    :data:`fnaf.attacks.measurement.COLUMNS`) with the worst case added, and the flags (the
-    convergence check's among them)."""
+    batch (:func:`~fnaf.audit.flags.model_flags`), then the attack and its control, and the
+    coil noise, at every ε. ``attack``: ``(eps, longer)`` -> a batch attack, default
+    :func:`pgd_attack` (a method that optimises at inference brings the two-step attack,
+    :mod:`fnaf.audit.methods`; the gradient flags are then not the model's to raise). Returns
+    the measurement rows (one per slice, ε and kind, :data:`fnaf.attacks.measurement.COLUMNS`)
+    with the worst case added, and the flags (the convergence check's among them).
+    ``checkpoint``: a folder keeping each attack's finished batches
+    (:class:`~fnaf.resume.BatchRows`), so an interrupted audit resumes."""
     device = resolve_device(device)
     model.to(device)
-    batch = first_batch(slices, transform, suite.batch_size or 8).to(device)
-    flags = model_flags(model, pipeline, batch, max(suite.eps), suite.seed)
+    flags = []
+    if attack is None:
+        batch = first_batch(slices, transform, suite.batch_size or 8).to(device)
+        flags = model_flags(model, pipeline, batch, max(suite.eps), suite.seed)
+        attack = pgd_attack(model, pipeline, suite)
     options = dict(batch_size=suite.batch_size, progress=progress, device=device)
-    pgd = dict(norm=suite.norm, seed=suite.seed, schedule=suite.schedule)
+
     def kept(stage: str) -> Path | None:
         return None if checkpoint is None else checkpoint / stage
 
-    rows = pgd_dataset(model, pipeline, slices, transform, suite.eps, steps=suite.steps,
-                       restarts=suite.restarts, checkpoint=kept("pgd"), **options, **pgd)
+    rows = measurement_rows(attack, slices, transform, suite.eps, checkpoint=kept("attack"),
+                            **options)
     noise = measurement_rows(lambda eps: CoilNoise(model, pipeline, eps, suite.norm, suite.seed),
                              slices, transform, suite.eps, checkpoint=kept("coil-noise"),
                              **options)
     if suite.convergence:
-        longer = pgd_dataset(model, pipeline, slices, transform, (max(suite.eps),),
-                             steps=2 * suite.steps, restarts=2 * suite.restarts,
-                             checkpoint=kept("convergence"), **options, **pgd)
+        longer = measurement_rows(lambda eps: attack(eps, longer=True), slices, transform,
+                                  (max(suite.eps),), checkpoint=kept("convergence"), **options)
         flags += convergence_flags(rows[rows["eps"] == max(suite.eps)], longer)
     noise = noise[noise["kind"] == "attack"].assign(kind="coil noise")  # its own control left out
     return worst_case(pd.concat([rows, noise], ignore_index=True)), flags

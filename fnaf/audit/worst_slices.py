@@ -17,9 +17,8 @@ import pandas as pd
 from torch import nn
 
 from fnaf.attacks.coil_noise import CoilNoise
-from fnaf.attacks.pgd import KspacePGD
 from fnaf.audit.model import ReconModel, ReconPipeline
-from fnaf.audit.suite import AuditSuite
+from fnaf.audit.suite import AttackFor, AuditSuite, pgd_attack
 from fnaf.data.batches import collate_slices
 from fnaf.devices import resolve_device
 from fnaf.metrics import slice_scores
@@ -56,14 +55,15 @@ def worst_keys(rows: pd.DataFrame, count: int = 3) -> pd.DataFrame:
 
 
 def worst_slices(model: nn.Module, data: RunConfig, accel: int, suite: AuditSuite,
-                 rows: pd.DataFrame, *, pipeline=None, count: int = 3,
-                 device=None) -> list[WorstSlice]:
-    """:func:`worst_keys` of ``rows`` attacked again (``model`` and ``pipeline`` as
-    :func:`~fnaf.audit.claim.audit` takes them) with the images the report shows."""
+                 rows: pd.DataFrame, *, pipeline=None, attack: AttackFor | None = None,
+                 count: int = 3, device=None) -> list[WorstSlice]:
+    """:func:`worst_keys` of ``rows`` attacked again (``model``, ``pipeline`` and ``attack``
+    as :func:`~fnaf.audit.suite.audit_rows` takes them) with the images the report shows."""
     if isinstance(model, ReconModel):
         pipeline = pipeline or ReconPipeline()
     device = resolve_device(device)
     model.to(device)
+    attack = attack or pgd_attack(model, pipeline, suite)
     slices, transform = datasets(data)[1], attack_transform(data, accel)
     found = []
     for row in worst_keys(rows, count).itertuples():
@@ -71,9 +71,7 @@ def worst_slices(model: nn.Module, data: RunConfig, accel: int, suite: AuditSuit
         if row.source == "coil noise":
             result = CoilNoise(model, pipeline, row.eps, suite.norm, suite.seed)(batch)
         else:
-            result = KspacePGD(model, pipeline, row.eps, steps=suite.steps,
-                               restarts=suite.restarts, norm=suite.norm, seed=suite.seed,
-                               schedule=suite.schedule)(batch)
+            result = attack(row.eps)(batch)
         control = row.source == "control"
         z, perturbed = ((result.noise, result.control) if control else
                         (result.perturbation, result.attacked))

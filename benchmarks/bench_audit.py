@@ -1,15 +1,15 @@
 """The audit's cost (``fnaf.audit``): time per slice of the fixed suite, the share of it spent in
-the sanity flags and in the attacks, against the model's bare forward pass measured in the same
-run.
+each of its parts, against the model's bare forward pass measured in the same run.
 
 For each model (the zero-filled callable, and the demo U-Net with random weights) this prints,
 as ``name: value`` lines:
 
-* ``audit_s_per_slice`` — :func:`fnaf.audit.suite.audit_rows` over the slices, per slice;
-* ``flags_share`` and ``attacks_share`` — the model flags (first batch) and PGD with its
-  control at every ε, as shares of that time (the rest: scoring and the worst case);
-* ``audit_vs_forward`` — the audit's time over one forward pass of the same slices (what a
-  suite of ``len(eps) × restarts × (steps + 3)`` passes and their gradients should cost).
+* ``audit_s_per_slice`` — :func:`fnaf.audit.suite.audit_rows` and
+  :func:`fnaf.audit.features.feature_rows` over the slices, per slice;
+* ``<part>_share`` — the model flags (first batch), the attack (APGD with its control at every
+  ε), the coil noise, the convergence check and the FNAF searches, as shares of that time (the
+  rest: scoring and the worst case);
+* ``audit_vs_forward`` — the audit's time over one forward pass of the same slices.
 
     python benchmarks/bench_audit.py [--slices 8] [--device cuda]
 """
@@ -25,6 +25,7 @@ import torch
 
 import fnaf.audit.suite as suite_module
 from fnaf.audit import AuditSuite, ReconModel
+from fnaf.audit.features import feature_rows
 from fnaf.audit.model import ReconPipeline
 from fnaf.data.batches import collate_slices
 from fnaf.data.fastmri import SliceDataset
@@ -37,6 +38,9 @@ from fnaf.runs import attack_transform, build_model, multicoil_preset
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import elapsed  # noqa: E402 (the benchmarks folder)
 
+#: The suite's parts whose shares of the audit's time are printed.
+PARTS = ("flags", "attack", "coil_noise", "convergence", "features")
+
 
 def bench(label: str, model, pipeline, data, slices: SliceDataset, suite: AuditSuite,
           device: torch.device) -> None:
@@ -46,28 +50,35 @@ def bench(label: str, model, pipeline, data, slices: SliceDataset, suite: AuditS
     model.to(device).eval()
     with torch.no_grad():
         forward = elapsed(lambda: pipeline(model, batch), device)
-    spent = {"flags": 0.0, "attacks": 0.0}
+    spent = {part: 0.0 for part in PARTS}
+    stages = iter(("attack", "coil_noise", "convergence"))  # audit_rows' order
 
-    def timed(name, function):
+    def timed(function, name=None):
         def wrapper(*args, **kwargs):
+            part = name or next(stages)
             start = time.perf_counter()
             try:
                 return function(*args, **kwargs)
             finally:
-                spent[name] += time.perf_counter() - start
+                spent[part] += time.perf_counter() - start
         return wrapper
 
-    flags, attacks = suite_module.model_flags, suite_module.pgd_dataset
-    suite_module.model_flags = timed("flags", flags)
-    suite_module.pgd_dataset = timed("attacks", attacks)
+    flags, rows = suite_module.model_flags, suite_module.measurement_rows
+    suite_module.model_flags = timed(flags, "flags")
+    suite_module.measurement_rows = timed(rows)
+    features = timed(feature_rows, "features")
+
+    def audit():
+        suite_module.audit_rows(model, pipeline, slices, transform, suite, device=device)
+        features(model, pipeline, slices, transform, batch_size=suite.batch_size)
+
     try:
-        total = elapsed(lambda: suite_module.audit_rows(model, pipeline, slices, transform, suite,
-                                                       device=device), device)
+        total = elapsed(audit, device)
     finally:
-        suite_module.model_flags, suite_module.pgd_dataset = flags, attacks
+        suite_module.model_flags, suite_module.measurement_rows = flags, rows
     print(f"{label}.audit_s_per_slice: {total / len(slices):.3f}")
-    print(f"{label}.flags_share: {spent['flags'] / total:.3f}")
-    print(f"{label}.attacks_share: {spent['attacks'] / total:.3f}")
+    for part in PARTS:
+        print(f"{label}.{part}_share: {spent[part] / total:.3f}")
     print(f"{label}.audit_vs_forward: {total / forward:.1f}")
 
 

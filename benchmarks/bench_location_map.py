@@ -21,10 +21,10 @@ from pathlib import Path
 
 import torch
 
+from fnaf.attacks.windows import location_map
 from fnaf.pipelines import pipeline_for, trained_reconstructor
 from fnaf.runs import multicoil_preset
 from fnaf.runs.builders import build_model
-from fnaf.studies.small_features import location_map
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic import demo_batch, throughput_arguments  # noqa: E402 (the benchmarks folder)

@@ -336,3 +336,55 @@ def spread_comparison(maps: pd.DataFrame, references: dict[str, str],
                      "reference spread": spread(b), "difference": spread(a) - spread(b),
                      "difference low": low, "difference high": high, "direction": direction})
     return pd.DataFrame(rows)
+
+
+#: Permutations of the location-structure test (:func:`location_structure`).
+PERMUTATIONS = 2000
+
+
+def neighbours(locations: pd.MultiIndex) -> np.ndarray:
+    """Rook adjacency ``(L, L)`` of grid ``locations`` ``(row, col)``: 1 where two windows are
+    next to each other on the grid (one step along a row or a column), else 0."""
+    rows, cols = (np.unique(locations.get_level_values(level), return_inverse=True)[1]
+                  for level in (0, 1))
+    steps = np.abs(rows[:, None] - rows[None]) + np.abs(cols[:, None] - cols[None])
+    return (steps == 1).astype(float)
+
+
+def morans_i(maps: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Moran's I of each map ``(..., L)`` on ``weights`` ``(L, L)``:
+    ``I = L / ΣW · zᵀWz / zᵀz``, ``z`` the map minus its mean; near ``-1/(L-1)`` for a map
+    without spatial structure, up to 1 for a smooth one; NaN for a flat map."""
+    z = maps - maps.mean(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (maps.shape[-1] / weights.sum() * np.einsum("...i,ij,...j->...", z, weights, z)
+                / (z * z).sum(axis=-1))
+
+
+def location_structure(matrix: pd.DataFrame, permutations: int = PERMUTATIONS,
+                       seed: int = 0) -> dict[str, float]:
+    """Is a map structured (neighbouring windows alike) or random? ``matrix``: one model's
+    :func:`~fnaf.stats.location_matrix` (images × locations, one image per volume). The
+    statistic is the mean over images of each image's :func:`morans_i` on the grid's
+    :func:`neighbours`; the null shuffles every image's errors among its own locations
+    (``permutations`` times, seeded), which keeps each image, its content and its errors and
+    destroys only their arrangement. Returns ``moran`` with its interval (bootstrap over
+    volumes) and the one-sided ``p`` ``(1 + #{null ≥ observed}) / (1 + permutations)``."""
+    values = matrix.to_numpy()
+    weights = neighbours(matrix.columns)
+    per_image = morans_i(values, weights)
+    read = ~np.isnan(per_image)
+    mean, low, high = cluster_bootstrap_mean(per_image[read],
+                                             matrix.index.get_level_values("fname")[read],
+                                             seed=seed)
+    if not read.any() or weights.sum() == 0:
+        return {"moran": np.nan, "moran low": np.nan, "moran high": np.nan, "p": np.nan}
+    rng = np.random.default_rng(seed)
+    exceed = 0
+    for start in range(0, permutations, 250):
+        count = min(250, permutations - start)
+        shuffled = rng.permuted(np.broadcast_to(values[read], (count, *values[read].shape)),
+                                axis=-1)
+        exceed += int((np.nanmean(morans_i(shuffled, weights), axis=1) >= mean - 1e-12).sum())
+    return {"moran": mean, "moran low": low, "moran high": high,
+            "p": (1 + exceed) / (1 + permutations)}

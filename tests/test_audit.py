@@ -19,11 +19,12 @@ from fnaf.audit import (
     claim_features,
     claim_metrics,
     claim_rows,
+    claim_windows,
     model_identity,
 )
 from fnaf.audit.flags import convergence_flags, model_flags, result_flags
 from fnaf.audit.model import ReconPipeline
-from fnaf.audit.report import worst_slice_figure
+from fnaf.audit.report import window_view, worst_slice_figure
 from fnaf.audit.worst_slices import worst_keys, worst_slices
 from fnaf.mri import zero_filled_image
 from fnaf.runs import multicoil_preset, preset, train_or_load
@@ -282,3 +283,34 @@ def test_an_interrupted_audit_resumes_from_the_batches_it_finished(data, tmp_pat
     assert ((tmp_path / "cut" / "zero-filled.json").read_text()
             == (tmp_path / "whole" / "zero-filled.json").read_text())
     assert not (tmp_path / "cut" / "zero-filled.partial").exists()
+
+
+def test_the_windows_show_a_model_whose_loss_depends_on_location(data, tmp_path):
+    """A model that erases the left half of every image loses window features there only: its
+    map is structured (Moran's I > 0, permutation p ≤ 0.05) and its mean error is larger."""
+    def half(masked_kspace, mask):
+        image = zero_filled(masked_kspace, mask).clone()
+        left = image[..., : image.shape[-1] // 2]
+        image[..., : image.shape[-1] // 2] = left.mean(dim=(-2, -1), keepdim=True)
+        return image
+
+    suite = AuditSuite(eps=(0.08,), steps=2, restarts=1, slices_per_volume=1, convergence=False,
+                       features=False, window=3)
+    found = {name: claim_windows(audit(ReconModel(recon, name), data, 4, suite, tmp_path))
+             for name, recon in (("zero-filled", zero_filled), ("half", half))}
+    assert found["half"].loc["Moran's I", "structured"]
+    assert found["half"].loc["Moran's I", "p"] <= 0.05 < 1
+    assert (found["half"].loc["window error", "mean"]
+            > found["zero-filled"].loc["window error", "high"])
+    rows = json.loads((tmp_path / "half.rows.json").read_text())["windows"]
+    assert len(rows) == 25 * found["half"].loc["window error", "slices"]  # 5 × 5 locations
+    view = window_view({"half": audit(ReconModel(half, "half"), data, 4, suite, tmp_path)})
+    assert view.loc["half", "location"] == "structured"
+
+
+def test_a_window_that_does_not_fit_the_target_stops_the_audit_before_any_work(data, tmp_path):
+    with pytest.raises(ValueError, match="does not fit the 32×32 target"):
+        audit(ReconModel(zero_filled, "zf"), data, 4, AuditSuite(window=40), tmp_path / "a")
+    assert not (tmp_path / "a").exists()
+    with pytest.raises(ValueError, match="grid must be a positive integer"):
+        AuditSuite(grid=0)

@@ -47,6 +47,7 @@ def _entry_points(multicoil_batch):
     """Every entry point that computes, called with the missing device and otherwise inputs
     it never reaches (the device is checked first)."""
     from fnaf.attacks.measurement import measurement_rows
+    from fnaf.attacks.windows import feature_errors, location_map
     from fnaf.classifier_scores import predict
     from fnaf.evaluation import reconstruct_volumes
     from fnaf.runs import (
@@ -65,12 +66,7 @@ def _entry_points(multicoil_batch):
         untrained_preset,
     )
     from fnaf.studies.distribution_shift import example_images, score_settings, shift_scores
-    from fnaf.studies.small_features import (
-        box_errors,
-        feature_errors,
-        information_loss,
-        location_map,
-    )
+    from fnaf.studies.small_features import box_errors, information_loss
 
     l1 = untrained_preset("smoke", "l1")
     kw = {"device": MISSING}
@@ -110,8 +106,9 @@ def test_every_entry_point_checks_its_device_before_any_work(multicoil_batch, tm
 
 
 def test_the_slices_go_to_the_device_asked_for(multicoil_batch, monkeypatch):
+    from fnaf.attacks.windows import location_map
     from fnaf.studies.distribution_shift import shift_scores
-    from fnaf.studies.small_features import box_errors, location_map
+    from fnaf.studies.small_features import box_errors
 
     moved = []
     original = KneeSlice.to

@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 #: The floors of ``book/library.md``, lowest first: a module imports from its own floor or below.
 FLOORS = (
-    ("fnaf", "fnaf.mri", "fnaf.io", "fnaf.resume", "fnaf.devices", "fnaf.ranks", "fnaf.formatting",
+    ("fnaf", "fnaf.mri", "fnaf.io", "fnaf.resume", "fnaf.checks", "fnaf.devices", "fnaf.ranks",
+     "fnaf.formatting",
      "fnaf.stats", "fnaf.paper", "fnaf.verdicts", "fnaf.claims", "fnaf.losses", "fnaf.book"),
     ("fnaf.data", "fnaf.metrics", "fnaf.memory"),
     ("fnaf.models", "fnaf.classifier_scores"),

@@ -4,9 +4,10 @@ up, a second call reads the rows instead of reconstructing, and the rows are the
 import pandas as pd
 import pytest
 
+from fnaf.attacks.windows import location_map
 from fnaf.runs import middle_slices, multicoil_preset
 from fnaf.studies import small_features
-from fnaf.studies.small_features import location_map, location_map_or_load
+from fnaf.studies.small_features import location_map_or_load
 
 
 def test_a_second_call_reads_the_cached_rows(tmp_path, l1_smoke, monkeypatch):

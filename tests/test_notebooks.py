@@ -611,6 +611,9 @@ def test_audit_page_audits_a_model_defined_in_the_notebook(tmp_path, monkeypatch
     features = pd.read_csv(results / "features.csv", index_col=[0, 1])
     assert set(features.index.get_level_values(0)) == {"apodised", "zero-filled"}
     assert {"hit rate", "control rate", "loss"} <= set(features.columns)
+    windows = pd.read_csv(results / "windows.csv", index_col=0)
+    assert set(windows.index) == {"apodised", "zero-filled"}
+    assert set(windows["location"]) <= {"structured", "no structure shown"}
 
 
 def test_leaderboard_ranks_the_claim_files_the_chapters_wrote(tmp_path):

@@ -6,24 +6,23 @@ import pandas as pd
 import pytest
 import torch
 
-from fnaf.data.annotations import AnnotationIndex
-from fnaf.data.transforms import KneeSlice
-from fnaf.mri import center_crop, fft2c, ifft2c
-from fnaf.studies.small_features import (
+from fnaf.attacks.windows import (
     FEATURE_FRACTION,
-    box_errors,
     check_window,
     feature_errors,
     feature_images,
     feature_kspace,
     ground_truth,
-    information_loss,
     location_grid,
     location_map,
     random_placements,
     region_errors,
     window_masks,
 )
+from fnaf.data.annotations import AnnotationIndex
+from fnaf.data.transforms import KneeSlice
+from fnaf.mri import center_crop, fft2c, ifft2c
+from fnaf.studies.small_features import box_errors, information_loss
 
 
 def constant_batch(count=2, grid=(12, 10), crop=(8, 6), value=3.0) -> KneeSlice:

@@ -5,14 +5,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fnaf.stats import morans_i, neighbours
 from fnaf.studies.small_features import (
     box_reading,
     information_summary,
     location_dependence,
     location_readings,
     map_means,
-    morans_i,
-    neighbours,
     rankings,
     real_feature_reading,
     recovery_ranking,

@@ -7,6 +7,7 @@ sanity flags and a claim file per model).
   restarts, the same-norm control, coil noise at the same SNR, the worst case per slice) and
   its summary with intervals over volumes;
 * :mod:`fnaf.audit.features` — the FNAF paper's searches for false-negative features;
+* :mod:`fnaf.audit.windows` — small window features: their error and its location dependence;
 * :mod:`fnaf.audit.flags` — the sanity flags;
 * :mod:`fnaf.audit.claim` — :func:`~fnaf.audit.claim.audit` and the claim file;
 * :mod:`fnaf.audit.worst_slices` — the worst slices attacked again, to be seen;
@@ -21,10 +22,12 @@ from fnaf.audit.claim import (
     claim_features,
     claim_metrics,
     claim_rows,
+    claim_windows,
     model_identity,
 )
 from fnaf.audit.model import ReconError, ReconModel
 from fnaf.audit.suite import SUITE_VERSION, AuditSuite
 
 __all__ = ["CLAIM_SCHEMA", "SUITE_VERSION", "AuditSuite", "ReconError", "ReconModel", "audit",
-           "audit_run", "claim_features", "claim_metrics", "claim_rows", "model_identity"]
+           "audit_run", "claim_features", "claim_metrics", "claim_rows", "claim_windows",
+           "model_identity"]

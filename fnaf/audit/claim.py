@@ -9,7 +9,9 @@ display; ``identity``: the SHA-256 of its weights where it has any, else its nam
 of the slices and masks, ``accel``, ``volumes``, ``slices``); ``metrics``: one entry per ε,
 kind (attack, control, worst case) and score with its mean, 95 % interval over volumes and
 ``unit`` (``"volume"``); ``features``: the FNAF searches' hit rate, control rate and loss per
-search with the same fields (:mod:`fnaf.audit.features`; absent where not run); ``flags``
+search with the same fields (:mod:`fnaf.audit.features`; absent where not run); ``windows``:
+the small window features' error and Moran's I with its permutation ``p``
+(:mod:`fnaf.audit.windows`; absent where not run); ``flags``
 (:mod:`fnaf.audit.flags`). Nothing in it depends on the
 time or the machine, so the same inputs give the same file. The per-slice rows are kept beside
 it (``<name>.rows.json``): an audit whose file exists is read back, not run again.
@@ -29,9 +31,12 @@ import torch
 from torch import nn
 
 import fnaf
+from fnaf.attacks.windows import check_window
 from fnaf.audit.features import feature_rows, feature_summary
 from fnaf.audit.model import ReconModel, ReconPipeline
 from fnaf.audit.suite import AuditSuite, audit_flags, audit_rows, audit_summary
+from fnaf.audit.windows import window_rows, window_summary
+from fnaf.data.batches import SeededSlices
 from fnaf.io import load_json, save_json
 from fnaf.pipelines import pipeline_for
 from fnaf.ranks import barrier, rank_world
@@ -90,6 +95,8 @@ def audit_checked(model: nn.Module, pipeline, name: str, identity: str, settings
     slices = datasets(data)[1]
     if suite.slices_per_volume is not None:
         slices = slices.middle_slices(suite.slices_per_volume)
+    if suite.windows:  # the window must fit the target, known before any work
+        check_window(suite.window, tuple(SeededSlices(slices, transform)[0].target.shape))
     header = claim_header(name, identity, bool(getattr(model, "optimises", False)), settings,
                           data, accel, label)
     path = directory / f"{name}.json"
@@ -107,7 +114,11 @@ def audit_checked(model: nn.Module, pipeline, name: str, identity: str, settings
                              batch_size=suite.batch_size or 8, progress=progress,
                              checkpoint=checkpoint)
                 if suite.features else None)
-    claim = write_claim(header, rows, flags, directory, suite.seed, features)
+    windows = (window_rows(model, pipeline, slices, transform, window=suite.window,
+                           grid=suite.grid, batch_size=suite.batch_size or 8, device=device,
+                           checkpoint=checkpoint)
+               if suite.windows else None)
+    claim = write_claim(header, rows, flags, directory, suite.seed, features, windows)
     if rank_world()[0] == 0:
         shutil.rmtree(partial, ignore_errors=True)
     return claim
@@ -127,16 +138,18 @@ def claim_header(name: str, identity: str, optimises: bool, suite: dict, data: R
 
 def write_claim(header: dict, rows: pd.DataFrame, flags: list[dict],
                 directory: str | PathLike, seed: int = 0,
-                features: pd.DataFrame | None = None) -> dict:
+                features: pd.DataFrame | None = None,
+                windows: pd.DataFrame | None = None) -> dict:
     """The claim file of ``header`` with the suite's ``rows`` (worst case included), the
-    model's ``flags`` and the FNAF searches' ``features`` rows where run (:func:`claim_file`),
-    written to ``<directory>/<name>.json`` with the rows beside it (rank 0 under torchrun), and
-    returned."""
-    claim = json.loads(json.dumps(claim_file(header, rows, flags, seed, features)))
+    model's ``flags``, and the FNAF searches' ``features`` rows and the ``windows`` rows where
+    run (:func:`claim_file`), written to ``<directory>/<name>.json`` with the rows beside it
+    (rank 0 under torchrun), and returned."""
+    claim = json.loads(json.dumps(claim_file(header, rows, flags, seed, features, windows)))
     path = Path(directory) / f"{header['model']['name']}.json"
     if rank_world()[0] == 0:  # under torchrun every rank holds every row; one writes them
-        save_json({"rows": rows.to_dict("records"), "flags": flags,
-                   **({} if features is None else {"features": features.to_dict("records")})},
+        extra = {name: frame.to_dict("records") for name, frame in
+                 (("features", features), ("windows", windows)) if frame is not None}
+        save_json({"rows": rows.to_dict("records"), "flags": flags, **extra},
                   path.with_suffix(".rows.json"))
         save_json(claim, path)
     barrier()
@@ -156,11 +169,13 @@ def _counts(data: dict) -> dict:
 
 
 def claim_file(header: dict, rows: pd.DataFrame, flags: list[dict], seed: int = 0,
-               features: pd.DataFrame | None = None) -> dict:
+               features: pd.DataFrame | None = None,
+               windows: pd.DataFrame | None = None) -> dict:
     """The claim file from the suite's rows (:func:`~fnaf.audit.suite.audit_rows`) and the
     model's flags: the summary's means and intervals as ``metrics``, the result flags added;
     with ``features`` (:func:`~fnaf.audit.features.feature_rows`), their rates as
-    ``features``."""
+    ``features``; with ``windows`` (:func:`~fnaf.audit.windows.window_rows`), the window error
+    and Moran's I as ``windows``."""
     summary = audit_summary(rows, seed)
     metrics = []
     for (eps, kind), row in summary.iterrows():
@@ -174,6 +189,14 @@ def claim_file(header: dict, rows: pd.DataFrame, flags: list[dict], seed: int = 
          "high": float(row["high"]), "unit": "volume", "volumes": int(row["volumes"]),
          "slices": int(row["slices"])}
         for (search, score), row in feature_summary(features, seed=seed).iterrows()]})
+    if windows is not None:
+        found["windows"] = [
+            {"score": score, "mean": float(row["mean"]), "low": float(row["low"]),
+             "high": float(row["high"]), "unit": "volume", "volumes": int(row["volumes"]),
+             "slices": int(row["slices"]),
+             **({"p": float(row["p"]), "structured": bool(row["structured"])}
+                if score == "Moran's I" else {})}
+            for score, row in window_summary(windows, seed).iterrows()]
     return {**header, "data": {**header["data"], "volumes": int(rows["fname"].nunique()),
                                "slices": int(rows[["fname", "slice"]].drop_duplicates().shape[0])},
             "metrics": metrics, **found, "flags": [*flags, *audit_flags(summary)]}
@@ -188,6 +211,14 @@ def claim_rows(claim: dict, directory: str | PathLike) -> pd.DataFrame:
     """The per-slice measurement rows kept beside ``claim`` in ``directory``."""
     path = Path(directory) / f"{claim['model']['name']}.rows.json"
     return pd.DataFrame(load_json(path, f"audit {claim['model']['name']} again")["rows"])
+
+
+def claim_windows(claim: dict) -> pd.DataFrame | None:
+    """A claim file's ``windows`` as a table indexed by score (``window error``, ``Moran's
+    I``); ``None`` where the suite ran none."""
+    if "windows" not in claim:
+        return None
+    return pd.DataFrame(claim["windows"]).set_index("score")
 
 
 def claim_features(claim: dict) -> pd.DataFrame | None:

@@ -1,15 +1,16 @@
 """Reading a claim file (:mod:`fnaf.audit.claim`): its metrics as a table, its ε curves, its
-FNAF searches, its worst slices (:mod:`fnaf.audit.worst_slices`) and its flags in words — the
-report card's parts, shared by the "Audit your own model" page and the leaderboard."""
+FNAF searches, its small window features, its worst slices (:mod:`fnaf.audit.worst_slices`)
+and its flags in words — the report card's parts, shared by the "Audit your own model" page and
+the leaderboard."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from fnaf.audit.claim import claim_features, claim_metrics
+from fnaf.audit.claim import claim_features, claim_metrics, claim_windows
 from fnaf.audit.worst_slices import WorstSlice
-from fnaf.formatting import interval_string
+from fnaf.formatting import interval_string, p_string
 
 #: The report's line style and marker per kind of perturbation.
 STYLES = {"attack": "-", "control": "--", "coil noise": "-.", "worst case": ":"}
@@ -60,6 +61,26 @@ def feature_view(claims: dict[str, dict]) -> pd.DataFrame:
                 score: interval_string(*part.loc[(search, score), ["mean", "low", "high"]], 3)
                 for score in part.index.get_level_values("score")}
     return pd.DataFrame(rows).T.rename_axis(["model", "search"])
+
+
+def window_view(claims: dict[str, dict]) -> pd.DataFrame:
+    """The small window features of each claim that measured them: per model (rows), the mean
+    window error and Moran's I of its location map, each with its 95 % interval over volumes,
+    the permutation p and the reading (a location effect shown, or not)."""
+    rows = {}
+    for label, claim in claims.items():
+        windows = claim_windows(claim)
+        if windows is None:
+            continue
+        error, moran = windows.loc["window error"], windows.loc["Moran's I"]
+        rows[label] = {"window error": interval_string(error["mean"], error["low"],
+                                                       error["high"], 3),
+                       "Moran's I": interval_string(moran["mean"], moran["low"],
+                                                    moran["high"], 3),
+                       "permutation p": p_string(moran["p"]),
+                       "location": ("structured" if moran["structured"] else
+                                    "no structure shown")}
+    return pd.DataFrame(rows).T.rename_axis("model")
 
 
 def worst_slice_figure(examples: list[WorstSlice]):

@@ -27,6 +27,7 @@ from fnaf.attacks.pgd import NORMS, KspacePGD, PgdResult, check_pgd_settings
 from fnaf.attacks.report import PAPER_GAMMA
 from fnaf.audit.features import SEARCHES
 from fnaf.audit.flags import convergence_flags, model_flags, result_flags
+from fnaf.checks import check_counts
 from fnaf.data.batches import SeededSlices, validation_batches
 from fnaf.data.transforms import KneeSlice, SliceTransform
 from fnaf.devices import resolve_device
@@ -34,7 +35,8 @@ from fnaf.runs.configs import AttackConfig
 from fnaf.stats import cluster_bootstrap_mean
 
 #: Bumped whenever the suite's attacks or their settings change (claim files say which):
-#: 2 the convergence check; 3 APGD's schedule, the coil noise and the FNAF searches.
+#: 2 the convergence check; 3 APGD's schedule, the coil noise, the FNAF searches and the
+#: small window features.
 SUITE_VERSION = 3
 #: A batch attack at a perturbation size: ``(eps, longer)`` -> (batch -> PgdResult).
 AttackFor = Callable[..., Callable[[KneeSlice], PgdResult]]
@@ -53,7 +55,9 @@ class AuditSuite:
     the ``batch_size`` (memory only: a slice's result does not depend on it), the ``seed``
     of the starts and the control, and ``convergence``: PGD run again at the largest ε with
     twice the steps and restarts (:func:`~fnaf.audit.flags.convergence_flags`); ``features``:
-    the FNAF paper's searches for false-negative features (:mod:`fnaf.audit.features`)."""
+    the FNAF paper's searches for false-negative features (:mod:`fnaf.audit.features`);
+    ``windows``: a ``window``-pixel feature at ``grid``×``grid`` locations of every slice
+    (:mod:`fnaf.audit.windows`; chapter 10's defaults)."""
 
     eps: tuple[float, ...] = (0.02, 0.04, 0.08)
     steps: int = 10
@@ -65,6 +69,9 @@ class AuditSuite:
     convergence: bool = True
     schedule: str = "apgd"
     features: bool = True
+    windows: bool = True
+    window: int = 5
+    grid: int = 5
 
     def __post_init__(self):
         object.__setattr__(self, "eps", tuple(float(value) for value in self.eps))
@@ -73,7 +80,8 @@ class AuditSuite:
         for value in self.eps:
             check_pgd_settings(value, self.steps, None, self.restarts, self.norm,
                                schedule=self.schedule)
-        for name in ("convergence", "features"):
+        check_counts(window=self.window, grid=self.grid)
+        for name in ("convergence", "features", "windows"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, not {getattr(self, name)!r}")
         if self.slices_per_volume is not None and self.slices_per_volume < 1:

@@ -10,7 +10,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -25,6 +24,7 @@ from fnaf.attacks.search import (
     check_normalization,
     check_target_scale,
 )
+from fnaf.checks import check_counts
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.masks import CENTER_FRACTIONS, MASK_STYLES, check_mask_style
 from fnaf.data.phantom import ACQUISITION_DEFAULTS, PhantomConfig
@@ -367,14 +367,6 @@ def check_paired(**lists) -> None:
         given = ", ".join(f"{name}={values!r}" for name, values in lists.items())
         raise ValueError(f"{' and '.join(lists)} pair entry by entry, but {given} differ in "
                          "length: give one entry of each per setting")
-
-
-def check_counts(**counts) -> None:
-    """Refuse any named count (window size, grid points, placements, ...) that is not a positive
-    integer."""
-    for name, value in counts.items():
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, not {value!r}")
 
 
 MASKS = ("mixed", "separate")

@@ -1,24 +1,14 @@
 """Chapter 10, small-feature recovery (Darestani et al., §6 and appendix C): the computation,
 its reading, tables and figures.
 
-A *window feature* is a ``k``×``k`` square of constant value ``max / 6`` (``max``: the slice's
-fully-sampled root-sum-of-squares image; the authors' code writes ``(k/2)·max/(3k)``), added as a
-real image to **every coil** through the Fourier transform: the measurements become
-``M (y + F f)`` and the ground truth the fully-sampled reconstruction of ``y + F f``.
+The window features, their placements and the window error (the standardised MSE inside the
+window) are :mod:`fnaf.attacks.windows`' (the audit measures them too); :func:`location_map` is
+its map of the error per (image, location). The same error inside a slice's annotated boxes
+scores real features.
 
-How well a reconstruction keeps the feature is the **standardised MSE inside the window**: the
-ground truth and the reconstruction are each standardised over the target image (zero mean, unit
-standard deviation), and their squared difference averaged over the window's pixels. The same
-error inside a slice's annotated boxes scores real features.
-
-* :func:`location_grid` / :func:`random_placements` — where windows go (top-left corners on the
-  target grid, anywhere inside it: the authors' margin is 0).
-* :func:`feature_errors` — the error of each placement, reconstructed in chunks of placements
-  (one batched call per chunk; ``chunk=1`` is the one-at-a-time reference of the benchmark);
-  under ``torchrun`` the processes share the chunks (:mod:`fnaf.ranks`).
-* :func:`location_map`, :func:`information_loss`, :func:`box_errors` — the tables of the
-  chapter: the error per (image, location), per random placement and window size (appendix
-  Fig. 17), and inside the annotated boxes beside the slice's SSIM (Fig. 8).
+* :func:`information_loss`, :func:`box_errors` — the tables of the chapter beside the map: the
+  error per random placement and window size (appendix Fig. 17), and inside the annotated boxes
+  beside the slice's SSIM (Fig. 8).
 * :func:`location_map_or_load` — chapter 10's map of a trained run or an un-trained method,
   cached in the run cache (``python -m fnaf location-map`` fills it, on several GPUs too).
 
@@ -62,6 +52,15 @@ import seaborn as sns
 import torch
 from scipy import stats
 
+from fnaf.attacks.windows import (
+    MAP_COLUMNS,
+    check_window,
+    feature_errors,
+    location_map,
+    random_placements,
+    region_errors,
+    window_rows,
+)
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.batches import SliceGroups
 from fnaf.data.transforms import KneeSlice, select_slices
@@ -70,9 +69,8 @@ from fnaf.formatting import interval_strings, p_string
 from fnaf.io import ensure_writable, load_json, save_json
 from fnaf.metrics import ssim
 from fnaf.models.decoders import ARCHITECTURES
-from fnaf.mri import center_crop, fft2c, ifft2c, rss
 from fnaf.pipelines import Reconstructor, pipeline_for, trained_reconstructor
-from fnaf.ranks import barrier, gathered, my_batches, rank_world
+from fnaf.ranks import barrier, rank_world
 from fnaf.runs.cache import UNWRITABLE_RUNS, load_run, runs_dir
 from fnaf.runs.configs import (
     MASKS,
@@ -95,9 +93,11 @@ from fnaf.small_feature_readings import (  # noqa: F401 (the chapter's readings)
     volume_correlations,
     window_readings,
 )
-from fnaf.stats import (  # noqa: F401 (spread_comparison: the chapter's)
+from fnaf.stats import (  # noqa: F401 (spread_comparison, PERMUTATIONS: the chapter's)
+    PERMUTATIONS,
     cluster_bootstrap_mean,
     correlation,
+    location_structure,
     spread,
     spread_comparison,
 )
@@ -106,20 +106,12 @@ from fnaf.stats import location_matrix as _location_matrix
 from fnaf.stats import percentile_interval as _interval
 from fnaf.tables import correlation_view
 
-#: The feature's value as a fraction of the slice's maximum (the authors' ``max / 6``).
-FEATURE_FRACTION = 1 / 6
 #: The significance level of the chapter's tests.
 ALPHA = 0.05
 #: Window sizes of appendix Fig. 17.
 PAPER_WINDOW_SIZES = (2, 3, 4, 5)
 
 
-def check_window(size: int, shape: Sequence[int]) -> None:
-    """Refuse a window that is not a positive integer or does not fit the ``shape`` target."""
-    check_counts(**{"window size": size})
-    if size > min(shape):
-        raise ValueError(f"a {size}×{size} window does not fit the {shape[0]}×{shape[1]} target "
-                         f"image; choose window sizes of at most {min(shape)} pixels")
 
 
 def check_parameters(*, sizes, trained, decoder: str, fnaf_models: str | None, masks: str,
@@ -150,161 +142,30 @@ def check_parameters(*, sizes, trained, decoder: str, fnaf_models: str | None, m
                          "default fit: set decoder_map=True as well")
 
 
-def location_grid(shape: Sequence[int], size: int, points: int) -> np.ndarray:
-    """Top-left corners ``(points², 2)`` of ``size``-pixel windows on an evenly spaced
-    ``points``×``points`` grid covering the ``shape`` target image, row-major."""
-    check_window(size, shape)
-    check_counts(**{"grid points": points})
-    rows, cols = (np.linspace(0, extent - size, points).round().astype(int) for extent in shape)
-    return np.stack(np.meshgrid(rows, cols, indexing="ij"), -1).reshape(-1, 2)
 
 
-def random_placements(count: int, images: int, shape: Sequence[int], size: int,
-                      rng: np.random.Generator) -> np.ndarray:
-    """``count`` random placements ``(count, 3)``: an image index below ``images`` and a
-    top-left corner, uniform over the corners where the window fits."""
-    check_window(size, shape)
-    check_counts(placements=count, images=images)
-    return np.stack([rng.integers(0, images, count), rng.integers(0, shape[0] - size + 1, count),
-                     rng.integers(0, shape[1] - size + 1, count)], -1)
 
 
-def window_masks(shape: Sequence[int], size: int, corners: torch.Tensor) -> torch.Tensor:
-    """Bool windows ``(P, h, w)`` of ``size`` pixels at the top-left ``corners`` ``(P, 2)``."""
-    rows = torch.arange(shape[0], device=corners.device)
-    cols = torch.arange(shape[1], device=corners.device)
-    inside_rows = (rows >= corners[:, :1]) & (rows < corners[:, :1] + size)
-    inside_cols = (cols >= corners[:, 1:]) & (cols < corners[:, 1:] + size)
-    return inside_rows[:, :, None] & inside_cols[:, None, :]
 
 
-def ground_truth(kspace: torch.Tensor) -> torch.Tensor:
-    """The fully-sampled magnitude image of k-space ``(B, [C,] H, W)``: the root-sum-of-squares of
-    the coil images (single-coil: the magnitude), full grid ``(B, H, W)``."""
-    images = ifft2c(kspace)
-    return rss(images, dim=1) if kspace.dim() == 4 else images.abs()
 
 
-def feature_images(batch: KneeSlice, windows: torch.Tensor,
-                   peaks: torch.Tensor | None = None) -> torch.Tensor:
-    """Window features ``f`` on the target grid ``(B, h, w)``: ``windows`` (bool ``(B, h, w)``)
-    at :data:`FEATURE_FRACTION` of each slice's fully-sampled maximum (``peaks`` ``(B,)`` if
-    already known)."""
-    if peaks is None:
-        peaks = ground_truth(batch.kspace).amax(dim=(-2, -1))
-    return windows * (peaks * FEATURE_FRACTION)[:, None, None]
 
 
-def feature_kspace(batch: KneeSlice, features: torch.Tensor) -> torch.Tensor:
-    """``F f``: features ``(B, h, w)`` on the target grid (centred in the k-space's grid, as the
-    target is cropped from it) Fourier transformed and added to every coil; shaped like
-    ``batch.kspace`` (multi-coil: broadcast over coils, ``(B, 1, H, W)``)."""
-    grid = batch.kspace.shape[-2:]
-    top, left = ((full - crop) // 2 for full, crop in zip(grid, features.shape[-2:]))
-    image = torch.zeros(features.shape[0], *grid, dtype=batch.kspace.dtype,
-                        device=batch.kspace.device)
-    image[:, top:top + features.shape[-2], left:left + features.shape[-1]] = features
-    kspace = fft2c(image)
-    return kspace[:, None] if batch.kspace.dim() == 4 else kspace
 
 
-def standardised(images: torch.Tensor) -> torch.Tensor:
-    """Each image ``(B, h, w)`` at zero mean and unit standard deviation (population std)."""
-    mean = images.mean(dim=(-2, -1), keepdim=True)
-    std = images.std(dim=(-2, -1), correction=0, keepdim=True)
-    return (images - mean) / std
 
 
-def region_errors(reference: torch.Tensor, prediction: torch.Tensor,
-                  regions: torch.Tensor) -> torch.Tensor:
-    """The standardised MSE inside each region ``(B,)``: images ``(B, h, w)``, standardised
-    over the whole image, and bool ``regions`` ``(B, h, w)`` (none may be empty)."""
-    if not bool(regions.flatten(1).any(1).all()):
-        raise ValueError("a region is empty: the error inside it is undefined")
-    squared = (standardised(reference) - standardised(prediction)).square()
-    return (squared * regions).flatten(1).sum(1) / regions.flatten(1).sum(1)
 
 
-def feature_errors(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups,
-                   placements: np.ndarray, size: int, chunk: int = 8, *,
-                   device: torch.device | str | None = None) -> np.ndarray:
-    """The standardised window error ``(P,)`` of each placement ``(image, row, col)`` of a
-    ``size``-pixel feature in ``slices`` (``image``: a position in their order), reconstructed
-    ``chunk`` placements of one k-space shape per call (``chunk=1``: one at a time) on
-    ``device`` (``None``: the session's). Under ``torchrun`` each process reconstructs every
-    ``world``-th chunk (:mod:`fnaf.ranks`) and every process returns all errors, the chunks
-    being the ones one process reconstructs."""
-    device = resolve_device(device)
-    groups = SliceGroups.of(slices)
-    check_window(size, groups.target_shape)
-    check_counts(chunk=chunk)
-    placements = np.asarray(placements)
-    chunks = []  # (group, placement indices) of each call, in one process's order
-    for group, (offset, batch) in enumerate(zip(groups.offsets(), groups.batches)):
-        inside = np.flatnonzero((placements[:, 0] >= offset)
-                                & (placements[:, 0] < offset + len(batch.fname)))
-        chunks += [(group, inside[start:start + chunk].tolist())
-                   for start in range(0, len(inside), chunk)]
-    mine = my_batches([indices for _, indices in chunks])
-    found = {}
-    for group, (offset, batch) in enumerate(zip(groups.offsets(), groups.batches)):
-        share = [(position, indices) for position, indices in mine if chunks[position][0] == group]
-        if share:
-            found |= _batch_feature_errors(reconstruct, batch.to(device), share,
-                                           placements - np.array([offset, 0, 0]), size)
-    errors = np.full(len(placements), np.nan)
-    errors[[index for _, indices in chunks for index in indices]] = gathered(found, len(chunks))
-    return errors
 
 
-def _batch_feature_errors(reconstruct: Reconstructor, batch: KneeSlice,
-                          share: list[tuple[int, list[int]]], placements: np.ndarray,
-                          size: int) -> dict[int, list[float]]:
-    """The errors of each chunk ``(position, placement indices)`` of ``share``, by position;
-    ``placements`` ``(P, 3)`` index the images of ``batch``."""
-    shape = batch.target.shape[-2:]
-    coil_images = center_crop(ifft2c(batch.kspace), shape)  # F⁻¹(k + F f) = F⁻¹k + f
-    if batch.kspace.dim() == 3:
-        coil_images = coil_images[:, None]
-    peaks = ground_truth(batch.kspace).amax(dim=(-2, -1))
-    errors = {}
-    for position, indices in share:
-        part = torch.as_tensor(placements[indices], device=batch.kspace.device)
-        slices = select_slices(batch, part[:, 0])
-        windows = window_masks(shape, size, part[:, 1:])
-        features = feature_images(slices, windows, peaks[part[:, 0]])
-        truth = rss(coil_images[part[:, 0]] + features[:, None])
-        prediction = reconstruct(slices, feature_kspace(slices, features))
-        errors[position] = region_errors(truth, prediction, windows).cpu().tolist()
-    return errors
 
 
-def _rows(groups: SliceGroups, placements: np.ndarray, size: int, errors: np.ndarray
-          ) -> pd.DataFrame:
-    names, numbers = groups.fname, groups.slice_num
-    return pd.DataFrame({"fname": [names[i] for i in placements[:, 0]],
-                         "slice": [numbers[i] for i in placements[:, 0]],
-                         "row": placements[:, 1], "col": placements[:, 2], "size": size,
-                         "error": errors})
 
 
-def location_map(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups, size: int,
-                 points: int, chunk: int = 8, *, device: torch.device | str | None = None
-                 ) -> pd.DataFrame:
-    """The window error of a ``size``-pixel feature at every corner of a ``points``×``points``
-    grid, in every slice of ``slices``: one row per (slice, location) with ``fname``, ``slice``,
-    ``row``, ``col``, ``size`` and ``error`` (the paper's Fig. 7 is its mean over slices),
-    computed on ``device`` (``None``: the session's)."""
-    groups = SliceGroups.of(slices)
-    corners = location_grid(groups.target_shape, size, points)
-    images = np.repeat(np.arange(len(groups)), len(corners))
-    placements = np.column_stack([images, np.tile(corners, (len(groups), 1))])
-    return _rows(groups, placements, size,
-                 feature_errors(reconstruct, groups, placements, size, chunk, device=device))
 
 
-#: The columns of a location map's rows.
-MAP_COLUMNS = ["fname", "slice", "row", "col", "size", "error"]
 #: Part of every cached location map's key, bumped when what a row records changes.
 LOCATION_MAP_VERSION = 1
 
@@ -368,7 +229,7 @@ def information_loss(reconstruct: Reconstructor, slices: KneeSlice | SliceGroups
     frames = []
     for size in sizes:
         drawn = random_placements(placements, len(groups), groups.target_shape, size, rng)
-        frames.append(_rows(groups, drawn, size,
+        frames.append(window_rows(groups, drawn, size,
                             feature_errors(reconstruct, groups, drawn, size, chunk,
                                            device=device)))
     return pd.concat(frames, ignore_index=True)
@@ -416,56 +277,12 @@ def map_means(maps: pd.DataFrame) -> pd.DataFrame:
     return maps.groupby(["model", "row", "col"], sort=False, as_index=False).error.mean()
 
 
-#: Permutations of the location-structure test (:func:`location_structure`).
-PERMUTATIONS = 2000
 
 
-def neighbours(locations: pd.MultiIndex) -> np.ndarray:
-    """Rook adjacency ``(L, L)`` of grid ``locations`` ``(row, col)``: 1 where two windows are
-    next to each other on the grid (one step along a row or a column), else 0."""
-    rows, cols = (np.unique(locations.get_level_values(level), return_inverse=True)[1]
-                  for level in (0, 1))
-    steps = np.abs(rows[:, None] - rows[None]) + np.abs(cols[:, None] - cols[None])
-    return (steps == 1).astype(float)
 
 
-def morans_i(maps: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Moran's I of each map ``(..., L)`` on ``weights`` ``(L, L)``:
-    ``I = L / ΣW · zᵀWz / zᵀz``, ``z`` the map minus its mean; near ``-1/(L-1)`` for a map
-    without spatial structure, up to 1 for a smooth one; NaN for a flat map."""
-    z = maps - maps.mean(axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return (maps.shape[-1] / weights.sum() * np.einsum("...i,ij,...j->...", z, weights, z)
-                / (z * z).sum(axis=-1))
 
 
-def location_structure(matrix: pd.DataFrame, permutations: int = PERMUTATIONS,
-                       seed: int = 0) -> dict[str, float]:
-    """Is a map structured (neighbouring windows alike) or random? ``matrix``: one model's
-    :func:`~fnaf.stats.location_matrix` (images × locations, one image per volume). The
-    statistic is the mean over images of each image's :func:`morans_i` on the grid's
-    :func:`neighbours`; the null shuffles every image's errors among its own locations
-    (``permutations`` times, seeded), which keeps each image, its content and its errors and
-    destroys only their arrangement. Returns ``moran`` with its interval (bootstrap over
-    volumes) and the one-sided ``p`` ``(1 + #{null ≥ observed}) / (1 + permutations)``."""
-    values = matrix.to_numpy()
-    weights = neighbours(matrix.columns)
-    per_image = morans_i(values, weights)
-    read = ~np.isnan(per_image)
-    mean, low, high = cluster_bootstrap_mean(per_image[read],
-                                             matrix.index.get_level_values("fname")[read],
-                                             seed=seed)
-    if not read.any() or weights.sum() == 0:
-        return {"moran": np.nan, "moran low": np.nan, "moran high": np.nan, "p": np.nan}
-    rng = np.random.default_rng(seed)
-    exceed = 0
-    for start in range(0, permutations, 250):
-        count = min(250, permutations - start)
-        shuffled = rng.permuted(np.broadcast_to(values[read], (count, *values[read].shape)),
-                                axis=-1)
-        exceed += int((np.nanmean(morans_i(shuffled, weights), axis=1) >= mean - 1e-12).sum())
-    return {"moran": mean, "moran low": low, "moran high": high,
-            "p": (1 + exceed) / (1 + permutations)}
 
 
 def location_dependence(maps: pd.DataFrame, seed: int = 0) -> pd.DataFrame:

@@ -388,10 +388,12 @@ def _audit(args: argparse.Namespace) -> None:
         run = load_run(config, args.runs_dir)
         model, name = run.model, run.directory.name
     rank, _ = init_distributed(args.device)
-    claim = audit(model, config, args.accel, suite, args.out, pipeline=pipeline_for(config.model),
+    pipeline = pipeline_for(config.model)
+    claim = audit(model, config, args.accel, suite, args.out, pipeline=pipeline,
                   name=args.name or name, device=args.device, progress=not args.quiet and rank == 0)
     if rank == 0:
         _print_claim(claim, args.out)
+        _write_report(claim, model, pipeline, None, config, args.accel, suite, args)
 
 
 def _print_claim(claim: dict, out: Path) -> None:
@@ -412,8 +414,24 @@ def _print_claim(claim: dict, out: Path) -> None:
         print(f"flag: {entry['flag']}: {entry['message']}. {entry['advice']}")
 
 
+def _write_report(claim: dict, model, pipeline, attack, data, accel: int, suite: AuditSuite,
+                  args: argparse.Namespace) -> None:
+    """The report card (``<out>/<name>.html``) with the worst slices attacked again."""
+    from fnaf.audit import claim_rows
+    from fnaf.audit.report import report_html
+    from fnaf.audit.worst_slices import worst_slices
+    from fnaf.io import atomic_path
+
+    examples = worst_slices(model, data, accel, suite, claim_rows(claim, args.out),
+                            pipeline=pipeline, attack=attack, device=args.device)
+    path = Path(args.out) / f"{claim['model']['name']}.html"
+    with atomic_path(path) as partial:
+        partial.write_text(report_html(claim, examples))
+    print(f"the report card: {path}")
+
+
 def _audit_method(args: argparse.Namespace) -> None:
-    from fnaf.audit.methods import audit_method
+    from fnaf.audit.methods import MethodPipeline, audit_method, method_audit_parts
     from fnaf.devices import resolve_device
     from fnaf.runs import attack_steps, multicoil_preset
     from fnaf.train import init_distributed
@@ -434,6 +452,8 @@ def _audit_method(args: argparse.Namespace) -> None:
                          device=args.device, progress=not args.quiet and rank == 0)
     if rank == 0:
         _print_claim(claim, args.out)
+        model, suite, attack = method_audit_parts(method, suite, two_step)
+        _write_report(claim, model, MethodPipeline(), attack, data, args.accel, suite, args)
 
 
 def _add_run_arguments(parser: argparse.ArgumentParser) -> None:

@@ -166,6 +166,10 @@ def test_the_audit_command_audits_a_run_of_the_cache(tmp_path, capsys, monkeypat
     assert "SSIM lost per ε" in printed and "worst case" in printed
     (claim,) = (tmp_path / "audits").glob("unet-*[0-9a-f].json")  # not its .rows.json
     assert json.loads(claim.read_text())["suite"]["eps"] == [0.02, 0.08]
+    card = claim.with_suffix(".html").read_text()  # the report card, beside the claim file
+    for section in ("SSIM lost per ε", "FNAF searches", "Small window features",
+                    "The worst slices", "Flags", "data:image/png;base64,"):
+        assert section in card
     torch.save({"encoder.weight": torch.zeros(3, 3)}, tmp_path / "other.pt")
     with pytest.raises(SystemExit, match="other.pt.*encoder.weight"):  # another architecture
         main(["audit", *run, *suite, "--weights", str(tmp_path / "other.pt")])
@@ -189,5 +193,6 @@ def test_the_audit_method_command_audits_l1_with_the_two_step_attack(tmp_path, c
     (claim,) = (tmp_path / "audits").glob("l1-*[0-9a-f].json")
     saved = json.loads(claim.read_text())
     assert saved["model"]["optimises"] and saved["suite"]["steps"] == 2
+    assert "The worst slices" in claim.with_suffix(".html").read_text()
     with pytest.raises(SystemExit, match="--lam and --basis set l1-minimisation"):
         main([*command, "--method", "convdecoder", "--lam", "0.1"])

@@ -14,6 +14,7 @@ fits it: a decoder's initial weights are drawn per batch.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from os import PathLike
 from pathlib import Path
@@ -57,6 +58,22 @@ class MethodPipeline:
         return Reconstruction(image, image, zero_filled=zero_filled)
 
 
+def method_audit_parts(config: UntrainedConfig, suite: AuditSuite,
+                       two_step: TwoStepConfig) -> tuple[MethodModel, AuditSuite, Callable]:
+    """The method of ``config`` as a model, the suite it is audited with (fitted in batches of
+    the two-step's ``batch_size``) and its attack ``(eps, longer)`` -> the two-step attack with
+    the suite's norm and seed (twice the steps when ``longer``)."""
+    attack = replace(two_step, norm=suite.norm, seed=suite.seed)
+    method = config.build()
+
+    def two_step_for(eps: float, longer: bool = False):
+        return replace(attack, steps=2 * attack.steps if longer else attack.steps
+                       ).attack(method, eps)
+
+    model = MethodModel(method, f"{config.method}-{config.key()}")
+    return model, replace(suite, batch_size=attack.batch_size), two_step_for
+
+
 def audit_method(config: UntrainedConfig, data: RunConfig, accel: int,
                  suite: AuditSuite = AuditSuite(), directory: str | PathLike = "audits",
                  two_step: TwoStepConfig = TwoStepConfig(), *, device=None,
@@ -64,19 +81,11 @@ def audit_method(config: UntrainedConfig, data: RunConfig, accel: int,
     """Audit the method of ``config`` on ``data``'s validation slices at ``accel`` with the
     suite's two-step form (module docstring), write ``<directory>/<method>-<key>.json`` and
     return it. The two-step attack takes the suite's norm and seed."""
-    attack = replace(two_step, norm=suite.norm, seed=suite.seed)
-    suite = replace(suite, batch_size=attack.batch_size)
-    method = config.build()
-    name = f"{config.method}-{config.key()}"
-
-    def two_step_for(eps: float, longer: bool = False):
-        return replace(attack, steps=2 * attack.steps if longer else attack.steps
-                       ).attack(method, eps)
-
+    model, suite, attack = method_audit_parts(config, suite, two_step)
     settings = {**suite.settings(), "attack": f"audit suite v{SUITE_VERSION}, two-step "
-                f"(β {attack.beta:g})", "steps": attack.steps, "restarts": 1,
-                "schedule": "fixed", "two_step": {"beta": attack.beta,
-                                                  "step_size": attack.step_size}}
-    return audit_checked(MethodModel(method, name), MethodPipeline(), name, f"config:{name}",
-                         settings, data, accel, suite, Path(directory), attack=two_step_for,
+                f"(β {two_step.beta:g})", "steps": two_step.steps, "restarts": 1,
+                "schedule": "fixed", "two_step": {"beta": two_step.beta,
+                                                  "step_size": two_step.step_size}}
+    return audit_checked(model, MethodPipeline(), model.name, f"config:{model.name}", settings,
+                         data, accel, suite, Path(directory), attack=attack,
                          label=config.label, device=device, progress=progress)

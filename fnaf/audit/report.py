@@ -1,9 +1,14 @@
 """Reading a claim file (:mod:`fnaf.audit.claim`): its metrics as a table, its ε curves, its
 FNAF searches, its small window features, its worst slices (:mod:`fnaf.audit.worst_slices`)
 and its flags in words — the report card's parts, shared by the "Audit your own model" page and
-the leaderboard."""
+the leaderboard — and the report card as one HTML page (:func:`report_html`, what
+``python -m fnaf audit`` writes beside the claim file)."""
 
 from __future__ import annotations
+
+import base64
+import io
+from html import escape
 
 import matplotlib.pyplot as plt
 import pandas as pd
@@ -113,3 +118,40 @@ def flag_sentences(label: str, claim: dict) -> list[str]:
         return [f"{label}: no flag raised."]
     return [f"{label}: {entry['flag']} — {entry['message']}. What to do: {entry['advice']}."
             for entry in claim["flags"]]
+
+
+def report_html(claim: dict, examples: list[WorstSlice] | None = None) -> str:
+    """The report card of one claim file as a standalone HTML page: what was audited, the SSIM
+    lost per ε and kind with intervals, the ε curves, the FNAF searches, the window features,
+    the worst slices (``examples``, where the model was at hand to attack them again) and the
+    flags in words."""
+    label = claim["model"]["label"]
+    claims = {label: claim}
+    data, suite = claim["data"], claim["suite"]
+    parts = [f"<h1>Robustness audit: {escape(label)}</h1>",
+             f"<p>Data: {escape(data['source'])} ({data['volumes']} volumes, {data['slices']} "
+             f"slices), {data['accel']}× acceleration. Suite: "
+             f"{escape(str(suite.get('attack', 'audit suite v' + str(suite.get('version')))))}."
+             f" Model identity: <code>{escape(claim['model']['identity'])}</code>. Every "
+             "interval is a 95 % interval resampling volumes.</p>",
+             "<h2>SSIM lost per ε</h2>", claim_view(claims).to_html(),
+             _png(claim_figure(claims))]
+    for title, table in (("FNAF searches", feature_view(claims)),
+                         ("Small window features", window_view(claims))):
+        if len(table):
+            parts += [f"<h2>{title}</h2>", table.to_html()]
+    if examples:
+        parts += ["<h2>The worst slices</h2>", _png(worst_slice_figure(examples))]
+    parts += ["<h2>Flags</h2>", "<ul>", *(f"<li>{escape(sentence)}</li>"
+                                          for sentence in flag_sentences(label, claim)), "</ul>"]
+    return ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>"
+            f"{escape(label)}</title></head><body>" + "\n".join(parts) + "</body></html>\n")
+
+
+def _png(figure) -> str:
+    """``figure`` as an inline PNG image (and closed)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return (f"<img alt='figure' src='data:image/png;base64,"
+            f"{base64.b64encode(buffer.getvalue()).decode()}'>")

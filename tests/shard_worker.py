@@ -8,7 +8,9 @@
   rows, the zero-filled input's, the loss and the boxes' NMSE);
 * ``attack``: ``fnaf.runs.attack_or_load``, an FNAF random search on the same run;
 * ``location-map``: chapter 10's location map of l1 on the 3-coil phantom's middle slices,
-  ``fnaf.studies.small_features.location_map_or_load`` (three chunks of placements).
+  ``fnaf.studies.small_features.location_map_or_load`` (three chunks of placements);
+* ``audit``: ``fnaf.audit.audit`` of the zero-filled callable on the 3-coil phantom (every part
+  of the suite; its claim file under ``RUNS_DIR/audits``), returning the claim's metrics.
 
 Usage: ``python tests/shard_worker.py RUNS_DIR OUT_PREFIX [MODE]`` (``FNAF_CACHE`` holds the
 phantoms, ``RUNS_DIR`` the trained smoke run for ``evaluate``/``attack``). Each rank writes its
@@ -20,6 +22,8 @@ from dataclasses import replace
 
 import pandas as pd
 
+from fnaf.audit import AuditSuite, ReconModel, audit, claim_metrics
+from fnaf.mri import zero_filled_image
 from fnaf.runs import (
     AttackConfig,
     TwoStepConfig,
@@ -39,6 +43,8 @@ METHOD = untrained_preset("smoke", "l1")
 ATTACK = TwoStepConfig(eps=(0.05, 0.1), steps=2, slices_per_volume=None, batch_size=2)
 RUN = preset("smoke", epochs=1)
 FNAF = AttackConfig(n_candidates=3, batch_size=3)
+AUDIT = AuditSuite(eps=(0.05,), steps=2, restarts=1, slices_per_volume=None, batch_size=2,
+                   window=3, grid=2)
 
 
 def rows(mode: str, rank: int, root: str) -> pd.DataFrame:
@@ -51,6 +57,10 @@ def rows(mode: str, rank: int, root: str) -> pd.DataFrame:
     if mode == "attack":
         return attack_or_load(load_run(RUN, root, "cpu"), FNAF, device="cpu",
                               progress=False).slices
+    if mode == "audit":
+        claim = audit(ReconModel(zero_filled_image, "zero-filled"), DATA, 4, AUDIT,
+                      f"{root}/audits", device="cpu")
+        return claim_metrics(claim).reset_index()
     if mode == "location-map":
         return location_map_or_load(METHOD, DATA, 4, None, 3, 2, root, chunk=3, device="cpu")
     attack = replace(ATTACK, volumes=1) if mode == "differ" and rank == 1 else ATTACK

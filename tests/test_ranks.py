@@ -131,6 +131,25 @@ def test_two_processes_map_locations_as_one(tmp_path, phantom):
 
 
 @pytest.mark.slow
+def test_two_processes_audit_as_one(tmp_path, phantom):
+    """The audit's every part shares its batches or chunks over the ranks: both return one
+    process's metrics, rank 0 writes the claim file once, and the kept batches are removed."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([sys.executable, str(WORKER), str(tmp_path / "one"), str(tmp_path / "one"),
+                    "audit"], check=True, env=env, timeout=300)
+    _torchrun(tmp_path, str(tmp_path / "two"), str(tmp_path / "two"), "audit")
+    one = pd.read_csv(tmp_path / "one.0.csv")
+    ranks = [pd.read_csv(tmp_path / f"two.{rank}.csv") for rank in (0, 1)]
+    pd.testing.assert_frame_equal(ranks[0], ranks[1])
+    pd.testing.assert_frame_equal(ranks[0], one, rtol=1e-5)
+    written, shared = (json.loads((tmp_path / run / "audits" / "zero-filled.json").read_text())
+                       for run in ("one", "two"))
+    assert _close(shared, written) and {"features", "windows"} <= set(shared)
+    assert sorted(path.name for path in (tmp_path / "two" / "audits").iterdir()) == [
+        "zero-filled.json", "zero-filled.rows.json"]
+
+
+@pytest.mark.slow
 def test_processes_that_see_different_slices_refuse(tmp_path, phantom):
     result = _torchrun(tmp_path, str(tmp_path / "runs"), str(tmp_path / "out"), "differ",
                        check=False)

@@ -652,3 +652,18 @@ def test_leaderboard_ranks_the_claim_files_the_chapters_wrote(tmp_path):
     assert board["worst case SSIM drop"].iloc[1].startswith("0.011")
     with pytest.raises(papermill.PapermillExecutionError, match="no claim file"):
         run("leaderboard.ipynb", tmp_path / "none", results_root=str(tmp_path / "nothing"))
+
+
+def test_start_page_shows_an_fnaf_and_a_measurement_attack(tmp_path, monkeypatch):
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    results = run("start_here.ipynb", tmp_path, scale="smoke", eps=0.08, volumes=2,
+                  runs_root=str(tmp_path / "runs"))
+    examples = pd.read_csv(results / "examples.csv").set_index("score")["value"]
+    assert examples["NMSE inside T"] > 0
+    # the aimed perturbation lowers SSIM more than random noise of its norm
+    assert examples["SSIM, attacked"] < min(examples["SSIM, random noise"],
+                                            examples["SSIM, clean"])
+    executed = json.loads((tmp_path / "start_here.ipynb").read_text())
+    images = [output for cell in executed["cells"] for output in cell.get("outputs", [])
+              if "image/png" in output.get("data", {})]
+    assert len(images) == 2

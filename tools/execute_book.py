@@ -44,8 +44,8 @@ LANES = (
     ("07_measurement_attacks", "08_untrained_and_l1", "09_distribution_shift", "real_fastmri",
      "audit_your_model"),
 )
-#: Executed after every lane has finished.
-LAST = ("summary", "leaderboard")
+#: Executed after every lane has finished (they read the chapters' results or cached runs).
+LAST = ("summary", "leaderboard", "start_here")
 _CACHE = threading.Lock()  # one lane at a time on the cache's SQLite database
 
 

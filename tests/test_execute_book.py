@@ -8,9 +8,10 @@ import nbformat
 import pytest
 from jupyter_cache import get_cache
 
+from fnaf.book import wall_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
-import book_times  # noqa: E402
 import execute_book  # noqa: E402
 
 
@@ -83,5 +84,5 @@ def test_two_lanes_side_by_side_on_a_fresh_cache_then_the_summary(tmp_path, monk
 def test_the_wall_time_is_the_longest_lane_plus_what_ran_alone():
     rows = [("a", 10.0, "", "lane 1"), ("b", 5.0, "", "lane 1"), ("c", 12.0, "", "lane 2"),
             ("s", 2.0, "", None)]
-    assert book_times.wall_seconds(rows) == 17.0
-    assert book_times.wall_seconds([("a", 3.0, "", None), ("b", 4.0, "", None)]) == 7.0
+    assert wall_seconds(rows) == 17.0
+    assert wall_seconds([("a", 3.0, "", None), ("b", 4.0, "", None)]) == 7.0

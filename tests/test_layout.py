@@ -36,7 +36,7 @@ CHAPTER_STUDIES = {
     "07_measurement_attacks": "measurement_attacks", "08_untrained_and_l1": "measurement_attacks",
     "09_distribution_shift": "distribution_shift", "10_small_features": "small_features",
     "released_code": "released_code", "real_fastmri": "real_fastmri", "summary": "summary",
-    "start_here": "start_here",
+    "start_here": "start_here", "run_times": "run_times",
 }
 
 

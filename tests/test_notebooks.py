@@ -667,3 +667,31 @@ def test_start_page_shows_an_fnaf_and_a_measurement_attack(tmp_path, monkeypatch
     images = [output for cell in executed["cells"] for output in cell.get("outputs", [])
               if "image/png" in output.get("data", {})]
     assert len(images) == 2
+
+
+def test_run_times_page_reads_the_build_record_and_the_warm_record(tmp_path):
+    """A hand-made execution record (one chapter) and warm record: the page shows them, and
+    names what it lacks."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    cache = get_cache(str(tmp_path / "cache"))
+    notebook = nbformat.read(NOTEBOOKS / "00_data.ipynb", as_version=4)
+    stage = cache.add_nb_to_project(str(NOTEBOOKS / "00_data.ipynb"))
+    cache.cache_notebook_bundle(CacheBundleIn(notebook, stage.uri,
+                                              data={"execution_seconds": 90.0, "lane": None}),
+                                check_validity=False, overwrite=True)
+    (tmp_path / "warm.json").write_text(json.dumps(
+        {"seconds": {"00_data": 12.0, "10_small_features": 600.0}, "date": "2026-12-07",
+         "cores": 2}))
+    results = run("run_times.ipynb", tmp_path / "page", cache_dir=str(tmp_path / "cache"),
+                  warm_record=str(tmp_path / "warm.json"))
+    table = pd.read_csv(results / "run_times.csv", index_col="page")
+    assert table.loc["00_data", "cold (min)"] == "1.5"
+    assert table.loc["00_data", "warm (min)"] == "0.2"
+    assert table.loc["00_data", "live in class"] == "yes"
+    assert table.loc["10_small_features", "live in class"] == "no"
+    assert table.loc["01_baselines", "cold (min)"] == "not recorded"
+    missing = run("run_times.ipynb", tmp_path / "none", cache_dir=str(tmp_path / "nothing"),
+                  warm_record=str(tmp_path / "nothing.json"))
+    assert (pd.read_csv(missing / "run_times.csv")["warm (min)"] == "not recorded").all()

@@ -17,34 +17,7 @@ import fnmatch
 import sys
 from pathlib import Path
 
-from jupyter_cache import get_cache
-
-
-def notebook_times(cache_dir: Path) -> list[tuple[str, float, str, str | None]]:
-    """(notebook file name, execution seconds, date executed, lane or None) per cached notebook,
-    by name: its latest record (an edited notebook leaves its earlier executions in the cache)."""
-    if not cache_dir.is_dir():
-        raise FileNotFoundError(f"{cache_dir}: no execution cache; build the book first "
-                                f"(`make book`)")
-    latest = {}
-    for record in sorted(get_cache(str(cache_dir)).list_cache_records(),
-                         key=lambda record: record.created):
-        latest[Path(record.uri).name] = (float(record.data.get("execution_seconds", "nan")),
-                                         f"{record.created:%Y-%m-%d %H:%M}",
-                                         record.data.get("lane"))
-    return sorted((name, *values) for name, values in latest.items())
-
-
-def wall_seconds(rows) -> float:
-    """The book's execution wall time: its longest lane plus the notebooks executed alone."""
-    lanes: dict[str, float] = {}
-    alone = 0.0
-    for _, seconds, _, lane in rows:
-        if lane is None:
-            alone += seconds
-        else:
-            lanes[lane] = lanes.get(lane, 0.0) + seconds
-    return alone + max(lanes.values(), default=0.0)
+from fnaf.book import notebook_times, wall_seconds
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -45,7 +45,7 @@ LANES = (
      "audit_your_model"),
 )
 #: Executed after every lane has finished (they read the chapters' results or cached runs).
-LAST = ("summary", "leaderboard", "start_here")
+LAST = ("summary", "leaderboard", "start_here", "run_times")
 _CACHE = threading.Lock()  # one lane at a time on the cache's SQLite database
 
 

@@ -268,21 +268,28 @@ def _untrained(args: argparse.Namespace):
     return untrained_preset(args.scale, args.method, seed=args.seed, **settings)
 
 
+def _method_steps_data(args: argparse.Namespace):
+    """``--method``'s config (:func:`_untrained`), the two-step attack's steps (``--steps``, or
+    the scale's budget) and the multi-coil data of ``--scale``, ``--coils``, ``--data-root``."""
+    from fnaf.runs import attack_steps, multicoil_preset
+
+    steps = attack_steps(args.scale, "two_step") if args.steps is None else args.steps
+    return _untrained(args), steps, multicoil_preset(args.scale, "varnet", args.accel,
+                                                     args.coils, data_root=args.data_root)
+
+
 def _two_step(args: argparse.Namespace) -> None:
     from fnaf.devices import resolve_device
-    from fnaf.runs import attack_steps, multicoil_preset, two_step_or_load
+    from fnaf.runs import two_step_or_load
     from fnaf.runs.cache import runs_dir
     from fnaf.train import init_distributed
 
     try:  # every setting checked before a cached attack is looked up
-        method = _untrained(args)
-        steps = attack_steps(args.scale, "two_step") if args.steps is None else args.steps
+        method, steps, data = _method_steps_data(args)
         attack = TwoStepConfig(eps=tuple(args.eps), steps=steps, beta=args.beta, norm=args.norm,
                                slices_per_volume=args.slices_per_volume, volumes=args.volumes,
                                batch_size=args.batch_size, seed=args.seed,
                                mask_style=args.mask_style, ssim_variant=args.ssim_variant)
-        data = multicoil_preset(args.scale, "varnet", args.accel, args.coils,
-                                data_root=args.data_root)
         resolve_device(args.device)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"python -m fnaf two-step: {error}")
@@ -433,17 +440,13 @@ def _write_report(claim: dict, model, pipeline, attack, data, accel: int, suite:
 def _audit_method(args: argparse.Namespace) -> None:
     from fnaf.audit.methods import MethodPipeline, audit_method, method_audit_parts
     from fnaf.devices import resolve_device
-    from fnaf.runs import attack_steps, multicoil_preset
     from fnaf.train import init_distributed
 
     try:  # every setting checked before any fit
-        method = _untrained(args)
-        steps = attack_steps(args.scale, "two_step") if args.steps is None else args.steps
+        method, steps, data = _method_steps_data(args)
         two_step = TwoStepConfig(steps=steps, beta=args.beta, batch_size=args.batch_size)
         suite = AuditSuite(eps=args.eps, slices_per_volume=args.slices_per_volume,
                            seed=args.audit_seed)
-        data = multicoil_preset(args.scale, "varnet", args.accel, args.coils,
-                                data_root=args.data_root)
         resolve_device(args.device)
     except (ValueError, FileNotFoundError) as error:
         sys.exit(f"python -m fnaf audit-method: {error}")

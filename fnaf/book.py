@@ -11,6 +11,9 @@ from pathlib import Path
 
 from IPython.display import Markdown
 
+#: The checkout the package runs from: the book's records (``_build/``, ``book/``) are read
+#: from it, whichever folder a page is executed in.
+CHECKOUT = Path(__file__).resolve().parents[1]
 #: Where Jupyter Book writes a chapter's executed notebook, relative to ``notebooks/``.
 EXECUTED_NOTEBOOK = "../_build/jupyter_execute/notebooks/{stem}.ipynb"
 

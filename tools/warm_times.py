@@ -1,10 +1,13 @@
 """Execute every page of the book again on a filled run cache and record how long each took: the
-warm times of the page "Running the book in class" (``book/warm_times.json``).
+warm times of the page "Running the book in class" (``book/warm_times.json``); with
+``--exercises``, every exercise of ``book/exercises.yml`` instead (``book/exercise_times.json``,
+shown beside each exercise).
 
 Run it after ``make book`` (which fills the caches), on the book's machine, with nothing else
-running: ``python tools/warm_times.py [--out book/warm_times.json]``. Each page is executed by
-papermill into a temporary folder with its default parameters (its results go there, not into
-the book's). The record holds the seconds per page, the date and the machine's cores.
+running: ``python tools/warm_times.py [--exercises] [--out FILE]``. Each page is executed by
+papermill into a temporary folder with its default parameters (an exercise's changed), so its
+results go there, not into the book's. The record holds the seconds, the date and the machine's
+cores.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 import papermill
 import yaml
 
+from fnaf.exercises import EXERCISES
 from fnaf.io import save_json
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,23 +47,39 @@ def pages(toc: Path) -> list[str]:
     return found
 
 
+def timed(page: str, parameters: dict, scratch: Path) -> float:
+    """Seconds to execute ``page`` with ``parameters`` (results under ``scratch``)."""
+    start = time.perf_counter()
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / f"{page}.ipynb"), str(scratch / f"{page}.ipynb"),
+        parameters={**parameters, "results_dir": str(scratch / page)}, progress_bar=False,
+        cwd=str(ROOT / "notebooks"), kernel_name="python3")
+    return round(time.perf_counter() - start, 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=ROOT / "book" / "warm_times.json")
+    parser.add_argument("--exercises", action="store_true", help="time the exercises instead")
+    parser.add_argument("--out", type=Path, help="the record (default: book/warm_times.json, "
+                        "or book/exercise_times.json with --exercises)")
     parser.add_argument("--toc", type=Path, default=ROOT / "_toc.yml")
     args = parser.parse_args(argv)
-    seconds = {}
+    seconds: dict = {}
     with tempfile.TemporaryDirectory() as scratch:
-        for page in pages(args.toc):
-            start = time.perf_counter()
-            papermill.execute_notebook(
-                str(ROOT / "notebooks" / f"{page}.ipynb"), str(Path(scratch) / f"{page}.ipynb"),
-                parameters={"results_dir": str(Path(scratch) / page)}, progress_bar=False,
-                cwd=str(ROOT / "notebooks"), kernel_name="python3")
-            seconds[page] = round(time.perf_counter() - start, 1)
-            print(f"{page}: {seconds[page]} s", flush=True)
-    save_json({"seconds": seconds, "date": f"{datetime.date.today()}",
-               "cores": os.cpu_count()}, args.out)
+        if args.exercises:
+            for page, exercises in yaml.safe_load(EXERCISES.read_text()).items():
+                for exercise in exercises:
+                    took = timed(page, exercise["parameters"], Path(scratch))
+                    seconds.setdefault(page, {})[exercise["title"]] = took
+                    print(f"{page}, {exercise['title']}: {took} s", flush=True)
+        else:
+            for page in pages(args.toc):
+                seconds[page] = timed(page, {}, Path(scratch))
+                print(f"{page}: {seconds[page]} s", flush=True)
+    out = args.out or ROOT / "book" / ("exercise_times.json" if args.exercises else
+                                       "warm_times.json")
+    save_json({"seconds": seconds, "date": f"{datetime.date.today()}", "cores": os.cpu_count()},
+              out)
     return 0
 
 

@@ -64,6 +64,7 @@ def test_every_exercise_command_runs_at_smoke(page, index, tmp_path):
     if "runs_root" in parameters_cell(page):
         smoke += ["-p", "runs_root", str(tmp_path / "runs")]
     env = {**os.environ, "FNAF_CACHE": str(tmp_path / "cache"), "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, "-m", "papermill", *arguments[1:], *smoke,
-                    "--cwd", str(ROOT / "notebooks"), "--no-progress-bar"],
-                   cwd=ROOT, env=env, check=True, timeout=900, capture_output=True)
+    result = subprocess.run([sys.executable, "-m", "papermill", *arguments[1:], *smoke,
+                             "--cwd", str(ROOT / "notebooks"), "--no-progress-bar"],
+                            cwd=ROOT, env=env, timeout=900, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(arguments)}:\n{result.stderr[-3000:]}"

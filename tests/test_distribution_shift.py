@@ -146,6 +146,8 @@ def test_the_low_frequency_proportion_and_the_energy_along_the_phase_encodes():
                           "hard": [True, False, False]})
     figure = frequency_figure(table, {"all": shares, "hard": shares[:1]})
     assert len(figure.axes) == 2
+    legend = [text.get_text() for text in figure.axes[0].get_legend().get_texts()]
+    assert legend == ["the filtered subset", "the other slices"]  # words, not True/False
 
 
 def test_the_verdicts_read_every_method_but_the_excluded():

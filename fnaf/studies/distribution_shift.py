@@ -459,10 +459,13 @@ def frequency_figure(proportions: pd.DataFrame, energy: dict[str, np.ndarray]):
     the distance from the centre along the phase-encode direction per group (label ->
     ``(slices, frequencies)``), log scale."""
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
-    sns.scatterplot(proportions, x="SSIM", y="low-frequency proportion", hue="hard",
-                    palette={True: "tab:red", False: "tab:blue"}, s=18, ax=left)
+    groups = proportions.assign(slices=proportions["hard"].map(
+        {True: "the filtered subset", False: "the other slices"}))
+    sns.scatterplot(groups, x="SSIM", y="low-frequency proportion", hue="slices",
+                    palette={"the filtered subset": "tab:red", "the other slices": "tab:blue"},
+                    s=18, ax=left)
     left.set_xlabel("reference method's SSIM")
-    left.legend(title="filtered subset", fontsize=7, title_fontsize=8, frameon=False)
+    left.legend(fontsize=7, frameon=False)
     for label, shares in energy.items():
         right.plot(np.arange(shares.shape[1]), shares.mean(0), label=label)
     right.set_yscale("log")

@@ -1,6 +1,5 @@
 """Check the built book's pages: at most one MathJax bundle each, no asset from another host,
-no inline script twice, every source the results summary names present on its page, and no table
-wider than the content column at a 1280-px window (the projector's).
+no inline script twice, and every source the results summary names present on its page.
 
 Usage: ``python tools/check_html.py _build/html`` (``make book`` runs it). Exits non-zero and
 names the page and the tag when a page loads MathJax twice, or loads a script, stylesheet,
@@ -8,9 +7,7 @@ image or font from an absolute URL (the book must work offline; links to papers 
 when a summary link (``<a class="fnaf-source" data-af="8×" href="02_fnaf_attacks.html">Table
 2</a>``, :func:`fnaf.studies.summary.source_link`) points to a page without that table or
 figure in a heading, without its acceleration, or when a source is not read at every
-acceleration the summary reads; and when a table's words cannot fit the content column at a
-1280-px window (:func:`narrowest_px`: each row's cells at their longest word, an estimate from
-the theme's measured character width).
+acceleration the summary reads.
 """
 
 from __future__ import annotations
@@ -152,75 +149,13 @@ def source_problems(path: Path) -> list[str]:
     return sorted(set(problems))
 
 
-#: The content column's width at a 1280-px window (sphinx-book-theme, both sidebars shown), and
-#: the width a table cell takes per character of its longest word and for its padding: measured
-#: in headless Chromium on a page of this book's theme (tables of one word of 10, 20 and 40
-#: letters: 87, 171 and 338 px; the article 740 px wide).
-CONTENT_PX, CHAR_PX, CELL_PX = 740, 8.4, 8
-
-
-class TableParser(HTMLParser):
-    """Each table's rows as lists of cells' texts (with their colspan)."""
-
-    def __init__(self):
-        super().__init__()
-        self.tables: list[list[list[str]]] = []
-        self._depth, self._cell = 0, None
-
-    def handle_starttag(self, tag, attrs):
-        if tag == "table":
-            self._depth += 1
-            if self._depth == 1:
-                self.tables.append([])
-        elif self._depth == 1 and tag == "tr":
-            self.tables[-1].append([])
-        elif self._depth == 1 and tag in ("td", "th") and self.tables[-1]:
-            self._cell = []
-            self.tables[-1][-1].append(self._cell)
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-    def handle_endtag(self, tag):
-        if tag == "table":
-            self._depth -= 1
-        elif tag in ("td", "th"):
-            self._cell = None
-
-
-def narrowest_px(rows: list[list[list[str]]]) -> float:
-    """The narrowest a table can be laid out: per row, each cell's longest unbreakable word and
-    its padding, summed; the widest row."""
-    def cell(parts):
-        words = "".join(parts).split()
-        return CELL_PX + CHAR_PX * max((len(word) for word in words), default=0)
-    return max((sum(cell(parts) for parts in row) for row in rows), default=0.0)
-
-
-def table_problems(path: Path) -> list[str]:
-    """The tables of ``path`` that cannot fit the content column at a 1280-px window."""
-    parser = TableParser()
-    parser.feed(path.read_text(encoding="utf-8"))
-    problems = []
-    for number, rows in enumerate(parser.tables, start=1):
-        width = narrowest_px(rows)
-        if width > CONTENT_PX:
-            head = " ".join("".join(parts).strip() for parts in rows[0])[:60] if rows else ""
-            problems.append(f"table {number} ({head!r}) needs about {width:.0f} px, wider than "
-                            f"the {CONTENT_PX}-px content column at a 1280-px window: shorten "
-                            "its headers or words, or split it")
-    return problems
-
-
 def main(root: str) -> int:
     pages = sorted(Path(root).rglob("*.html"))
     if not pages:
         print(f"check_html: no HTML pages under {root}; build the book first (make book)")
         return 1
     failures = {page: problems for page in pages
-                if (problems := page_problems(page) + source_problems(page)
-                    + table_problems(page))}
+                if (problems := page_problems(page) + source_problems(page))}
     for page, problems in failures.items():
         for problem in problems:
             print(f"{page}: {problem}")

@@ -168,9 +168,8 @@ def _evaluate_split(args: argparse.Namespace, config, device, rank: int):
     from fnaf.data.fastmri_writer import reconstruction_bytes, write_reconstruction
     from fnaf.evaluation import reconstruct_volumes, score_volumes, volume_samples
     from fnaf.io import NotWritableError, ensure_writable
-    from fnaf.models import load_weights
     from fnaf.pipelines import pipeline_for
-    from fnaf.runs import build_model, datasets, eval_transform, load_run
+    from fnaf.runs import datasets, eval_transform, load_run
 
     if args.chans is not None:
         config = replace(config, network=replace(config.network, chans=args.chans))
@@ -185,7 +184,7 @@ def _evaluate_split(args: argparse.Namespace, config, device, rank: int):
         except NotWritableError as error:
             sys.exit(f"python -m fnaf evaluate: {error}")
     if args.weights is not None:
-        model = load_weights(build_model(config), args.weights)
+        model = _weights_model(config, args.weights)
     else:
         model = load_run(config, args.runs_dir).model
     model.to(device)
@@ -364,12 +363,22 @@ def _add_second_paper_options(parser: argparse.ArgumentParser) -> None:
                         help="fastMRI's SSIM, or the authors' code's")
 
 
+def _weights_model(config, path: Path):
+    """``config``'s model with the weights of ``path``: a fastMRI state_dict or Lightning
+    checkpoint (U-Net, VarNet), or for the I-RIM also the released ``irim_fastMRI`` checkpoint
+    (its ``args`` Namespace allowed, ``module.`` stripped)."""
+    from fnaf.models import load_irim_checkpoint, load_weights
+    from fnaf.runs import build_model
+
+    load = load_irim_checkpoint if config.model == "irim" else load_weights
+    return load(build_model(config), path)
+
+
 def _audit(args: argparse.Namespace) -> None:
     from fnaf.audit import audit
     from fnaf.devices import resolve_device
-    from fnaf.models import load_weights
     from fnaf.pipelines import pipeline_for
-    from fnaf.runs import build_model, load_run
+    from fnaf.runs import load_run
     from fnaf.train import init_distributed
 
     try:  # every setting checked before any model is loaded
@@ -388,7 +397,7 @@ def _audit(args: argparse.Namespace) -> None:
         config = replace(config, network=replace(config.network, chans=args.chans))
     if args.weights is not None:
         try:  # a file of another architecture names the keys that differ
-            model, name = load_weights(build_model(config), args.weights), args.weights.stem
+            model, name = _weights_model(config, args.weights), args.weights.stem
         except (ValueError, FileNotFoundError) as error:
             sys.exit(f"python -m fnaf audit: {error}")
     else:

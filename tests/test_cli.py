@@ -196,3 +196,29 @@ def test_the_audit_method_command_audits_l1_with_the_two_step_attack(tmp_path, c
     assert "The worst slices" in claim.with_suffix(".html").read_text()
     with pytest.raises(SystemExit, match="--lam and --basis set l1-minimisation"):
         main([*command, "--method", "convdecoder", "--lam", "0.1"])
+
+
+def test_the_audit_command_takes_the_released_irim_checkpoint(tmp_path, capsys, monkeypatch):
+    """The release's checkpoint ({"args": Namespace, "model": module.-prefixed state_dict})
+    audited with --weights: no run of the cache is needed."""
+    import argparse
+
+    import numpy as np
+
+    from fnaf.audit import model_identity
+    from fnaf.runs import build_model, preset
+
+    monkeypatch.setenv("FNAF_CACHE", str(tmp_path / "cache"))
+    released = build_model(preset("smoke", "irim")).state_dict()
+    torch.save({"epoch": 50, "args": argparse.Namespace(n_steps=2), "best_dev_loss":
+                np.float64(0.7), "model": {f"module.{k}": v for k, v in released.items()}},
+               tmp_path / "model.pt")
+    main(["audit", "--scale", "smoke", "--model", "irim", "--weights", str(tmp_path / "model.pt"),
+          "--device", "cpu", "--quiet", "--eps", "0.08", "--steps", "2", "--restarts", "1",
+          "--slices-per-volume", "1", "--out", str(tmp_path / "audits")])
+    assert "model: SSIM lost per ε" in capsys.readouterr().out
+    claim = json.loads((tmp_path / "audits" / "model.json").read_text())
+    loaded = build_model(preset("smoke", "irim"))
+    loaded.load_state_dict(released)
+    assert claim["model"]["identity"] == model_identity(loaded, "unused")  # the release's weights
+

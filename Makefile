@@ -14,6 +14,8 @@ BOOK_THREADS ?= 2
 # raise it on machines with more cores or several GPUs. The tests train in their own process.
 BOOK_PROCESSES ?= 1
 OMP_WAIT_POLICY ?= PASSIVE
+# The browser that measures the built book's tables at a projector's width (tools/table_widths.py)
+CHROMIUM ?= chromium
 export OMP_NUM_THREADS OMP_WAIT_POLICY
 # The book's data and trained runs live with the checkout (a fresh clone trains from scratch).
 FNAF_CACHE ?= $(CURDIR)/.fnaf_cache
@@ -45,6 +47,8 @@ book: $(VENV)/.installed _assets/mathjax/tex-chtml.js
 	FNAF_PROCESSES=$(BOOK_PROCESSES) $(PY) tools/execute_book.py --threads $(BOOK_THREADS)
 	OMP_NUM_THREADS=$(BOOK_THREADS) FNAF_PROCESSES=$(BOOK_PROCESSES) $(VENV)/bin/jupyter-book build . --warningiserror --nitpick --keep-going
 	$(PY) tools/check_html.py _build/html
+	@if command -v $(CHROMIUM) >/dev/null; then $(PY) tools/table_widths.py _build/html --chromium $(CHROMIUM); \
+	else echo "book: table widths NOT measured: no $(CHROMIUM) (apt-get install chromium)"; fi
 	$(PY) tools/book_times.py _build/.jupyter_cache
 	@echo "book: $(CURDIR)/_build/html/index.html"
 

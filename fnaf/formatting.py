@@ -65,5 +65,5 @@ def wrapped(table: pd.DataFrame):
     """A table of words for reading (a Styler): cells wrap at the column instead of running
     past it, aligned left and to the top."""
     return table.style.set_table_attributes('class="dataframe"').set_table_styles(
-        [{"selector": "th, td", "props": "text-align: left; padding: 0.2em 0.5em; "
+        [{"selector": "th, td", "props": "text-align: left; padding: 0.2em 0.4em; "
                                          "white-space: normal; vertical-align: top;"}])

@@ -221,12 +221,14 @@ def information_view(summaries: dict) -> pd.DataFrame:
     return view
 
 
-def table4_view(table: pd.DataFrame, robust: list[str], places: int = 4):
-    """Table 4 for reading: ``N``, each model's mean NMSE with its 95 % interval, each robust
-    model's direction against its baseline (bold where the paired test is significant), and
-    the paper's ``N`` and means beside them."""
-    models = [column[:-4] for column in table.columns
-              if column.endswith(" low") and f"paper {column[:-4]}" in table.columns]
+def table4_view(table: pd.DataFrame, baselines: dict[str, str], baseline: str,
+                places: int = 4):
+    """Table 4 for reading, one baseline's family (``baselines``: robust model -> baseline;
+    the whole table is too wide for a projector): ``N``, the baseline's and its robust models'
+    mean NMSE with 95 % intervals, each robust model's direction against the baseline (bold
+    where the paired test is significant), and the paper's ``N`` and means beside them."""
+    robust = [model for model, of in baselines.items() if of == baseline]
+    models = [baseline, *robust]
     shown = interval_strings(table, models, places)
     for model in robust:
         shown[model] = [text if direction == "equal" or text == "–" else f"{text} {direction}"
@@ -236,12 +238,23 @@ def table4_view(table: pd.DataFrame, robust: list[str], places: int = 4):
                      axis=1)
 
     def bold(column: pd.Series) -> list[str]:
-        flags = table.get(f"{column.name} significant")
-        return ["font-weight: bold" if flags is not None and flag else "" for flag in
-                (flags if flags is not None else [False] * len(column))]
+        return ["font-weight: bold" if flag else "" for flag in table[f"{column.name} significant"]]
 
     return view.style.apply(bold, subset=robust).set_table_attributes('class="dataframe"') \
-        .set_table_styles([{"selector": "th, td", "props": "padding: 0.25em 0.6em;"}])
+        .set_table_styles([{"selector": "th, td", "props": "padding: 0.25em 0.4em;"}])
+
+
+def table4_tests_view(tests: pd.DataFrame, baselines: dict[str, str], baseline: str
+                      ) -> pd.DataFrame:
+    """:func:`table4`'s p-values of the robust models of one ``baseline``, two significant
+    digits, under a header of model and test (signed-rank over boxes, the paper's rank-sum,
+    signed-rank over volumes)."""
+    robust = [model for model, of in baselines.items() if of == baseline]
+    tests_of = {"": "signed-rank, boxes", " rank-sum": "rank-sum, boxes",
+                " volumes": "signed-rank, volumes"}
+    columns = {(model, name): tests[f"{model} p{suffix}"] for model in robust
+               for suffix, name in tests_of.items()}
+    return pd.DataFrame(columns).map(lambda p: "–" if pd.isna(p) else f"{p:.2g}")
 
 
 UNIT = ["fname", "slice", "label"]
@@ -362,7 +375,10 @@ def correlation_view(table: pd.DataFrame) -> pd.DataFrame:
             table["spearman_r"], table["spearman_volume_low"], table["spearman_volume_high"])]
     extra = [column for column in ("sign", "sign_units", "paper", "verdict")
              if column in table.columns]
-    view = pd.concat([view, table[extra]], axis=1)
+    view = pd.concat([view, table[extra].rename(columns={"sign_units": "sign, units"})], axis=1)
+    if view.get("volumes", pd.Series(dtype=int)).nunique() == 1:  # one count: in the header
+        count = view.pop("volumes").iloc[0]
+        view = view.rename(columns={"ρ, volumes resampled": f"ρ, {count} volumes resampled"})
     if "accel" in view.index.names:
         view = view.rename(index="{}×".format, level="accel").rename_axis(
             index={"accel": "AF"})

@@ -9,7 +9,7 @@ from fnaf.boxes import COMPARTMENTS, box_nmse, prediction_volumes
 from fnaf.data.annotations import AnnotationIndex, read_annotations
 from fnaf.data.fastmri_writer import write_reconstruction
 from fnaf.evaluation import VolumeReconstruction
-from fnaf.tables import table4
+from fnaf.tables import table4, table4_tests_view, table4_view
 
 
 def _annotated_volume(root):
@@ -80,6 +80,26 @@ def test_table4_means_intervals_and_paired_tests():
     assert table.loc["Med Men", "FNAF U-Net volumes"] == 4
     assert np.isnan(tests.loc["Med Men", "FNAF U-Net p volumes"])
     assert table.loc["Med Men", "FNAF U-Net direction volumes"] == "lower"
+
+
+def test_table4_is_read_one_network_at_a_time():
+    rng = np.random.default_rng(0)
+    baseline = _units(rng)
+    men = baseline["compartment"] == "Med Men"
+    better = baseline.assign(nmse=np.where(men, baseline["nmse"] / 3, baseline["nmse"]))
+    baselines = {"FNAF U-Net": "U-Net", "FNAF I-RIM": "I-RIM"}
+    table, tests = table4({"U-Net": baseline, "FNAF U-Net": better, "I-RIM": baseline,
+                           "FNAF I-RIM": baseline}, baselines, accel=4)
+    view = table4_view(table, baselines, "U-Net")
+    assert view.data.columns.tolist() == ["N", "U-Net", "FNAF U-Net", "paper N", "paper U-Net",
+                                          "paper FNAF U-Net"]
+    assert view.data.loc["Med Men", "FNAF U-Net"].endswith(" lower")
+    assert "font-weight: bold" in view.to_html()  # Med Men's paired test is significant
+    shown = table4_tests_view(tests, baselines, "I-RIM")
+    assert shown.columns.tolist() == [("FNAF I-RIM", "signed-rank, boxes"),
+                                      ("FNAF I-RIM", "rank-sum, boxes"),
+                                      ("FNAF I-RIM", "signed-rank, volumes")]
+    assert shown.loc["BML Med Fem", ("FNAF I-RIM", "signed-rank, boxes")] == "–"  # no units
 
 
 def test_table4_tests_all_boxes_by_volume_beside_the_box_level_test():

@@ -14,6 +14,7 @@ from fnaf.studies.classification import (
     classification_table,
     classification_view,
     comparisons,
+    comparisons_view,
     confidence_drop,
     decision_test,
     strategy_comparison,
@@ -173,3 +174,7 @@ def test_the_less_confident_share_resamples_the_volumes_of_the_missed_patches():
     row = table.loc[("4×", "FNAF U-Net")]
     assert row["share"] == 0.5 and row["missed on both"] == 40 and row["fixed"] == 0
     assert (row["share low"], row["share high"], row["share volumes"]) == (0.0, 1.0, 2)
+    shown = comparisons_view(table)
+    assert shown.index.tolist() == [("4×", "FNAF U-Net vs U-Net")]
+    assert shown.iloc[0]["right only on baseline / robust (patches)"] == "0 / 0"
+    assert shown.iloc[0]["less confident / still missed"] == "20 / 40"

@@ -16,6 +16,7 @@ from fnaf.studies.distribution_shift import (  # noqa: E402
     accuracy_on_the_line,
     example_images,
     fit_row,
+    fits_view,
     frequency_energy,
     frequency_figure,
     hardest_slices,
@@ -283,6 +284,11 @@ def test_the_line_bootstrap_finds_a_known_line_and_a_method_above_it():
     assert reading["above"] == ["l1"]  # 0.05 above the others' line, shown by its interval
     assert "l1 0.0" in reading["text"] and "decoder" in reading["text"]
     assert set(fit_row(fit)) >= {"slope low", "intercept high"} and "residuals" not in fit_row(fit)
+    shown = fits_view(pd.DataFrame([{"shift": "dataset shift", "x": "knee", "y": "shifted",
+                                     **fit_row(fit)}]))
+    assert shown.columns.tolist() == ["x", "y", "methods", "slope", "intercept", "r"]
+    assert shown.loc["dataset shift", "slope"] == (
+        f"{fit['slope']:.3f} [{fit['slope low']:.3f}, {fit['slope high']:.3f}]")
     # seeded: the same intervals again, and cheap
     assert line_fit(points, "knee", "shifted", scores=scores)["slope low"] == fit["slope low"]
 

@@ -214,6 +214,8 @@ def test_the_view_links_each_source_to_its_chapter_with_the_acceleration(table):
     assert ('<a class="fnaf-source" data-af="8×" href="06_correlation_analysis.html">Fig. 6</a>'
             in html)
     assert "fnaf-summary" in html and "background-color" in html
+    assert "<br><small><code>fnaf-t2-attack-unet</code></small>" in html  # the id, under its claim
+    assert "_verdict" not in html  # the rules by their short names
     read = (table.index.get_level_values("AF") != NO_AF).sum()
     assert html.count('class="fnaf-source"') == read
 

@@ -1,5 +1,5 @@
 """tools/table_widths.py: which measured tables are wider than their column (the measurement
-itself needs Chromium, which the CI machine lacks; it is run by hand)."""
+itself needs Chromium: ``make book`` runs it on the built book)."""
 
 import importlib.util
 from pathlib import Path

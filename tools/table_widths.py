@@ -1,12 +1,13 @@
 """List the built book's tables that are wider than the content column at a 1280-px window (a
 projector's), measured in headless Chromium.
 
-Usage: ``python tools/table_widths.py _build/html [--width 1280] [--chromium chromium]`` after
-``make book``; needs Chromium (``apt-get install chromium``), which the CI machine lacks, so
-``make book`` does not run it. Each page is loaded at the window's width with a script that
-reports the article's width and every table's (its scroll width: what it needs, not what is
-shown). Exits non-zero when a table is wider than the article; a table's laid-out width depends
-on the theme's CSS (pandas' body cells do not wrap), which is why it is measured, not estimated.
+Usage: ``python tools/table_widths.py _build/html [--width 1280] [--chromium chromium]``;
+``make book`` runs it after the build where Chromium is installed (``apt-get install
+chromium``; CI installs it) and says so where it is not. Each page is loaded at the window's
+width with a script that reports the article's width and every table's (its scroll width:
+what it needs, not what is shown). Exits non-zero when a table is wider than the article; a
+table's laid-out width depends on the theme's CSS and the browser's line breaking, which is why
+it is measured, not estimated.
 """
 
 from __future__ import annotations

@@ -315,29 +315,35 @@ def _direction(value: float, reference: float) -> str:
 
 
 def comparisons_view(compared: pd.DataFrame) -> pd.DataFrame:
-    """:func:`comparisons` for reading: the baseline, the difference in the share of patches
-    called right (robust − baseline, %, its interval resampling volumes) with the signed-rank p
-    over volumes, the patches only one reconstruction lets the classifier get right with
-    McNemar's p on patches (secondary), the baseline's false negatives
-    the robust model fixes, and the confidence analysis as ``less confident / still missed``
-    with the share and its 95 % interval (resampling volumes)."""
+    """:func:`comparisons` for reading, one row per robust model and its baseline: the
+    difference in the share of patches called right (robust − baseline, %, its interval
+    resampling volumes) with the signed-rank p over volumes, the patches only one
+    reconstruction lets the classifier get right (``baseline / robust``) with McNemar's p on
+    patches as if independent (secondary), the baseline's false negatives the robust model
+    fixes, and the confidence analysis as ``less confident / still missed`` with the share and
+    its 95 % interval (resampling volumes)."""
     share = interval_strings(compared.astype({"share": float}), ["share"], 2)["share"]
     columns = [f"rate difference{end}" for end in ("", " low", " high")]
     difference = interval_strings(compared[columns].astype(float) * 100, ["rate difference"], 1)
-    return pd.DataFrame({
-        "vs": compared["baseline"],
+    view = pd.DataFrame({
         "Δ right (%), by volume": difference["rate difference"],
         "p, volumes": compared["p volumes"].map(p_string),
         "volumes": compared["volumes"],
-        "right only on baseline (patches)": compared["baseline only"],
-        "right only on robust (patches)": compared["robust only"],
-        "McNemar p, patches as independent": compared["p"].map(p_string),
+        "right only on baseline / robust (patches)": [
+            f"{baseline} / {robust}" for baseline, robust in
+            zip(compared["baseline only"], compared["robust only"])],
+        "McNemar p, patches": compared["p"].map(p_string),
         "FN fixed": [f"{fixed} / {missed}" for fixed, missed in
                      zip(compared["fixed"], compared["false negatives"])],
         "less confident / still missed": [
             f"{less} / {still}" for less, still in
             zip(compared["less confident"], compared["missed on both"])],
         "share [95 % CI, volumes]": share})
+    pairs = [f"{robust} vs {baseline}" for robust, baseline in
+             zip(compared.index.get_level_values("robust"), compared["baseline"])]
+    return view.set_axis(pd.MultiIndex.from_arrays(
+        [compared.index.get_level_values(0), pairs],
+        names=[compared.index.names[0], "robust vs baseline"]))
 
 
 def strategy_view(table: pd.DataFrame) -> pd.DataFrame:

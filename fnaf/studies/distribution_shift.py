@@ -232,6 +232,15 @@ def fit_row(fit: dict) -> dict:
     return {key: value for key, value in fit.items() if not isinstance(value, dict)}
 
 
+def fits_view(fits: pd.DataFrame) -> pd.DataFrame:
+    """The ``fits`` table (rows of :func:`fit_row` with ``shift``, ``x``, ``y``) for reading:
+    per shift the axes, the methods ``n``, and the slope, the intercept and Pearson's r each
+    with its 95 % interval (:func:`line_fit`; "–" where there is none)."""
+    intervals = interval_strings(fits, ["slope", "intercept", "r"], 3)
+    return pd.concat([fits[["x", "y", "n"]], intervals], axis=1).set_axis(
+        fits["shift"], axis=0).rename(columns={"n": "methods"})
+
+
 #: The trained families' names in the chapter's tables (``multicoil_preset``'s model -> family).
 FAMILIES = {"varnet": "VarNet", "unet": "U-Net"}
 

@@ -15,6 +15,7 @@ from each claim to the chapter that shows it.
 
 from __future__ import annotations
 
+import re
 from os import PathLike
 from pathlib import Path
 
@@ -875,10 +876,20 @@ def source_link(source: str, chapter: str, af: str) -> str:
 
 
 def summary_view(table: pd.DataFrame):
-    """:func:`claims` for reading (a Styler): the source linked to its chapter, the verdicts
-    coloured."""
-    shown = table.drop(columns=["chapter", "study"]).copy()
+    """:func:`claims` for reading (a Styler): each claim with its register id beneath it, the
+    source linked to its chapter, the rule by its short name (``direction`` for
+    ``direction_verdict``), the verdicts coloured, and the readings free to break after their
+    hyphens, underscores, slashes and dots (so that the table fits a projector's page)."""
+    shown = table.drop(columns=["chapter", "study", "id"]).copy()
     shown["source"] = [source_link(row["source"], row["chapter"], af)
                        for (_, af), row in table.iterrows()]
+    shown["rule"] = shown["rule"].str.removesuffix("_verdict")
+    for column in ("paper", "ours"):
+        shown[column] = [re.sub(r"([-_/]|\.(?=[a-z]))", r"\1<wbr>", f"{text}")
+                         for text in shown[column]]
+    shown.index = pd.MultiIndex.from_arrays(
+        [[f"{claim}<br><small><code>{claim_id}</code></small>" for claim, claim_id in
+          zip(table.index.get_level_values("claim"), table["id"])],
+         table.index.get_level_values("AF")], names=table.index.names)
     return wrapped(shown).set_table_attributes('class="dataframe fnaf-summary"').map(
         lambda verdict: f"background-color: {VERDICT_COLOURS[verdict]}", subset=["verdict"])

@@ -1,6 +1,7 @@
 import os
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("FNAF_CHECK_FIGURES", "1")  # every notebook run checks its figures
 
 import pytest
 import torch

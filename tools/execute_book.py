@@ -15,6 +15,9 @@ A notebook whose code already has a cached execution is not executed again; the 
 ones myst-nb looks up (the same hash of code cells and kernel), written with the same fields
 plus the lane, which ``tools/book_times.py`` reads to report the build's wall time.
 
+Every kernel checks the figures its cells leave open (:mod:`fnaf.figure_labels`): a figure
+showing an axis without a label fails its notebook.
+
 Usage: ``python tools/execute_book.py [--cache _build/.jupyter_cache] [--threads 2]
 [--timeout 1800]`` (``make book`` runs it). Exits 1 naming each notebook that failed; the other
 lane goes on, so a rerun executes only what is missing.
@@ -35,6 +38,8 @@ import yaml
 from jupyter_cache import get_cache
 from jupyter_cache.base import CacheBundleIn
 from jupyter_cache.executors.utils import single_nb_execution
+
+from fnaf import figure_labels
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The notebooks (under notebooks/, without ``.ipynb``) of each lane, in execution order.
@@ -122,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     check_lanes(toc_notebooks(args.toc), LANES, LAST)
     os.environ["OMP_NUM_THREADS"] = str(max(1, args.threads // len(LANES)))  # the kernels' env
+    os.environ[figure_labels.SWITCH] = "1"  # a cell leaving a figure without axis labels fails
     args.cache.mkdir(parents=True, exist_ok=True)
     get_cache(str(args.cache)).list_cache_records()  # creates the database before the lanes do
     start = time.perf_counter()

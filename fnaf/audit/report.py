@@ -108,7 +108,7 @@ def worst_slice_figure(examples: list[WorstSlice]):
             ax.set_title(title, fontsize=9)
             ax.set_axis_off()
             if not grey:
-                figure.colorbar(shown, ax=ax, shrink=0.8)
+                figure.colorbar(shown, ax=ax, shrink=0.8, label="magnitude (target's units)")
     return figure
 
 

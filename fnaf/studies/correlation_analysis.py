@@ -116,7 +116,7 @@ def box_nmse_figure(per_model: dict[str, pd.DataFrame], title: str = ""):
     figure, ax = plt.subplots(figsize=(9.0, 4.8), layout="constrained")
     sns.boxplot(frame, x="compartment", y="nmse", hue="model", order=order, ax=ax,
                 fliersize=2, linewidth=0.8)
-    ax.set_xlabel("")
+    ax.set_xlabel("compartment")
     ax.set_ylabel("NMSE inside the boxes")
     ax.set_yscale("log")
     ax.tick_params(axis="x", rotation=35, labelsize=10)
@@ -137,7 +137,9 @@ def size_scatter(points: pd.DataFrame, value: str, ylabel: str):
                       scatter_kws={"s": 9, "alpha": 0.45}, line_kws={"linewidth": 1.6},
                       facet_kws={"sharey": False, "margin_titles": True})
     grid.set(xscale="log")
-    grid.set_axis_labels("abnormality size (pixels at 320 × 320)", ylabel)
+    grid.set_xlabels("abnormality size (pixels at 320 × 320)")
+    for ax in grid.axes.flat:  # each panel has its own y scale, so each says what it is
+        ax.set_ylabel(ylabel)
     if value == "improvement":
         grid.refline(y=0, color="0.6", linewidth=0.8)
     return grid.figure

@@ -48,12 +48,13 @@ def exercises(page: str, path: Path = EXERCISES, times: Path = TIMES) -> Markdow
     the book's machine (or that it has not been timed yet) and what to look for."""
     recorded = json.loads(Path(times).read_text()) if Path(times).is_file() else {}
     lines = []
+    note = f", {recorded['note']}" if "note" in recorded else ""
     for number, exercise in enumerate(page_exercises(page, path), start=1):
         seconds = recorded.get("seconds", {}).get(page, {}).get(exercise["title"])
         took = ("not timed yet on the book's machine (`tools/warm_times.py --exercises`)"
                 if seconds is None else
                 f"{seconds / 60:.1f} min on the book's machine ({recorded['cores']} cores, "
-                f"caches filled, {recorded['date']})")
+                f"caches filled, {recorded['date']}{note})")
         lines += [f"{number}. **{exercise['title']}** — {took}.", "",
                   f"   ```\n   {command(page, exercise['parameters'])}\n   ```", "",
                   f"   What to look for: {exercise['look_for']}", ""]

@@ -39,6 +39,10 @@ def test_an_exercise_shows_its_recorded_time_or_says_it_has_none(tmp_path):
     assert "1.5 min on the book's machine (2 cores" in shown
     assert "not timed yet" in shown  # the second exercise
     assert shown.count("papermill notebooks/02_fnaf_attacks.ipynb") == len(ALL["02_fnaf_attacks"])
+    record.write_text(json.dumps({"seconds": {"02_fnaf_attacks": {"A bigger feature": 90.0}},
+                                  "date": "2026-12-07", "cores": 2, "note": "beside other work"}))
+    assert "(2 cores, caches filled, 2026-12-07, beside other work)" in exercises(
+        "02_fnaf_attacks", times=record).data
 
 
 @pytest.mark.parametrize("page", sorted(ALL))

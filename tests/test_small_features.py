@@ -22,7 +22,9 @@ from fnaf.attacks.windows import (
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.transforms import KneeSlice
 from fnaf.mri import center_crop, fft2c, ifft2c
-from fnaf.studies.small_features import box_errors, information_loss
+from fnaf.data.batches import SliceGroups
+from fnaf.figure_labels import unlabelled_axes
+from fnaf.studies.small_features import box_errors, information_loss, location_maps, mean_anatomy
 
 
 def constant_batch(count=2, grid=(12, 10), crop=(8, 6), value=3.0) -> KneeSlice:
@@ -191,3 +193,22 @@ def test_every_chapter_setting_is_refused_naming_the_parameter_and_the_fix(chang
     check_parameters(**{**FEATURE_SETTINGS, "fnaf_models": None})  # no FNAF models
     with pytest.raises(ValueError, match=message):
         check_parameters(**{**FEATURE_SETTINGS, **change})
+
+
+def test_location_maps_share_one_colour_scale_over_the_anatomy():
+    import matplotlib.pyplot as plt
+
+    means = pd.DataFrame([{"model": model, "row": row, "col": col, "error": level * (1 + row)}
+                          for model, level in (("small", 0.1), ("large", 1.0))
+                          for row in range(3) for col in range(3)])
+    targets = torch.zeros(2, 8, 8)
+    targets[0, 2:6, 2:6], targets[1, 3:5, 3:5] = 2.0, 4.0  # each divided by its maximum first
+    groups = SliceGroups((KneeSlice(*[None] * len(KneeSlice._fields))._replace(target=targets),))
+    anatomy = mean_anatomy(groups)
+    assert anatomy[3, 3] == 1.0 and anatomy[2, 2] == 0.5 and anatomy[0, 0] == 0.0
+    figure = location_maps(means, 4, anatomy, columns=2)
+    maps = [image for ax in figure.axes for image in ax.get_images() if image.cmap.name == "magma"]
+    assert [image.get_clim() for image in maps] == [(0.0, 3.0)] * 2  # the largest mean, shared
+    assert all(ax.get_images()[0].cmap.name == "gray" for ax in figure.axes if ax.get_images())
+    assert unlabelled_axes(figure) == []  # the one colour bar says what it shows
+    plt.close(figure)

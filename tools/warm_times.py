@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import sys
 import tempfile
@@ -63,23 +64,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="the record (default: book/warm_times.json, "
                         "or book/exercise_times.json with --exercises)")
     parser.add_argument("--toc", type=Path, default=ROOT / "_toc.yml")
+    parser.add_argument("--note", help="how the machine was loaded, shown with the times "
+                        "(e.g. 'beside other work': then they are upper bounds)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the record's times and run only what it lacks")
     args = parser.parse_args(argv)
-    seconds: dict = {}
+    out = args.out or ROOT / "book" / ("exercise_times.json" if args.exercises else
+                                       "warm_times.json")
+    seconds: dict = json.loads(out.read_text())["seconds"] if args.resume and out.exists() else {}
+
+    def record(key: tuple[str, ...], took: float) -> None:
+        """Keep ``took`` under ``key`` and rewrite the record (so an interrupted run resumes)."""
+        *outer, last = key
+        node = seconds
+        for name in outer:
+            node = node.setdefault(name, {})
+        node[last] = took
+        print(f"{', '.join(key)}: {took} s", flush=True)
+        save_json({"seconds": seconds, "date": f"{datetime.date.today()}",
+                   "cores": os.cpu_count(), **({"note": args.note} if args.note else {})}, out)
+
     with tempfile.TemporaryDirectory() as scratch:
         if args.exercises:
             for page, exercises in yaml.safe_load(EXERCISES.read_text()).items():
                 for exercise in exercises:
-                    took = timed(page, exercise["parameters"], Path(scratch))
-                    seconds.setdefault(page, {})[exercise["title"]] = took
-                    print(f"{page}, {exercise['title']}: {took} s", flush=True)
+                    if exercise["title"] not in seconds.get(page, {}):
+                        record((page, exercise["title"]),
+                               timed(page, exercise["parameters"], Path(scratch)))
         else:
             for page in pages(args.toc):
-                seconds[page] = timed(page, {}, Path(scratch))
-                print(f"{page}: {seconds[page]} s", flush=True)
-    out = args.out or ROOT / "book" / ("exercise_times.json" if args.exercises else
-                                       "warm_times.json")
-    save_json({"seconds": seconds, "date": f"{datetime.date.today()}", "cores": os.cpu_count()},
-              out)
+                if page not in seconds:
+                    record((page,), timed(page, {}, Path(scratch)))
     return 0
 
 

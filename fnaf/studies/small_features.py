@@ -277,14 +277,6 @@ def map_means(maps: pd.DataFrame) -> pd.DataFrame:
     return maps.groupby(["model", "row", "col"], sort=False, as_index=False).error.mean()
 
 
-
-
-
-
-
-
-
-
 def location_dependence(maps: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
     """Per ``model`` of the map rows (``model``, ``fname``, ``slice``, ``row``, ``col``,
     ``error``): ``images``, ``locations``, the mean ``error`` with its interval (bootstrap over
@@ -446,28 +438,41 @@ def box_view(reading: pd.DataFrame) -> pd.DataFrame:
     return means.join(correlation_view(reading.set_index("model")))
 
 
-def location_maps(means: pd.DataFrame, size: int, shape: tuple[int, int], columns: int = 4,
+def mean_anatomy(slices: SliceGroups) -> np.ndarray:
+    """The slices' mean target ``(h, w)``, each divided by its maximum first: the anatomy
+    beneath :func:`location_maps`."""
+    targets = torch.cat([batch.target / batch.target.flatten(1).amax(1)[:, None, None]
+                         for batch in slices.batches])
+    return targets.mean(0).cpu().numpy()
+
+
+def location_maps(means: pd.DataFrame, size: int, anatomy: np.ndarray, columns: int = 4,
                   panel: float = 2.6):
-    """The paper's Fig. 7 idea: per model, the mean window error (rows of
-    :func:`map_means`) drawn at each window's centre on the ``shape``
-    target grid, each model on its own colour scale (the pattern, not the level, is compared)."""
+    """The paper's Fig. 7 idea: per model, the mean window error (rows of :func:`map_means`)
+    drawn at each window's centre over the slices' mean ``anatomy`` ``(h, w)``
+    (:func:`mean_anatomy`), every model on one colour scale from 0 to the largest mean, so
+    that both the pattern and the level compare across panels."""
     models = list(dict.fromkeys(means.model))
     rows = -(-len(models) // columns)
     width = min(columns, len(models))
-    figure, axes = plt.subplots(rows, width, figsize=(panel * width, panel * rows), squeeze=False,
-                                layout="constrained")
+    figure, axes = plt.subplots(rows, width, figsize=(panel * width + 1.0, panel * rows),
+                                squeeze=False, layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
+    top = float(means.error.max())
+    half = size / 2
     for ax, model in zip(axes.flat, models):
         grid = means[means.model == model].pivot(index="row", columns="col", values="error")
-        half = size / 2
         extent = (grid.columns.min() + half - 0.5, grid.columns.max() + half - 0.5,
                   grid.index.max() + half - 0.5, grid.index.min() + half - 0.5)
-        shown = ax.imshow(grid.to_numpy(), cmap="magma", extent=extent, interpolation="nearest")
-        ax.set_xlim(-0.5, shape[1] - 0.5)
-        ax.set_ylim(shape[0] - 0.5, -0.5)
-        ax.set_title(model, fontsize=9)
-        figure.colorbar(shown, ax=ax, shrink=0.8)
+        ax.imshow(anatomy, cmap="gray", vmin=0, vmax=float(anatomy.max()))
+        shown = ax.imshow(grid.to_numpy(), cmap="magma", vmin=0, vmax=top, alpha=0.6,
+                          extent=extent, interpolation="nearest")
+        ax.set_xlim(-0.5, anatomy.shape[1] - 0.5)
+        ax.set_ylim(anatomy.shape[0] - 0.5, -0.5)
+        ax.set_title(model, fontsize=11)
+    figure.colorbar(shown, ax=axes, shrink=0.8,
+                    label=f"mean error, {size}-px window")
     return figure
 
 

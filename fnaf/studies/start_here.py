@@ -69,22 +69,24 @@ def pgd_example(run: TrainedRun, accel: int, eps: float, steps: int = 10, *,
 
 
 def pgd_figure(example: dict):
-    """:func:`pgd_example`'s images in a row, each reconstruction titled with its SSIM on the
-    ground truth's grey scale (0 to its maximum); the perturbation's image on its own scale,
-    with a colour bar."""
+    """:func:`pgd_example`'s images in rows of three, each reconstruction titled (in a
+    projector's type size) with its ε and SSIM, on the ground truth's grey scale (0 to its
+    maximum); the perturbation's image on its own scale, with a labelled colour bar."""
     ssim, eps, images = example["SSIM"], example["eps"], example["images"]
-    titles = {"ground truth": "ground truth", "clean": f"clean, SSIM {ssim['clean']:.3f}",
-              "attacked": f"attacked (ε {eps:g}), SSIM {ssim['attacked']:.3f}",
-              "random noise": f"random noise (ε {eps:g}), SSIM {ssim['random noise']:.3f}",
-              "perturbation": "the perturbation's image"}
-    figure, axes = plt.subplots(1, len(images), figsize=(2.8 * len(images), 3.0),
-                                layout="constrained")
+    titles = {"ground truth": "ground truth", "clean": f"clean\nSSIM {ssim['clean']:.3f}",
+              "attacked": f"attacked, ε {eps:g}\nSSIM {ssim['attacked']:.3f}",
+              "random noise": f"random noise, ε {eps:g}\nSSIM {ssim['random noise']:.3f}",
+              "perturbation": "the perturbation\nas an image"}
+    figure, axes = plt.subplots(2, 3, figsize=(9.0, 6.6), layout="constrained")
+    for ax in axes.flat[len(images):]:
+        ax.set_visible(False)
     top = float(images["ground truth"].max())
-    for ax, (name, image) in zip(axes, images.items()):
+    for ax, (name, image) in zip(axes.flat, images.items()):
         if name == "perturbation":
-            figure.colorbar(ax.imshow(image, cmap="magma"), ax=ax, shrink=0.8)
+            bar = figure.colorbar(ax.imshow(image, cmap="magma"), ax=ax, shrink=0.8)
+            bar.set_label("magnitude (data units)")
         else:
             ax.imshow(image, cmap="gray", vmin=0, vmax=top)
-        ax.set_title(titles[name], fontsize=9)
+        ax.set_title(titles[name], fontsize=13)
         ax.set_axis_off()
     return figure

@@ -69,7 +69,8 @@ def pgd_example(run: TrainedRun, accel: int, eps: float, steps: int = 10, *,
 
 
 def pgd_figure(example: dict):
-    """:func:`pgd_example`'s images in rows of three, each reconstruction titled (in a
+    """:func:`pgd_example`'s images in two rows (the reconstructions, then the noise and the
+    perturbation under the clean and the attacked one), each reconstruction titled (in a
     projector's type size) with its ε and SSIM, on the ground truth's grey scale (0 to its
     maximum); the perturbation's image on its own scale, with a labelled colour bar."""
     ssim, eps, images = example["SSIM"], example["eps"], example["images"]
@@ -78,10 +79,9 @@ def pgd_figure(example: dict):
               "random noise": f"random noise, ε {eps:g}\nSSIM {ssim['random noise']:.3f}",
               "perturbation": "the perturbation\nas an image"}
     figure, axes = plt.subplots(2, 3, figsize=(9.0, 6.6), layout="constrained")
-    for ax in axes.flat[len(images):]:
-        ax.set_visible(False)
+    axes[1, 0].set_visible(False)  # the perturbation's colour bar then widens the last column
     top = float(images["ground truth"].max())
-    for ax, (name, image) in zip(axes.flat, images.items()):
+    for ax, (name, image) in zip([*axes[0], *axes[1, 1:]], images.items()):
         if name == "perturbation":
             bar = figure.colorbar(ax.imshow(image, cmap="magma"), ax=ax, shrink=0.8)
             bar.set_label("magnitude (data units)")

@@ -151,6 +151,15 @@ def test_a_multicoil_feature_adds_to_the_root_sum_of_squares(multicoil_batch):
     assert torch.allclose(after, before + features.values, atol=1e-4 * float(before.max()))
     assert torch.allclose(attacked.target, batch.target + features.values)
 
+
+def test_the_zero_filled_input_of_a_multicoil_slice_is_the_rss_of_its_coil_images(
+        multicoil_batch):
+    """What eq. 7 compares where a pipeline does not carry it (the audit's ReconPipeline)."""
+    batch = multicoil_batch
+    expected = rss(center_crop(ifft2c(batch.kspace * batch.mask), (32, 32)))
+    assert torch.allclose(zero_filled_magnitude(batch), expected, atol=1e-6)
+
+
 def test_masked_nmse_is_normalised_by_the_target_inside_the_region():
     target = torch.zeros(1, 4, 4)
     target[0, 1, 1], target[0, 2, 2] = 2.0, 1.0

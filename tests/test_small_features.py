@@ -20,10 +20,10 @@ from fnaf.attacks.windows import (
     window_masks,
 )
 from fnaf.data.annotations import AnnotationIndex
-from fnaf.data.transforms import KneeSlice
-from fnaf.mri import center_crop, fft2c, ifft2c
 from fnaf.data.batches import SliceGroups
+from fnaf.data.transforms import KneeSlice
 from fnaf.figure_labels import unlabelled_axes
+from fnaf.mri import center_crop, fft2c, ifft2c
 from fnaf.studies.small_features import box_errors, information_loss, location_maps, mean_anatomy
 
 

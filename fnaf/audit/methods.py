@@ -25,7 +25,6 @@ from torch import nn
 from fnaf.audit.claim import audit_checked
 from fnaf.audit.suite import SUITE_VERSION, AuditSuite
 from fnaf.data.transforms import KneeSlice
-from fnaf.mri import center_crop, zero_filled_image
 from fnaf.pipelines import Reconstruction
 from fnaf.runs.configs import RunConfig
 from fnaf.runs.untrained import TwoStepConfig, UntrainedConfig
@@ -53,9 +52,7 @@ class MethodPipeline:
     def __call__(self, model: MethodModel, batch: KneeSlice) -> Reconstruction:
         with torch.enable_grad():
             image = model.method(batch).detach()
-        zero_filled = center_crop(zero_filled_image(batch.kspace * batch.mask, batch.mask).abs(),
-                                  tuple(batch.target.shape[-2:]))
-        return Reconstruction(image, image, zero_filled=zero_filled)
+        return Reconstruction(image, image)
 
 
 def method_audit_parts(config: UntrainedConfig, suite: AuditSuite,

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from fnaf.data.transforms import KneeSlice
-from fnaf.mri import center_crop, zero_filled_image
+from fnaf.mri import center_crop
 from fnaf.pipelines import Reconstruction
 
 Recon = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -53,19 +53,16 @@ class ReconModel(nn.Module):
 
 class ReconPipeline:
     """The pipeline of a :class:`ReconModel`: the batch's k-space masked, the model, its image
-    checked (:func:`checked_image`) and centre-cropped to the target; beside it the zero-filled
-    magnitude on the target crop (what the FNAF attacks' information distance compares)."""
+    checked (:func:`checked_image`) and centre-cropped to the target. It leaves the zero-filled
+    magnitude out (PGD's steps do not read it); the FNAF searches compute it where they need it
+    (:func:`fnaf.attacks.search.zero_filled_magnitude`)."""
 
     name = "recon"
 
     def __call__(self, model: ReconModel, batch: KneeSlice) -> Reconstruction:
         checked_mask(batch, model.name)
-        masked = batch.kspace * batch.mask
-        image = model(masked, batch.mask)
-        zero_filled = center_crop(zero_filled_image(masked, batch.mask).abs(),
-                                  tuple(batch.target.shape[-2:]))
-        return Reconstruction(checked_image(image, batch, model.name), image,
-                              zero_filled=zero_filled)
+        image = model(batch.kspace * batch.mask, batch.mask)
+        return Reconstruction(checked_image(image, batch, model.name), image)
 
 
 def checked_mask(batch: KneeSlice, name: str) -> None:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import ast
 import os
+from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
-from matplotlib.figure import Figure
+if TYPE_CHECKING:  # matplotlib is imported where a figure is checked, not on ``import fnaf``
+    from matplotlib.figure import Figure
 
 #: The environment variable that switches the check on in a notebook's kernel.
 SWITCH = "FNAF_CHECK_FIGURES"
@@ -62,6 +63,8 @@ def unlabelled_axes(figure: Figure) -> list[str]:
 def check_open_figures(value=None):
     """Raise naming every open figure with :func:`unlabelled_axes`; return ``value`` (so that a
     cell's last expression is still displayed)."""
+    import matplotlib.pyplot as plt
+
     problems = [f"figure {number}: {', '.join(missing)}" for number in plt.get_fignums()
                 if (missing := unlabelled_axes(plt.figure(number)))]
     if problems:

@@ -357,8 +357,9 @@ def correlation_view(table: pd.DataFrame) -> pd.DataFrame:
     """A correlation table for reading (chapter 06's
     :func:`~fnaf.studies.correlation_analysis.size_correlations`, chapter 10's box reading):
     ``n``, Pearson's r and Spearman's ρ each with its 95 % interval, ρ's p-value, ρ's interval
-    resampling volumes where the table has one (the sign is then read from it; the units'
-    reading ``sign_units`` beside it), and the sign (with the paper's and the verdict where
+    resampling volumes where the table has one (the count of volumes in its header where every
+    row has the same; the sign is then read from it; the units' reading ``sign, units`` beside
+    it), and the sign (with the paper's and the verdict where
     :func:`~fnaf.studies.correlation_analysis.reading` added them); the acceleration as
     ``"4×"``."""
     renamed = table.rename(columns={"pearson_r": "Pearson r", "pearson_low": "Pearson r low",

@@ -5,10 +5,11 @@ saying what they measure: an x or y axis with visible tick labels needs its own 
 an axes it is shared with, or the figure's ``supxlabel``/``supylabel``; a colour bar needs its
 label (the colour scale). Axes switched off (images) have nothing to label.
 
-The book runs it on every figure a cell leaves open (:func:`install`, switched on by the
+The book runs it on every figure it shows (:func:`fnaf.captions.show_figure`) and fails a cell
+that leaves a figure open, shown without its caption (:func:`install`, switched on by the
 environment variable ``FNAF_CHECK_FIGURES=1``, which ``tools/execute_book.py`` and the notebook
 tests set): the cell then fails, naming the figure and its axes, so a figure without axis
-labels cannot reach the built book. A PNG in the HTML no longer knows its axes; the figure
+labels or without a caption cannot reach the built book. A PNG in the HTML no longer knows its axes; the figure
 does.
 """
 
@@ -40,13 +41,13 @@ def unlabelled_axes(figure: Figure) -> list[str]:
     ``"<axes> (x)"``/``"<axes> (y)"``/``"<axes> (colour bar)"``; empty when every shown axis is
     labelled. Draws the figure (without rendering) so that its tick labels exist."""
     figure.draw_without_rendering()
-    shared_label = {"x": bool(figure._supxlabel and figure._supxlabel.get_text()),
-                    "y": bool(figure._supylabel and figure._supylabel.get_text())}
+    shared_label = {"x": bool(figure.get_supxlabel().strip()),
+                    "y": bool(figure.get_supylabel().strip())}
     missing = []
     for ax in figure.axes:
         if not ax.get_visible() or not ax.axison:
             continue
-        colour_bar = getattr(ax, "_colorbar", None) is not None
+        colour_bar = ax.get_label() == "<colorbar>"  # matplotlib's name for a colour bar's axes
         for name, axis in (("x", ax.xaxis), ("y", ax.yaxis)):
             if not _shows_ticks(axis):
                 continue
@@ -60,17 +61,31 @@ def unlabelled_axes(figure: Figure) -> list[str]:
     return missing
 
 
-def check_open_figures(value=None):
-    """Raise naming every open figure with :func:`unlabelled_axes`; return ``value`` (so that a
-    cell's last expression is still displayed)."""
-    import matplotlib.pyplot as plt
-
-    problems = [f"figure {number}: {', '.join(missing)}" for number in plt.get_fignums()
-                if (missing := unlabelled_axes(plt.figure(number)))]
+def require_labels(figures) -> None:
+    """Raise naming every figure of ``figures`` with :func:`unlabelled_axes`."""
+    problems = [f"figure {figure.number}: {', '.join(missing)}" for figure in figures
+                if (missing := unlabelled_axes(figure))]
     if problems:
         raise ValueError("a figure shows axes without a label (set_xlabel/set_ylabel, a colour "
                          "bar's set_label, or the figure's supxlabel/supylabel): "
                          + "; ".join(problems))
+
+
+def check_open_figures(value=None):
+    """Raise when a cell leaves a figure open: the book shows each figure with
+    :func:`fnaf.captions.show_figure`, which checks its labels and captions it with its unit
+    and N. Returns ``value`` (so that a cell's last expression is still displayed)."""
+    import matplotlib.pyplot as plt
+
+    figures = [plt.figure(number) for number in plt.get_fignums()]
+    try:
+        require_labels(figures)
+    finally:
+        plt.close("all")  # a failed cell leaves no figure to the next
+    if figures:
+        raise ValueError(f"{len(figures)} figure(s) left open at the end of the cell, so shown "
+                         "without a caption: show each with fnaf.captions.show_figure(figure, "
+                         "what, sample), which says its unit, N and data")
     return value
 
 

@@ -70,3 +70,19 @@ def test_every_source_the_summary_names_is_on_its_page_at_each_acceleration(tmp_
     assert "the summary links Fig. 6 to 06.html, which was not built" in printed
     assert "Fig. 6 on 06.html is read at ['4×'], not at every acceleration" in printed
     assert "Table 2 (" not in printed
+
+
+def test_a_table_or_figure_without_its_caption_is_named(tmp_path, capsys):
+    caption = '<span class="fnaf-sample">unit: slice; N = 2 volumes</span>'
+    cell = '<div class="cell docutils container"><div class="cell_output docutils container">'
+    (tmp_path / "good.html").write_text(
+        f'<html><body>{cell}<table><caption class="fnaf-caption">{caption}</caption></table>'
+        f'{cell}<img src="a.png"/><p class="fnaf-caption">{caption}</p></body></html>')
+    assert check_html.main(str(tmp_path)) == 0
+    (tmp_path / "bad.html").write_text(f'<html><body><table></table>{cell}<table></table>'
+                                       f'{cell}<img src="a.png"/></body></html>')
+    assert check_html.main(str(tmp_path)) == 1
+    printed = capsys.readouterr().out
+    assert "bad.html: cell output 1: a table without a caption of its sample" in printed
+    assert "bad.html: cell output 2: a figure without a caption beneath it" in printed
+    assert printed.count("bad.html") == 2  # a table in the page's prose is not an output

@@ -51,7 +51,7 @@ def test_shared_axes_and_figure_labels_count():
     assert unlabelled_axes(figure) == []
 
 
-def test_a_cell_leaving_an_unlabelled_figure_fails_and_a_labelled_one_shows_its_value(
+def test_a_cell_leaving_a_figure_open_fails_and_a_captioned_labelled_one_shows_its_value(
         monkeypatch):
     from IPython.core.interactiveshell import InteractiveShell
 
@@ -66,10 +66,19 @@ def test_a_cell_leaving_an_unlabelled_figure_fails_and_a_labelled_one_shows_its_
         assert isinstance(failed.error_in_exec, ValueError)
         assert "figure 1: an untitled axes (x), an untitled axes (y)" in str(
             failed.error_in_exec)
-        plt.close("all")
-        shown = shell.run_cell("figure, ax = plt.subplots()\nax.plot([1, 2])\n"
-                               "ax.set(xlabel='x', ylabel='y')\n6 * 7")
+        assert plt.get_fignums() == []  # the failing check closed it
+        uncaptioned = shell.run_cell("figure, ax = plt.subplots()\nax.plot([1, 2])\n"
+                                     "ax.set(xlabel='x', ylabel='y')\n6 * 7")
+        assert "left open at the end of the cell, so shown without a caption" in str(
+            uncaptioned.error_in_exec)
+        shown = shell.run_cell("from fnaf.captions import show_figure\n"
+                               "figure, ax = plt.subplots()\nax.plot([1, 2])\n"
+                               "ax.set(xlabel='x', ylabel='y')\n"
+                               "show_figure(figure, 'A line.', 'no images: a line')\n6 * 7")
         assert shown.error_in_exec is None and shown.result == 42
+        unlabelled = shell.run_cell("figure, ax = plt.subplots()\nax.plot([1, 2])\n"
+                                    "show_figure(figure, 'A line.', 'no images: a line')")
+        assert "an untitled axes (x)" in str(unlabelled.error_in_exec)
     finally:
         shell.ast_transformers[:] = [t for t in shell.ast_transformers
                                      if not isinstance(t, figure_labels._CheckFigures)]

@@ -18,7 +18,7 @@ FLOORS = (
     ("fnaf", "fnaf.mri", "fnaf.io", "fnaf.resume", "fnaf.checks", "fnaf.devices", "fnaf.ranks",
      "fnaf.formatting",
      "fnaf.stats", "fnaf.paper", "fnaf.verdicts", "fnaf.claims", "fnaf.losses", "fnaf.book",
-     "fnaf.exercises", "fnaf.figure_labels"),
+     "fnaf.exercises", "fnaf.figure_labels", "fnaf.captions"),
     ("fnaf.data", "fnaf.metrics", "fnaf.memory"),
     ("fnaf.models", "fnaf.classifier_scores"),
     ("fnaf.untrained", "fnaf.pipelines", "fnaf.evaluation"),

@@ -8,6 +8,7 @@ import pandas as pd
 import papermill
 import pytest
 
+from fnaf.captions import caption_problems
 from fnaf.data.annotations import LABEL_CODES, read_annotations
 from fnaf.verdicts import VERDICTS
 
@@ -23,7 +24,22 @@ def run(name, tmp_path, **parameters):
                                                                 "results_dir": str(results)},
         progress_bar=False, kernel_name="python3",
     )
+    executed = nbformat.read(tmp_path / name, as_version=4)
+    assert uncaptioned(executed) == [], f"{name} shows tables or figures without a caption"
     return results
+
+
+def output_html(output) -> str:
+    """One cell output as the book renders it: a figure as an image, else its HTML."""
+    data = output.get("data", {})
+    return "<img/>" if "image/png" in data else data.get("text/html", "")
+
+
+def uncaptioned(notebook) -> list[str]:
+    """Each code cell's tables and figures shown without a caption of their unit, N and data."""
+    return [f"cell {number}: {problem}" for number, cell in enumerate(notebook.cells)
+            if cell.cell_type == "code"
+            for problem in caption_problems("".join(map(output_html, cell.outputs)))]
 
 
 def test_data_notebook_on_the_embedded_phantom(tmp_path, monkeypatch):

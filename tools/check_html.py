@@ -7,7 +7,9 @@ image or font from an absolute URL (the book must work offline; links to papers 
 when a summary link (``<a class="fnaf-source" data-af="8×" href="02_fnaf_attacks.html">Table
 2</a>``, :func:`fnaf.studies.summary.source_link`) points to a page without that table or
 figure in a heading, without its acceleration, or when a source is not read at every
-acceleration the summary reads.
+acceleration the summary reads; and when a cell's output shows a table without a caption of its
+sample or a figure without one beneath it (:func:`fnaf.captions.caption_problems`: the unit, N
+and data of every table and figure).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import sys
 from collections import defaultdict
 from html.parser import HTMLParser
 from pathlib import Path
+
+from fnaf.captions import caption_problems
 
 #: (tag, attribute) pairs that load an asset into the page.
 ASSETS = {("script", "src"), ("link", "href"), ("img", "src"), ("source", "src"),
@@ -61,6 +65,16 @@ def page_problems(path: Path) -> list[str]:
     problems += [f"inline script repeated (a console error where it declares a const): "
                  f"{body[:60]}" for body in sorted(repeated)]
     return problems
+
+
+CELL_OUTPUT = re.compile(r'<div class="cell_output[^"]*">(.*?)(?=<div class="cell |\Z)', re.S)
+
+
+def output_problems(path: Path) -> list[str]:
+    """The cell outputs of ``path`` that show a table or figure without its caption."""
+    return [f"cell output {number}: {problem}" for number, output
+            in enumerate(CELL_OUTPUT.findall(path.read_text(encoding="utf-8")), start=1)
+            for problem in caption_problems(output)]
 
 
 class SourceParser(HTMLParser):
@@ -155,7 +169,8 @@ def main(root: str) -> int:
         print(f"check_html: no HTML pages under {root}; build the book first (make book)")
         return 1
     failures = {page: problems for page in pages
-                if (problems := page_problems(page) + source_problems(page))}
+                if (problems := page_problems(page) + source_problems(page)
+                                 + output_problems(page))}
     for page, problems in failures.items():
         for problem in problems:
             print(f"{page}: {problem}")

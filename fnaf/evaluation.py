@@ -27,6 +27,7 @@ from fnaf.data.transforms import SliceTransform
 from fnaf.devices import resolve_device
 from fnaf.memory import fitting_batch_size
 from fnaf.metrics import volume_metrics
+from fnaf.pipelines import input_magnitude
 from fnaf.ranks import gathered, my_batches
 
 METRICS = ("NMSE", "PSNR", "SSIM")
@@ -95,7 +96,7 @@ def reconstruct_volumes(model: nn.Module, pipeline, slices: SliceDataset,
             batch = batch.to(device)
             reconstruction = pipeline(model, batch)
             loss = float(pipeline.loss(reconstruction, batch))
-            zero_filled = reconstruction.zero_filled
+            zero_filled = input_magnitude(reconstruction, batch)
             for i, fname in enumerate(batch.fname):
                 if current is not None and current["fname"] != fname:
                     yield _finish(current)

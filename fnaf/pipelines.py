@@ -54,6 +54,20 @@ class Reconstruction(NamedTuple):
         return Reconstruction(*(None if field is None else field[index] for field in self))
 
 
+def zero_filled_magnitude(batch: KneeSlice) -> torch.Tensor:
+    """``|U(y)|`` on the target crop, ``(B, h, w)`` (multi-coil: the RSS of the coil images),
+    where a pipeline's :class:`Reconstruction` does not carry it."""
+    return center_crop(zero_filled_image(batch.kspace, batch.mask),
+                       tuple(batch.target.shape[-2:])).abs()
+
+
+def input_magnitude(reconstruction: Reconstruction, batch: KneeSlice) -> torch.Tensor:
+    """The zero-filled magnitude ``(B, h, w)`` the reconstruction carries, or computed from
+    ``batch`` where its pipeline leaves it out."""
+    return (reconstruction.zero_filled if reconstruction.zero_filled is not None
+            else zero_filled_magnitude(batch))
+
+
 class UnetPipeline:
     """fastMRI's U-Net pipeline (``UnetDataTransform`` + ``UnetModule``), batched."""
 

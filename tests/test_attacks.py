@@ -18,14 +18,13 @@ from fnaf.attacks import (
     released_region_mask,
     scaled,
 )
-from fnaf.attacks.search import zero_filled_magnitude
 from fnaf.data.fastmri import SliceDataset
 from fnaf.data.masks import RandomMaskFunc
 from fnaf.data.transforms import KneeSlice, SliceTransform
 from fnaf.losses import masked_nmse
 from fnaf.models import UNet
 from fnaf.mri import center_crop, ifft2c, rss, undersample
-from fnaf.pipelines import Reconstruction, UnetPipeline
+from fnaf.pipelines import Reconstruction, UnetPipeline, zero_filled_magnitude
 
 FOUR = np.array([[0, 1, 0], [1, 1, 1], [0, 1, 0]])
 
@@ -466,8 +465,7 @@ def test_the_released_irim_target_is_root_two_too_bright():
 def test_batch_normalisation_gives_every_slice_the_batchs_statistics(phantom_root):
     """The released U-Net code normalised its inputs by the batch's mean and std: the same
     statistics for every slice, which change the loss; the I-RIM has none to share."""
-    from fnaf.attacks.search import zero_filled_magnitude
-    from fnaf.pipelines import IrimPipeline
+    from fnaf.pipelines import IrimPipeline, zero_filled_magnitude
 
     batch = _batch(phantom_root)
     inputs = zero_filled_magnitude(batch)

@@ -314,3 +314,19 @@ def test_a_window_that_does_not_fit_the_target_stops_the_audit_before_any_work(d
     assert not (tmp_path / "a").exists()
     with pytest.raises(ValueError, match="grid must be a positive integer"):
         AuditSuite(grid=0)
+
+
+def test_a_callable_is_evaluated_beside_the_zero_filled_input_it_does_not_carry(data):
+    from fnaf.audit.claim import attack_transform
+    from fnaf.evaluation import evaluate
+    from fnaf.runs import datasets
+
+    class WithLoss(ReconPipeline):  # evaluate() also reads a loss; a callable has none
+        def loss(self, reconstruction, batch):
+            return torch.zeros(())
+
+    scored = evaluate(ReconModel(zero_filled, "zero-filled"), WithLoss(), datasets(data)[1],
+                      attack_transform(data, 4), shared=False)
+    # the model is the zero-filled image, so its rows and the zero-filled rows agree
+    assert len(scored.metrics) == len(scored.zero_filled) > 0
+    assert np.allclose(scored.metrics["SSIM"], scored.zero_filled["SSIM"], atol=1e-6)

@@ -41,7 +41,8 @@ from fnaf.data.transforms import KneeSlice, repeat_slices, unet_target
 from fnaf.devices import module_device
 from fnaf.losses import masked_l1, masked_nmse
 from fnaf.memory import memory_budget, slice_cost
-from fnaf.mri import center_crop, fft2c, ifft2c, rss, zero_filled_image
+from fnaf.mri import center_crop, fft2c, ifft2c, rss
+from fnaf.pipelines import input_magnitude, zero_filled_magnitude
 
 #: Where the attack loss's NMSE is taken; the first is the default.
 DOMAINS = ("magnitude", "normalized")
@@ -75,18 +76,6 @@ def perturb(batch: KneeSlice, features: Features, phase: torch.Tensor | None = N
         values if phase.ndim == 3 else values[:, None]) * phase
     return batch._replace(kspace=batch.kspace + fft2c(delta),
                           target=batch.target + features.values.to(batch.target))
-
-
-def zero_filled_magnitude(batch: KneeSlice) -> torch.Tensor:
-    """``|U(y)|`` on the target crop, ``(B, h, w)`` (multi-coil: the RSS of the coil images),
-    where a pipeline's :class:`~fnaf.pipelines.Reconstruction` does not carry it."""
-    return center_crop(zero_filled_image(batch.kspace, batch.mask),
-                       tuple(batch.target.shape[-2:])).abs()
-
-
-def _input_magnitude(reconstruction, batch: KneeSlice) -> torch.Tensor:
-    return (reconstruction.zero_filled if reconstruction.zero_filled is not None
-            else zero_filled_magnitude(batch))
 
 
 def information_distance(clean: torch.Tensor, perturbed: torch.Tensor,
@@ -275,7 +264,7 @@ class FnafAttack:
             inputs = zero_filled_magnitude(batch)
             statistics = (inputs.mean().expand(len(inputs)), inputs.std().expand(len(inputs)))
         clean = self._reconstruct(batch, statistics)
-        clean_inputs = _input_magnitude(clean, batch)
+        clean_inputs = input_magnitude(clean, batch)
         phase = image_phase(batch)
         regions = self.regions(features)
         results = {name: [] for name in ("loss", "control", "ceiling", "recovery",
@@ -300,7 +289,7 @@ class FnafAttack:
             results["ceiling"].append(masked_nmse(chunk.target, attacked.target, region))
             change = reconstruction.magnitude - clean.magnitude[owner]
             results["recovery"].append(masked_nmse(change, delta.values, region))
-            clean_input, perturbed_input = clean_inputs[owner], _input_magnitude(
+            clean_input, perturbed_input = clean_inputs[owner], input_magnitude(
                 reconstruction, attacked)
             results["information"].append(information_distance(clean_input, perturbed_input))
             results["information_mse"].append(information_distance(

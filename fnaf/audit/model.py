@@ -55,7 +55,7 @@ class ReconPipeline:
     """The pipeline of a :class:`ReconModel`: the batch's k-space masked, the model, its image
     checked (:func:`checked_image`) and centre-cropped to the target. It leaves the zero-filled
     magnitude out (PGD's steps do not read it); the FNAF searches compute it where they need it
-    (:func:`fnaf.attacks.search.zero_filled_magnitude`)."""
+    (:func:`fnaf.pipelines.zero_filled_magnitude`); so does the evaluation."""
 
     name = "recon"
 

@@ -9,12 +9,11 @@ import torch
 from fnaf.attacks import perturb
 from fnaf.attacks.pgd import KspacePGD, PgdResult
 from fnaf.attacks.report import feature_of
-from fnaf.attacks.search import zero_filled_magnitude
 from fnaf.data.batches import collate_slices
 from fnaf.data.transforms import KneeSlice
 from fnaf.devices import resolve_device
 from fnaf.mri import center_crop, ifft2c, rss
-from fnaf.pipelines import pipeline_for
+from fnaf.pipelines import pipeline_for, zero_filled_magnitude
 from fnaf.runs.builders import attack_transform, datasets
 from fnaf.runs.cache import TrainedRun
 from fnaf.runs.configs import AttackConfig, PgdConfig, RunConfig

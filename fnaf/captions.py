@@ -70,7 +70,8 @@ def plural(word: str) -> str:
 
 def sample(frame: pd.DataFrame, unit: str, data_root: str | None = None) -> Sample:
     """Count the sample of ``frame`` (one row per ``unit`` or finer): volumes are its distinct
-    ``fname``; slices its distinct (``fname``, ``slice``); boxes its distinct
+    ``fname``; slices its distinct (``fname``, ``slice``), or the sum of a per-volume ``slices``
+    count; boxes its distinct
     (``fname``, ``slice``, ``label``) when the unit is a box; patches its rows when the unit is a
     patch. ``fname`` may be a column or an index level."""
     frame = frame.reset_index() if "fname" not in frame.columns else frame
@@ -79,6 +80,7 @@ def sample(frame: pd.DataFrame, unit: str, data_root: str | None = None) -> Samp
                          f"{list(frame.columns)}); pass a per-slice or per-box frame or state "
                          "the Sample")
     slices = (len(frame[["fname", "slice"]].drop_duplicates()) if "slice" in frame.columns
+              else int(frame["slices"].sum()) if "slices" in frame.columns  # one row per volume
               else None)
     boxes = (len(frame[["fname", "slice", "label"]].drop_duplicates()) if unit == "box"
              else None)
@@ -88,7 +90,10 @@ def sample(frame: pd.DataFrame, unit: str, data_root: str | None = None) -> Samp
 
 def caption_html(what: str, sample: Sample | Mapping[str, Sample] | str) -> str:
     """The caption: ``what``, then the sample (one :class:`Sample`, one per named part such as
-    ``{"knee": …, "brain": …}``, or the words saying why no images stand behind it)."""
+    ``{"knee": …, "brain": …}``, said once where the parts' samples are the same, or the words
+    saying why no images stand behind it)."""
+    if isinstance(sample, Mapping) and len(set(sample.values())) == 1:
+        sample = next(iter(sample.values()))  # every part rests on the same sample: say it once
     if isinstance(sample, str):
         said = f'<span class="fnaf-no-sample">{html.escape(sample)}</span>'
     elif isinstance(sample, Sample):
@@ -128,8 +133,8 @@ def captioned(table, what: str, sample: Sample | Mapping[str, Sample] | str) -> 
 def show_figure(figure, what: str, sample: Sample | Mapping[str, Sample] | str) -> None:
     """Display ``figure``, then its caption (what, unit, N, data) beneath it, and close it.
     With ``FNAF_CHECK_FIGURES=1`` (the book, the tests) an axis without a label fails here."""
-    from IPython.display import HTML, display
     import matplotlib.pyplot as plt
+    from IPython.display import HTML, display
 
     from fnaf.figure_labels import SWITCH, require_labels
 

@@ -9,8 +9,8 @@ The book runs it on every figure it shows (:func:`fnaf.captions.show_figure`) an
 that leaves a figure open, shown without its caption (:func:`install`, switched on by the
 environment variable ``FNAF_CHECK_FIGURES=1``, which ``tools/execute_book.py`` and the notebook
 tests set): the cell then fails, naming the figure and its axes, so a figure without axis
-labels or without a caption cannot reach the built book. A PNG in the HTML no longer knows its axes; the figure
-does.
+labels or without a caption cannot reach the built book. A PNG in the HTML no longer knows
+its axes; the figure does.
 """
 
 from __future__ import annotations

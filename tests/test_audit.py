@@ -330,3 +330,13 @@ def test_a_callable_is_evaluated_beside_the_zero_filled_input_it_does_not_carry(
     # the model is the zero-filled image, so its rows and the zero-filled rows agree
     assert len(scored.metrics) == len(scored.zero_filled) > 0
     assert np.allclose(scored.metrics["SSIM"], scored.zero_filled["SSIM"], atol=1e-6)
+
+
+def test_a_claim_files_sample_names_its_data():
+    from fnaf.audit.claim import PHANTOM_SOURCE, claim_sample
+    from fnaf.captions import Sample
+
+    claim = {"data": {"source": PHANTOM_SOURCE, "volumes": 3, "slices": 6}}
+    assert claim_sample(claim) == Sample("slice", 3, 6)
+    claim["data"]["source"] = "/data/brain"
+    assert claim_sample(claim).text().endswith("data: fastMRI from /data/brain")

@@ -20,6 +20,8 @@ def test_the_sample_is_counted_from_the_frame():
     assert boxes.text().endswith("N = 2 volumes, 4 slices, 5 boxes; data: fastMRI from "
                                  "/data/knee")
     assert Sample("volume", 1).counts() == "1 volume"
+    per_volume = pd.DataFrame({"fname": ["a", "b"], "slices": [3, 4], "SSIM": [0.8, 0.9]})
+    assert sample(per_volume, "volume") == Sample("volume", volumes=2, slices=7)
 
 
 def test_bad_samples_are_named():
@@ -40,6 +42,9 @@ def test_a_captioned_table_carries_its_sample_in_the_html():
                                                    "brain": Sample("volume", 3)})._repr_html_()
     assert "knee: unit: volume; N = 2 volumes" in styled and "brain:" in styled
     assert caption_problems(styled) == []
+    same = captioned(SLICES, "One set.", {"U-Net": Sample("slice", 2, 4),
+                                          "I-RIM": Sample("slice", 2, 4)})._repr_html_()
+    assert "U-Net" not in same and "unit: slice; N = 2 volumes, 4 slices" in same
     said = captioned(SLICES, "Masks.", "no images: the masks' geometry")._repr_html_()
     assert 'class="fnaf-no-sample">no images' in said and caption_problems(said) == []
 

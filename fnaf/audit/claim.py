@@ -36,6 +36,7 @@ from fnaf.audit.features import feature_rows, feature_summary
 from fnaf.audit.model import ReconModel, ReconPipeline
 from fnaf.audit.suite import AuditSuite, audit_flags, audit_rows, audit_summary
 from fnaf.audit.windows import window_rows, window_summary
+from fnaf.captions import Sample
 from fnaf.data.batches import SeededSlices
 from fnaf.io import load_json, save_json
 from fnaf.pipelines import pipeline_for
@@ -124,6 +125,18 @@ def audit_checked(model: nn.Module, pipeline, name: str, identity: str, settings
     return claim
 
 
+#: ``data.source`` of a claim file audited on the embedded phantom.
+PHANTOM_SOURCE = "embedded phantom"
+
+
+def claim_sample(claim: dict) -> Sample:
+    """What a claim file's numbers rest on: per-slice scores (their intervals resample the
+    volumes), its volumes and slices, and its data (None: the embedded phantom)."""
+    data = claim["data"]
+    return Sample("slice", data["volumes"], data["slices"],
+                  data_root=None if data["source"] == PHANTOM_SOURCE else data["source"])
+
+
 def claim_header(name: str, identity: str, optimises: bool, suite: dict, data: RunConfig,
                  accel: int, label: str | None = None) -> dict:
     """A claim file's fields before any attack (``label``: a display name, default ``name``),
@@ -132,7 +145,7 @@ def claim_header(name: str, identity: str, optimises: bool, suite: dict, data: R
         "schema": CLAIM_SCHEMA, "fnaf": fnaf.__version__, "suite": suite,
         "model": {"name": name, "label": label or name, "identity": identity,
                   "optimises": optimises},
-        "data": {"source": str(data.data_root or "embedded phantom"),
+        "data": {"source": str(data.data_root or PHANTOM_SOURCE),
                  "key": data_key(data, accel), "accel": accel}}))
 
 

@@ -55,13 +55,15 @@ class Sample:
         return ", ".join(f"{count} {word if count == 1 else plural(word)}"
                          for count, word in shown if count is not None)
 
-    def source(self) -> str:
-        return ("the embedded phantom (no data_root given)" if self.data_root is None
-                else f"fastMRI from {self.data_root}")
-
     def text(self) -> str:
         """``"unit: slice; N = 4 volumes, 12 slices; data: the embedded phantom (…)"``."""
-        return f"unit: {self.unit}; N = {self.counts()}; data: {self.source()}"
+        return f"unit: {self.unit}; N = {self.counts()}; data: {data_source(self.data_root)}"
+
+
+def data_source(data_root: str | None) -> str:
+    """Where the images came from: the embedded phantom, or the fastMRI folder given."""
+    return ("the embedded phantom (no data_root given)" if data_root is None
+            else f"fastMRI from {data_root}")
 
 
 def plural(word: str) -> str:

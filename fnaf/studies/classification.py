@@ -14,7 +14,8 @@ a classifier find the abnormalities on the reconstructions?
   three training strategies), both paired over volume resamples (:func:`metric_differences`).
 * :func:`classification_table`, :func:`classification_view`, :func:`comparisons_view`,
   :func:`classification_sentences`, :func:`patch_rows` — the chapter's tables beside the paper's
-  and its computed conclusion; :func:`roc_figure`, :func:`patch_examples` — its figures.
+  and its computed conclusion; :func:`roc_figure`, :func:`patch_examples` — its figures
+  (:func:`example_rows`: the patches the latter shows).
 """
 
 from __future__ import annotations
@@ -376,14 +377,20 @@ def roc_figure(labels, probabilities: dict[str, dict[str, np.ndarray]]):
     return figure
 
 
-def patch_examples(patches: dict[str, np.ndarray], table: pd.DataFrame, count: int = 3):
-    """``count`` abnormal and ``count`` normal patches (columns; the first of each class on
-    different slices) cut from each input (rows; ``patches``: input -> ``(N, p, p)`` at the
-    positions of ``table``'s rows), on one grey scale per column (the fully-sampled patch's)."""
-    labels = table["label"].to_numpy()
+def example_rows(table: pd.DataFrame, count: int = 3) -> pd.DataFrame:
+    """The rows of ``table`` that :func:`patch_examples` shows, indexed by their position:
+    ``count`` abnormal and ``count`` normal patches, the first of each class on different
+    slices."""
     firsts = table.reset_index(drop=True).drop_duplicates(["fname", "slice", "label"])
-    chosen = [*firsts.index[firsts["label"] == 1][:count],
-              *firsts.index[firsts["label"] == 0][:count]]
+    return pd.concat([firsts[firsts["label"] == 1][:count], firsts[firsts["label"] == 0][:count]])
+
+
+def patch_examples(patches: dict[str, np.ndarray], table: pd.DataFrame, count: int = 3):
+    """``count`` abnormal and ``count`` normal patches (columns: :func:`example_rows`) cut from
+    each input (rows; ``patches``: input -> ``(N, p, p)`` at the positions of ``table``'s rows),
+    on one grey scale per column (the fully-sampled patch's)."""
+    labels = table["label"].to_numpy()
+    chosen = example_rows(table, count).index.tolist()
     reference = next(iter(patches.values()))
     figure, axes = plt.subplots(len(patches), len(chosen), squeeze=False, layout="constrained",
                                 figsize=(1.3 * len(chosen) + 1.2, 1.3 * len(patches)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 
 from fnaf.attacks.pgd import KspacePGD
 from fnaf.attacks.report import PAPER_GAMMA, attack_dataset
@@ -25,11 +26,11 @@ from fnaf.runs.replay import replay_attack
 
 
 def fnaf_example(run: TrainedRun, accel: int, volumes: int = 4, *,
-                 device=None) -> tuple[str, dict[str, np.ndarray], float]:
+                 device=None) -> tuple[str, dict[str, np.ndarray], float, pd.DataFrame]:
     """The paper's random search (11 features per slice, :class:`AttackConfig`'s defaults) on
     the middle slice of the first ``volumes`` validation volumes; the slice with the largest
     loss inside T, as a title, :func:`~fnaf.runs.replay.replay_attack`'s panels and the
-    loss."""
+    loss, and the slices searched (one row each: ``fname``, ``slice``, ``loss``, ...)."""
     device = resolve_device(device)
     slices = datasets(run.config)[1]
     slices = slices.only(sorted(volume.fname.name for volume in slices.volumes)[:volumes])
@@ -41,14 +42,16 @@ def fnaf_example(run: TrainedRun, accel: int, volumes: int = 4, *,
     verdict = "lost (a hit)" if row["loss"] > PAPER_GAMMA else "kept (no hit)"
     title = (f"{row['fname']} slice {row['slice']}: NMSE inside T {row['loss']:.3f} against "
              f"γ = {PAPER_GAMMA}, the feature {verdict}")
-    return title, replay_attack(run, attack, row, accel, device=device), float(row["loss"])
+    return (title, replay_attack(run, attack, row, accel, device=device), float(row["loss"]),
+            report.slices)
 
 
 def pgd_example(run: TrainedRun, accel: int, eps: float, steps: int = 10, *,
                 device=None) -> dict:
     """k-space PGD at ``eps`` on the middle slice of the first validation volume, and random
     noise of the same norm: the ground truth, the clean, attacked and noisy reconstructions,
-    the perturbation's image (``(h, w)`` arrays) and each reconstruction's ``SSIM``."""
+    the perturbation's image (``(h, w)`` arrays), each reconstruction's ``SSIM`` and the slice
+    attacked (``slices``: one row, ``fname`` and ``slice``)."""
     device = resolve_device(device)
     slices = datasets(run.config)[1].middle_slices(1)
     volume, number = slices.samples[0]
@@ -65,7 +68,9 @@ def pgd_example(run: TrainedRun, accel: int, eps: float, steps: int = 10, *,
     ssim = {name: slice_scores(images["ground truth"], images[name], maxval)["SSIM"]
             for name in ("clean", "attacked", "random noise")}
     return {"images": images, "SSIM": ssim, "eps": eps,
-            "slice": f"{batch.fname[0]} slice {int(batch.slice_num[0])}"}
+            "slice": f"{batch.fname[0]} slice {int(batch.slice_num[0])}",
+            "slices": pd.DataFrame({"fname": [batch.fname[0]],
+                                    "slice": [int(batch.slice_num[0])]})}
 
 
 def pgd_figure(example: dict):

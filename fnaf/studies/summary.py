@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from fnaf.captions import data_source
 from fnaf.claims import PAPERS, Claim, claims_register
 from fnaf.classifier_scores import FULLY_SAMPLED
 from fnaf.formatting import interval_string, p_string, wrapped
@@ -857,6 +858,16 @@ def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:
                                                          column[1] == NO_AF, column[1]))
     return (counts.reindex(index=[*VERDICTS, NOT_READ], columns=columns, fill_value=0)
             .rename_axis(index="verdict", columns=["paper", "AF"]))
+
+
+def verdicts_rest_on(table: pd.DataFrame, data_root: str | None) -> str:
+    """A caption's words for what ``table``'s verdicts (or their counts) rest on: claims read at
+    an acceleration, not images (its rows and claims counted); each verdict's volumes and slices
+    are on the chapter's table it is read from, run on the embedded phantom unless ``data_root``
+    was given."""
+    return (f"unit: a claim at an acceleration (one verdict), not an image; N = {len(table)} "
+            f"rows of {table['id'].nunique()} claims, each verdict resting on the volumes and "
+            f"slices its chapter's table states; data: {data_source(data_root)}")
 
 
 #: Background colours of the verdicts (light, readable with black text).

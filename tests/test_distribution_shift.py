@@ -322,3 +322,20 @@ def test_the_line_bootstrap_resamples_volumes_of_each_source():
 def test_size_names_are_the_papers_only_at_the_papers_size():
     assert size_label("paper", "VarNet-ref") == "VarNet-ref"
     assert size_label("demo", "VarNet-ref") == "VarNet-ref (demo size)"
+
+
+def test_each_settings_caption_counts_its_own_source_and_root():
+    from fnaf.captions import Sample
+    from fnaf.studies.distribution_shift import setting_samples
+
+    scores = pd.DataFrame({"setting": ["knee", "knee", "brain", "brain", "brain"],
+                           "source": ["knee", "knee", "brain", "brain", "brain"],
+                           "fname": ["a", "a", "a", "b", "b"], "slice": [0, 1, 0, 0, 0],
+                           "method": ["U-Net", "l1", "U-Net", "U-Net", "l1"]})
+    samples = setting_samples(scores, ["brain", "knee", "brain"],
+                              {"knee": None, "brain": "/data/brain"})
+    assert list(samples) == ["brain", "knee"]  # in order, once each
+    assert samples["brain"] == Sample("slice", 2, 2, data_root="/data/brain")
+    assert samples["knee"] == Sample("slice", 1, 2)  # file "a" of the knee set is its own
+    with pytest.raises(ValueError, match="no scores of the setting 'hip'"):
+        setting_samples(scores, ["hip"], {})

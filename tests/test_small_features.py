@@ -212,3 +212,23 @@ def test_location_maps_share_one_colour_scale_over_the_anatomy():
     assert all(ax.get_images()[0].cmap.name == "gray" for ax in figure.axes if ax.get_images())
     assert unlabelled_axes(figure) == []  # the one colour bar says what it shows
     plt.close(figure)
+
+
+def test_the_captions_count_the_windows_per_group_and_the_boxes_of_the_scored_slices():
+    from fnaf.captions import Sample
+    from fnaf.data.annotations import AnnotationIndex
+    from fnaf.studies.small_features import box_sample, placement_samples
+
+    shared = pd.DataFrame({"fname": ["a", "a", "b"], "slice": [0, 0, 2], "row": [1, 5, 1],
+                           "col": [1, 1, 1], "size": [4, 4, 4]})
+    frame = pd.concat([shared.assign(model="U-Net"), shared.assign(model="l1"),
+                       shared.iloc[:1].assign(model="ConvDecoder")])
+    samples = placement_samples(frame)
+    assert samples == {"windows of U-Net, l1": Sample("patch", 2, 2, patches=3),
+                       "windows of ConvDecoder": Sample("patch", 1, 1, patches=1)}
+    boxes = pd.DataFrame({"filename": ["a", "a", "a", "b"], "slice": [1, 1, 1, 9],
+                          "label": ["meniscus", "meniscus", "bone", "bone"]})
+    rows = pd.DataFrame({"fname": ["a", "a"], "slice": [0, 0], "model": ["U-Net", "l1"]})
+    counted = box_sample(rows, AnnotationIndex(boxes), "/data/knee")
+    assert counted == Sample("slice", 1, 1, boxes=2, data_root="/data/knee")
+    assert box_sample(rows, AnnotationIndex(boxes), unit="volume").unit == "volume"

@@ -601,3 +601,13 @@ def test_the_less_confident_share_is_read_from_its_volume_interval(tmp_path, tab
     rows = claims(results, real_data=False).reset_index().set_index(["id", "AF"])
     assert rows.loc[("fnaf-s43-confidence-fnaf-unet", "4×"), "verdict"] == "not comparable"
     assert "rerun 05" in rows.loc[("fnaf-s43-confidence-fnaf-unet", "4×"), "ours"]
+
+
+def test_the_summarys_captions_say_what_its_verdicts_rest_on():
+    from fnaf.studies.summary import verdicts_rest_on
+
+    table = pd.DataFrame({"id": ["a", "a", "b"], "verdict": ["reproduced"] * 3})
+    said = verdicts_rest_on(table, None)
+    assert "N = 3 rows of 2 claims" in said and said.endswith("the embedded phantom (no "
+                                                              "data_root given)")
+    assert verdicts_rest_on(table, "/data/knee").endswith("fastMRI from /data/knee")

@@ -36,6 +36,7 @@ import seaborn as sns
 import torch
 
 from fnaf.attacks.measurement import slice_scores
+from fnaf.captions import Sample, sample
 from fnaf.data.batches import SliceGroups
 from fnaf.data.masks import MaskFunc
 from fnaf.data.transforms import KneeSlice, select_slices
@@ -392,6 +393,27 @@ def example_images(methods: dict[str, Callable], slices: KneeSlice | SliceGroups
     for label, reconstruct in methods.items():
         images[label] = reconstruct(one, torch.zeros_like(one.kspace))[0].detach()
     return {label: image.cpu().numpy()[::-1] for label, image in images.items()}
+
+
+def setting_samples(scores: pd.DataFrame, settings, roots: dict[str, str | None]
+                    ) -> dict[str, Sample]:
+    """The captions' sample of each of ``settings`` (in order, once each) of ``scores``
+    (:func:`score_settings` rows): the volumes and slices its means rest on (unit: slice), read
+    from its ``source``'s data root (``roots``: source -> root, None: that source's phantom)."""
+    samples = {}
+    for setting in dict.fromkeys(settings):
+        part = scores[scores.setting == setting]
+        if part.empty:
+            raise ValueError(f"no scores of the setting {setting!r}")
+        samples[setting] = sample(part, "slice", roots[part.source.iloc[0]])
+    return samples
+
+
+def example_sample(slices: KneeSlice | SliceGroups, data_root: str | None,
+                   index: int = 0) -> Sample:
+    """The captions' sample of :func:`example_images`' slice ``index`` of ``slices``."""
+    one = SliceGroups.of(slices).select([index])
+    return sample(pd.DataFrame({"fname": one.fname, "slice": one.slice_num}), "slice", data_root)
 
 
 def verdict_sentence(title: str, verdict: dict, fit: dict, x: str, y: str,

@@ -41,7 +41,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from os import PathLike
 from pathlib import Path
 
@@ -61,6 +61,7 @@ from fnaf.attacks.windows import (
     region_errors,
     window_rows,
 )
+from fnaf.captions import Sample, sample
 from fnaf.data.annotations import AnnotationIndex
 from fnaf.data.batches import SliceGroups
 from fnaf.data.transforms import KneeSlice, select_slices
@@ -382,6 +383,38 @@ def recovery_ranking(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 
 
 # The chapter's tables and figures.
+
+
+#: The columns that name one window placement (:func:`information_loss`, :func:`location_map`).
+PLACEMENT = ["fname", "slice", "row", "col", "size"]
+
+
+def placement_samples(frame: pd.DataFrame, data_root: str | None = None) -> dict[str, Sample]:
+    """The captions' sample of window-error rows (:func:`information_loss` or
+    :func:`location_map` rows with a ``model`` column): one per group of models placed on the
+    same windows (``"windows of VarNet, U-Net"``), counting the volumes and slices the windows
+    fall in and the windows (unit: patch, one row per placement)."""
+    groups: dict[tuple, list[str]] = {}
+    parts = {}
+    for model, part in frame.groupby("model", sort=False):
+        groups.setdefault(tuple(map(tuple, part[PLACEMENT].astype(str).to_numpy())),
+                          []).append(model)
+        parts[model] = part
+    return {f"windows of {', '.join(models)}": sample(parts[models[0]], "patch", data_root)
+            for models in groups.values()}
+
+
+def box_sample(rows: pd.DataFrame, index: AnnotationIndex, data_root: str | None = None,
+               unit: str = "slice") -> Sample:
+    """The captions' sample of :func:`box_errors` rows (one per annotated slice: the error over
+    the union of its boxes, so the unit is the slice): the volumes, slices and the boxes of
+    ``index`` inside them (distinct label per slice, as :func:`fnaf.captions.sample` counts
+    boxes); ``unit`` volume for a per-volume table."""
+    slices = rows[["fname", "slice"]].drop_duplicates()
+    boxes = pd.concat([index.boxes_for(fname, int(number))[["label"]].assign(
+        fname=fname, slice=int(number)) for fname, number in slices.itertuples(index=False)],
+        ignore_index=True)
+    return replace(sample(boxes, "box", data_root), unit=unit)
 
 
 def location_view(dependence: pd.DataFrame) -> pd.DataFrame:

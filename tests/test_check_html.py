@@ -77,12 +77,17 @@ def test_a_table_or_figure_without_its_caption_is_named(tmp_path, capsys):
     cell = '<div class="cell docutils container"><div class="cell_output docutils container">'
     (tmp_path / "good.html").write_text(
         f'<html><body>{cell}<table><caption class="fnaf-caption">{caption}</caption></table>'
-        f'{cell}<img src="a.png"/><p class="fnaf-caption">{caption}</p></body></html>')
+        f'</div></div>{cell}<img src="a.png"/><p class="fnaf-caption">{caption}</p></div></div>'
+        '</body></html>')
+    assert len(check_html.cell_outputs((tmp_path / "good.html").read_text())) == 2
     assert check_html.main(str(tmp_path)) == 0
     (tmp_path / "bad.html").write_text(f'<html><body><table></table>{cell}<table></table>'
-                                       f'{cell}<img src="a.png"/></body></html>')
+                                       f'</div></div>{cell}<img src="a.png"/></div></div>'
+                                       '<section><p>prose</p><table></table></section>'
+                                       '</body></html>')
     assert check_html.main(str(tmp_path)) == 1
     printed = capsys.readouterr().out
     assert "bad.html: cell output 1: a table without a caption of its sample" in printed
     assert "bad.html: cell output 2: a figure without a caption beneath it" in printed
     assert printed.count("bad.html") == 2  # a table in the page's prose is not an output
+    assert check_html.cell_outputs(f"{cell}<div>a</div>b</div></div><table>") == ["<div>a</div>b"]

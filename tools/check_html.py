@@ -67,13 +67,27 @@ def page_problems(path: Path) -> list[str]:
     return problems
 
 
-CELL_OUTPUT = re.compile(r'<div class="cell_output[^"]*">(.*?)(?=<div class="cell |\Z)', re.S)
+CELL_OUTPUT = re.compile(r'<div class="cell_output[^"]*">')
+DIV = re.compile(r"<div\b|</div>")
+
+
+def cell_outputs(page: str) -> list[str]:
+    """The inner HTML of each code cell's output block (up to its own closing ``</div>``)."""
+    outputs = []
+    for opening in CELL_OUTPUT.finditer(page):
+        depth = 1
+        for tag in DIV.finditer(page, opening.end()):
+            depth += 1 if tag.group() == "<div" else -1
+            if depth == 0:
+                outputs.append(page[opening.end():tag.start()])
+                break
+    return outputs
 
 
 def output_problems(path: Path) -> list[str]:
     """The cell outputs of ``path`` that show a table or figure without its caption."""
     return [f"cell output {number}: {problem}" for number, output
-            in enumerate(CELL_OUTPUT.findall(path.read_text(encoding="utf-8")), start=1)
+            in enumerate(cell_outputs(path.read_text(encoding="utf-8")), start=1)
             for problem in caption_problems(output)]
 
 

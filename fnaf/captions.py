@@ -21,8 +21,10 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-#: The units a sample is counted in, and the column that names them in a frame.
-UNITS = ("volume", "slice", "box", "patch")
+#: The units a sample is counted in, and the columns that tell one of each apart in a frame.
+UNIT_KEYS = {"volume": ["fname"], "slice": ["fname", "slice"], "box": ["fname", "slice", "label"],
+             "patch": ["fname", "slice", "row", "col", "size"]}
+UNITS = tuple(UNIT_KEYS)
 
 
 @dataclass(frozen=True)
@@ -57,45 +59,66 @@ class Sample:
 
     def text(self) -> str:
         """``"unit: slice; N = 4 volumes, 12 slices; data: the embedded phantom (…)"``."""
-        return f"unit: {self.unit}; N = {self.counts()}; data: {data_source(self.data_root)}"
+        return f"unit: {self.unit}; N = {self.counts()}; data: {data_words(self.data_root)}"
 
 
-def data_source(data_root: str | None) -> str:
+def data_words(data_root: str | None) -> str:
     """Where the images came from: the embedded phantom, or the fastMRI folder given."""
     return ("the embedded phantom (no data_root given)" if data_root is None
             else f"fastMRI from {data_root}")
 
 
 def plural(word: str) -> str:
+    """``"slice"`` → ``"slices"``, ``"box"`` → ``"boxes"``."""
     return {"box": "boxes", "patch": "patches"}.get(word, word + "s")
 
 
 def sample(frame: pd.DataFrame, unit: str, data_root: str | None = None) -> Sample:
-    """Count the sample of ``frame`` (one row per ``unit`` or finer): volumes are its distinct
-    ``fname``; slices its distinct (``fname``, ``slice``), or the sum of a per-volume ``slices``
-    count; boxes its distinct
-    (``fname``, ``slice``, ``label``) when the unit is a box; patches its rows when the unit is a
-    patch. ``fname`` may be a column or an index level."""
-    frame = frame.reset_index() if "fname" not in frame.columns else frame
-    if "fname" not in frame.columns:
-        raise ValueError(f"sample(): the frame has no fname column (columns: "
-                         f"{list(frame.columns)}); pass a per-slice or per-box frame or state "
-                         "the Sample")
-    slices = (len(frame[["fname", "slice"]].drop_duplicates()) if "slice" in frame.columns
-              else int(frame["slices"].sum()) if "slices" in frame.columns  # one row per volume
-              else None)
-    boxes = (len(frame[["fname", "slice", "label"]].drop_duplicates()) if unit == "box"
-             else None)
-    return Sample(unit, int(frame["fname"].nunique()), slices, boxes,
-                  len(frame) if unit == "patch" else None, data_root)
+    """Count the sample of ``frame`` (one row per ``unit`` or finer; its ``fname``, ``slice``
+    and the rest may be columns or index levels, ``filename`` stands for ``fname``): volumes
+    are its distinct ``fname``; slices its distinct (``fname``, ``slice``), or the sum of a
+    per-volume ``slices`` count; boxes its distinct (``fname``, ``slice``, ``label``) when the
+    unit is a box; patches its distinct placements (``fname``, ``slice``, ``row``, ``col`` and
+    ``size`` where given) when the unit is a patch."""
+    if unit not in UNIT_KEYS:
+        raise ValueError(f"sample(): unit {unit!r}: choose one of {UNITS}")
+    levels = [name for name in frame.index.names if name is not None and name not in frame]
+    frame = frame.reset_index(level=levels) if levels else frame
+    frame = frame.rename(columns={"filename": "fname"}) if "fname" not in frame else frame
+    keys = [key for key in UNIT_KEYS[unit] if key in frame]
+    needed = {"volume": ["fname"], "slice": ["fname", "slice"], "box": UNIT_KEYS["box"],
+              "patch": ["fname", "slice", "row", "col"]}[unit]
+    if missing := [key for key in needed if key not in frame]:
+        raise ValueError(f"sample(): the frame has no {missing} (columns: {list(frame.columns)}) "
+                         f"to count {plural(unit)} by; pass a frame with one row per {unit} or "
+                         "finer, or state the Sample")
+    slices = (len(frame[["fname", "slice"]].drop_duplicates()) if "slice" in frame
+              else int(frame.drop_duplicates("fname")["slices"].sum()) if "slices" in frame
+              else None)  # a per-volume frame carries its slice count
+    distinct = len(frame[keys].drop_duplicates())
+    return Sample(unit, int(frame["fname"].nunique()), slices,
+                  distinct if unit == "box" else None, distinct if unit == "patch" else None,
+                  data_root)
+
+
+def grouped_samples(frame: pd.DataFrame, unit: str, data_root: str | None = None,
+                    by: str = "model") -> dict[str, Sample]:
+    """One :class:`Sample` per set of ``by`` values (models) scored on the same units of
+    ``frame``, named by them: ``{"U-Net, l1": …, "ConvDecoder": …}`` where the ConvDecoder saw
+    fewer slices; one entry where every model saw the same."""
+    sample(frame, unit, data_root)  # the frame can be counted in this unit
+    keys = [key for key in UNIT_KEYS[unit] if key in frame]
+    groups: dict[frozenset, list[str]] = {}
+    for value, rows in frame.groupby(by, sort=False):
+        groups.setdefault(frozenset(map(tuple, rows[keys].astype(str).to_numpy())),
+                          []).append(str(value))
+    return {", ".join(values): sample(frame[frame[by].astype(str).isin(values)], unit, data_root)
+            for values in groups.values()}
 
 
 def caption_html(what: str, sample: Sample | Mapping[str, Sample] | str) -> str:
     """The caption: ``what``, then the sample (one :class:`Sample`, one per named part such as
-    ``{"knee": …, "brain": …}``, said once where the parts' samples are the same, or the words
-    saying why no images stand behind it)."""
-    if isinstance(sample, Mapping) and len(set(sample.values())) == 1:
-        sample = next(iter(sample.values()))  # every part rests on the same sample: say it once
+    ``{"knee": …, "brain": …}``, or the words saying why no images stand behind it)."""
     if isinstance(sample, str):
         said = f'<span class="fnaf-no-sample">{html.escape(sample)}</span>'
     elif isinstance(sample, Sample):
@@ -115,16 +138,21 @@ class Captioned:
     """A table (DataFrame or Styler) shown with a ``<caption>`` (what, unit, N, data)."""
 
     def __init__(self, table, what: str, sample: Sample | Mapping[str, Sample] | str):
-        self.table, self.caption = table, caption_html(what, sample)
+        self.table = table.to_frame() if isinstance(table, pd.Series) else table
+        self.caption = caption_html(what, sample)
 
     def _repr_html_(self) -> str:
         shown = self.table._repr_html_()
-        opening = re.search(r"<table\b[^>]*>", shown)
+        opening = re.search(r"<table\b[^>]*>", shown or "")
+        if opening is None or "<caption" in shown:
+            raise ValueError("captioned(): the table shows no HTML table, or one with a caption "
+                             "of its own (pandas' display.notebook_repr_html off, or a Styler's "
+                             "set_caption): say it in captioned's what instead")
         return (shown[:opening.end()] + f'<caption class="fnaf-caption">{self.caption}</caption>'
                 + shown[opening.end():])
 
     def __repr__(self) -> str:
-        return f"{re.sub('<[^>]+>', '', self.caption)}\n{self.table!r}"
+        return f"{html.unescape(re.sub('<[^>]+>', '', self.caption))}\n{self.table!r}"
 
 
 def captioned(table, what: str, sample: Sample | Mapping[str, Sample] | str) -> Captioned:
@@ -140,17 +168,20 @@ def show_figure(figure, what: str, sample: Sample | Mapping[str, Sample] | str) 
 
     from fnaf.figure_labels import SWITCH, require_labels
 
-    if os.environ.get(SWITCH) == "1":
-        require_labels([figure])
-    display(figure)
-    plt.close(figure)
+    try:
+        if os.environ.get(SWITCH) == "1":
+            require_labels([figure])
+        display(figure)
+    finally:
+        plt.close(figure)  # shown or failed, it is not left to the next cell
     display(HTML(f'<p class="fnaf-caption">{caption_html(what, sample)}</p>'))
 
 
 _TABLE = re.compile(r"<table\b.*?</table>", re.S)
 _CAPTION = re.compile(r'<caption class="fnaf-caption">.*?class="fnaf-(?:no-)?sample".*?</caption>',
                       re.S)
-_SHOWN = re.compile(r'<img\b|<table\b|<p class="fnaf-caption">.*?class="fnaf-(?:no-)?sample"', re.S)
+_SHOWN = re.compile(r'<img\b|<table\b|<p class="fnaf-caption">(?:(?!<img\b|<table\b).)*?'
+                    r'class="fnaf-(?:no-)?sample"', re.S)
 
 
 def caption_problems(output: str) -> list[str]:

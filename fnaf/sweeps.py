@@ -19,6 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from fnaf.attacks.report import compare_hits
+from fnaf.captions import Sample
 from fnaf.formatting import interval_strings
 from fnaf.io import atomic_path
 from fnaf.runs import (
@@ -238,6 +239,15 @@ def load_measurement(name: str) -> pd.DataFrame:
         raise FileNotFoundError(f"no measurement {path}; the tools/ script that writes it "
                                 "says how to run it")
     return pd.read_csv(path)
+
+
+def demo_sample(unit: str, model: str = "unet") -> Sample:
+    """What a committed demo measurement (``tools/beta_sweep.py``, ``seed_spread.py``,
+    ``irim_variants.py``) rests on: the demo preset's validation volumes and their slices on the
+    embedded phantom (held-out ones are drawn with another seed, in the same numbers), counted
+    from the preset, as the CSVs keep no counts."""
+    phantom = preset("demo", model).phantom
+    return Sample(unit, phantom.val_volumes, phantom.val_volumes * phantom.slices)
 
 
 def load_sweep(model: str = "unet") -> pd.DataFrame:

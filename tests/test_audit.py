@@ -333,10 +333,14 @@ def test_a_callable_is_evaluated_beside_the_zero_filled_input_it_does_not_carry(
 
 
 def test_a_claim_files_sample_names_its_data():
-    from fnaf.audit.claim import PHANTOM_SOURCE, claim_sample
+    from fnaf.audit.claim import PHANTOM_SOURCE, claim_sample, claims_sample
     from fnaf.captions import Sample
 
     claim = {"data": {"source": PHANTOM_SOURCE, "volumes": 3, "slices": 6}}
     assert claim_sample(claim) == Sample("slice", 3, 6)
     claim["data"]["source"] = "/data/brain"
     assert claim_sample(claim).text().endswith("data: fastMRI from /data/brain")
+    brain = {"data": {**claim["data"], "key": "brain-4x"}}
+    assert claims_sample({"U-Net": brain, "l1": brain}) == claim_sample(brain)
+    other = {"data": {**claim["data"], "key": "brain-8x"}}
+    assert list(claims_sample({"U-Net": brain, "l1": other})) == ["U-Net", "l1"]

@@ -331,11 +331,12 @@ def test_each_settings_caption_counts_its_own_source_and_root():
     scores = pd.DataFrame({"setting": ["knee", "knee", "brain", "brain", "brain"],
                            "source": ["knee", "knee", "brain", "brain", "brain"],
                            "fname": ["a", "a", "a", "b", "b"], "slice": [0, 1, 0, 0, 0],
-                           "method": ["U-Net", "l1", "U-Net", "U-Net", "l1"]})
+                           "model": ["U-Net", "U-Net", "U-Net", "U-Net", "l1"]})
     samples = setting_samples(scores, ["brain", "knee", "brain"],
                               {"knee": None, "brain": "/data/brain"})
-    assert list(samples) == ["brain", "knee"]  # in order, once each
-    assert samples["brain"] == Sample("slice", 2, 2, data_root="/data/brain")
+    assert list(samples) == ["brain: U-Net", "brain: l1", "knee"]  # in order, once each
+    assert samples["brain: U-Net"] == Sample("slice", 2, 2, data_root="/data/brain")
+    assert samples["brain: l1"] == Sample("slice", 1, 1, data_root="/data/brain")  # fewer
     assert samples["knee"] == Sample("slice", 1, 2)  # file "a" of the knee set is its own
     with pytest.raises(ValueError, match="no scores of the setting 'hip'"):
         setting_samples(scores, ["hip"], {})

@@ -214,18 +214,11 @@ def test_location_maps_share_one_colour_scale_over_the_anatomy():
     plt.close(figure)
 
 
-def test_the_captions_count_the_windows_per_group_and_the_boxes_of_the_scored_slices():
+def test_the_box_caption_counts_the_boxes_of_the_scored_slices():
     from fnaf.captions import Sample
     from fnaf.data.annotations import AnnotationIndex
-    from fnaf.studies.small_features import box_sample, placement_samples
+    from fnaf.studies.small_features import box_sample
 
-    shared = pd.DataFrame({"fname": ["a", "a", "b"], "slice": [0, 0, 2], "row": [1, 5, 1],
-                           "col": [1, 1, 1], "size": [4, 4, 4]})
-    frame = pd.concat([shared.assign(model="U-Net"), shared.assign(model="l1"),
-                       shared.iloc[:1].assign(model="ConvDecoder")])
-    samples = placement_samples(frame)
-    assert samples == {"windows of U-Net, l1": Sample("patch", 2, 2, patches=3),
-                       "windows of ConvDecoder": Sample("patch", 1, 1, patches=1)}
     boxes = pd.DataFrame({"filename": ["a", "a", "a", "b"], "slice": [1, 1, 1, 9],
                           "label": ["meniscus", "meniscus", "bone", "bone"]})
     rows = pd.DataFrame({"fname": ["a", "a"], "slice": [0, 0], "model": ["U-Net", "l1"]})

@@ -23,6 +23,7 @@ import hashlib
 import json
 import re
 import shutil
+from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
 
@@ -135,6 +136,14 @@ def claim_sample(claim: dict) -> Sample:
     data = claim["data"]
     return Sample("slice", data["volumes"], data["slices"],
                   data_root=None if data["source"] == PHANTOM_SOURCE else data["source"])
+
+
+def claims_sample(claims: Mapping[str, dict]) -> Sample | dict[str, Sample]:
+    """What several claim files rest on: one :func:`claim_sample` where all were audited on the
+    same data (one data key, the same counts), else one per label of ``claims``."""
+    samples = {label: claim_sample(claim) for label, claim in claims.items()}
+    same = {(claim["data"]["key"], samples[label]) for label, claim in claims.items()}
+    return next(iter(samples.values())) if len(same) == 1 else samples
 
 
 def claim_header(name: str, identity: str, optimises: bool, suite: dict, data: RunConfig,

@@ -36,7 +36,7 @@ import seaborn as sns
 import torch
 
 from fnaf.attacks.measurement import slice_scores
-from fnaf.captions import Sample, sample
+from fnaf.captions import Sample, grouped_samples, sample
 from fnaf.data.batches import SliceGroups
 from fnaf.data.masks import MaskFunc
 from fnaf.data.transforms import KneeSlice, select_slices
@@ -399,13 +399,17 @@ def setting_samples(scores: pd.DataFrame, settings, roots: dict[str, str | None]
                     ) -> dict[str, Sample]:
     """The captions' sample of each of ``settings`` (in order, once each) of ``scores``
     (:func:`score_settings` rows): the volumes and slices its means rest on (unit: slice), read
-    from its ``source``'s data root (``roots``: source -> root, None: that source's phantom)."""
+    from its ``source``'s data root (``roots``: source -> root, None: that source's phantom);
+    where some methods score fewer slices (the un-trained decoders), one per group of methods
+    (``"brain: ConvDecoder"``)."""
     samples = {}
     for setting in dict.fromkeys(settings):
         part = scores[scores.setting == setting]
         if part.empty:
             raise ValueError(f"no scores of the setting {setting!r}")
-        samples[setting] = sample(part, "slice", roots[part.source.iloc[0]])
+        groups = grouped_samples(part, "slice", roots[part.source.iloc[0]])
+        samples |= ({setting: next(iter(groups.values()))} if len(groups) == 1 else
+                    {f"{setting}: {models}": group for models, group in groups.items()})
     return samples
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 
 from fnaf.attacks.report import AttackReport, compare_hits
 from fnaf.attacks.search import RELEASED_IRIM_TARGET_SCALE
-from fnaf.captions import Sample, sample
+from fnaf.captions import Sample, grouped_samples
 from fnaf.formatting import interval_string, p_string
 from fnaf.runs import AttackConfig, RunConfig, check_inputs, datasets, robust_preset
 from fnaf.sweeps import compare_fine_tunes, measure_fine_tune
@@ -129,34 +129,30 @@ def departure_effects(reports: dict[str, tuple[AttackReport, AttackReport]],
 
 def effects_sample(reports: dict[str, tuple[AttackReport, AttackReport]],
                    departures: dict[str, Departure],
-                   data_root: str | None = None) -> Sample | dict[str, Sample]:
+                   data_root: str | None = None) -> dict[str, Sample]:
     """The slices :func:`departure_effects` rests on (its rates and NMSE are over slices),
-    counted from every report of ``reports``: one :class:`~fnaf.captions.Sample` where the
-    models' counts agree (the same validation set), else one per model."""
-    models = {}
-    for name, pair in reports.items():
-        model = {"unet": "U-Net", "irim": "I-RIM"}[departures[name].model]
-        models.setdefault(model, []).extend(report.slices for report in pair)
-    samples = {model: sample(pd.concat(frames), "slice", data_root)
-               for model, frames in models.items()}
-    return samples.popitem()[1] if len(set(samples.values())) == 1 else samples
+    counted from every report of ``reports``: one entry where the U-Net and the I-RIM were
+    attacked on the same slices, else one per model."""
+    frames = [report.slices.assign(model={"unet": "U-Net", "irim": "I-RIM"}[
+        departures[name].model]) for name, pair in reports.items() for report in pair]
+    return grouped_samples(pd.concat(frames, ignore_index=True), "slice", data_root)
 
 
 def training_samples(table: pd.DataFrame) -> dict[str, Sample]:
     """What the committed training measurement (:func:`training_effects`, run on the embedded
     phantom at the preset of its ``scale`` column) rests on, counted from that preset's
-    validation set: its attack rates over the slices, its SSIMs over the volumes (one entry per
-    model where their sets differ)."""
+    validation set, as its CSV keeps no counts: its attack rates over the slices, its SSIMs
+    over the volumes (per model where the models' volumes differ)."""
     (scale,) = set(table["scale"])
     accels = tuple(sorted({int(af.rstrip("×")) for af in table["AF"]}))
-    found = {}
+    volumes = {}
     for model in dict.fromkeys(table["model"]):
         val = datasets(robust_preset(scale, model, accels, "fnaf"))[1]
-        found[model] = (len(val.volumes), len(val))
-    if len(set(found.values())) == 1:  # the models' sets are the same: say it once
-        found = {"": next(iter(found.values()))}
-    return {f"{model} {part}".strip(): Sample(unit, volumes, slices)
-            for model, (volumes, slices) in found.items()
+        volumes.setdefault((frozenset(v.fname.name for v in val.volumes), len(val)),
+                           []).append(model)
+    return {f"{', '.join(models)} {part}" if len(volumes) > 1 else part:
+            Sample(unit, len(names), slices)
+            for (names, slices), models in volumes.items()
             for part, unit in (("attack rates", "slice"), ("SSIM", "volume"))}
 
 

@@ -13,9 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from fnaf.attacks.report import AttackReport, compare_hits, compare_hits_by_volume
-from fnaf.captions import Sample
 from fnaf.formatting import p_string
-from fnaf.runs import preset
 from fnaf.verdicts import claim_verdict
 
 #: The two references of the claim, by the column suffix they give.
@@ -97,12 +95,3 @@ def claim_verdicts(claim: pd.DataFrame) -> pd.Series:
                                          row["ΔSSIM (FNAF − clean fine-tune)"])
                       for key, row in claim.iterrows()}, name="verdict")
 
-
-def sweep_sample(unit: str = "slice", model: str = "unet") -> Sample:
-    """What the committed demo β sweep (:func:`fnaf.sweeps.load_sweep`) rests on: the demo
-    phantom's validation volumes and their slices (drawn with the held-out seed, the same
-    counts). Its CSV keeps no counts, so they are read from the demo preset's phantom, which
-    ``tools/beta_sweep.py`` draws; the boxes are not counted (the held-out phantom is not
-    drawn here)."""
-    phantom = preset("demo", model).phantom
-    return Sample(unit, phantom.val_volumes, phantom.val_volumes * phantom.slices)

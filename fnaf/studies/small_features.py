@@ -385,25 +385,6 @@ def recovery_ranking(frame: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
 # The chapter's tables and figures.
 
 
-#: The columns that name one window placement (:func:`information_loss`, :func:`location_map`).
-PLACEMENT = ["fname", "slice", "row", "col", "size"]
-
-
-def placement_samples(frame: pd.DataFrame, data_root: str | None = None) -> dict[str, Sample]:
-    """The captions' sample of window-error rows (:func:`information_loss` or
-    :func:`location_map` rows with a ``model`` column): one per group of models placed on the
-    same windows (``"windows of VarNet, U-Net"``), counting the volumes and slices the windows
-    fall in and the windows (unit: patch, one row per placement)."""
-    groups: dict[tuple, list[str]] = {}
-    parts = {}
-    for model, part in frame.groupby("model", sort=False):
-        groups.setdefault(tuple(map(tuple, part[PLACEMENT].astype(str).to_numpy())),
-                          []).append(model)
-        parts[model] = part
-    return {f"windows of {', '.join(models)}": sample(parts[models[0]], "patch", data_root)
-            for models in groups.values()}
-
-
 def box_sample(rows: pd.DataFrame, index: AnnotationIndex, data_root: str | None = None,
                unit: str = "slice") -> Sample:
     """The captions' sample of :func:`box_errors` rows (one per annotated slice: the error over

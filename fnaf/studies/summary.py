@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from fnaf.captions import data_source
+from fnaf.captions import data_words
 from fnaf.claims import PAPERS, Claim, claims_register
 from fnaf.classifier_scores import FULLY_SAMPLED
 from fnaf.formatting import interval_string, p_string, wrapped
@@ -863,11 +863,12 @@ def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:
 def verdicts_rest_on(table: pd.DataFrame, data_root: str | None) -> str:
     """A caption's words for what ``table``'s verdicts (or their counts) rest on: claims read at
     an acceleration, not images (its rows and claims counted); each verdict's volumes and slices
-    are on the chapter's table it is read from, run on the embedded phantom unless ``data_root``
-    was given."""
+    and its data are on the chapter's table it is read from (``data_root``: this page's)."""
     return (f"unit: a claim at an acceleration (one verdict), not an image; N = {len(table)} "
             f"rows of {table['id'].nunique()} claims, each verdict resting on the volumes and "
-            f"slices its chapter's table states; data: {data_source(data_root)}")
+            f"slices its chapter's table states; data: each chapter's table names its own (the "
+            f"brain, shifted and single-coil sets have roots of their own); this page: "
+            f"{data_words(data_root)}")
 
 
 #: Background colours of the verdicts (light, readable with black text).

@@ -57,9 +57,11 @@ class Sample:
         return ", ".join(f"{count} {word if count == 1 else plural(word)}"
                          for count, word in shown if count is not None)
 
-    def text(self) -> str:
-        """``"unit: slice; N = 4 volumes, 12 slices; data: the embedded phantom (…)"``."""
-        return f"unit: {self.unit}; N = {self.counts()}; data: {data_words(self.data_root)}"
+    def text(self, data: bool = True) -> str:
+        """``"unit: slice; N = 4 volumes, 12 slices; data: the embedded phantom (…)"`` (without
+        the data when ``data`` is false)."""
+        counted = f"unit: {self.unit}; N = {self.counts()}"
+        return f"{counted}; data: {data_words(self.data_root)}" if data else counted
 
 
 def data_words(data_root: str | None) -> str:
@@ -125,9 +127,12 @@ def caption_html(what: str, sample: Sample | Mapping[str, Sample] | str) -> str:
         said = f'<span class="fnaf-sample">{html.escape(sample.text())}</span>'
     elif isinstance(sample, Mapping) and sample and all(isinstance(part, Sample)
                                                         for part in sample.values()):
+        roots = {part.data_root for part in sample.values()}  # one source: said once, last
         said = '<span class="fnaf-sample">' + "; ".join(
-            f"{html.escape(name)}: {html.escape(part.text())}"
-            for name, part in sample.items()) + "</span>"
+            f"{html.escape(name)}: {html.escape(part.text(data=len(roots) > 1))}"
+            for name, part in sample.items())
+        said += (f"; data: {html.escape(data_words(roots.pop()))}" if len(roots) == 1
+                 else "") + "</span>"
     else:
         raise TypeError("caption sample: a Sample, a mapping of names to Samples, or the words "
                         f"saying why no images stand behind it; got {type(sample).__name__}")

@@ -72,7 +72,11 @@ def test_a_captioned_table_carries_its_sample_in_the_html():
     # equal counts are not the same images: each named part is said
     two = captioned(SLICES, "Two sets.", {"knee": Sample("slice", 2, 4),
                                           "brain": Sample("slice", 2, 4)})._repr_html_()
-    assert "knee: unit: slice" in two and "brain: unit: slice" in two
+    assert "knee: unit: slice; N = 2 volumes, 4 slices; brain: unit: slice" in two
+    assert two.count("data: the embedded phantom") == 1  # one source, said once
+    apart = caption_html("Two roots.", {"knee": Sample("slice", 2, data_root="/k"),
+                                         "brain": Sample("slice", 2, data_root="/b")})
+    assert "knee: unit: slice; N = 2 volumes; data: fastMRI from /k; brain:" in apart
     assert repr(captioned(SLICES["loss"], "Losses.", "no images: the masks' geometry")
                 ).startswith("Losses. no images: the masks' geometry\n")
     said = captioned(SLICES, "Masks.", "no images: the masks' geometry")._repr_html_()

@@ -331,7 +331,7 @@ def test_each_settings_caption_counts_its_own_source_and_root():
     scores = pd.DataFrame({"setting": ["knee", "knee", "brain", "brain", "brain"],
                            "source": ["knee", "knee", "brain", "brain", "brain"],
                            "fname": ["a", "a", "a", "b", "b"], "slice": [0, 1, 0, 0, 0],
-                           "model": ["U-Net", "U-Net", "U-Net", "U-Net", "l1"]})
+                           "family": ["U-Net", "U-Net", "U-Net", "U-Net", "l1"]})
     samples = setting_samples(scores, ["brain", "knee", "brain"],
                               {"knee": None, "brain": "/data/brain"})
     assert list(samples) == ["brain: U-Net", "brain: l1", "knee"]  # in order, once each

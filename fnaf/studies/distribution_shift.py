@@ -400,14 +400,14 @@ def setting_samples(scores: pd.DataFrame, settings, roots: dict[str, str | None]
     """The captions' sample of each of ``settings`` (in order, once each) of ``scores``
     (:func:`score_settings` rows): the volumes and slices its means rest on (unit: slice), read
     from its ``source``'s data root (``roots``: source -> root, None: that source's phantom);
-    where some methods score fewer slices (the un-trained decoders), one per group of methods
-    (``"brain: ConvDecoder"``)."""
+    where some families of methods score fewer slices (the un-trained decoders), one per group
+    of families (``"brain: un-trained"``)."""
     samples = {}
     for setting in dict.fromkeys(settings):
         part = scores[scores.setting == setting]
         if part.empty:
             raise ValueError(f"no scores of the setting {setting!r}")
-        groups = grouped_samples(part, "slice", roots[part.source.iloc[0]])
+        groups = grouped_samples(part, "slice", roots[part.source.iloc[0]], by="family")
         samples |= ({setting: next(iter(groups.values()))} if len(groups) == 1 else
                     {f"{setting}: {models}": group for models, group in groups.items()})
     return samples
